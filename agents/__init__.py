@@ -1,0 +1,4 @@
+"""Role agents: one module per role, its prompt (Markdown under ``prompts/``) and tool policy.
+
+May import: ``equipage``.
+"""

@@ -1,0 +1,120 @@
+"""The typed, versioned envelope that carries every message across the bus."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+__all__ = [
+    "ENVELOPE_VERSION",
+    "Answer",
+    "Envelope",
+    "Kind",
+    "Origin",
+    "Question",
+    "ReplyTo",
+    "WorkflowCall",
+    "new_id",
+]
+
+ENVELOPE_VERSION = 1
+
+
+def new_id() -> str:
+    """A fresh envelope id: random, URL-safe, 32 hex characters."""
+    return uuid.uuid4().hex
+
+
+class Kind(StrEnum):
+    """What an envelope asks of its recipient."""
+
+    TASK = "task"  # do this (from the founder, or delegated by another role)
+    RESULT = "result"  # the answer to a delegation, back to the delegating thread
+    ANSWER = "answer"  # a human's answer to a question; resumes the paused thread
+    WORKFLOW = "workflow"  # run a workflow, report back to the requesting thread
+    REPLY = "reply"  # text for a person (outbox)
+    QUESTION = "question"  # a question or approval request for a person (outbox)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Origin(_Model):
+    """Where a conversation with a person started, so answers go back there."""
+
+    channel: str
+    chat: str
+    member: str
+    thread: str | None = None  # platform thread (Slack thread_ts, Telegram topic...)
+
+
+class ReplyTo(_Model):
+    """The thread waiting for a delegated result."""
+
+    role: str
+    thread: str
+    call_id: str
+
+
+class Question(_Model):
+    """A question or approval request that paused a thread."""
+
+    id: str
+    text: str
+    options: tuple[str, ...] = ("approve", "reject")
+
+
+class Answer(_Model):
+    """A person's answer to a Question."""
+
+    question_id: str
+    approved: bool
+    text: str = ""
+    member: str = ""
+
+
+class WorkflowCall(_Model):
+    """A request to run a workflow by name with its (validated later) input."""
+
+    name: str
+    input: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Envelope(_Model):
+    """One message on the bus; ``to`` is a role name, or ``human`` for the outbox."""
+
+    v: Literal[1] = ENVELOPE_VERSION
+    id: str = Field(default_factory=new_id)
+    kind: Kind
+    company: str
+    to: str
+    sender: str
+    thread: str
+    text: str = ""
+    hops: int = 0
+    origin: Origin | None = None
+    reply_to: ReplyTo | None = None
+    question: Question | None = None
+    answer: Answer | None = None
+    workflow: WorkflowCall | None = None
+    cause: str | None = None  # id of the envelope whose handling produced this one
+    created_at: float = Field(default_factory=time.time)
+
+    @property
+    def for_human(self) -> bool:
+        """True when the envelope travels on the outbox to a person."""
+        return self.kind in (Kind.REPLY, Kind.QUESTION)
+
+    def encode(self) -> bytes:
+        """Wire form: compact JSON."""
+        return self.model_dump_json(exclude_defaults=False).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> Envelope:
+        """Parse the wire form; raises pydantic.ValidationError on a malformed payload."""
+        return cls.model_validate_json(raw)

@@ -1,0 +1,107 @@
+"""Every exception Equipage raises, in one tree.
+
+    EquipageError
+    ├── ConfigError            a user mistake in company.yaml or the environment
+    ├── MissingExtraError      an optional dependency is not installed
+    ├── RuntimeFailure         something broke while running (Redis, a handler, a model)
+    │   ├── BusError
+    │   ├── CheckpointError
+    │   └── ModelError
+    └── ControlSignal          not a failure: the run must stop and say why
+        ├── ApprovalRequired
+        ├── BudgetExceeded
+        └── HopLimitExceeded
+
+Messages are sentences that say what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ApprovalRequired",
+    "BudgetExceeded",
+    "BusError",
+    "CheckpointError",
+    "ConfigError",
+    "ControlSignal",
+    "EquipageError",
+    "HopLimitExceeded",
+    "MissingExtraError",
+    "ModelError",
+    "RuntimeFailure",
+]
+
+
+class EquipageError(Exception):
+    """Base class of every error Equipage raises on purpose."""
+
+
+class ConfigError(EquipageError):
+    """company.yaml or the environment is wrong; the message names the file, line and field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        where = ""
+        if path:
+            where = f"{path}:{line}: " if line else f"{path}: "
+        elif line:
+            where = f"line {line}: "
+        super().__init__(f"{where}{message}")
+
+
+class MissingExtraError(EquipageError):
+    """An optional part needs a package that is not installed."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} requires the '{extra}' extra: pip install 'equipage[{extra}]'"
+        )
+
+
+class RuntimeFailure(EquipageError):
+    """Something failed while the crew was running."""
+
+
+class BusError(RuntimeFailure):
+    """The Redis bus could not be reached or answered something unexpected."""
+
+
+class CheckpointError(RuntimeFailure):
+    """A LangGraph checkpoint could not be stored or read."""
+
+
+class ModelError(RuntimeFailure):
+    """A model provider failed or answered something unusable."""
+
+
+class ControlSignal(EquipageError):
+    """Not a failure: the run stops on purpose and the founder is told why."""
+
+
+class ApprovalRequired(ControlSignal):
+    """A step needs the founder's approval before it may run."""
+
+
+class BudgetExceeded(ControlSignal):
+    """A model call would exceed a budget, so it was not made."""
+
+
+class HopLimitExceeded(ControlSignal):
+    """A thread bounced between agents more often than the hop limit allows."""
+
+    def __init__(self, hops: int, limit: int) -> None:
+        self.hops = hops
+        self.limit = limit
+        super().__init__(
+            f"this thread took {hops} hops between agents, over the limit of {limit}; "
+            "it was stopped. Rephrase the request, or raise runtime.max_hops in company.yaml."
+        )

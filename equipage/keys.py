@@ -1,0 +1,146 @@
+"""Every Redis key Equipage uses, declared once.
+
+Each key of a company starts with ``<namespace>:{<company>}:``. The braces are a Redis
+Cluster hash tag: one company's keys share a slot, so its Lua scripts and transactions
+work on a cluster, while companies spread across slots. Tests give each run its own
+namespace, so they never share state.
+
+Free-form parts (thread ids, checkpoint namespaces, role names) go through ``_part``,
+which escapes ``%`` and ``:`` so that two different tuples never build the same key.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["CONSUMER_GROUP", "GATEWAY_GROUP", "Keys", "validate_company_id"]
+
+#: Consumer group that every worker joins on every inbox stream.
+CONSUMER_GROUP = "workers"
+#: Consumer group that channel gateways join on the outbox stream.
+GATEWAY_GROUP = "gateway"
+
+_COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def validate_company_id(company: str) -> str:
+    """Return ``company`` if it can sit inside a hash tag, else raise ValueError."""
+    if not _COMPANY_ID.match(company):
+        raise ValueError(
+            f"company id {company!r} must be 1-63 characters of a-z, 0-9, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return company
+
+
+def _part(value: str) -> str:
+    return value.replace("%", "%25").replace(":", "%3A")
+
+
+class Keys:
+    """Key templates of one company under one namespace."""
+
+    def __init__(self, company: str, namespace: str = "eq") -> None:
+        validate_company_id(company)
+        if not namespace or "{" in namespace or ":" in namespace:
+            raise ValueError(f"namespace {namespace!r} must be non-empty, without ':' or '{{'")
+        self.company = company
+        self.namespace = namespace
+        self.prefix = f"{namespace}:{{{company}}}:"
+
+    # -- streams -------------------------------------------------------------------
+    def inbox(self, role: str) -> str:
+        """Stream of envelopes addressed to one role (or the ``workflows`` runner)."""
+        return f"{self.prefix}inbox:{_part(role)}"
+
+    @property
+    def outbox(self) -> str:
+        """Stream of replies and questions on their way to people."""
+        return f"{self.prefix}outbox"
+
+    @property
+    def events(self) -> str:
+        """Capped stream of every step, for the dashboard, audit and status."""
+        return f"{self.prefix}events"
+
+    @property
+    def dead(self) -> str:
+        """Envelopes that failed too often, each with its last error."""
+        return f"{self.prefix}dead"
+
+    # -- delivery bookkeeping --------------------------------------------------------
+    def done(self, envelope_id: str) -> str:
+        """Marker set when an envelope's effects were committed (idempotency)."""
+        return f"{self.prefix}done:{_part(envelope_id)}"
+
+    @property
+    def attempts(self) -> str:
+        """Hash envelope id -> number of times a worker started handling it."""
+        return f"{self.prefix}attempts"
+
+    @property
+    def errors(self) -> str:
+        """Hash envelope id -> last error text, for the dead-letter entry."""
+        return f"{self.prefix}errors"
+
+    def lock(self, thread: str) -> str:
+        """Lease that serialises the handling of one agent thread."""
+        return f"{self.prefix}lock:{_part(thread)}"
+
+    @property
+    def workers(self) -> str:
+        """Sorted set consumer name -> last heartbeat (unix seconds)."""
+        return f"{self.prefix}workers"
+
+    # -- people and company state ------------------------------------------------------
+    @property
+    def approvals(self) -> str:
+        """Hash approval id -> open question waiting on a human (JSON)."""
+        return f"{self.prefix}approvals"
+
+    @property
+    def memory(self) -> str:
+        """Hash fact id -> fact remembered by the crew (JSON)."""
+        return f"{self.prefix}memory"
+
+    @property
+    def paused(self) -> str:
+        """Set when the founder paused the crew."""
+        return f"{self.prefix}paused"
+
+    # -- LangGraph checkpoints -----------------------------------------------------------
+    @property
+    def cp_threads(self) -> str:
+        """Set of thread ids that have checkpoints."""
+        return f"{self.prefix}cp:threads"
+
+    def cp_namespaces(self, thread_id: str) -> str:
+        """Set of checkpoint namespaces used by one thread."""
+        return f"{self.prefix}cp:ns:{_part(thread_id)}"
+
+    def cp_index(self, thread_id: str, checkpoint_ns: str) -> str:
+        """Sorted set of checkpoint ids of one thread and namespace (ids sort by time)."""
+        return f"{self.prefix}cp:idx:{_part(thread_id)}:{_part(checkpoint_ns)}"
+
+    def cp_checkpoint(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> str:
+        """Hash holding one checkpoint, its metadata and its parent id."""
+        return (
+            f"{self.prefix}cp:ck:{_part(thread_id)}:{_part(checkpoint_ns)}:{_part(checkpoint_id)}"
+        )
+
+    def cp_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> str:
+        """Hash of pending writes attached to one checkpoint."""
+        return (
+            f"{self.prefix}cp:wr:{_part(thread_id)}:{_part(checkpoint_ns)}:{_part(checkpoint_id)}"
+        )
+
+    def cp_blob(self, thread_id: str, checkpoint_ns: str, channel: str, version: str) -> str:
+        """One channel value at one version."""
+        return (
+            f"{self.prefix}cp:bl:{_part(thread_id)}:{_part(checkpoint_ns)}:"
+            f"{_part(channel)}:{_part(version)}"
+        )
+
+    def cp_thread_keys(self, thread_id: str) -> str:
+        """Set of every checkpoint key of one thread, so deleting a thread is one pass."""
+        return f"{self.prefix}cp:keys:{_part(thread_id)}"

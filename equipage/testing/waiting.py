@@ -1,0 +1,49 @@
+"""Wait on observable state with a deadline, instead of sleeping a guessed time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+
+__all__ = ["wait_for_stream", "wait_until"]
+
+T = TypeVar("T")
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T]],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    what: str = "the condition",
+) -> T:
+    """Return the first truthy result of ``probe``; raise TimeoutError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout:.1f}s")
+        await asyncio.sleep(interval)
+
+
+async def wait_for_stream(
+    redis: aioredis.Redis, stream: str, count: int, *, timeout: float = 10.0
+) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """Block on XREAD until ``stream`` holds at least ``count`` entries; return them all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(stream)
+        if len(entries) >= count:
+            return entries
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{stream} held {len(entries)} of {count} entries after {timeout}s")
+        last = entries[-1][0] if entries else b"0-0"
+        # Blocks server-side until a new entry arrives: no polling interval to guess.
+        await redis.xread({stream: last}, block=max(int(left * 1000), 1), count=count)

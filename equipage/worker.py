@@ -1,0 +1,129 @@
+"""A worker: reads every role's inbox in the consumer group and runs handlers.
+
+Workers are stateless; any number of them, in any number of processes, join the same
+group. A handler receives an envelope and returns the envelopes it emits; the worker
+commits them with the ack (see ``equipage.bus``), so a crash before the commit means a
+redelivery, never a lost or doubled effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from equipage.bus import Bus, Delivery
+from equipage.envelope import Envelope
+
+__all__ = ["Handler", "Worker", "consumer_name"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope], Awaitable[Sequence[Envelope]]]
+
+
+def consumer_name() -> str:
+    """A consumer name unique to this process on this machine."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Worker:
+    """Consumes the inbox of each role in ``handlers`` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        handlers: Mapping[str, Handler],
+        *,
+        name: str | None = None,
+        concurrency: int = 4,
+        block_ms: int = 500,
+    ) -> None:
+        self.bus = bus
+        self.handlers = dict(handlers)
+        self.name = name or consumer_name()
+        self.concurrency = concurrency
+        self.block_ms = block_ms
+        self._streams = {bus.keys.inbox(role): role for role in self.handlers}
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Read, handle and commit until ``stop`` is set; in-flight work is finished first."""
+        await self.bus.ensure_groups(self.handlers)
+        next_reclaim = 0.0
+        next_beat = 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= next_beat:
+                    await self.bus.redis.zadd(self.bus.keys.workers, {self.name: time.time()})
+                    next_beat = now + 2.0
+                if now >= next_reclaim:
+                    for stream in self._streams:
+                        for delivery in await self.bus.reclaim(stream, self.name):
+                            await self._spawn(delivery)
+                    next_reclaim = now + max(self.bus.visibility_timeout / 4, 0.05)
+                free = self._free_slots()
+                if free == 0:
+                    await self._wait_for_slot(stop)
+                    continue
+                deliveries = await self.bus.read(
+                    list(self._streams), self.name, count=free, block_ms=self.block_ms
+                )
+                for delivery in deliveries:
+                    await self._spawn(delivery)
+        finally:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.bus.redis.zrem(self.bus.keys.workers, self.name)
+
+    def _free_slots(self) -> int:
+        return max(self.concurrency - len(self._tasks), 0)
+
+    async def _wait_for_slot(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({stopping, *self._tasks}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+
+    async def _spawn(self, delivery: Delivery) -> None:
+        task = asyncio.create_task(self._handle(delivery))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, delivery: Delivery) -> None:
+        bus = self.bus
+        attempt = await bus.begin(delivery)
+        if delivery.envelope is None:
+            await bus.dead_letter(delivery, delivery.error, attempt)
+            return
+        if attempt > bus.max_attempts:
+            # Every earlier attempt died with its worker, or failed without a record.
+            error = await bus.last_error(delivery) or "a worker stopped while handling it"
+            await bus.dead_letter(delivery, error, attempt - 1)
+            return
+        role = self._streams[delivery.stream]
+        keeper = asyncio.create_task(self._keep_claimed(delivery))
+        try:
+            outputs = await self.handlers[role](delivery.envelope)
+        except Exception as err:
+            log.exception("handler for %s failed on %s", role, delivery.key)
+            await bus.fail(delivery, f"{type(err).__name__}: {err}", attempt)
+            return
+        finally:
+            keeper.cancel()
+        await bus.commit(delivery, outputs)
+
+    async def _keep_claimed(self, delivery: Delivery) -> None:
+        """While a handler runs, keep its entry fresh so it is not reclaimed mid-work."""
+        period = max(self.bus.visibility_timeout / 3, 0.05)
+        while True:
+            await asyncio.sleep(period)
+            await self.bus.touch(delivery, self.name)

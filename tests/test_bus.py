@@ -1,0 +1,147 @@
+"""Bus delivery, redelivery, reclaim and dead letters against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from equipage.bus import Bus
+from equipage.envelope import Envelope, Kind
+from equipage.keys import CONSUMER_GROUP, Keys
+from equipage.testing import wait_for_stream, wait_until
+from equipage.worker import Worker
+
+
+def task(text: str = "hello", to: str = "ceo") -> Envelope:
+    return Envelope(kind=Kind.TASK, company="acme", to=to, sender="member:alice", thread="t1", text=text)
+
+
+def reply_to(envelope: Envelope) -> Envelope:
+    return Envelope(
+        kind=Kind.REPLY,
+        company="acme",
+        to="human",
+        sender=envelope.to,
+        thread=envelope.thread,
+        text=f"re: {envelope.text}",
+        cause=envelope.id,
+    )
+
+
+async def pending_count(redis: aioredis.Redis, stream: str) -> int:
+    info = await redis.xpending(stream, CONSUMER_GROUP)
+    return int(info["pending"])
+
+
+async def test_published_envelope_is_read_by_one_consumer_and_acked_on_commit(
+    bus: Bus, keys: Keys, redis: aioredis.Redis
+) -> None:
+    await bus.ensure_groups(["ceo"])
+    sent = task()
+    await bus.publish(sent)
+
+    first = await bus.read([keys.inbox("ceo")], "a", block_ms=100)
+    second = await bus.read([keys.inbox("ceo")], "b", block_ms=10)
+
+    assert [d.envelope for d in first] == [sent]
+    assert second == []
+    assert await pending_count(redis, keys.inbox("ceo")) == 1
+    assert await bus.commit(first[0], [reply_to(sent)]) is True
+    assert await pending_count(redis, keys.inbox("ceo")) == 0
+    [(_, fields)] = await redis.xrange(keys.outbox)
+    assert Envelope.decode(fields[b"env"]).text == "re: hello"
+
+
+async def test_redelivered_envelope_does_not_repeat_its_effects(
+    bus: Bus, keys: Keys, redis: aioredis.Redis
+) -> None:
+    await bus.ensure_groups(["ceo"])
+    sent = task()
+    await bus.publish(sent)
+    [delivery] = await bus.read([keys.inbox("ceo")], "a", block_ms=100)
+
+    assert await bus.commit(delivery, [reply_to(sent)]) is True
+    assert await bus.commit(delivery, [reply_to(sent)]) is False
+
+    assert await redis.xlen(keys.outbox) == 1
+    events = [json.loads(f[b"event"])["type"] for _, f in await redis.xrange(keys.events)]
+    assert events.count("duplicate") == 1
+
+
+async def test_stale_pending_entry_is_reclaimed_by_another_worker(
+    bus: Bus, keys: Keys, redis: aioredis.Redis
+) -> None:
+    await bus.ensure_groups(["ceo"])
+    sent = task()
+    await bus.publish(sent)
+    # Consumer "gone" reads and never acks, as a crashed worker would.
+    assert len(await bus.read([keys.inbox("ceo")], "gone", block_ms=100)) == 1
+
+    async def echo(envelope: Envelope) -> Sequence[Envelope]:
+        return [reply_to(envelope)]
+
+    stop = asyncio.Event()
+    worker = Worker(bus, {"ceo": echo}, name="rescuer", block_ms=20)
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        [(_, fields)] = await wait_for_stream(redis, keys.outbox, 1)
+    finally:
+        stop.set()
+        await running
+    assert Envelope.decode(fields[b"env"]).cause == sent.id
+    assert await pending_count(redis, keys.inbox("ceo")) == 0
+    events = [json.loads(f[b"event"]) for _, f in await redis.xrange(keys.events)]
+    assert any(e["type"] == "reclaimed" and e["detail"] == "rescuer" for e in events)
+
+
+async def test_handler_that_keeps_failing_lands_in_dead_letters_with_its_error(
+    bus: Bus, keys: Keys, redis: aioredis.Redis
+) -> None:
+    calls: list[str] = []
+
+    async def broken(envelope: Envelope) -> Sequence[Envelope]:
+        calls.append(envelope.id)
+        raise ValueError("the model answered nonsense")
+
+    stop = asyncio.Event()
+    worker = Worker(bus, {"ceo": broken}, name="w", block_ms=20)
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        sent = task()
+        await wait_until(lambda: redis.exists(keys.inbox("ceo")), what="groups created")
+        await bus.publish(sent)
+        [(_, dead)] = await wait_for_stream(redis, keys.dead, 1)
+    finally:
+        stop.set()
+        await running
+
+    assert len(calls) == bus.max_attempts == 3
+    assert Envelope.decode(dead[b"env"]) == sent
+    assert dead[b"error"] == b"ValueError: the model answered nonsense"
+    assert dead[b"attempts"] == b"3"
+    assert await pending_count(redis, keys.inbox("ceo")) == 0
+    assert await redis.xlen(keys.outbox) == 0
+
+
+async def test_malformed_entry_is_dead_lettered_not_dropped(
+    bus: Bus, keys: Keys, redis: aioredis.Redis
+) -> None:
+    async def never(envelope: Envelope) -> Sequence[Envelope]:
+        raise AssertionError("a malformed entry must not reach a handler")
+
+    stop = asyncio.Event()
+    worker = Worker(bus, {"ceo": never}, name="w", block_ms=20)
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await wait_until(lambda: redis.exists(keys.inbox("ceo")), what="groups created")
+        await redis.xadd(keys.inbox("ceo"), {"env": b'{"kind": "task", "to": 3}'})
+        [(_, dead)] = await wait_for_stream(redis, keys.dead, 1)
+    finally:
+        stop.set()
+        await running
+    assert dead[b"env"] == b'{"kind": "task", "to": 3}'
+    assert dead[b"error"].startswith(b"malformed envelope:")
+    assert await pending_count(redis, keys.inbox("ceo")) == 0
