@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
@@ -130,7 +131,7 @@ class Bus:
         self, streams: Sequence[str], consumer: str, *, count: int = 10, block_ms: int = 1000
     ) -> list[Delivery]:
         """New entries for ``consumer`` from any of ``streams``, waiting up to ``block_ms``."""
-        reply = await self.redis.xreadgroup(
+        reply: Any = await self.redis.xreadgroup(
             self.group,
             consumer,
             streams=dict.fromkeys(streams, ">"),
@@ -241,7 +242,9 @@ class Bus:
                 approximate=True,
             )
             await pipe.execute()
-        log.warning("envelope %s dead-lettered after %d attempts: %s", delivery.key, attempts, error)
+        log.warning(
+            "envelope %s dead-lettered after %d attempts: %s", delivery.key, attempts, error
+        )
 
 
 def _text(value: bytes | str) -> str:
@@ -256,7 +259,9 @@ def _delivery(stream: str, entry_id: bytes | str, fields: dict[bytes, bytes]) ->
     except (ValidationError, json.JSONDecodeError, UnicodeDecodeError) as err:
         envelope = None
         error = f"malformed envelope: {err}".replace("\n", " ")[:500]
-    return Delivery(stream=stream, entry_id=_text(entry_id), raw=raw, envelope=envelope, error=error)
+    return Delivery(
+        stream=stream, entry_id=_text(entry_id), raw=raw, envelope=envelope, error=error
+    )
 
 
 def _event(kind: EventType, envelope: Envelope | None, *, detail: str = "") -> Event:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -21,7 +21,7 @@ __all__ = [
     "new_id",
 ]
 
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION: Final = 1
 
 
 def new_id() -> str:

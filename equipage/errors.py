@@ -62,9 +62,7 @@ class MissingExtraError(EquipageError):
     """An optional part needs a package that is not installed."""
 
     def __init__(self, feature: str, extra: str) -> None:
-        super().__init__(
-            f"{feature} requires the '{extra}' extra: pip install 'equipage[{extra}]'"
-        )
+        super().__init__(f"{feature} requires the '{extra}' extra: pip install 'equipage[{extra}]'")
 
 
 class RuntimeFailure(EquipageError):

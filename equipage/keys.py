@@ -99,6 +99,11 @@ class Keys:
         return f"{self.prefix}approvals"
 
     @property
+    def waiting(self) -> str:
+        """Hash agent thread -> id of the question it is paused on."""
+        return f"{self.prefix}waiting"
+
+    @property
     def memory(self) -> str:
         """Hash fact id -> fact remembered by the crew (JSON)."""
         return f"{self.prefix}memory"

@@ -16,7 +16,9 @@ from equipage.worker import Worker
 
 
 def task(text: str = "hello", to: str = "ceo") -> Envelope:
-    return Envelope(kind=Kind.TASK, company="acme", to=to, sender="member:alice", thread="t1", text=text)
+    return Envelope(
+        kind=Kind.TASK, company="acme", to=to, sender="member:alice", thread="t1", text=text
+    )
 
 
 def reply_to(envelope: Envelope) -> Envelope:

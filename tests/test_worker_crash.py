@@ -27,7 +27,9 @@ async def test_envelope_of_a_killed_worker_is_reclaimed_and_its_effect_happens_o
 ) -> None:
     bus = Bus(redis, keys, visibility_timeout=0.5)
     await bus.ensure_groups(["ceo"])
-    sent = Envelope(kind=Kind.TASK, company="acme", to="ceo", sender="member:alice", thread="t", text="go")
+    sent = Envelope(
+        kind=Kind.TASK, company="acme", to="ceo", sender="member:alice", thread="t", text="go"
+    )
     await bus.publish(sent)
 
     doomed = subprocess.Popen(
@@ -51,12 +53,21 @@ async def test_envelope_of_a_killed_worker_is_reclaimed_and_its_effect_happens_o
     async def effect(envelope: Envelope) -> Sequence[Envelope]:
         handled.append(envelope.id)
         return [
-            Envelope(kind=Kind.REPLY, company="acme", to="human", sender="ceo", thread="t",
-                     text="done once", cause=envelope.id)
+            Envelope(
+                kind=Kind.REPLY,
+                company="acme",
+                to="human",
+                sender="ceo",
+                thread="t",
+                text="done once",
+                cause=envelope.id,
+            )
         ]
 
     stop = asyncio.Event()
-    rescuer = asyncio.create_task(Worker(bus, {"ceo": effect}, name="rescuer", block_ms=50).run(stop))
+    rescuer = asyncio.create_task(
+        Worker(bus, {"ceo": effect}, name="rescuer", block_ms=50).run(stop)
+    )
     try:
         await wait_for_stream(redis, keys.outbox, 1, timeout=30)
         # Give any second, wrong delivery the chance to show up: wait until the entry is

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import redis.asyncio as aioredis
 
@@ -38,7 +38,7 @@ async def wait_for_stream(
     """Block on XREAD until ``stream`` holds at least ``count`` entries; return them all."""
     deadline = time.monotonic() + timeout
     while True:
-        entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(stream)
+        entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(stream))
         if len(entries) >= count:
             return entries
         left = deadline - time.monotonic()

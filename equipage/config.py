@@ -1,0 +1,458 @@
+"""The company config (company.yaml) and the environment, read in one place.
+
+No other module reads ``os.environ``: what it needs arrives as ``Settings`` or ``CompanyConfig``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from equipage.errors import ConfigError
+from equipage.keys import validate_company_id
+from equipage.yamlpos import FieldIssues, Loc, config_error, parse_yaml
+
+__all__ = [
+    "KNOWN_TOOLS",
+    "PACKAGED_ROLES",
+    "Company",
+    "CompanyConfig",
+    "Member",
+    "Profile",
+    "RoleConfig",
+    "RuntimeConfig",
+    "Schedule",
+    "Settings",
+    "load_config",
+    "load_prompt",
+    "packaged_prompt",
+    "slugify",
+]
+
+KNOWN_TOOLS = ("delegate", "reply", "remember", "recall", "ask_human", "start_workflow")
+#: Roles whose prompt ships in ``agents/prompts``.
+PACKAGED_ROLES = ("ceo", "cto", "marketing", "support")
+_MODEL_PROVIDERS = ("anthropic", "openai")
+_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+_CRON_ITEM = re.compile(r"(\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/([0-9]+))?")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, _MONTHS),
+    ("day of week", 0, 7, _DAYS),
+)
+
+
+def slugify(name: str) -> str:
+    """A company id derived from its name: ``"Société Générale"`` -> ``"societe-generale"``."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9_-]+", "-", plain.lower()).strip("-_")[:63].rstrip("-_")
+
+
+def packaged_prompt(role: str) -> Path | None:
+    """The prompt shipped for ``role`` in ``agents/prompts``, if there is one."""
+    resource = files("agents") / "prompts" / f"{role}.md"
+    # pip installs packages as files, so the resource is a real path we can store.
+    return resource if isinstance(resource, Path) and resource.is_file() else None
+
+
+def _name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError(f"{value!r} must start with a-z and use only a-z, 0-9, '-' or '_'")
+    return value
+
+
+def _tool(name: str) -> str:
+    if name not in KNOWN_TOOLS:
+        close = difflib.get_close_matches(name, KNOWN_TOOLS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown tool {name!r}; {hint}known tools: {', '.join(KNOWN_TOOLS)}")
+    return name
+
+
+def _model(spec: str) -> str:
+    provider, colon, name = spec.partition(":")
+    if spec == "offline" or (colon and provider in _MODEL_PROVIDERS and name.strip()):
+        return spec
+    raise ValueError(
+        f"unknown model {spec!r}; write 'offline' (no network), 'anthropic:<model>' "
+        "(e.g. anthropic:claude-sonnet-4-5) or 'openai:<model>' (any OpenAI-compatible API)"
+    )
+
+
+def _cron(expr: str) -> str:
+    parts = expr.split()
+    if len(parts) != 5:
+        raise ValueError(
+            f"cron {expr!r} has {len(parts)} fields; write 5: minute hour day-of-month month "
+            "day-of-week, e.g. '0 8 * * MON'"
+        )
+    for text, (label, low, high, names) in zip(parts, _CRON_FIELDS, strict=True):
+        if not all(_cron_item(item, low, high, names) for item in text.split(",")):
+            allowed = f"{low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
+            raise ValueError(f"cron {expr!r}: {label} {text!r} is not valid; use {allowed}")
+    return " ".join(parts)
+
+
+def _cron_item(item: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    match = _CRON_ITEM.fullmatch(item)
+    if not match or (match[2] is not None and int(match[2]) < 1):
+        return False
+    return match[1] == "*" or all(
+        value.upper() in names or (value.isdigit() and low <= int(value) <= high)
+        for value in match[1].split("-")
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _code(value: str, kind: str, example: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{2}", value):
+        raise ValueError(f"{value!r} is not {kind}; write two letters, e.g. {example}")
+    return value
+
+
+def _user_id(value: object) -> object:
+    # YAML reads `telegram: 123456` as an int; ids are text on every platform.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Tool = Annotated[str, AfterValidator(_tool)]
+Keyword = Annotated[str, AfterValidator(str.casefold), Field(min_length=1)]
+UserId = Annotated[str, BeforeValidator(_user_id), Field(min_length=1)]
+Country = Annotated[str, AfterValidator(lambda v: _code(v, "an ISO country code", "FR").upper())]
+Language = Annotated[str, AfterValidator(lambda v: _code(v, "an ISO 639-1 language", "fr").lower())]
+
+
+class _Model(BaseModel):
+    # extra="forbid" turns every typo in company.yaml into an error that names it.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Profile(_Model):
+    """What the company sells, where, and in which languages; every prompt reads it."""
+
+    sells: str = Field(min_length=1, description="what the company sells, in one line")
+    where: tuple[Country, ...] = Field((), description="ISO country codes, e.g. [FR, BE]")
+    languages: tuple[Language, ...] = Field(
+        ("en",), min_length=1, description="ISO 639-1 codes, e.g. [fr, en]; the first is default"
+    )
+    description: str | None = Field(None, description="optional free text about the company")
+
+    @property
+    def language(self) -> str:
+        """The default language."""
+        return self.languages[0]
+
+
+class Company(_Model):
+    """The company's identity."""
+
+    id: str = Field("", validate_default=True, description="a slug used in Redis keys")
+    name: str = Field(min_length=1, description="the company's name")
+    profile: Profile
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("id") is None and isinstance(data.get("name"), str):
+            return {**data, "id": slugify(data["name"])}
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        try:
+            return validate_company_id(value)
+        except ValueError as err:
+            raise ValueError(f"{err}; set company.id to a short slug such as 'acme'") from err
+
+
+class Member(_Model):
+    """A person who may talk to the crew."""
+
+    id: str = Field(min_length=1, description="a short unique id, e.g. alice")
+    name: str = Field(min_length=1, description="how the agents address this person")
+    role: Literal["owner", "member"] = Field("member", description="owner or member")
+    identities: dict[Name, UserId] = Field(
+        default_factory=dict, description="platform -> user id, e.g. {telegram: '123456'}"
+    )
+
+
+class RoleConfig(_Model):
+    """One role agent: what it handles, its prompt, model, tools and budget."""
+
+    description: Annotated[str, AfterValidator(_one_line)] = Field(
+        min_length=1, description="one line shown to the other agents"
+    )
+    handles: tuple[Keyword, ...] = Field((), description="routing keywords, e.g. [cost, coût]")
+    prompt: str | None = Field(None, description="prompt file, relative to company.yaml")
+    model: Annotated[str, AfterValidator(_model)] = Field(
+        "offline", description="'offline', 'anthropic:<model>' or 'openai:<model>'"
+    )
+    tools: tuple[Tool, ...] = Field(KNOWN_TOOLS, description=f"some of {', '.join(KNOWN_TOOLS)}")
+    daily_budget: float = Field(
+        5.0, ge=0, allow_inf_nan=False, description="model spend allowed per day, e.g. 5.0"
+    )
+    _prompt_path: Path | None = PrivateAttr(None)
+
+    @property
+    def prompt_path(self) -> Path:
+        """Absolute path of the prompt file, resolved when the config was loaded."""
+        if self._prompt_path is None:
+            raise ConfigError("this role was not validated inside a CompanyConfig")
+        return self._prompt_path
+
+    def prompt_text(self) -> str:
+        """The raw prompt, placeholders still in braces."""
+        return self.prompt_path.read_text(encoding="utf-8")
+
+
+class Schedule(_Model):
+    """A workflow run on a cron schedule."""
+
+    name: Name = Field(description="a unique name, e.g. weekly-tenders")
+    cron: Annotated[str, AfterValidator(_cron)] = Field(description="5 fields, e.g. '0 8 * * MON'")
+    workflow: Name = Field(description="an enabled workflow")
+    input: dict[str, JsonValue] = Field(default_factory=dict, description="the workflow's input")
+    role: Name | None = Field(None, description="the role that owns the run")
+
+
+class RuntimeConfig(_Model):
+    """How the crew runs; the defaults suit a laptop."""
+
+    entry_role: Name = Field("ceo", description="the role that receives the founder's messages")
+    max_hops: int = Field(8, ge=1, description="hops between agents before a thread stops")
+    max_attempts: int = Field(5, ge=1, description="deliveries before the dead-letter stream")
+    visibility_timeout: float = Field(60.0, gt=0, description="seconds before a reclaim")
+    workers: int = Field(2, ge=1, description="concurrent handlers per worker process")
+
+
+class CompanyConfig(_Model):
+    """Everything company.yaml says, checked."""
+
+    company: Company
+    members: tuple[Member, ...] = Field(min_length=1, description="at least the owner")
+    roles: dict[Name, RoleConfig] = Field(min_length=1, description="role name -> role")
+    workflows: tuple[Name, ...] = Field((), description="enabled workflow names")
+    schedules: tuple[Schedule, ...] = Field((), description="workflows run on a schedule")
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    _source: Path | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> Path | None:
+        """The company.yaml this was loaded from, if any."""
+        return self._source
+
+    @property
+    def owner(self) -> Member:
+        """The founder: the one member whose role is owner."""
+        return next(member for member in self.members if member.role == "owner")
+
+    def member_for(self, platform: str, user_id: str | int) -> Member | None:
+        """The member known as ``user_id`` on ``platform``, or None for a stranger."""
+        wanted = str(user_id)
+        return next((m for m in self.members if m.identities.get(platform) == wanted), None)
+
+    def prompt_variables(self) -> dict[str, str]:
+        """Values for the prompts' placeholders, except ``{brief}``."""
+        profile = self.company.profile
+        return {
+            "company_name": self.company.name,
+            "sells": profile.sells,
+            "where": ", ".join(profile.where) or "anywhere",
+            "languages": ", ".join(profile.languages),
+        }
+
+    @model_validator(mode="after")
+    def _check_together(self, info: ValidationInfo) -> Self:
+        source: Path | None = (info.context or {}).get("source")
+        issues = self._member_issues() + self._schedule_issues()
+        if self.runtime.entry_role not in self.roles:
+            # Point at runtime.entry_role only when the user wrote it; else at roles.
+            loc = ("runtime", "entry_role") if "runtime" in self.model_fields_set else ("roles",)
+            message = (
+                f"the entry role {self.runtime.entry_role!r} is not in roles "
+                f"({', '.join(self.roles)}); add it, or set runtime.entry_role to one of them"
+            )
+            issues.append((loc, message))
+        base = source.parent if source else Path.cwd()
+        for name, role in self.roles.items():
+            try:
+                role._prompt_path = _resolve_prompt(name, role.prompt, base)
+            except ValueError as err:
+                issues.append((("roles", name, "prompt"), str(err)))
+        if issues:
+            raise FieldIssues(issues)
+        self._source = source
+        return self
+
+    def _member_issues(self) -> list[tuple[Loc, str]]:
+        issues: list[tuple[Loc, str]] = []
+        owners = [i for i, member in enumerate(self.members) if member.role == "owner"]
+        if not owners:
+            issues.append((("members",), "no member has role: owner; give it to the founder"))
+        for i in owners[1:]:
+            first = self.members[owners[0]].id
+            message = f"{first!r} is already the owner and there is only one; set `role: member`"
+            issues.append((("members", i, "role"), message))
+        seen: dict[object, int] = {}
+        for i, member in enumerate(self.members):
+            if seen.setdefault(member.id, i) != i:
+                issues.append((("members", i, "id"), f"member id {member.id!r} is used twice"))
+            for platform, user in member.identities.items():
+                if seen.setdefault((platform, user), i) != i:
+                    message = f"{platform} user {user!r} already belongs to another member"
+                    issues.append((("members", i, "identities", platform), message))
+        return issues
+
+    def _schedule_issues(self) -> list[tuple[Loc, str]]:
+        issues: list[tuple[Loc, str]] = []
+        names: set[str] = set()
+        for i, schedule in enumerate(self.schedules):
+            if schedule.name in names:
+                issues.append((("schedules", i, "name"), f"{schedule.name!r} is used twice"))
+            names.add(schedule.name)
+            if schedule.workflow not in self.workflows:
+                enabled = ", ".join(self.workflows) or "none"
+                message = f"workflow {schedule.workflow!r} is not enabled; add it to `workflows:`"
+                issues.append((("schedules", i, "workflow"), f"{message} (enabled: {enabled})"))
+            if schedule.role is not None and schedule.role not in self.roles:
+                message = (
+                    f"role {schedule.role!r} does not exist; use one of {', '.join(self.roles)}"
+                )
+                issues.append((("schedules", i, "role"), message))
+        return issues
+
+
+def _resolve_prompt(role: str, prompt: str | None, base: Path) -> Path:
+    if prompt is None:
+        packaged = packaged_prompt(role)
+        if packaged is None:
+            raise ValueError(
+                f"role {role!r} has no packaged prompt; write one and set "
+                f"`prompt: prompts/{role}.md` (relative to {base})"
+            )
+        return packaged
+    path = Path(prompt).expanduser()
+    path = (path if path.is_absolute() else base / path).resolve()
+    if not path.is_file():
+        raise ValueError(f"prompt file {path} does not exist; create it or fix the path")
+    return path
+
+
+def load_prompt(config: CompanyConfig, role_name: str) -> str:
+    """The raw prompt of ``role_name``, placeholders still in braces."""
+    role = config.roles.get(role_name)
+    if role is None:
+        raise ConfigError(f"no role {role_name!r}; roles are {', '.join(config.roles)}")
+    return role.prompt_text()
+
+
+def load_config(path: str | Path) -> CompanyConfig:
+    """Read and check company.yaml; any mistake raises ConfigError with file, line and field."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise ConfigError(
+            "no such file; run 'equipage init' to create one, or set EQUIPAGE_CONFIG to its path",
+            path=str(file),
+        ) from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read this file as UTF-8 text: {err}", path=str(file)) from err
+    data, positions = parse_yaml(text, str(file))
+    if not isinstance(data, dict):
+        raise ConfigError(
+            "the file must be a YAML mapping with company:, members: and roles: at the top; "
+            "run 'equipage init' in an empty folder for a commented starter",
+            path=str(file),
+            line=1,
+        )
+    try:
+        return CompanyConfig.model_validate(data, context={"source": file.resolve()})
+    except ValidationError as err:
+        raise config_error(err, str(file), positions, CompanyConfig) from err
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """What Equipage takes from the environment, read once by ``from_env``."""
+
+    redis_url: str | None = None
+    home: Path = Path(".equipage")
+    config_path: Path = Path("company.yaml")
+    anthropic_api_key: str | None = None
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    namespace: str = "eq"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read REDIS_URL, EQUIPAGE_* and the model keys from ``environ`` (or os.environ)."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            # `KEY=` in a compose or .env file means unset, not an empty key.
+            return env.get(name, "").strip() or None
+
+        namespace = get("EQUIPAGE_NAMESPACE") or "eq"
+        if ":" in namespace or "{" in namespace:
+            raise ConfigError(
+                f"EQUIPAGE_NAMESPACE={namespace!r} must not contain ':' or '{{'; use e.g. 'eq'",
+                field="EQUIPAGE_NAMESPACE",
+            )
+        return cls(
+            redis_url=get("REDIS_URL"),
+            home=Path(get("EQUIPAGE_HOME") or ".equipage").expanduser(),
+            config_path=Path(get("EQUIPAGE_CONFIG") or "company.yaml").expanduser(),
+            anthropic_api_key=get("ANTHROPIC_API_KEY"),
+            openai_api_key=get("OPENAI_API_KEY"),
+            openai_base_url=get("OPENAI_BASE_URL"),
+            namespace=namespace,
+        )
+
+    def __repr__(self) -> str:
+        shown: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
+        for secret in ("anthropic_api_key", "openai_api_key"):
+            if shown[secret] is not None:
+                shown[secret] = "***"
+        if self.redis_url:
+            shown["redis_url"] = _hide_password(self.redis_url)
+        return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))

@@ -1,0 +1,96 @@
+"""Assemble the crew of a company: one checkpointed agent graph and bus handler per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from equipage.agent import AgentSpec, Outbox, build_agent_graph
+from equipage.bus import Bus
+from equipage.checkpoint import RedisSaver
+from equipage.config import CompanyConfig, load_prompt
+from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo, WorkflowCall
+from equipage.keys import Keys
+from equipage.llm.base import load_model
+from equipage.llm.messages import Message, ToolCall
+from equipage.memory import Memory
+from equipage.prompting import TeamMember, fill, team_section
+from equipage.registry import role_tools
+from equipage.runtime import ThreadRunner
+from equipage.tools import Toolbox
+from equipage.worker import Handler
+
+__all__ = ["Crew", "build_crew", "serializer", "tools_for"]
+
+
+_STATE_TYPES = (Message, ToolCall, Envelope, Kind, Origin, ReplyTo, Question, Answer)
+
+
+def serializer() -> JsonPlusSerializer:
+    """Checkpoint serializer that revives only Equipage's own state types."""
+    return JsonPlusSerializer(allowed_msgpack_modules=[*_STATE_TYPES, WorkflowCall, Outbox])
+
+
+def tools_for(config: CompanyConfig, role: str) -> tuple[str, ...]:
+    """The tools a role may use: company.yaml's ``tools:`` if written, else the role's policy."""
+    settings = config.roles[role]
+    if "tools" in settings.model_fields_set:
+        return tuple(settings.tools)
+    return role_tools(role)
+
+
+@dataclass
+class Crew:
+    """The handlers of every role, ready for a Worker."""
+
+    config: CompanyConfig
+    bus: Bus
+    handlers: dict[str, Handler]
+
+    @property
+    def entry_role(self) -> str:
+        return self.config.runtime.entry_role
+
+
+def build_crew(
+    config: CompanyConfig,
+    redis: aioredis.Redis,
+    keys: Keys,
+    *,
+    model: str | None = None,
+    bus: Bus | None = None,
+) -> Crew:
+    """Build every role's graph; ``model`` overrides each role's model (e.g. ``offline``)."""
+    runtime = config.runtime
+    bus = bus or Bus(
+        redis,
+        keys,
+        max_attempts=runtime.max_attempts,
+        visibility_timeout=runtime.visibility_timeout,
+    )
+    memory = Memory(redis, keys)
+    saver = RedisSaver(redis, keys, serde=serializer())
+    team = [TeamMember(name, r.description, tuple(r.handles)) for name, r in config.roles.items()]
+    variables = config.prompt_variables()
+    handlers: dict[str, Handler] = {}
+    for role, settings in config.roles.items():
+        allowed = tools_for(config, role)
+        others = [m for m in team if m.role != role]
+        prompt = fill(load_prompt(config, role), variables)
+        if "delegate" in allowed and others:
+            prompt = f"{prompt.rstrip()}\n\n{team_section(others)}\n"
+        spec = AgentSpec(
+            company=keys.company,
+            role=role,
+            system_prompt=prompt,
+            model=load_model(model or settings.model),
+            toolbox=Toolbox(allowed, memory=memory, team=others),
+            emit=bus.emit,
+        )
+        graph = build_agent_graph(spec).compile(checkpointer=saver)
+        handlers[role] = ThreadRunner(
+            role, graph, redis, keys, emit=bus.emit, max_hops=runtime.max_hops
+        )
+    return Crew(config=config, bus=bus, handlers=handlers)

@@ -1,0 +1,208 @@
+"""The ``offline`` model: deterministic rules, no network, enough to run the crew end to end.
+
+It routes a request to the roles whose keywords it mentions, waits for their results,
+asks the founder before anything is published, and otherwise fills the role's answer
+template. Everything it writes to a person says it comes from the offline model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from equipage import prompting
+from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
+from equipage.text import is_french, matches_any
+
+__all__ = ["OFFLINE_NOTE", "OfflineModel"]
+
+OFFLINE_NOTE = "(offline model: rules and templates, no AI; set ANTHROPIC_API_KEY for real drafts)"
+OFFLINE_NOTE_FR = (
+    "(modèle hors ligne : règles et gabarits, sans IA ; définissez ANTHROPIC_API_KEY "
+    "pour de vrais brouillons)"
+)
+
+_PUBLISH = (
+    "publish", "post", "launch", "announce", "send", "release", "tweet",
+    "publier", "publie", "poster", "lancer", "lancement", "annoncer", "annonce", "envoyer",
+)  # fmt: skip
+_REMEMBER = re.compile(
+    r"^\s*(?:please\s+)?(?:remember|note)(?:\s+that)?[:,]?\s+(?P<fact>.+)$"
+    r"|^\s*(?:retiens|retenez|note|notez|n'oublie pas)(?:\s+que|\s+qu')?[:,]?\s*(?P<fait>.+)$",
+    re.I | re.S,
+)
+_RECALL = re.compile(
+    r"^\s*(?:what do you know about|what do we know about|recall)\s+(?P<q>.+?)\??$"
+    r"|^\s*(?:que sais-tu (?:de|sur|à propos de)|que sait-on (?:de|sur))\s+(?P<qfr>.+?)\s*\??$",
+    re.I | re.S,
+)
+
+
+class OfflineModel:
+    """A rule-based stand-in for a model, deterministic for the same conversation."""
+
+    name = "offline"
+
+    def __init__(self, model_id: str = "rules-v1") -> None:
+        self.model_id = model_id
+
+    async def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> Completion:
+        turn = _Turn(messages, {t.name for t in tools})
+        content, calls = turn.decide()
+        size = sum(len(m.content) for m in messages) // 4
+        return Completion(
+            content=content,
+            tool_calls=tuple(calls),
+            usage=Usage(input_tokens=size, output_tokens=len(content) // 4),
+            model=f"offline:{self.model_id}",
+            stop_reason="tool_use" if calls else "end_turn",
+        )
+
+
+class _Turn:
+    """One decision, read from the conversation so far."""
+
+    def __init__(self, messages: Sequence[Message], tools: set[str]) -> None:
+        self.messages = list(messages)
+        self.tools = tools
+        self.system = "\n".join(m.content for m in messages if m.role == "system")
+        self._ids = sum(len(m.tool_calls) for m in messages)
+
+    # -- the rules ------------------------------------------------------------------------
+    def decide(self) -> tuple[str, list[ToolCall]]:
+        last = self.messages[-1]
+        if last.role == "tool":
+            return self._after_tools()
+        if prompting.parse_result(last):
+            return self._after_result()
+        return self._on_request(last)
+
+    def _on_request(self, message: Message) -> tuple[str, list[ToolCall]]:
+        text = message.content.strip()
+        if "remember" in self.tools and (m := _REMEMBER.match(text)):
+            return "", [self._call("remember", fact=(m["fact"] or m["fait"]).strip())]
+        if "recall" in self.tools and (m := _RECALL.match(text)):
+            return "", [self._call("recall", query=(m["q"] or m["qfr"]).strip())]
+        if "delegate" in self.tools:
+            roles = [
+                t.role for t in prompting.parse_team(self.system) if matches_any(text, t.handles)
+            ]
+            if roles:
+                return "", [self._call("delegate", role=r, brief=text) for r in roles]
+        return "", [self._call("reply", text=self._draft(text, message))]
+
+    def _after_tools(self) -> tuple[str, list[ToolCall]]:
+        results = self._last_tool_results()
+        names = {r.name for r in results}
+        if "ask_human" in names:
+            answer = next(r for r in results if r.name == "ask_human").content
+            return "", [self._call("reply", text=self._after_answer(answer))]
+        if names & {"remember", "recall"} and "reply" in self.tools:
+            summary = "\n".join(r.content for r in results)
+            return "", [self._call("reply", text=self._to_person(summary))]
+        if "delegate" in names:
+            roles = sorted({str(c.arguments.get("role")) for c in self._last_calls()})
+            request = self.messages[self._request()]
+            if "reply" in self.tools and (request.name or "").startswith("member:"):
+                who = " et ".join(roles) if is_french(request.content) else " and ".join(roles)
+                ack = (
+                    f"J'ai confié cela à {who} ; je reviens vers vous avec leur travail."
+                    if is_french(request.content)
+                    else f"I have asked {who}; I will come back to you with their work."
+                )
+                return "", [self._call("reply", text=self._to_person(ack))]
+            return f"Waiting for results from {', '.join(roles)}.", []
+        return "", []
+
+    def _after_result(self) -> tuple[str, list[ToolCall]]:
+        request = self._request()
+        delegated = self._delegations_since(request)
+        answered = {
+            parsed[1]: parsed
+            for m in self.messages[request:]
+            if (parsed := prompting.parse_result(m))
+        }
+        missing = [c for c in delegated if c.id not in answered]
+        if missing:
+            who = ", ".join(sorted(str(c.arguments.get("role")) for c in missing))
+            return f"Waiting for results from {who}.", []
+        ask = self.messages[request].content
+        french = is_french(ask)
+        parts = [f"**{sender}**\n{text.strip()}" for sender, _, text in answered.values()]
+        summary = "\n\n".join(parts)
+        if "ask_human" in self.tools and matches_any(ask, _PUBLISH):
+            question = (
+                f"Voici ce que l'équipe a préparé :\n\n{summary}\n\nJe publie ?"
+                if french
+                else f"Here is what the team prepared:\n\n{summary}\n\nShall I publish it?"
+            )
+            return "", [self._call("ask_human", question=question)]
+        head = "Voici ce que l'équipe a préparé :" if french else "Here is what the team prepared:"
+        return "", [self._call("reply", text=self._to_person(f"{head}\n\n{summary}"))]
+
+    # -- helpers ------------------------------------------------------------------------
+    def _draft(self, text: str, message: Message) -> str:
+        template = prompting.answer_template(self.system) or "{brief}"
+        draft = prompting.fill(template, {"brief": text})
+        if (message.name or "").startswith("member:"):
+            return self._to_person(draft)
+        return draft
+
+    def _after_answer(self, answer: str) -> str:
+        request = self.messages[self._request()].content
+        french = is_french(request)
+        verdict, _, note = answer.partition(":")
+        if verdict.strip() == "approved":
+            text = (
+                "C'est publié. Merci pour la validation."
+                if french
+                else "Published. Thank you for the approval."
+            )
+        else:
+            reason = note.strip() or ("pas de raison donnée" if french else "no reason given")
+            text = (
+                f"Entendu, je ne publie pas ({reason})."
+                if french
+                else f"Understood, nothing was published ({reason})."
+            )
+        return self._to_person(text)
+
+    def _to_person(self, text: str) -> str:
+        request = self.messages[self._request()].content
+        note = OFFLINE_NOTE_FR if is_french(request) else OFFLINE_NOTE
+        return f"{text}\n\n{note}"
+
+    def _request(self) -> int:
+        """Index of the latest request: a user message that is not a delegated result."""
+        for i in range(len(self.messages) - 1, -1, -1):
+            m = self.messages[i]
+            if m.role == "user" and not prompting.parse_result(m):
+                return i
+        return 0
+
+    def _delegations_since(self, start: int) -> list[ToolCall]:
+        return [
+            c
+            for m in self.messages[start:]
+            if m.role == "assistant"
+            for c in m.tool_calls
+            if c.name == "delegate"
+        ]
+
+    def _last_calls(self) -> tuple[ToolCall, ...]:
+        for m in reversed(self.messages):
+            if m.role == "assistant":
+                return m.tool_calls
+        return ()
+
+    def _last_tool_results(self) -> list[Message]:
+        out: list[Message] = []
+        for m in reversed(self.messages):
+            if m.role != "tool":
+                break
+            out.append(m)
+        return out[::-1]
+
+    def _call(self, name: str, **arguments: str) -> ToolCall:
+        self._ids += 1
+        return ToolCall(id=f"offline-{self._ids}", name=name, arguments=dict(arguments))

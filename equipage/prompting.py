@@ -1,0 +1,90 @@
+"""How the runtime writes the context a model sees, and how the offline model reads it back.
+
+Both sides import these helpers, so the conventions (section titles, result lines) live once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from equipage.llm.messages import Message
+
+__all__ = [
+    "ANSWER_TEMPLATE",
+    "TEAM",
+    "TeamMember",
+    "answer_template",
+    "fill",
+    "parse_result",
+    "parse_team",
+    "result_text",
+    "team_section",
+]
+
+TEAM = "## Team"
+ANSWER_TEMPLATE = "## Answer template"
+_RESULT = re.compile(r"^Result from (?P<sender>[\w:-]+) \(call (?P<call>[\w-]+)\):\n", re.S)
+_TEAM_LINE = re.compile(r"^- (?P<role>[\w-]+): (?P<desc>.*?)(?: \(handles: (?P<kw>.*)\))?$")
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    role: str
+    description: str
+    handles: tuple[str, ...]
+
+
+def team_section(members: Sequence[TeamMember]) -> str:
+    """The ``## Team`` section listing the roles an agent may delegate to."""
+    lines = [TEAM, "Delegate with `delegate(role, brief)` to:"]
+    for m in members:
+        handles = f" (handles: {', '.join(m.handles)})" if m.handles else ""
+        lines.append(f"- {m.role}: {m.description}{handles}")
+    return "\n".join(lines)
+
+
+def parse_team(system: str) -> list[TeamMember]:
+    """Read back the ``## Team`` section of a system prompt."""
+    section = _section(system, TEAM)
+    team = []
+    for line in section.splitlines():
+        if m := _TEAM_LINE.match(line.strip()):
+            kw = tuple(k.strip() for k in (m["kw"] or "").split(",") if k.strip())
+            team.append(TeamMember(m["role"], m["desc"], kw))
+    return team
+
+
+def answer_template(system: str) -> str:
+    """The ``## Answer template`` section of a system prompt, or an empty string."""
+    return _section(system, ANSWER_TEMPLATE).strip()
+
+
+def result_text(sender: str, call_id: str, text: str) -> str:
+    """How a delegated result (or a workflow's) appears in the delegating thread."""
+    return f"Result from {sender} (call {call_id}):\n{text}"
+
+
+def parse_result(message: Message) -> tuple[str, str, str] | None:
+    """``(sender, call_id, text)`` if ``message`` is a delegated result, else None."""
+    if message.role != "user" or not (m := _RESULT.match(message.content)):
+        return None
+    return m["sender"], m["call"], message.content[m.end() :]
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Replace ``{name}`` placeholders found in ``values``; leave every other brace alone.
+
+    Not ``str.format``: prompts written by users may hold JSON or code with braces.
+    """
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], m[0]), template)
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.find(heading + "\n")
+    if start < 0:
+        return ""
+    body = text[start + len(heading) + 1 :]
+    end = re.search(r"^## ", body, re.M)
+    return body[: end.start()] if end else body

@@ -1,0 +1,176 @@
+"""Run a checkpointed graph for one envelope, safely under redelivery.
+
+The handler of a role (or of the workflow runner) takes the thread's lease, looks at the
+thread's checkpoint and then either starts the graph on the new envelope, finishes a run
+that a dead worker left half done, resumes a thread paused on a question, or parks a
+message until the person answers. It returns what the run emitted; the worker commits
+that with the ack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, StateSnapshot
+
+from equipage.agent import Emit, Outbox, thread_id
+from equipage.approvals import Approval, Approvals
+from equipage.envelope import Envelope, Kind, Question
+from equipage.errors import HopLimitExceeded
+from equipage.events import Event, EventType
+from equipage.keys import Keys
+from equipage.lease import lease
+from equipage.llm.messages import Message
+from equipage.prompting import result_text
+from equipage.tools import ThreadContext, to_person
+
+__all__ = ["ThreadRunner"]
+
+
+class ThreadRunner:
+    """The bus handler of one role: envelope in, emitted envelopes out."""
+
+    def __init__(
+        self,
+        role: str,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        redis: aioredis.Redis,
+        keys: Keys,
+        *,
+        emit: Emit,
+        max_hops: int = 8,
+        recursion_limit: int = 64,
+    ) -> None:
+        self.role = role
+        self.graph = graph
+        self.redis = redis
+        self.keys = keys
+        self.emit = emit
+        self.max_hops = max_hops
+        self.recursion_limit = recursion_limit
+        self.approvals = Approvals(redis, keys)
+
+    async def __call__(self, envelope: Envelope) -> list[Envelope]:
+        if envelope.hops > self.max_hops:
+            return await self._stop_for_hops(envelope)
+        key = thread_id(self.role, envelope.thread)
+        config: RunnableConfig = {
+            "configurable": {"thread_id": key},
+            "recursion_limit": self.recursion_limit,
+        }
+        async with lease(self.redis, self.keys.lock(key)):
+            snapshot = await self.graph.aget_state(config)
+            waiting = await self.approvals.waiting_on(key)
+            if snapshot.values.get("inbox") != envelope.id:
+                direct = await self._apply(envelope, snapshot, config, waiting)
+                if direct is not None:
+                    return direct
+            elif snapshot.next and not snapshot.interrupts and not waiting:
+                # A worker died mid-run on this very envelope: finish from the checkpoint.
+                await self.graph.ainvoke(None, config)
+            return await self._emitted(envelope, key, config)
+
+    async def _apply(
+        self,
+        envelope: Envelope,
+        snapshot: StateSnapshot,
+        config: RunnableConfig,
+        waiting: str | None,
+    ) -> list[Envelope] | None:
+        fresh = {"inbox": envelope.id, "outbox": Outbox(cause=envelope.id), "steps": 0}
+        if envelope.kind is Kind.ANSWER:
+            given = envelope.answer
+            if given is None or waiting != given.question_id:
+                asked = given.question_id if given else "?"
+                text = f"Question {asked} is no longer open; nothing was changed."
+                return [to_person(self._context(envelope), text)]
+            update = {**fresh, "hops": envelope.hops}
+            await self.graph.ainvoke(Command(resume=given, update=update), config)
+            return None
+        message = self._message(envelope)
+        pending = (
+            {envelope.reply_to.call_id: ""}
+            if envelope.kind is Kind.RESULT and envelope.reply_to
+            else {}
+        )
+        if waiting:
+            parked = [*snapshot.values.get("parked", []), message]
+            items: tuple[Envelope, ...] = ()
+            if envelope.kind is Kind.TASK and envelope.sender.startswith("member:"):
+                reminder = (
+                    f"I am waiting for your answer to question {waiting} first: "
+                    f"/approve {waiting} or /reject {waiting} [reason]. Your message is kept."
+                )
+                items = (to_person(self._context(envelope), reminder),)
+            update = {**fresh, "parked": parked, "outbox": Outbox(cause=envelope.id, items=items)}
+            if pending:
+                update["pending"] = pending
+            await self.graph.aupdate_state(config, update)
+            return None
+        state: dict[str, Any] = {**fresh, "messages": [message], "hops": envelope.hops}
+        if pending:
+            state["pending"] = pending
+        if envelope.kind is Kind.TASK:
+            state["origin"] = envelope.origin
+            state["reply_to"] = envelope.reply_to
+        await self.graph.ainvoke(state, config)
+        return None
+
+    async def _emitted(
+        self, envelope: Envelope, key: str, config: RunnableConfig
+    ) -> list[Envelope]:
+        snapshot = await self.graph.aget_state(config)
+        box = snapshot.values.get("outbox")
+        out = list(box.items) if box is not None and box.cause == envelope.id else []
+        if envelope.kind is Kind.ANSWER and envelope.answer:
+            await self.approvals.close(envelope.answer.question_id, key)
+        for pause in snapshot.interrupts:
+            question = Question.model_validate(pause.value)
+            ctx = self._context(envelope, snapshot.values)
+            await self.approvals.open(
+                Approval(
+                    id=question.id,
+                    role=self.role,
+                    thread=envelope.thread,
+                    text=question.text,
+                    origin=ctx.origin,
+                ),
+                key,
+            )
+            out.append(to_person(ctx, question.text, question=question))
+        return out
+
+    def _message(self, envelope: Envelope) -> Message:
+        if envelope.kind is Kind.RESULT and envelope.reply_to:
+            text = result_text(envelope.sender, envelope.reply_to.call_id, envelope.text)
+            return Message.user(text, name=envelope.sender)
+        return Message.user(envelope.text, name=envelope.sender)
+
+    def _context(self, envelope: Envelope, values: dict[str, Any] | None = None) -> ThreadContext:
+        values = values or {}
+        return ThreadContext(
+            company=envelope.company,
+            role=self.role,
+            thread=envelope.thread,
+            cause=envelope.id,
+            hops=envelope.hops,
+            origin=values.get("origin") or envelope.origin,
+            reply_to=values.get("reply_to"),
+        )
+
+    async def _stop_for_hops(self, envelope: Envelope) -> list[Envelope]:
+        reason = str(HopLimitExceeded(envelope.hops, self.max_hops))
+        await self.emit(
+            Event(
+                type=EventType.STOPPED,
+                envelope=envelope.id,
+                sender=self.role,
+                thread=envelope.thread,
+                detail=reason,
+            )
+        )
+        ctx = self._context(envelope)
+        return [to_person(ThreadContext(**{**ctx.__dict__, "reply_to": None}), reason)]
