@@ -267,6 +267,9 @@ def _delivery(stream: str, entry_id: bytes | str, fields: dict[bytes, bytes]) ->
 def _event(kind: EventType, envelope: Envelope | None, *, detail: str = "") -> Event:
     if envelope is None:
         return Event(type=kind, detail=detail)
+    if not detail and envelope.answer is not None:
+        verdict = "approved" if envelope.answer.approved else "rejected"
+        detail = f"{verdict} {envelope.answer.question_id} {envelope.answer.text}".strip()
     return Event(
         type=kind,
         envelope=envelope.id,

@@ -288,7 +288,7 @@ class CompanyConfig(_Model):
         return {
             "company_name": self.company.name,
             "sells": profile.sells,
-            "where": ", ".join(profile.where) or "anywhere",
+            "where": ", ".join(profile.where) or "every country",
             "languages": ", ".join(profile.languages),
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -59,10 +60,10 @@ def build_crew(
     redis: aioredis.Redis,
     keys: Keys,
     *,
-    model: str | None = None,
+    models: Mapping[str, str] | None = None,
     bus: Bus | None = None,
 ) -> Crew:
-    """Build every role's graph; ``model`` overrides each role's model (e.g. ``offline``)."""
+    """Build every role's graph; ``models`` overrides some roles' model specs."""
     runtime = config.runtime
     bus = bus or Bus(
         redis,
@@ -85,7 +86,7 @@ def build_crew(
             company=keys.company,
             role=role,
             system_prompt=prompt,
-            model=load_model(model or settings.model),
+            model=load_model((models or {}).get(role, settings.model)),
             toolbox=Toolbox(allowed, memory=memory, team=others),
             emit=bus.emit,
         )

@@ -108,6 +108,10 @@ class Keys:
         """Hash fact id -> fact remembered by the crew (JSON)."""
         return f"{self.prefix}memory"
 
+    def seen(self, channel: str, message_id: str) -> str:
+        """Marker of a platform message already received (duplicate deliveries)."""
+        return f"{self.prefix}seen:{_part(channel)}:{_part(message_id)}"
+
     @property
     def paused(self) -> str:
         """Set when the founder paused the crew."""

@@ -1,0 +1,34 @@
+"""The console channel: the founder types in the terminal, the crew answers there."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+
+from equipage.chat import Outgoing
+
+__all__ = ["ConsoleChannel"]
+
+
+class ConsoleChannel:
+    """Prints the crew's messages; questions show how to answer them."""
+
+    name = "console"
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+
+    async def send(self, message: Outgoing) -> None:
+        self.console.print(render(message))
+
+
+def render(message: Outgoing) -> Panel:
+    """A message as a panel titled by its sender; a question says how to answer it."""
+    body = message.text
+    if message.question:
+        q = message.question.id
+        body += f"\n\n**Answer:** `/approve {q}` or `/reject {q} [reason]`"
+    title = message.sender or "crew"
+    style = "yellow" if message.question else "cyan"
+    return Panel(Markdown(body), title=f"[bold]{title}[/]", title_align="left", border_style=style)

@@ -1,0 +1,184 @@
+"""The gateway: the one place where people enter the crew, and where answers leave it.
+
+Inbound, it drops duplicate deliveries, lets only known members through, answers the
+commands (``/approve``, ``/reject``, ``/status``, ``/help``) and puts everything else on
+the entry role's inbox. Outbound, it reads the outbox in its own consumer group and hands
+each message to the adapter of the platform the conversation came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from equipage.approvals import Approvals
+from equipage.bus import Bus, Delivery
+from equipage.chat import IDENTITY_PLATFORM, Channel, Incoming, Outgoing, outgoing
+from equipage.config import CompanyConfig, Member
+from equipage.envelope import Answer, Envelope, Kind, Origin
+from equipage.keys import GATEWAY_GROUP
+
+__all__ = ["HELP", "Gateway"]
+
+log = logging.getLogger(__name__)
+
+HELP = (
+    "Talk to the crew in plain words. Commands:\n"
+    "/approve ID [note] - approve what the crew asked\n"
+    "/reject ID [reason] - refuse it\n"
+    "/status - what the crew is doing\n"
+    "/help - this list"
+)
+_SEEN_TTL = 7 * 24 * 3600
+
+
+class Gateway:
+    """Access control, routing and delivery between people and the crew."""
+
+    def __init__(
+        self,
+        config: CompanyConfig,
+        bus: Bus,
+        channels: Mapping[str, Channel] | None = None,
+        *,
+        relay_only: frozenset[str] = frozenset({"cli"}),
+    ) -> None:
+        self.config = config
+        self.bus = bus
+        self.channels = dict(channels or {})
+        # Conversations whose replies are read straight from the outbox by their client
+        # (``equipage send``): acknowledged here without sending.
+        self.relay_only = relay_only
+        self.approvals = Approvals(bus.redis, bus.keys)
+
+    # -- inbound --------------------------------------------------------------------------
+    async def receive(self, incoming: Incoming) -> list[Outgoing]:
+        """Handle one message from a person; returns what to answer right away."""
+        if incoming.message_id and not await self._first_time(incoming):
+            log.info("duplicate %s message %s ignored", incoming.channel, incoming.message_id)
+            return []
+        platform = IDENTITY_PLATFORM.get(incoming.channel, incoming.channel)
+        member = self.config.member_for(platform, incoming.user)
+        if member is None:
+            log.warning("message from unknown %s user %s refused", incoming.channel, incoming.user)
+            return [self._say(incoming, "You are not a member of this crew; ask its owner.")]
+        text = incoming.text.strip()
+        if not text:
+            return []
+        command, _, rest = text.partition(" ")
+        command = command.lower().split("@", 1)[0]  # Telegram appends @botname
+        if command in ("/approve", "/reject"):
+            return [await self._answer(incoming, member, command == "/approve", rest)]
+        if command == "/help":
+            return [self._say(incoming, HELP)]
+        if command == "/status":
+            return [self._say(incoming, await self._status())]
+        await self.bus.publish(
+            Envelope(
+                kind=Kind.TASK,
+                company=self.bus.keys.company,
+                to=self.config.runtime.entry_role,
+                sender=f"member:{member.id}",
+                thread=self._thread(incoming),
+                text=text,
+                origin=self._origin(incoming, member),
+            )
+        )
+        return []
+
+    async def _first_time(self, incoming: Incoming) -> bool:
+        key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
+        return bool(await self.bus.redis.set(key, 1, nx=True, ex=_SEEN_TTL))
+
+    async def _answer(
+        self, incoming: Incoming, member: Member, approved: bool, rest: str
+    ) -> Outgoing:
+        question_id, _, note = rest.strip().partition(" ")
+        if not question_id:
+            verb = "/approve" if approved else "/reject"
+            return self._say(incoming, f"Which question? Write {verb} ID; /status lists them.")
+        if member.role != "owner":
+            return self._say(incoming, "Only the owner of this crew can approve or reject.")
+        approval = await self.approvals.get(question_id)
+        if approval is None:
+            return self._say(incoming, f"No open question {question_id}; /status lists them.")
+        await self.bus.publish(
+            Envelope(
+                kind=Kind.ANSWER,
+                company=self.bus.keys.company,
+                to=approval.role,
+                sender=f"member:{member.id}",
+                thread=approval.thread,
+                answer=Answer(
+                    question_id=approval.id,
+                    approved=approved,
+                    text=note.strip(),
+                    member=member.id,
+                ),
+                origin=approval.origin or self._origin(incoming, member),
+            )
+        )
+        verdict = "Approved" if approved else "Rejected"
+        return self._say(incoming, f"{verdict} {approval.id}; the crew goes on.")
+
+    async def _status(self) -> str:
+        open_questions = await self.approvals.all()
+        lines = [f"{len(open_questions)} question(s) waiting for you."]
+        lines += [f"- {a.id} ({a.role}): {a.text.splitlines()[-1][:120]}" for a in open_questions]
+        return "\n".join(lines)
+
+    def _thread(self, incoming: Incoming) -> str:
+        base = f"{incoming.channel}:{incoming.chat}"
+        return f"{base}:{incoming.thread}" if incoming.thread else base
+
+    def _origin(self, incoming: Incoming, member: Member) -> Origin:
+        return Origin(
+            channel=incoming.channel, chat=incoming.chat, member=member.id, thread=incoming.thread
+        )
+
+    def _say(self, incoming: Incoming, text: str) -> Outgoing:
+        return Outgoing(
+            channel=incoming.channel, chat=incoming.chat, text=text, thread=incoming.thread
+        )
+
+    # -- outbound -------------------------------------------------------------------------
+    async def deliver(self, consumer: str, stop: asyncio.Event, *, block_ms: int = 500) -> None:
+        """Send outbox messages to their platforms until ``stop`` is set."""
+        bus = self.bus
+        await bus.ensure_groups(())
+        reader = Bus(
+            bus.redis, bus.keys, visibility_timeout=bus.visibility_timeout, group=GATEWAY_GROUP
+        )
+        next_reclaim = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            deliveries: list[Delivery] = []
+            if loop.time() >= next_reclaim:
+                deliveries += await reader.reclaim(bus.keys.outbox, consumer)
+                next_reclaim = loop.time() + max(bus.visibility_timeout / 4, 0.05)
+            deliveries += await reader.read([bus.keys.outbox], consumer, block_ms=block_ms)
+            for delivery in deliveries:
+                await self._deliver_one(reader, delivery)
+
+    async def _deliver_one(self, reader: Bus, delivery: Delivery) -> None:
+        envelope = delivery.envelope
+        attempt = await reader.begin(delivery)
+        if envelope is None or envelope.origin is None:
+            error = delivery.error or "outbox envelope without an origin: nobody to send it to"
+            await reader.dead_letter(delivery, error, attempt)
+            return
+        if envelope.origin.channel not in self.relay_only:
+            channel = self.channels.get(envelope.origin.channel)
+            if channel is None:
+                await reader.dead_letter(
+                    delivery, f"channel {envelope.origin.channel!r} is not running", attempt
+                )
+                return
+            try:
+                await channel.send(outgoing(envelope))
+            except Exception as err:
+                log.exception("sending %s on %s failed", envelope.id, channel.name)
+                await reader.fail(delivery, f"{type(err).__name__}: {err}", attempt)
+                return
+        await reader.commit(delivery, [])

@@ -1,0 +1,207 @@
+"""Put the parts together for the CLI: a session on Redis with the crew, workers, gateway.
+
+The CLI stays thin: everything it does goes through these functions, which tests call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from equipage.bus import Bus
+from equipage.chat import Incoming, Outgoing, outgoing
+from equipage.config import CompanyConfig, Member, Settings
+from equipage.connection import RedisTarget, check_server, connect, open_target
+from equipage.crew import Crew, build_crew
+from equipage.envelope import Envelope
+from equipage.keys import Keys
+from equipage.registry import channel_factory, gateway_class
+from equipage.status import backlog, live_workers
+from equipage.worker import Worker, consumer_name
+
+__all__ = ["Session", "converse", "model_plan", "open_session", "serve"]
+
+log = logging.getLogger(__name__)
+
+_KEY_OF = {"anthropic": "anthropic_api_key", "openai": "openai_api_key"}
+
+
+def model_plan(config: CompanyConfig, settings: Settings) -> tuple[dict[str, str], list[str]]:
+    """The model each role will run, and notes for roles moved to ``offline``.
+
+    A role set to a provider whose API key is missing runs on the offline model, and the
+    note says so: the crew still works end to end, and nobody is misled.
+    """
+    models: dict[str, str] = {}
+    notes: list[str] = []
+    for role, settings_ in config.roles.items():
+        provider = settings_.model.partition(":")[0]
+        key = _KEY_OF.get(provider)
+        if key and getattr(settings, key) is None:
+            models[role] = "offline"
+            env = key.upper()
+            notes.append(f"{role}: {env} is not set, so it runs on the offline model")
+        else:
+            models[role] = settings_.model
+    return models, notes
+
+
+@dataclass
+class Session:
+    """A connection to the company's Redis, with its crew built."""
+
+    settings: Settings
+    config: CompanyConfig
+    target: RedisTarget
+    redis: aioredis.Redis
+    keys: Keys
+    crew: Crew
+    notes: list[str]
+
+    @property
+    def bus(self) -> Bus:
+        return self.crew.bus
+
+    @property
+    def roles(self) -> list[str]:
+        return list(self.crew.handlers)
+
+
+@contextlib.asynccontextmanager
+async def open_session(
+    config: CompanyConfig,
+    settings: Settings,
+    *,
+    home: Path | None = None,
+    force_offline: bool = False,
+) -> AsyncIterator[Session]:
+    """Connect (starting the embedded Redis if REDIS_URL is unset) and build the crew."""
+    with open_target(settings.redis_url, home or settings.home) as target:
+        redis = connect(target)
+        try:
+            await check_server(redis)
+            keys = Keys(config.company.id, settings.namespace)
+            if force_offline:
+                models, notes = dict.fromkeys(config.roles, "offline"), list[str]()
+            else:
+                models, notes = model_plan(config, settings)
+            crew = build_crew(config, redis, keys, models=models)
+            await crew.bus.ensure_groups(crew.handlers)
+            yield Session(settings, config, target, redis, keys, crew, notes)
+        finally:
+            await redis.aclose()
+
+
+def make_gateway(session: Session, channels: dict[str, Any]) -> Any:
+    return gateway_class()(session.config, session.bus, channels)
+
+
+async def serve(
+    session: Session,
+    stop: asyncio.Event,
+    *,
+    channels: list[str],
+    workers: bool = True,
+    console_input: bool = False,
+    console_user: str | None = None,
+) -> None:
+    """Run workers and the gateway (with the named channels) until ``stop`` is set."""
+    adapters = {name: channel_factory(name)() for name in channels}
+    gateway = make_gateway(session, adapters)
+    name = consumer_name()
+    tasks = [asyncio.create_task(gateway.deliver(name, stop))]
+    if workers:
+        worker = Worker(
+            session.bus,
+            session.crew.handlers,
+            name=name,
+            concurrency=session.config.runtime.workers,
+        )
+        tasks.append(asyncio.create_task(worker.run(stop)))
+    if console_input and "console" in adapters:
+        user = console_user or session.config.owner.identities.get("console", "")
+        tasks.append(asyncio.create_task(_console_loop(gateway, adapters["console"], user, stop)))
+    try:
+        await stop.wait()
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _console_loop(gateway: Any, channel: Any, user: str, stop: asyncio.Event) -> None:
+    channel.console.print("[dim]Type to talk to the crew; /help for commands, Ctrl-D to quit.[/]")
+    count = 0
+    while not stop.is_set():
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            stop.set()
+            return
+        count += 1
+        incoming = Incoming(channel="console", chat=user, user=user, text=line.strip())
+        for answer in await gateway.receive(incoming):
+            await channel.send(answer)
+
+
+async def converse(
+    session: Session,
+    text: str,
+    *,
+    member: Member,
+    on_message: Callable[[Outgoing], Awaitable[None]],
+    timeout: float = 300.0,
+) -> int:
+    """Send one message as ``member`` over the ``cli`` channel; relay answers until settled.
+
+    Settled means: nothing left to handle on any inbox and the outbox read to its end.
+    Runs workers in this process when no worker is alive, so it works on its own.
+    """
+    redis, keys = session.redis, session.keys
+    last: Any = await redis.xrevrange(keys.outbox, count=1)
+    cursor: bytes = last[0][0] if last else b"0-0"
+    gateway = make_gateway(session, {})
+    stop = asyncio.Event()
+    local: asyncio.Task[None] | None = None
+    if not await live_workers(redis, keys):
+        worker = Worker(
+            session.bus, session.crew.handlers, concurrency=session.config.runtime.workers
+        )
+        local = asyncio.create_task(worker.run(stop))
+    chat = member.id
+    identity = member.identities.get("console", member.id)
+    shown = 0
+    try:
+        answers = await gateway.receive(
+            Incoming(channel="cli", chat=chat, user=identity, text=text)
+        )
+        for answer in answers:
+            await on_message(answer)
+            shown += 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            settled = await backlog(redis, keys, session.roles) == 0
+            reply: Any = await redis.xread({keys.outbox: cursor}, count=50, block=200)
+            for _, entries in reply or []:
+                for entry_id, fields in entries:
+                    cursor = entry_id
+                    envelope = Envelope.decode(fields[b"env"])
+                    origin = envelope.origin
+                    if origin and origin.channel == "cli" and origin.chat == chat:
+                        await on_message(outgoing(envelope))
+                        shown += 1
+            if settled and not reply:
+                return shown
+            if loop.time() > deadline:
+                raise TimeoutError(f"the crew was still working after {timeout:.0f}s")
+    finally:
+        stop.set()
+        if local is not None:
+            await local

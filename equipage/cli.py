@@ -1,0 +1,251 @@
+"""The ``equipage`` command: parse, call the library, render with rich. No logic of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from equipage import __version__
+from equipage.app import converse, open_session, serve
+from equipage.chat import Outgoing
+from equipage.config import CompanyConfig, Settings, load_config
+from equipage.errors import ConfigError, EquipageError
+from equipage.status import StatusReport, read_status
+
+app = typer.Typer(
+    help="Run a clone of your company as a crew of role agents on one Redis bus.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="company.yaml to use [default: $EQUIPAGE_CONFIG or ./company.yaml]"
+    ),
+]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """User mistakes exit 2 with the message; runtime failures exit 1."""
+    try:
+        yield
+    except ConfigError as error:
+        _fail(str(error), 2)
+    except EquipageError as error:
+        _fail(str(error), 1)
+
+
+def _load(config: Path | None) -> tuple[Settings, CompanyConfig]:
+    settings = Settings.from_env()
+    return settings, load_config(config or settings.config_path)
+
+
+def _show(message: Outgoing) -> None:
+    from channels.console import render
+
+    out.print(render(message))
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="where to write company.yaml")] = Path("."),
+    name: Annotated[str, typer.Option(help="your company's name")] = "My Company",
+    force: Annotated[bool, typer.Option(help="overwrite existing files")] = False,
+) -> None:
+    """Write a commented company.yaml and the role prompts to edit."""
+    from equipage.scaffold import write_starter
+
+    with _errors():
+        written = write_starter(
+            directory, company_name=name, owner_console_id=getpass.getuser(), force=force
+        )
+    for path in written:
+        out.print(f"[green]wrote[/] {path}")
+    out.print("Next: edit company.yaml, then [bold]equipage up[/] to talk to your crew.")
+
+
+@app.command()
+def up(
+    config: ConfigOption = None,
+    console: Annotated[
+        bool, typer.Option(help="chat in this terminal [default: when attached to one]")
+    ] = sys.stdin.isatty(),
+    workers: Annotated[bool, typer.Option(help="run workers in this process")] = True,
+) -> None:
+    """Start the workers and channels; chat with the crew in this terminal."""
+    with _errors():
+        settings, company = _load(config)
+        asyncio.run(_up(settings, company, console, workers))
+
+
+async def _up(settings: Settings, company: CompanyConfig, console: bool, workers: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with out.status("Starting Redis and the crew..."):
+        session_cm = open_session(company, settings)
+        session = await session_cm.__aenter__()
+    try:
+        out.print(f"[bold]{company.company.name}[/] crew up on {session.target.describe()}")
+        out.print(
+            f"roles: {', '.join(session.roles)}; models: "
+            + ", ".join(f"{r}={company.roles[r].model}" for r in company.roles)
+        )
+        for note in session.notes:
+            out.print(f"[yellow]note:[/] {note}")
+        await serve(session, stop, channels=["console"], workers=workers, console_input=console)
+    finally:
+        await session_cm.__aexit__(None, None, None)
+        out.print("stopped.")
+
+
+@app.command()
+def send(
+    text: Annotated[str, typer.Argument(help="your message, or a command like '/approve ID'")],
+    config: ConfigOption = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the crew")] = 300.0,
+) -> None:
+    """Send one message as the owner and print the crew's answers."""
+    with _errors():
+        settings, company = _load(config)
+        asyncio.run(_send(settings, company, text, timeout))
+
+
+async def _send(settings: Settings, company: CompanyConfig, text: str, timeout: float) -> None:
+    async def show(message: Outgoing) -> None:
+        _show(message)
+
+    async with open_session(company, settings) as session:
+        for note in session.notes:
+            err.print(f"[yellow]note:[/] {note}")
+        with out.status("The crew is working..."):
+            try:
+                shown = await converse(
+                    session, text, member=company.owner, on_message=show, timeout=timeout
+                )
+            except TimeoutError as error:
+                _fail(f"{error}; 'equipage status' shows where it stands")
+    if not shown:
+        out.print("[dim](no answer)[/]")
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """Streams, pending work, dead letters and the threads waiting on you."""
+    with _errors():
+        settings, company = _load(config)
+        report = asyncio.run(_status(settings, company))
+    _render_status(report)
+
+
+async def _status(settings: Settings, company: CompanyConfig) -> StatusReport:
+    async with open_session(company, settings) as session:
+        return await read_status(session.redis, session.keys, session.roles)
+
+
+def _render_status(report: StatusReport) -> None:
+    table = Table(title=f"Crew of {report.company}")
+    for column in ("inbox", "entries", "pending", "not yet read"):
+        table.add_column(column, justify="right" if column != "inbox" else "left")
+    for s in report.streams:
+        table.add_row(s.role, str(s.length), str(s.pending), str(s.undelivered))
+    out.print(table)
+    out.print(f"workers alive: {len(report.workers)} {', '.join(report.workers)}")
+    out.print(f"messages sent to people: {report.outbox_length}")
+    out.print(f"dead letters: {report.dead_total}")
+    for d in report.dead:
+        out.print(f"  [red]{d.entry}[/] {d.summary} after {d.attempts} attempts: {d.error}")
+    out.print(f"waiting on you: {len(report.waiting)}")
+    for a in report.waiting:
+        out.print(
+            f"  [yellow]{a.id}[/] ({a.role}) {a.text.splitlines()[-1][:100]}  -> /approve {a.id}"
+        )
+    if report.events:
+        out.print(
+            "recent steps: " + ", ".join(f"{k} {v}" for k, v in sorted(report.events.items()))
+        )
+
+
+@app.command()
+def demo(
+    lang: Annotated[str, typer.Option(help="language of the founder: en or fr")] = "en",
+) -> None:
+    """Play a founder's conversation with the crew, from nothing, offline."""
+    from equipage.demo import REQUESTS, run_demo
+
+    if lang not in REQUESTS:
+        _fail(f"--lang must be one of {', '.join(REQUESTS)}", 2)
+
+    def show(who: str, message: Outgoing) -> None:
+        if who == "founder":
+            out.print(f"\n[bold magenta]founder[/] > {message.text}")
+        else:
+            _show(message)
+
+    out.rule("Equipage demo: an embedded Redis in a temporary folder, the offline model")
+    with _errors():
+        result = asyncio.run(run_demo(show, lang=lang))
+    out.rule("What crossed the bus")
+    table = Table()
+    for column in ("#", "kind", "from", "to", "text"):
+        table.add_column(column)
+    for i, e in enumerate(result.crossed, 1):
+        text = " ".join(e["detail"].split())[:60]
+        table.add_row(str(i), e["kind"], e["sender"], e["to"], text)
+    out.print(table)
+    if not result.ok:
+        for problem in result.problems:
+            err.print(f"[bold red]demo failed:[/] {problem}")
+        raise typer.Exit(1)
+    out.print(
+        f"[green]Demo complete:[/] {len(result.crossed)} envelopes crossed the bus; "
+        "the CEO delegated to two roles, both answered, the founder approved, the CEO confirmed."
+    )
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"equipage {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="show the version")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log what happens")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

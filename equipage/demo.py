@@ -1,0 +1,190 @@
+"""The demo: a founder's conversation played through the real bus, workers and gateway.
+
+It starts from nothing (an embedded Redis in a temporary folder, the offline model),
+asks for work that needs two roles, approves what the CEO proposes, and prints the
+conversation and what crossed the bus. It checks each step happened and says if not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from equipage.app import Session, make_gateway, open_session
+from equipage.chat import Incoming, Outgoing
+from equipage.config import Settings, load_config
+from equipage.worker import Worker
+
+__all__ = ["DEMO_COMPANY", "REQUESTS", "DemoResult", "run_demo"]
+
+DEMO_COMPANY = """\
+company:
+  name: Nuage Clair
+  profile:
+    sells: managed cloud hosting for small businesses, on European infrastructure
+    where: [FR, BE]
+    languages: [fr, en]
+members:
+  - id: camille
+    name: Camille
+    role: owner
+    identities: {console: camille}
+roles:
+  ceo:
+    description: Runs the company and routes the founder's requests
+    handles: [strategy, plan, priorities, stratégie, priorité]
+  cto:
+    description: Hosting, infrastructure, security and their costs
+    handles: [hosting, infrastructure, cloud, cost, security, hébergement, coût]
+  marketing:
+    description: Launch posts, announcements, newsletters and social media
+    handles: [launch post, announcement, newsletter, social, post de lancement, annonce]
+  support:
+    description: Customer questions, tickets and refunds
+    handles: [customer, ticket, refund, client, remboursement]
+"""
+
+REQUESTS = {
+    "en": (
+        "We launch Nuage Clair Pro next week. I need a launch post from marketing and a "
+        "hosting-cost note from the CTO, then we publish."
+    ),
+    "fr": (
+        "Nous lançons Nuage Clair Pro la semaine prochaine. Il me faut un post de lancement "
+        "du marketing et une note sur les coûts d'hébergement du CTO, puis on publie."
+    ),
+}
+
+
+@dataclass
+class DemoResult:
+    """What the demo saw; ``problems`` is empty when every step happened."""
+
+    messages: list[Outgoing] = field(default_factory=list)
+    crossed: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Recorder:
+    """The console channel of the demo: shows each message and wakes the script."""
+
+    name = "console"
+
+    def __init__(self, show: Callable[[str, Outgoing], None]) -> None:
+        self.show = show
+        self.messages: list[Outgoing] = []
+        self.arrived = asyncio.Event()
+
+    async def send(self, message: Outgoing) -> None:
+        self.messages.append(message)
+        self.show("crew", message)
+        self.arrived.set()
+
+    async def wait_for(self, test: Callable[[Outgoing], bool], timeout: float) -> Outgoing:
+        async with asyncio.timeout(timeout):
+            while True:
+                found = next((m for m in self.messages if test(m)), None)
+                if found:
+                    return found
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+async def run_demo(
+    show: Callable[[str, Outgoing], None],
+    *,
+    lang: str = "en",
+    home: Path | None = None,
+    timeout: float = 60.0,
+) -> DemoResult:
+    """Play the conversation; ``show(who, message)`` prints each line as it happens."""
+    with tempfile.TemporaryDirectory(prefix="equipage-demo-") as tmp:
+        folder = Path(tmp)
+        (folder / "company.yaml").write_text(DEMO_COMPANY, encoding="utf-8")
+        config = load_config(folder / "company.yaml")
+        settings = Settings(home=home or folder / ".equipage")
+        async with open_session(config, settings, force_offline=True) as session:
+            return await _play(session, show, REQUESTS[lang], timeout)
+
+
+async def _play(
+    session: Session, show: Callable[[str, Outgoing], None], request: str, timeout: float
+) -> DemoResult:
+    result = DemoResult()
+    recorder = _Recorder(show)
+    gateway = make_gateway(session, {"console": recorder})
+    owner = session.config.owner.identities["console"]
+    stop = asyncio.Event()
+    worker = Worker(session.bus, session.crew.handlers, name="demo-worker", concurrency=4)
+    tasks = [
+        asyncio.create_task(worker.run(stop)),
+        asyncio.create_task(gateway.deliver("demo-gateway", stop, block_ms=100)),
+    ]
+
+    async def say(text: str) -> None:
+        incoming = Incoming(channel="console", chat=owner, user=owner, text=text)
+        show("founder", Outgoing(channel="console", chat=owner, text=text, sender="founder"))
+        for answer in await gateway.receive(incoming):
+            show("gateway", answer)
+
+    try:
+        await say(request)
+        question = await recorder.wait_for(lambda m: m.question is not None, timeout)
+        assert question.question is not None
+        await say(f"/approve {question.question.id}")
+        seen = len(recorder.messages)
+        await recorder.wait_for(
+            lambda m: recorder.messages.index(m) >= seen and m.sender == "ceo", timeout
+        )
+    except TimeoutError:
+        result.problems.append(f"the conversation did not finish within {timeout:.0f}s")
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    result.messages = recorder.messages
+    result.crossed = await _crossed(session)
+    result.problems += _check(result.crossed)
+    return result
+
+
+async def _crossed(session: Session) -> list[dict[str, Any]]:
+    """Every envelope published on the bus, in order, from the events stream."""
+    events: Any = await session.redis.xrange(session.keys.events)
+    out = []
+    for _, fields in events:
+        event = json.loads(fields[b"event"])
+        if event["type"] == "published":
+            out.append(event)
+    return out
+
+
+def _check(crossed: list[dict[str, Any]]) -> list[str]:
+    def seen(kind: str, sender: str, to: str) -> bool:
+        return any(e["kind"] == kind and e["sender"] == sender and e["to"] == to for e in crossed)
+
+    expected = [
+        ("task", "member:camille", "ceo", "the founder's request reached the CEO"),
+        ("task", "ceo", "marketing", "the CEO delegated to marketing"),
+        ("task", "ceo", "cto", "the CEO delegated to the CTO"),
+        ("result", "marketing", "ceo", "marketing answered the CEO"),
+        ("result", "cto", "ceo", "the CTO answered the CEO"),
+        ("question", "ceo", "human", "the CEO asked the founder's approval"),
+        ("answer", "member:camille", "ceo", "the founder's approval reached the CEO"),
+    ]
+    problems = [f"missing: {what}" for kind, s, t, what in expected if not seen(kind, s, t)]
+    answer_at = next((i for i, e in enumerate(crossed) if e["kind"] == "answer"), None)
+    confirmed = answer_at is not None and any(
+        e["kind"] == "reply" and e["sender"] == "ceo" for e in crossed[answer_at:]
+    )
+    if not confirmed:
+        problems.append("missing: the CEO's confirmation after the approval")
+    return problems

@@ -1,0 +1,117 @@
+"""What the crew is doing, read from Redis: streams, backlog, dead letters, open questions."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel, ConfigDict
+from redis.exceptions import ResponseError
+
+from equipage.approvals import Approval, Approvals
+from equipage.keys import CONSUMER_GROUP, Keys
+
+__all__ = ["DeadLetter", "StatusReport", "StreamStatus", "backlog", "live_workers", "read_status"]
+
+_LIVE_FOR = 10.0  # seconds since a worker's last heartbeat for it to count as alive
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StreamStatus(_Model):
+    role: str
+    length: int
+    pending: int
+    undelivered: int
+
+
+class DeadLetter(_Model):
+    entry: str
+    error: str
+    attempts: int
+    summary: str
+
+
+class StatusReport(_Model):
+    company: str
+    streams: tuple[StreamStatus, ...]
+    outbox_length: int
+    dead: tuple[DeadLetter, ...]
+    dead_total: int
+    waiting: tuple[Approval, ...]
+    workers: tuple[str, ...]
+    events: dict[str, int]
+
+
+async def _stream(redis: aioredis.Redis, stream: str, role: str) -> StreamStatus:
+    length = int(await redis.xlen(stream))
+    try:
+        groups: list[dict[str, Any]] = await redis.xinfo_groups(stream)
+    except ResponseError:  # no such stream yet
+        return StreamStatus(role=role, length=0, pending=0, undelivered=0)
+    group = next(
+        (g for g in groups if g["name"] in (CONSUMER_GROUP, CONSUMER_GROUP.encode())), None
+    )
+    if group is None:
+        return StreamStatus(role=role, length=length, pending=0, undelivered=length)
+    last = group["last-delivered-id"]
+    last = last.decode() if isinstance(last, bytes) else str(last)
+    # Redis 6.2 has no "lag" field: count the entries after the last delivered one.
+    after: Any = await redis.xrange(stream, min=f"({last}", max="+", count=1000)
+    return StreamStatus(
+        role=role, length=length, pending=int(group["pending"]), undelivered=len(after)
+    )
+
+
+async def backlog(redis: aioredis.Redis, keys: Keys, roles: list[str]) -> int:
+    """Envelopes not yet handled and acknowledged, across the given roles' inboxes."""
+    total = 0
+    for role in roles:
+        status = await _stream(redis, keys.inbox(role), role)
+        total += status.pending + status.undelivered
+    return total
+
+
+async def live_workers(redis: aioredis.Redis, keys: Keys) -> list[str]:
+    raw = await redis.zrangebyscore(keys.workers, time.time() - _LIVE_FOR, "+inf")
+    return [r.decode() if isinstance(r, bytes) else str(r) for r in raw]
+
+
+async def read_status(redis: aioredis.Redis, keys: Keys, roles: list[str]) -> StatusReport:
+    streams = tuple([await _stream(redis, keys.inbox(role), role) for role in roles])
+    dead_entries: Any = await redis.xrevrange(keys.dead, count=5)
+    dead = []
+    for entry_id, fields in dead_entries:
+        env = fields.get(b"env", b"")
+        try:
+            parsed = json.loads(env)
+            summary = f"{parsed.get('kind')} {parsed.get('sender')} -> {parsed.get('to')}"
+        except ValueError:
+            summary = env[:60].decode(errors="replace")
+        dead.append(
+            DeadLetter(
+                entry=entry_id.decode(),
+                error=fields.get(b"error", b"").decode(errors="replace"),
+                attempts=int(fields.get(b"attempts", b"0")),
+                summary=summary,
+            )
+        )
+    counts: Counter[str] = Counter()
+    events: Any = await redis.xrevrange(keys.events, count=2000)
+    for _, fields in events:
+        counts[json.loads(fields[b"event"])["type"]] += 1
+    return StatusReport(
+        company=keys.company,
+        streams=streams,
+        outbox_length=int(await redis.xlen(keys.outbox)),
+        dead=tuple(dead),
+        dead_total=int(await redis.xlen(keys.dead)),
+        waiting=tuple(await Approvals(redis, keys).all()),
+        workers=tuple(await live_workers(redis, keys)),
+        events=dict(counts),
+    )
