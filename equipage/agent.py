@@ -2,8 +2,8 @@
 
 State kept in the checkpoint: the messages, the envelope being handled (``inbox``) and
 what its handling emits (``outbox``), the origin of the conversation, the delegation this
-thread answers (``reply_to``), delegations still pending, and messages parked while the
-thread waits on a person.
+thread answers (``reply_to``), delegations still pending, and envelopes parked while the
+thread waits on a person (the runner hands them back once it is answered).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _merge_pending(old: dict[str, str] | None, new: dict[str, str]) -> dict[str,
 
 class AgentState(TypedDict, total=False):
     messages: Annotated[list[Message], operator.add]
-    parked: list[Message]
+    parked: list[Envelope]
     inbox: str
     outbox: Annotated[Outbox, _merge_outbox]
     origin: Origin | None
@@ -146,12 +146,8 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             await spec.emit(
                 _event(EventType.TOOL, spec, _thread(config), f"{call.name}: {outcome.text[:160]}")
             )
-        # Messages that arrived while the thread waited on a person join after the tool
-        # results, so every tool call stays directly followed by its result.
-        parked = state.get("parked") or []
         return {
-            "messages": results + parked,
-            "parked": [],
+            "messages": results,
             "outbox": Outbox(cause=state["inbox"], items=tuple(emitted)),
             "pending": pending,
         }

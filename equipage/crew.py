@@ -14,7 +14,7 @@ from equipage.checkpoint import RedisSaver
 from equipage.config import CompanyConfig, load_prompt
 from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo, WorkflowCall
 from equipage.keys import Keys
-from equipage.llm.base import load_model
+from equipage.llm.base import ChatModel, load_model
 from equipage.llm.messages import Message, ToolCall
 from equipage.memory import Memory
 from equipage.prompting import TeamMember, fill, team_section
@@ -60,7 +60,7 @@ def build_crew(
     redis: aioredis.Redis,
     keys: Keys,
     *,
-    models: Mapping[str, str] | None = None,
+    models: Mapping[str, str | ChatModel] | None = None,
     bus: Bus | None = None,
 ) -> Crew:
     """Build every role's graph; ``models`` overrides some roles' model specs."""
@@ -86,7 +86,7 @@ def build_crew(
             company=keys.company,
             role=role,
             system_prompt=prompt,
-            model=load_model((models or {}).get(role, settings.model)),
+            model=_model((models or {}).get(role, settings.model)),
             toolbox=Toolbox(allowed, memory=memory, team=others),
             emit=bus.emit,
         )
@@ -95,3 +95,7 @@ def build_crew(
             role, graph, redis, keys, emit=bus.emit, max_hops=runtime.max_hops
         )
     return Crew(config=config, bus=bus, handlers=handlers)
+
+
+def _model(spec: str | ChatModel) -> ChatModel:
+    return load_model(spec) if isinstance(spec, str) else spec

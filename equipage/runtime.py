@@ -18,7 +18,7 @@ from langgraph.types import Command, StateSnapshot
 
 from equipage.agent import Emit, Outbox, thread_id
 from equipage.approvals import Approval, Approvals
-from equipage.envelope import Envelope, Kind, Question
+from equipage.envelope import Envelope, Kind, Question, new_id
 from equipage.errors import HopLimitExceeded
 from equipage.events import Event, EventType
 from equipage.keys import Keys
@@ -71,7 +71,25 @@ class ThreadRunner:
             elif snapshot.next and not snapshot.interrupts and not waiting:
                 # A worker died mid-run on this very envelope: finish from the checkpoint.
                 await self.graph.ainvoke(None, config)
+            if envelope.kind is Kind.ANSWER:
+                await self._release_parked(envelope, config)
             return await self._emitted(envelope, key, config)
+
+    async def _release_parked(self, envelope: Envelope, config: RunnableConfig) -> None:
+        """Once answered (and not paused again), hand parked envelopes back to the inbox.
+
+        Each becomes a turn of its own, so the answer's tool result stays next to its
+        call. They leave through the outbox of this same checkpoint update, so a crash
+        can neither lose nor repeat them.
+        """
+        snapshot = await self.graph.aget_state(config)
+        parked: list[Envelope] = snapshot.values.get("parked") or []
+        if not parked or snapshot.interrupts:
+            return
+        again = tuple(p.model_copy(update={"id": new_id(), "cause": p.id}) for p in parked)
+        await self.graph.aupdate_state(
+            config, {"parked": [], "outbox": Outbox(cause=envelope.id, items=again)}
+        )
 
     async def _apply(
         self,
@@ -90,14 +108,8 @@ class ThreadRunner:
             update = {**fresh, "hops": envelope.hops}
             await self.graph.ainvoke(Command(resume=given, update=update), config)
             return None
-        message = self._message(envelope)
-        pending = (
-            {envelope.reply_to.call_id: ""}
-            if envelope.kind is Kind.RESULT and envelope.reply_to
-            else {}
-        )
         if waiting:
-            parked = [*snapshot.values.get("parked", []), message]
+            parked = [*snapshot.values.get("parked", []), envelope]
             items: tuple[Envelope, ...] = ()
             if envelope.kind is Kind.TASK and envelope.sender.startswith("member:"):
                 reminder = (
@@ -106,13 +118,12 @@ class ThreadRunner:
                 )
                 items = (to_person(self._context(envelope), reminder),)
             update = {**fresh, "parked": parked, "outbox": Outbox(cause=envelope.id, items=items)}
-            if pending:
-                update["pending"] = pending
             await self.graph.aupdate_state(config, update)
             return None
-        state: dict[str, Any] = {**fresh, "messages": [message], "hops": envelope.hops}
-        if pending:
-            state["pending"] = pending
+        state: dict[str, Any] = {**fresh, "messages": [self._message(envelope)]}
+        state["hops"] = envelope.hops
+        if envelope.kind is Kind.RESULT and envelope.reply_to:
+            state["pending"] = {envelope.reply_to.call_id: ""}
         if envelope.kind is Kind.TASK:
             state["origin"] = envelope.origin
             state["reply_to"] = envelope.reply_to

@@ -1,0 +1,43 @@
+"""A scripted model for tests: answers from a list, records every call, can fail on cue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec
+
+__all__ = ["ScriptedModel", "call"]
+
+Step = Completion | Exception | Callable[[Sequence[Message]], Completion]
+
+
+def call(name: str, call_id: str, **arguments: str) -> Completion:
+    """A completion that asks for one tool call."""
+    return Completion(
+        tool_calls=(ToolCall(id=call_id, name=name, arguments=dict(arguments)),),
+        model="scripted",
+        stop_reason="tool_use",
+    )
+
+
+class ScriptedModel:
+    """Plays ``steps`` in order; an Exception step is raised, a callable is called."""
+
+    name = "scripted"
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self.steps = list(steps)
+        self.calls: list[list[Message]] = []
+
+    async def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> Completion:
+        self.calls.append(list(messages))
+        if len(self.calls) > len(self.steps):
+            raise AssertionError(
+                f"scripted model called {len(self.calls)} times, script has {len(self.steps)}"
+            )
+        step = self.steps[len(self.calls) - 1]
+        if isinstance(step, Exception):
+            raise step
+        if callable(step):
+            return step(messages)
+        return step
