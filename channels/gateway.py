@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from equipage.approvals import Approvals
 from equipage.bus import Bus, Delivery
-from equipage.chat import IDENTITY_PLATFORM, Channel, Incoming, Outgoing, outgoing
+from equipage.chat import LOCAL_CHANNELS, Channel, Incoming, Outgoing, outgoing
 from equipage.config import CompanyConfig, Member
 from equipage.envelope import Answer, Envelope, Kind, Origin
 from equipage.keys import GATEWAY_GROUP
@@ -58,8 +58,7 @@ class Gateway:
         if incoming.message_id and not await self._first_time(incoming):
             log.info("duplicate %s message %s ignored", incoming.channel, incoming.message_id)
             return []
-        platform = IDENTITY_PLATFORM.get(incoming.channel, incoming.channel)
-        member = self.config.member_for(platform, incoming.user)
+        member = self._member(incoming)
         if member is None:
             log.warning("message from unknown %s user %s refused", incoming.channel, incoming.user)
             return [self._say(incoming, "You are not a member of this crew; ask its owner.")]
@@ -86,6 +85,12 @@ class Gateway:
             )
         )
         return []
+
+    def _member(self, incoming: Incoming) -> Member | None:
+        if incoming.channel in LOCAL_CHANNELS:
+            known = self.config.member_for("console", incoming.user)
+            return known or next((m for m in self.config.members if m.id == incoming.user), None)
+        return self.config.member_for(incoming.channel, incoming.user)
 
     async def _first_time(self, incoming: Incoming) -> bool:
         key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
@@ -125,7 +130,11 @@ class Gateway:
     async def _status(self) -> str:
         open_questions = await self.approvals.all()
         lines = [f"{len(open_questions)} question(s) waiting for you."]
-        lines += [f"- {a.id} ({a.role}): {a.text.splitlines()[-1][:120]}" for a in open_questions]
+        # The last line is the question itself; a blank question still gets listed.
+        lines += [
+            f"- {a.id} ({a.role}): {(a.text.strip().splitlines() or [''])[-1][:120]}"
+            for a in open_questions
+        ]
         return "\n".join(lines)
 
     def _thread(self, incoming: Incoming) -> str:
@@ -148,7 +157,13 @@ class Gateway:
         bus = self.bus
         await bus.ensure_groups(())
         reader = Bus(
-            bus.redis, bus.keys, visibility_timeout=bus.visibility_timeout, group=GATEWAY_GROUP
+            bus.redis,
+            bus.keys,
+            max_attempts=bus.max_attempts,
+            visibility_timeout=bus.visibility_timeout,
+            events_maxlen=bus.events_maxlen,
+            done_ttl=bus.done_ttl,
+            group=GATEWAY_GROUP,
         )
         next_reclaim = 0.0
         loop = asyncio.get_running_loop()

@@ -23,7 +23,14 @@ from equipage.llm.base import ChatModel
 from equipage.llm.messages import Message
 from equipage.tools import ThreadContext, Toolbox, answer, to_person
 
-__all__ = ["AgentSpec", "AgentState", "Outbox", "build_agent_graph", "thread_id"]
+__all__ = [
+    "AgentSpec",
+    "AgentState",
+    "Outbox",
+    "build_agent_graph",
+    "merge_outbox",
+    "thread_id",
+]
 
 
 class Outbox(BaseModel):
@@ -35,7 +42,7 @@ class Outbox(BaseModel):
     items: tuple[Envelope, ...] = ()
 
 
-def _merge_outbox(old: Outbox | None, new: Outbox) -> Outbox:
+def merge_outbox(old: Outbox | None, new: Outbox) -> Outbox:
     if old is None or old.cause != new.cause:
         return new
     return Outbox(cause=new.cause, items=old.items + new.items)
@@ -56,7 +63,7 @@ class AgentState(TypedDict, total=False):
     messages: Annotated[list[Message], operator.add]
     parked: list[Envelope]
     inbox: str
-    outbox: Annotated[Outbox, _merge_outbox]
+    outbox: Annotated[Outbox, merge_outbox]
     origin: Origin | None
     reply_to: ReplyTo | None
     hops: int

@@ -127,7 +127,8 @@ async def serve(
         )
         tasks.append(asyncio.create_task(worker.run(stop)))
     if console_input and "console" in adapters:
-        user = console_user or session.config.owner.identities.get("console", "")
+        owner = session.config.owner
+        user = console_user or owner.identities.get("console") or owner.id
         tasks.append(asyncio.create_task(_console_loop(gateway, adapters["console"], user, stop)))
     try:
         await stop.wait()
@@ -175,7 +176,7 @@ async def converse(
         )
         local = asyncio.create_task(worker.run(stop))
     chat = member.id
-    identity = member.identities.get("console", member.id)
+    identity = member.identities.get("console") or member.id
     shown = 0
     try:
         answers = await gateway.receive(

@@ -8,11 +8,11 @@ from pydantic import BaseModel, ConfigDict
 
 from equipage.envelope import Envelope, Question
 
-__all__ = ["IDENTITY_PLATFORM", "Channel", "Incoming", "Outgoing", "outgoing"]
+__all__ = ["LOCAL_CHANNELS", "Channel", "Incoming", "Outgoing", "outgoing"]
 
-#: Channels whose people are known by another platform's identity: ``equipage send``
-#: runs in the founder's terminal, so it goes by their console identity.
-IDENTITY_PLATFORM = {"cli": "console"}
+#: Channels of the machine's own terminal (``equipage up``'s console, ``equipage send``):
+#: their person is named by a console identity, or by member id when they have none.
+LOCAL_CHANNELS = frozenset({"console", "cli"})
 
 
 class Incoming(BaseModel):

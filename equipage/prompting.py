@@ -17,6 +17,8 @@ __all__ = [
     "TeamMember",
     "answer_template",
     "fill",
+    "listing",
+    "parse_listing",
     "parse_result",
     "parse_team",
     "result_text",
@@ -25,7 +27,7 @@ __all__ = [
 
 TEAM = "## Team"
 ANSWER_TEMPLATE = "## Answer template"
-_RESULT = re.compile(r"^Result from (?P<sender>[\w:-]+) \(call (?P<call>[\w-]+)\):\n", re.S)
+_RESULT = re.compile(r"^Result from (?P<sender>[\w.:-]+) \(call (?P<call>[\w-]+)\):\n", re.S)
 _TEAM_LINE = re.compile(r"^- (?P<role>[\w-]+): (?P<desc>.*?)(?: \(handles: (?P<kw>.*)\))?$")
 
 
@@ -36,24 +38,33 @@ class TeamMember:
     handles: tuple[str, ...]
 
 
-def team_section(members: Sequence[TeamMember]) -> str:
-    """The ``## Team`` section listing the roles an agent may delegate to."""
-    lines = [TEAM, "Delegate with `delegate(role, brief)` to:"]
+def listing(members: Sequence[TeamMember]) -> str:
+    """One ``- name: description (handles: a, b)`` line per role or workflow."""
+    lines = []
     for m in members:
         handles = f" (handles: {', '.join(m.handles)})" if m.handles else ""
         lines.append(f"- {m.role}: {m.description}{handles}")
     return "\n".join(lines)
 
 
-def parse_team(system: str) -> list[TeamMember]:
-    """Read back the ``## Team`` section of a system prompt."""
-    section = _section(system, TEAM)
-    team = []
-    for line in section.splitlines():
+def parse_listing(text: str) -> list[TeamMember]:
+    """Read back the lines written by ``listing``."""
+    found = []
+    for line in text.splitlines():
         if m := _TEAM_LINE.match(line.strip()):
             kw = tuple(k.strip() for k in (m["kw"] or "").split(",") if k.strip())
-            team.append(TeamMember(m["role"], m["desc"], kw))
-    return team
+            found.append(TeamMember(m["role"], m["desc"], kw))
+    return found
+
+
+def team_section(members: Sequence[TeamMember]) -> str:
+    """The ``## Team`` section listing the roles an agent may delegate to."""
+    return f"{TEAM}\nDelegate with `delegate(role, brief)` to:\n{listing(members)}"
+
+
+def parse_team(system: str) -> list[TeamMember]:
+    """Read back the ``## Team`` section of a system prompt."""
+    return parse_listing(_section(system, TEAM))
 
 
 def answer_template(system: str) -> str:

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
+from pydantic import ValidationError
 
 from equipage.agent import Emit, Outbox, thread_id
 from equipage.approvals import Approval, Approvals
@@ -25,9 +26,10 @@ from equipage.keys import Keys
 from equipage.lease import lease
 from equipage.llm.messages import Message
 from equipage.prompting import result_text
-from equipage.tools import ThreadContext, to_person
+from equipage.tools import ThreadContext, answer, to_person, workflow_inbox
+from equipage.workflow import Workflow
 
-__all__ = ["ThreadRunner"]
+__all__ = ["ThreadRunner", "WorkflowRunner"]
 
 
 class ThreadRunner:
@@ -120,15 +122,22 @@ class ThreadRunner:
             update = {**fresh, "parked": parked, "outbox": Outbox(cause=envelope.id, items=items)}
             await self.graph.aupdate_state(config, update)
             return None
-        state: dict[str, Any] = {**fresh, "messages": [self._message(envelope)]}
-        state["hops"] = envelope.hops
+        await self.graph.ainvoke({**fresh, **self.start(envelope)}, config)
+        return None
+
+    def start(self, envelope: Envelope) -> dict[str, Any]:
+        """Graph input for a new envelope (beyond ``inbox``, ``outbox`` and ``steps``)."""
+        state: dict[str, Any] = {"messages": [self._message(envelope)], "hops": envelope.hops}
         if envelope.kind is Kind.RESULT and envelope.reply_to:
             state["pending"] = {envelope.reply_to.call_id: ""}
         if envelope.kind is Kind.TASK:
             state["origin"] = envelope.origin
             state["reply_to"] = envelope.reply_to
-        await self.graph.ainvoke(state, config)
-        return None
+        return state
+
+    def finished(self, envelope: Envelope, values: dict[str, Any]) -> list[Envelope]:
+        """Envelopes owed once the graph ran to its end; agents emit theirs via tools."""
+        return []
 
     async def _emitted(
         self, envelope: Envelope, key: str, config: RunnableConfig
@@ -136,6 +145,8 @@ class ThreadRunner:
         snapshot = await self.graph.aget_state(config)
         box = snapshot.values.get("outbox")
         out = list(box.items) if box is not None and box.cause == envelope.id else []
+        if not snapshot.next:
+            out += self.finished(envelope, snapshot.values)
         if envelope.kind is Kind.ANSWER and envelope.answer:
             await self.approvals.close(envelope.answer.question_id, key)
         for pause in snapshot.interrupts:
@@ -185,3 +196,45 @@ class ThreadRunner:
         )
         ctx = self._context(envelope)
         return [to_person(ThreadContext(**{**ctx.__dict__, "reply_to": None}), reason)]
+
+
+class WorkflowRunner(ThreadRunner):
+    """The bus handler of one workflow: validates its input, reports its output back."""
+
+    def __init__(self, workflow: Workflow, *args: Any, **kwargs: Any) -> None:
+        super().__init__(workflow_inbox(workflow.name), *args, **kwargs)
+        self.workflow = workflow
+
+    async def __call__(self, envelope: Envelope) -> list[Envelope]:
+        if envelope.kind is Kind.WORKFLOW:
+            call = envelope.workflow
+            try:
+                self.workflow.Input.model_validate(call.input if call else {})
+            except ValidationError as err:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
+                    for e in err.errors()
+                )
+                text = f"error: workflow {self.workflow.name} refused its input: {problems}"
+                return [answer(self._context(envelope, {"reply_to": envelope.reply_to}), text)]
+        return await super().__call__(envelope)
+
+    def start(self, envelope: Envelope) -> dict[str, Any]:
+        call = envelope.workflow
+        return {
+            "input": self.workflow.Input.model_validate(call.input if call else {}),
+            "request": envelope,
+            "origin": envelope.origin,
+            "reply_to": envelope.reply_to,
+            "hops": envelope.hops,
+        }
+
+    def finished(self, envelope: Envelope, values: dict[str, Any]) -> list[Envelope]:
+        output = values.get("output")
+        if output is None:
+            return []
+        summary = getattr(output, "summary", None)
+        text = summary() if callable(summary) else output.model_dump_json(indent=2)
+        request: Envelope | None = values.get("request")
+        ctx = self._context(request or envelope, values)
+        return [answer(ctx, str(text))]

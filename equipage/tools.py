@@ -18,7 +18,7 @@ from equipage.config import KNOWN_TOOLS
 from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo, WorkflowCall
 from equipage.llm.messages import ToolCall, ToolSpec
 from equipage.memory import Memory
-from equipage.prompting import TeamMember
+from equipage.prompting import TeamMember, listing
 
 __all__ = [
     "KNOWN_TOOLS",
@@ -28,9 +28,13 @@ __all__ = [
     "answer",
     "question_id",
     "to_person",
+    "workflow_inbox",
 ]
 
-WORKFLOWS_ROLE = "workflows"
+
+def workflow_inbox(name: str) -> str:
+    """Inbox of a workflow; a dot cannot appear in a role name, so no clash."""
+    return f"workflow.{name}"
 
 
 @dataclass(frozen=True)
@@ -116,21 +120,20 @@ class Toolbox:
         *,
         memory: Memory,
         team: Sequence[TeamMember] = (),
-        workflows: dict[str, str] | None = None,
+        workflows: Sequence[TeamMember] = (),
     ) -> None:
         self.allowed = tuple(t for t in KNOWN_TOOLS if t in allowed)
         self.memory = memory
         self.team = {m.role: m for m in team}
-        self.workflows = dict(workflows or {})
+        self.workflows = {w.role: w for w in workflows}
 
     def specs(self) -> list[ToolSpec]:
         specs = [_SPECS[name] for name in self.allowed]
         if "start_workflow" in self.allowed and self.workflows:
-            listing = "; ".join(f"{n}: {d}" for n, d in sorted(self.workflows.items()))
+            available = listing(sorted(self.workflows.values(), key=lambda w: w.role))
             i = specs.index(_SPECS["start_workflow"])
-            specs[i] = specs[i].model_copy(
-                update={"description": f"{specs[i].description} Available: {listing}"}
-            )
+            description = f"{specs[i].description} Available workflows:\n{available}"
+            specs[i] = specs[i].model_copy(update={"description": description})
         return specs
 
     async def run(self, call: ToolCall, ctx: ThreadContext) -> ToolOutcome:
@@ -205,7 +208,7 @@ class Toolbox:
         run = Envelope(
             kind=Kind.WORKFLOW,
             company=ctx.company,
-            to=WORKFLOWS_ROLE,
+            to=workflow_inbox(name),
             sender=ctx.role,
             thread=f"{ctx.thread}/wf-{name}/{call.id}",
             hops=ctx.hops + 1,

@@ -28,7 +28,9 @@ _PUBLISH = (
 )  # fmt: skip
 _REMEMBER = re.compile(
     r"^\s*(?:please\s+)?(?:remember|note)(?:\s+that)?[:,]?\s+(?P<fact>.+)$"
-    r"|^\s*(?:retiens|retenez|note|notez|n'oublie pas)(?:\s+que|\s+qu')?[:,]?\s*(?P<fait>.+)$",
+    # \b after the verb: "Noted, thanks" or "notebook" is not "note" plus a fact.
+    r"|^\s*(?:retiens|retenez|note|notez|n'oublie pas)\b"
+    r"(?:\s+que\b|\s+qu')?[:,]?\s*(?P<fait>.+)$",
     re.I | re.S,
 )
 _RECALL = re.compile(
@@ -47,7 +49,7 @@ class OfflineModel:
         self.model_id = model_id
 
     async def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> Completion:
-        turn = _Turn(messages, {t.name for t in tools})
+        turn = _Turn(messages, tools)
         content, calls = turn.decide()
         size = sum(len(m.content) for m in messages) // 4
         return Completion(
@@ -62,9 +64,15 @@ class OfflineModel:
 class _Turn:
     """One decision, read from the conversation so far."""
 
-    def __init__(self, messages: Sequence[Message], tools: set[str]) -> None:
+    def __init__(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> None:
         self.messages = list(messages)
-        self.tools = tools
+        self.tools = {t.name for t in tools}
+        self.workflows = [
+            w
+            for t in tools
+            if t.name == "start_workflow"
+            for w in prompting.parse_listing(t.description)
+        ]
         self.system = "\n".join(m.content for m in messages if m.role == "system")
         self._ids = sum(len(m.tool_calls) for m in messages)
 
@@ -83,6 +91,10 @@ class _Turn:
             return "", [self._call("remember", fact=(m["fact"] or m["fait"]).strip())]
         if "recall" in self.tools and (m := _RECALL.match(text)):
             return "", [self._call("recall", query=(m["q"] or m["qfr"]).strip())]
+        if "start_workflow" in self.tools:
+            wanted = [w.role for w in self.workflows if matches_any(text, w.handles)]
+            if wanted:
+                return "", [self._call("start_workflow", name=wanted[0])]
         if "delegate" in self.tools:
             roles = [
                 t.role for t in prompting.parse_team(self.system) if matches_any(text, t.handles)
@@ -100,8 +112,8 @@ class _Turn:
         if names & {"remember", "recall"} and "reply" in self.tools:
             summary = "\n".join(r.content for r in results)
             return "", [self._call("reply", text=self._to_person(summary))]
-        if "delegate" in names:
-            roles = sorted({str(c.arguments.get("role")) for c in self._last_calls()})
+        if names & {"delegate", "start_workflow"}:
+            roles = sorted({_handed_to(c) for c in self._last_calls()})
             request = self.messages[self._request()]
             if "reply" in self.tools and (request.name or "").startswith("member:"):
                 who = " et ".join(roles) if is_french(request.content) else " and ".join(roles)
@@ -124,7 +136,7 @@ class _Turn:
         }
         missing = [c for c in delegated if c.id not in answered]
         if missing:
-            who = ", ".join(sorted(str(c.arguments.get("role")) for c in missing))
+            who = ", ".join(sorted(_handed_to(c) for c in missing))
             return f"Waiting for results from {who}.", []
         ask = self.messages[request].content
         french = is_french(ask)
@@ -186,7 +198,7 @@ class _Turn:
             for m in self.messages[start:]
             if m.role == "assistant"
             for c in m.tool_calls
-            if c.name == "delegate"
+            if c.name in ("delegate", "start_workflow")
         ]
 
     def _last_calls(self) -> tuple[ToolCall, ...]:
@@ -203,6 +215,13 @@ class _Turn:
             out.append(m)
         return out[::-1]
 
-    def _call(self, name: str, **arguments: str) -> ToolCall:
+    def _call(self, tool: str, /, **arguments: str) -> ToolCall:
         self._ids += 1
-        return ToolCall(id=f"offline-{self._ids}", name=name, arguments=dict(arguments))
+        return ToolCall(id=f"offline-{self._ids}", name=tool, arguments=dict(arguments))
+
+
+def _handed_to(call: ToolCall) -> str:
+    """Who a delegate or start_workflow call handed the work to."""
+    if call.name == "start_workflow":
+        return f"the {call.arguments.get('name')} workflow"
+    return str(call.arguments.get("role"))

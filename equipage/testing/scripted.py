@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from pydantic import JsonValue
+
 from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec
 
 __all__ = ["ScriptedModel", "call"]
@@ -11,10 +13,10 @@ __all__ = ["ScriptedModel", "call"]
 Step = Completion | Exception | Callable[[Sequence[Message]], Completion]
 
 
-def call(name: str, call_id: str, **arguments: str) -> Completion:
+def call(tool: str, call_id: str, /, **arguments: JsonValue) -> Completion:
     """A completion that asks for one tool call."""
     return Completion(
-        tool_calls=(ToolCall(id=call_id, name=name, arguments=dict(arguments)),),
+        tool_calls=(ToolCall(id=call_id, name=tool, arguments=dict(arguments)),),
         model="scripted",
         stop_reason="tool_use",
     )

@@ -1,0 +1,182 @@
+"""The ``equipage`` command as a user runs it: one process per command, in a fresh folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from equipage.approvals import Approval
+from equipage.connection import EmbeddedRedis
+from equipage.keys import Keys
+
+#: What the demo must show crossing the bus: (kind, from, to).
+DEMO_ROWS = {
+    ("task", "member:camille", "ceo"),
+    ("task", "ceo", "cto"),
+    ("task", "ceo", "marketing"),
+    ("reply", "ceo", "human"),
+    ("result", "marketing", "ceo"),
+    ("result", "cto", "ceo"),
+    ("question", "ceo", "human"),
+    ("answer", "member:camille", "ceo"),
+}
+
+
+def clean_env() -> dict[str, str]:
+    """The user's environment without a Redis URL, model keys or Equipage settings."""
+    dropped = {"REDIS_URL", "ANTHROPIC_API_KEY", "OPENAI_API_KEY"}
+    env = {
+        k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("EQUIPAGE_")
+    }
+    env["COLUMNS"] = "120"
+    return env
+
+
+def equipage(cwd: Path, *args: str, code: int = 0) -> str:
+    """Run ``equipage ARGS`` in ``cwd``; check its exit code and return stdout and stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "equipage.cli", *args],
+        cwd=cwd,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == code, (
+        f"equipage {' '.join(args)} exited {done.returncode}, expected {code}\n"
+        f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}"
+    )
+    return output
+
+
+def table_rows(output: str) -> set[tuple[str, str, str]]:
+    """(kind, from, to) of each numbered row of the demo's table."""
+    rows = set()
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) == 7 and cells[1].isdigit():
+            rows.add((cells[2], cells[3], cells[4]))
+    return rows
+
+
+def set_sells(folder: Path, sells: str) -> None:
+    config = folder / "company.yaml"
+    text = config.read_text(encoding="utf-8")
+    updated = re.sub(r'(?m)^(\s+sells:) ".*"$', rf'\1 "{sells}"', text, count=1)
+    assert updated != text, "the starter's sells: line moved"
+    config.write_text(updated, encoding="utf-8")
+
+
+def test_init_writes_the_starter_and_refuses_to_overwrite_it(tmp_path: Path) -> None:
+    output = equipage(tmp_path, "init", "--name", "Société Générale")
+
+    config = (tmp_path / "company.yaml").read_text(encoding="utf-8")
+    assert "id: societe-generale" in config
+    assert 'name: "Société Générale"' in config
+    for role in ("ceo", "cto", "marketing", "support"):
+        assert (tmp_path / "prompts" / f"{role}.md").read_text(encoding="utf-8").strip()
+        assert f"prompts/{role}.md" in output
+
+    again = equipage(tmp_path, "init", code=2)
+    assert "company.yaml" in again
+    assert "--force" in again
+    assert (tmp_path / "company.yaml").read_text(encoding="utf-8") == config
+
+
+def test_status_reports_a_bad_field_with_its_file_line_and_path(tmp_path: Path) -> None:
+    equipage(tmp_path, "init")
+    config = tmp_path / "company.yaml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    # The CEO's budget is the first daily_budget of the starter.
+    line = next(i for i, text in enumerate(lines, 1) if "daily_budget:" in text)
+    lines[line - 1] = lines[line - 1].replace("5.0", "lots")
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    output = equipage(tmp_path, "status", code=2)
+
+    assert f"company.yaml:{line}:" in output
+    assert "roles.ceo.daily_budget" in output
+    assert "'lots'" in output
+    assert not (tmp_path / ".equipage").exists(), "a bad config must fail before Redis starts"
+
+
+def test_status_shows_questions_and_errors_as_written_even_blank_or_with_brackets(
+    tmp_path: Path,
+) -> None:
+    equipage(tmp_path, "init")
+    keys = Keys("my-company")
+    blank = Approval(id="0000aaaa", role="ceo", thread="cli:owner", text="", asked_at=1.0)
+    brackets = Approval(
+        id="0000bbbb", role="cto", thread="cli:x", text="Plan:\nMerge [/code] and [draft]?"
+    )
+    server = EmbeddedRedis(tmp_path / ".equipage").start()
+    client = redis.Redis(unix_socket_path=server.socket_file)
+    try:
+        for approval in (blank, brackets):
+            client.hset(keys.approvals, approval.id, approval.model_dump_json())
+        client.xadd(keys.dead, {"env": "not json [/env]", "error": "KeyError: '[/tmp]'"})
+    finally:
+        client.close()
+        server.stop()
+
+    output = equipage(tmp_path, "status")
+
+    assert "waiting on you: 2" in output
+    assert "0000aaaa (ceo)   -> /approve 0000aaaa" in output
+    assert "0000bbbb (cto) Merge [/code] and [draft]?  -> /approve 0000bbbb" in output
+    assert "dead letters: 1" in output
+    assert "not json [/env] after 0 attempts: KeyError: '[/tmp]'" in output
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("lang", "confirmation"),
+    [("en", "Published. Thank you for the approval."), ("fr", "C'est publié.")],
+)
+def test_demo_plays_the_whole_conversation_offline(
+    tmp_path: Path, lang: str, confirmation: str
+) -> None:
+    output = equipage(tmp_path, "demo", "--lang", lang)
+
+    assert "Demo complete" in output
+    assert confirmation in output
+    assert table_rows(output) >= DEMO_ROWS, output
+    # The demo cleans up after itself: nothing is left in the folder it ran from.
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_refuses_an_unknown_language(tmp_path: Path) -> None:
+    output = equipage(tmp_path, "demo", "--lang", "de", code=2)
+
+    assert "--lang must be one of en, fr" in output
+
+
+@pytest.mark.e2e
+def test_approval_round_trip_survives_separate_processes(tmp_path: Path) -> None:
+    equipage(tmp_path, "init")
+    set_sells(tmp_path, "managed cloud hosting for small businesses")
+
+    asked = equipage(tmp_path, "send", "Prepare a launch post and publish it")
+    found = re.search(r"/approve ([0-9a-f]{8})", asked)
+    assert found, f"no question to approve in:\n{asked}"
+    question = found[1]
+    assert "Shall I publish it?" in asked
+
+    waiting = equipage(tmp_path, "status")
+    assert "waiting on you: 1" in waiting
+    assert re.search(rf"{question} \(ceo\) .*/approve {question}", waiting), waiting
+
+    approved = equipage(tmp_path, "send", f"/approve {question}")
+    assert f"Approved {question}" in approved
+    assert "Published" in approved
+
+    after = equipage(tmp_path, "status")
+    assert "waiting on you: 0" in after
+    assert "dead letters: 0" in after

@@ -1,0 +1,438 @@
+"""The gateway against a real Redis: access control, commands, routing and outbox delivery."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import redis.asyncio as aioredis
+
+from channels.gateway import HELP, Gateway
+from equipage.approvals import Approval, Approvals
+from equipage.bus import Bus
+from equipage.chat import Channel, Incoming, Outgoing
+from equipage.config import CompanyConfig
+from equipage.envelope import Envelope, Kind, Origin
+from equipage.keys import GATEWAY_GROUP, Keys
+from equipage.testing import wait_for_stream, wait_until
+
+CONFIG = CompanyConfig.model_validate(
+    {
+        "company": {"id": "acme", "name": "Acme", "profile": {"sells": "cloud hosting"}},
+        "members": [
+            {
+                "id": "alice",
+                "name": "Alice",
+                "role": "owner",
+                "identities": {"console": "alice", "telegram": "111"},
+            },
+            {"id": "bob", "name": "Bob", "role": "member", "identities": {"console": "bob"}},
+        ],
+        "roles": {
+            "ceo": {"description": "runs the company"},
+            "cto": {"description": "hosting and costs", "handles": ["hosting", "cost"]},
+            "marketing": {"description": "launch posts", "handles": ["launch post"]},
+            "support": {"description": "customers", "handles": ["customer"]},
+        },
+    }
+)
+QUESTION = Approval(
+    id="3f9a1c2e",
+    role="ceo",
+    thread="telegram:111",
+    text="Here is the launch post.\n\nShall I publish it?",
+    origin=Origin(channel="telegram", chat="111", member="alice"),
+)
+
+
+def said(
+    user: str, text: str, *, channel: str = "console", message_id: str | None = None
+) -> Incoming:
+    return Incoming(channel=channel, chat=user, user=user, text=text, message_id=message_id)
+
+
+async def inbox(redis: aioredis.Redis, keys: Keys, role: str = "ceo") -> list[Envelope]:
+    entries = await redis.xrange(keys.inbox(role))
+    return [Envelope.decode(fields[b"env"]) for _, fields in entries]
+
+
+async def ask(redis: aioredis.Redis, keys: Keys, approval: Approval = QUESTION) -> None:
+    await Approvals(redis, keys).open(approval, f"{approval.role}:{approval.thread}")
+
+
+def outbox_reply(channel: str, text: str = "Here is your answer.") -> Envelope:
+    return Envelope(
+        kind=Kind.REPLY,
+        company="acme",
+        to="human",
+        sender="ceo",
+        thread=f"{channel}:alice",
+        text=text,
+        origin=Origin(channel=channel, chat="alice", member="alice"),
+    )
+
+
+class FakeChannel:
+    """A platform that records what it was asked to send, and fails on cue."""
+
+    def __init__(self, name: str = "console", *, failures: int = 0) -> None:
+        self.name = name
+        self.failures = failures
+        self.attempts = 0
+        self.sent: list[Outgoing] = []
+
+    async def send(self, message: Outgoing) -> None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise ConnectionError(f"{self.name} is down")
+        self.sent.append(message)
+
+
+@asynccontextmanager
+async def delivering(gateway: Gateway) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(gateway.deliver("gw-test", stop, block_ms=50))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def outbox_pending(redis: aioredis.Redis, keys: Keys) -> int:
+    info = await redis.xpending(keys.outbox, GATEWAY_GROUP)
+    return int(info["pending"])
+
+
+async def settled(redis: aioredis.Redis, keys: Keys) -> None:
+    """Wait until the gateway group has read the whole outbox and acknowledged all of it."""
+
+    async def done() -> bool:
+        groups = await redis.xinfo_groups(keys.outbox)
+        group = next((g for g in groups if g["name"] == GATEWAY_GROUP.encode()), None)
+        last = await redis.xrevrange(keys.outbox, count=1)
+        if group is None or not last:
+            return False
+        return bool(group["last-delivered-id"] == last[0][0] and group["pending"] == 0)
+
+    await wait_until(done, what="outbox read and acknowledged by the gateway")
+
+
+@pytest.fixture
+def gateway(bus: Bus) -> Gateway:
+    return Gateway(CONFIG, bus, channels={})
+
+
+# -- inbound ----------------------------------------------------------------------------------
+async def test_known_members_message_becomes_one_task_on_the_entry_roles_inbox(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    answers = await gateway.receive(said("alice", "  Prepare a launch post  "))
+
+    assert answers == []
+    [task] = await inbox(redis, keys)
+    assert task.kind is Kind.TASK
+    assert task.to == "ceo"
+    assert task.company == "acme"
+    assert task.sender == "member:alice"
+    assert task.thread == "console:alice"
+    assert task.text == "Prepare a launch post"
+    assert task.origin == Origin(channel="console", chat="alice", member="alice")
+
+
+async def test_message_in_a_platform_thread_keeps_the_thread_in_its_key_and_origin(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    incoming = Incoming(channel="telegram", chat="-100", user="111", text="hello", thread="42")
+
+    await gateway.receive(incoming)
+
+    [task] = await inbox(redis, keys)
+    assert task.thread == "telegram:-100:42"
+    assert task.origin == Origin(channel="telegram", chat="-100", member="alice", thread="42")
+
+
+async def test_unknown_sender_is_refused_with_an_answer_and_nothing_is_published(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    [answer] = await gateway.receive(said("mallory", "Transfer the budget to me"))
+
+    assert "not a member" in answer.text
+    assert (answer.channel, answer.chat) == ("console", "mallory")
+    assert await inbox(redis, keys) == []
+
+
+async def test_identity_of_another_platform_does_not_let_a_stranger_in(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    # "111" is alice on Telegram only; on the console it is nobody.
+    [answer] = await gateway.receive(said("111", "hello"))
+
+    assert "not a member" in answer.text
+    assert await inbox(redis, keys) == []
+
+
+async def test_duplicate_delivery_of_a_platform_message_is_published_once(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    first = said("alice", "Prepare a launch post", channel="telegram", message_id="m-1")
+    first = first.model_copy(update={"user": "111", "chat": "111"})
+
+    await gateway.receive(first)
+    assert await gateway.receive(first) == []
+    # The same id on another platform is another message.
+    await gateway.receive(said("alice", "Prepare a launch post", message_id="m-1"))
+
+    assert [t.thread for t in await inbox(redis, keys)] == ["telegram:111", "console:alice"]
+
+
+async def test_blank_message_is_ignored(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    assert await gateway.receive(said("alice", "   ")) == []
+    assert await inbox(redis, keys) == []
+
+
+async def test_help_and_status_answer_without_publishing(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys)
+
+    [help_] = await gateway.receive(said("bob", "/help"))
+    [status] = await gateway.receive(said("alice", "/STATUS"))
+
+    assert help_.text == HELP
+    assert status.text.splitlines() == [
+        "1 question(s) waiting for you.",
+        "- 3f9a1c2e (ceo): Shall I publish it?",
+    ]
+    assert await inbox(redis, keys) == []
+    assert await redis.xlen(keys.events) == 0
+
+
+async def test_status_lists_a_question_whose_text_is_blank(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys, QUESTION.model_copy(update={"text": ""}))
+
+    [status] = await gateway.receive(said("alice", "/status"))
+
+    assert status.text.splitlines() == ["1 question(s) waiting for you.", "- 3f9a1c2e (ceo): "]
+
+
+# -- approvals ------------------------------------------------------------------------------
+async def test_approval_by_a_member_who_is_not_the_owner_is_refused_and_publishes_nothing(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys)
+
+    [answer] = await gateway.receive(said("bob", f"/approve {QUESTION.id}"))
+
+    assert "Only the owner" in answer.text
+    assert await inbox(redis, keys) == []
+
+
+async def test_approval_of_an_unknown_question_says_so(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    [answer] = await gateway.receive(said("alice", "/approve deadbeef"))
+
+    assert answer.text.startswith("No open question deadbeef")
+    assert await inbox(redis, keys) == []
+
+
+async def test_approval_without_an_id_asks_which_question(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    [answer] = await gateway.receive(said("alice", "/reject"))
+
+    assert "Which question? Write /reject ID" in answer.text
+    assert await inbox(redis, keys) == []
+
+
+async def test_owners_approval_resumes_the_paused_thread_with_the_note(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys)
+
+    [answer] = await gateway.receive(said("alice", f"/approve {QUESTION.id}  go ahead, thanks"))
+
+    assert answer.text == f"Approved {QUESTION.id}; the crew goes on."
+    [resume] = await inbox(redis, keys, QUESTION.role)
+    assert resume.kind is Kind.ANSWER
+    assert (resume.to, resume.thread) == ("ceo", "telegram:111")
+    assert resume.sender == "member:alice"
+    assert resume.answer is not None
+    assert resume.answer.question_id == QUESTION.id
+    assert resume.answer.approved is True
+    assert resume.answer.text == "go ahead, thanks"
+    assert resume.answer.member == "alice"
+    # Answers go back where the question was asked, not where the approval was typed.
+    assert resume.origin == QUESTION.origin
+
+
+async def test_owners_rejection_carries_the_reason(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys)
+
+    [answer] = await gateway.receive(said("alice", f"/reject {QUESTION.id} too early"))
+
+    assert answer.text == f"Rejected {QUESTION.id}; the crew goes on."
+    [resume] = await inbox(redis, keys)
+    assert resume.answer is not None
+    assert (resume.answer.approved, resume.answer.text) == (False, "too early")
+
+
+async def test_telegram_command_with_a_bot_suffix_and_an_uppercase_id_is_understood(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys)
+    incoming = Incoming(
+        channel="telegram", chat="111", user="111", text=f"/approve@mybot {QUESTION.id.upper()}"
+    )
+
+    [answer] = await gateway.receive(incoming)
+
+    assert answer.text.startswith("Approved")
+    [resume] = await inbox(redis, keys)
+    assert resume.answer is not None
+    assert (resume.answer.question_id, resume.answer.approved) == (QUESTION.id, True)
+
+
+async def test_cli_messages_go_by_the_console_identity(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await gateway.receive(Incoming(channel="cli", chat="alice", user="alice", text="hello"))
+
+    [task] = await inbox(redis, keys)
+    assert (task.sender, task.thread) == ("member:alice", "cli:alice")
+
+
+# -- outbound -----------------------------------------------------------------------------------
+async def test_outbox_message_is_sent_to_its_channel_and_acknowledged(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    console = FakeChannel()
+    assert isinstance(console, Channel)
+    gateway = Gateway(CONFIG, bus, channels={"console": console})
+    reply = outbox_reply("console")
+    await bus.publish(reply)
+
+    async with delivering(gateway):
+        await wait_until(lambda: _value(console.sent), what="the reply sent")
+        await settled(redis, keys)
+
+    assert console.sent == [
+        Outgoing(channel="console", chat="alice", text="Here is your answer.", sender="ceo")
+    ]
+    assert await redis.xlen(keys.dead) == 0
+
+
+async def test_outbox_message_for_the_cli_is_acknowledged_without_sending(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    console = FakeChannel()
+    gateway = Gateway(CONFIG, bus, channels={"console": console})
+    await bus.publish(outbox_reply("cli"))
+
+    async with delivering(gateway):
+        await settled(redis, keys)
+
+    assert console.attempts == 0
+    assert await redis.xlen(keys.dead) == 0
+
+
+async def test_outbox_message_for_a_channel_that_is_not_running_is_dead_lettered(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    console = FakeChannel()
+    gateway = Gateway(CONFIG, bus, channels={"console": console})
+    reply = outbox_reply("slack")
+
+    async with delivering(gateway):
+        await bus.publish(reply)
+        [(_, dead)] = await wait_for_stream(redis, keys.dead, 1)
+        await settled(redis, keys)
+
+    assert Envelope.decode(dead[b"env"]) == reply
+    assert dead[b"error"] == b"channel 'slack' is not running"
+    assert dead[b"stream"] == keys.outbox.encode()
+    assert console.sent == []
+
+
+async def test_outbox_message_without_an_origin_is_dead_lettered(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    gateway = Gateway(CONFIG, bus, channels={"console": FakeChannel()})
+    orphan = outbox_reply("console").model_copy(update={"origin": None})
+
+    async with delivering(gateway):
+        await bus.publish(orphan)
+        [(_, dead)] = await wait_for_stream(redis, keys.dead, 1)
+
+    assert b"without an origin" in dead[b"error"]
+
+
+async def test_channel_that_fails_is_retried_until_the_message_is_sent(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    bus = Bus(redis, keys, visibility_timeout=0.2, max_attempts=3)
+    flaky = FakeChannel(failures=2)
+    gateway = Gateway(CONFIG, bus, channels={"console": flaky})
+    await bus.publish(outbox_reply("console"))
+
+    async with delivering(gateway):
+        await wait_until(lambda: _value(flaky.sent), timeout=15, what="the reply sent")
+        await settled(redis, keys)
+
+    assert flaky.attempts == 3
+    assert [m.text for m in flaky.sent] == ["Here is your answer."]
+    assert await redis.xlen(keys.dead) == 0
+    assert await redis.hlen(keys.attempts) == 0
+    assert await redis.hlen(keys.errors) == 0
+
+
+async def test_channel_that_keeps_failing_is_dead_lettered_after_max_attempts(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    bus = Bus(redis, keys, visibility_timeout=0.2, max_attempts=3)
+    broken = FakeChannel(failures=1_000)
+    gateway = Gateway(CONFIG, bus, channels={"console": broken})
+    await bus.publish(outbox_reply("console"))
+
+    async with delivering(gateway):
+        [(_, dead)] = await wait_for_stream(redis, keys.dead, 1, timeout=15)
+        await settled(redis, keys)
+
+    assert broken.attempts == bus.max_attempts == 3
+    assert dead[b"error"] == b"ConnectionError: console is down"
+    assert dead[b"attempts"] == b"3"
+    assert broken.sent == []
+
+
+async def _value(items: list[Outgoing]) -> list[Outgoing]:
+    return items
+
+
+async def test_owner_without_a_console_identity_is_known_in_the_terminal_by_member_id(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    config = CompanyConfig.model_validate(
+        {
+            "company": {"id": "acme", "name": "Acme", "profile": {"sells": "hosting"}},
+            "members": [
+                {"id": "zoe", "name": "Zoé", "role": "owner", "identities": {"telegram": "42"}}
+            ],
+            "roles": {"ceo": {"description": "runs the company"}},
+        }
+    )
+    gateway = Gateway(config, bus)
+
+    assert await gateway.receive(Incoming(channel="cli", chat="zoe", user="zoe", text="hi")) == []
+    refused = await gateway.receive(Incoming(channel="telegram", chat="1", user="zoe", text="hi"))
+
+    assert "not a member" in refused[0].text
+    assert await redis.xlen(keys.inbox("ceo")) == 1

@@ -1,0 +1,115 @@
+"""The ``digest`` workflow: what the crew did over the last hours, from the events stream.
+
+All counting, no model: the founder asks "what did the crew do today?" and gets figures
+they can trust, per role, with the questions asked and anything that failed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel, ConfigDict, Field
+
+from equipage.workflow import WorkflowContext, WorkflowState
+
+__all__ = ["WORKFLOW", "DigestInput", "DigestOutput"]
+
+
+class DigestInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hours: float = Field(24.0, gt=0, le=24 * 31, description="how far back to look")
+
+
+class DigestOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hours: float
+    handled: dict[str, int]  # envelopes handled, per role
+    delegations: int
+    questions: int
+    answers: int
+    model_calls: int
+    tool_calls: dict[str, int]
+    failures: int
+    dead: int
+    stopped: int
+
+    def summary(self) -> str:
+        """Markdown for the founder."""
+        span = f"{self.hours:g} h"
+        lines = [f"**Crew activity over the last {span}**", ""]
+        if not self.handled:
+            lines.append("Nothing was handled in that time.")
+        for role, count in sorted(self.handled.items()):
+            lines.append(f"- {role}: {count} message(s) handled")
+        tools = ", ".join(f"{n} {c}" for n, c in sorted(self.tool_calls.items())) or "none"
+        lines += [
+            "",
+            f"Delegations: {self.delegations}. Questions to you: {self.questions}, "
+            f"answered: {self.answers}.",
+            f"Model calls: {self.model_calls}. Tool calls: {tools}.",
+            f"Failures retried: {self.failures}. Dead letters: {self.dead}. "
+            f"Threads stopped: {self.stopped}.",
+        ]
+        return "\n".join(lines)
+
+
+class _State(WorkflowState, total=False):
+    pass
+
+
+class Digest:
+    name = "digest"
+    description = "Counts what the crew did over the last hours (input: hours, default 24)"
+    handles = ("digest", "activity", "what did the crew do", "activité", "bilan", "résumé")
+    Input = DigestInput
+    Output = DigestOutput
+
+    def build(self, ctx: WorkflowContext) -> StateGraph[Any]:
+        async def count(state: _State) -> dict[str, Any]:
+            params: DigestInput = state["input"]
+            since_ms = int((time.time() - params.hours * 3600) * 1000)
+            entries: Any = await ctx.redis.xrange(ctx.keys.events, min=f"{since_ms}-0")
+            handled: Counter[str] = Counter()
+            tools: Counter[str] = Counter()
+            kinds: Counter[str] = Counter()
+            types: Counter[str] = Counter()
+            for _, fields in entries:
+                event = json.loads(fields[b"event"])
+                types[event["type"]] += 1
+                if event["type"] == "handled":
+                    handled[event["to"]] += 1
+                elif event["type"] == "published":
+                    kinds[event["kind"]] += 1
+                    # A task published by a role (not a person) is a delegation.
+                    if event["kind"] == "task" and not event["sender"].startswith("member:"):
+                        kinds["delegation"] += 1
+                elif event["type"] == "tool":
+                    tools[event["detail"].partition(":")[0]] += 1
+            output = DigestOutput(
+                hours=params.hours,
+                handled=dict(handled),
+                delegations=kinds["delegation"],
+                questions=kinds["question"],
+                answers=kinds["answer"],
+                model_calls=types["model"],
+                tool_calls=dict(tools),
+                failures=types["failed"],
+                dead=types["dead"],
+                stopped=types["stopped"],
+            )
+            return {"output": output}
+
+        graph: StateGraph[Any] = StateGraph(_State)
+        graph.add_node("count", count)
+        graph.add_edge(START, "count")
+        graph.add_edge("count", END)
+        return graph
+
+
+WORKFLOW = Digest()
