@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.exceptions import ResponseError
 
-from equipage.envelope import Envelope
+from equipage.envelope import Envelope, Kind
 from equipage.events import Event, EventType
 from equipage.keys import CONSUMER_GROUP, GATEWAY_GROUP, Keys
 
@@ -172,6 +173,25 @@ class Bus:
             justid=True,
         )
 
+    async def trim(self, stream: str, *, keep_seconds: float) -> None:
+        """Drop acknowledged entries older than ``keep_seconds``; pending or unread ones stay.
+
+        Without this an inbox keeps every envelope ever handled. Events and the
+        dead-letter stream keep the history worth keeping.
+        """
+        summary: Any = await self.redis.xpending(stream, self.group)
+        groups: Any = await self.redis.xinfo_groups(stream)
+        group = next((g for g in groups if _text(g["name"]) == self.group), None)
+        if group is None:
+            return
+        # Everything below the oldest pending entry, or else up to the last one delivered
+        # to the group, has been acknowledged.
+        safe = _id(summary["min"]) if summary["pending"] else _id(group["last-delivered-id"])
+        cutoff = (int((time.time() - keep_seconds) * 1000), 0)
+        limit = min(safe, cutoff)
+        if limit > (0, 0):
+            await self.redis.xtrim(stream, minid=f"{limit[0]}-{limit[1]}", approximate=False)
+
     async def begin(self, delivery: Delivery) -> int:
         """Count one more attempt at handling this delivery; returns the attempt number."""
         return int(await self.redis.hincrby(self.keys.attempts, delivery.key, 1))
@@ -220,8 +240,15 @@ class Bus:
         return _text(raw) if raw else ""
 
     async def dead_letter(self, delivery: Delivery, error: str, attempts: int) -> None:
-        """Move a delivery to the dead-letter stream with its error, and ack it."""
+        """Move a delivery to the dead-letter stream with its error, and ack it.
+
+        When it came from a person's conversation, that person is told in the same
+        transaction: a request never fails in silence.
+        """
+        notice = self._dead_notice(delivery, attempts)
         async with self.redis.pipeline(transaction=True) as pipe:
+            if notice is not None:
+                pipe.xadd(self.keys.outbox, {"env": notice.encode()})
             pipe.xadd(
                 self.keys.dead,
                 {
@@ -246,9 +273,35 @@ class Bus:
             "envelope %s dead-lettered after %d attempts: %s", delivery.key, attempts, error
         )
 
+    def _dead_notice(self, delivery: Delivery, attempts: int) -> Envelope | None:
+        envelope = delivery.envelope
+        if envelope is None or envelope.origin is None or delivery.stream == self.keys.outbox:
+            return None  # nobody to tell, or the telling itself is what failed
+        what = f"a {envelope.kind.value} for {envelope.to}"
+        text = (
+            f"I could not handle {what} after {attempts} attempt(s), so it was set aside "
+            f"with its error (entry {delivery.entry_id}); 'equipage status' shows it. "
+            "Nothing was lost: send the request again once the cause is fixed."
+        )
+        return Envelope(
+            kind=Kind.REPLY,
+            company=envelope.company,
+            to="human",
+            sender="equipage",
+            thread=envelope.thread,
+            text=text,
+            origin=envelope.origin,
+            cause=envelope.id,
+        )
+
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _id(value: bytes | str) -> tuple[int, int]:
+    ms, _, seq = _text(value).partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _delivery(stream: str, entry_id: bytes | str, fields: dict[bytes, bytes]) -> Delivery:

@@ -42,12 +42,14 @@ class Worker:
         name: str | None = None,
         concurrency: int = 4,
         block_ms: int = 500,
+        keep_seconds: float = 24 * 3600,
     ) -> None:
         self.bus = bus
         self.handlers = dict(handlers)
         self.name = name or consumer_name()
         self.concurrency = concurrency
         self.block_ms = block_ms
+        self.keep_seconds = keep_seconds
         self._streams = {bus.keys.inbox(role): role for role in self.handlers}
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -57,12 +59,17 @@ class Worker:
         await self.bus.ensure_groups(self.handlers)
         next_reclaim = 0.0
         next_beat = 0.0
+        next_trim = time.monotonic() + 60.0
         try:
             while not stop.is_set():
                 now = time.monotonic()
                 if now >= next_beat:
                     await self.bus.redis.zadd(self.bus.keys.workers, {self.name: time.time()})
                     next_beat = now + 2.0
+                if now >= next_trim:
+                    for stream in self._streams:
+                        await self.bus.trim(stream, keep_seconds=self.keep_seconds)
+                    next_trim = now + 600.0
                 if now >= next_reclaim:
                     for stream in self._streams:
                         for delivery in await self.bus.reclaim(stream, self.name):

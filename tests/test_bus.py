@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from equipage.bus import Bus
-from equipage.envelope import Envelope, Kind
+from equipage.envelope import Envelope, Kind, Origin
 from equipage.keys import CONSUMER_GROUP, Keys
 from equipage.testing import wait_for_stream, wait_until
 from equipage.worker import Worker
@@ -147,3 +147,49 @@ async def test_malformed_entry_is_dead_lettered_not_dropped(
     assert dead[b"env"] == b'{"kind": "task", "to": 3}'
     assert dead[b"error"].startswith(b"malformed envelope:")
     assert await pending_count(redis, keys.inbox("ceo")) == 0
+
+
+async def test_founder_is_told_when_their_request_lands_in_dead_letters(
+    bus: Bus, keys: Keys, redis: aioredis.Redis
+) -> None:
+    async def broken(envelope: Envelope) -> Sequence[Envelope]:
+        raise ValueError("boom")
+
+    origin = Origin(channel="console", chat="alice", member="alice")
+    stop = asyncio.Event()
+    running = asyncio.create_task(Worker(bus, {"ceo": broken}, name="w", block_ms=20).run(stop))
+    try:
+        await wait_until(lambda: redis.exists(keys.inbox("ceo")), what="groups created")
+        sent = task().model_copy(update={"origin": origin})
+        await bus.publish(sent)
+        [(_, fields)] = await wait_for_stream(redis, keys.outbox, 1)
+    finally:
+        stop.set()
+        await running
+    notice = Envelope.decode(fields[b"env"])
+    assert notice.kind is Kind.REPLY and notice.origin == origin and notice.cause == sent.id
+    assert "could not handle a task for ceo after 3 attempt(s)" in notice.text
+    assert "boom" not in notice.text  # errors stay in the dead-letter stream and the logs
+    assert await redis.xlen(keys.dead) == 1
+
+
+async def test_trim_drops_acknowledged_entries_and_keeps_pending_and_unread_ones(
+    bus: Bus, keys: Keys, redis: aioredis.Redis
+) -> None:
+    await bus.ensure_groups(["ceo"])
+    inbox = keys.inbox("ceo")
+    for n in range(3):
+        await bus.publish(task(f"done {n}"))
+    for delivery in await bus.read([inbox], "a", count=3, block_ms=100):
+        await bus.commit(delivery, [])
+    await bus.publish(task("in flight"))
+    [in_flight] = await bus.read([inbox], "a", block_ms=100)
+    await bus.publish(task("not read yet"))
+
+    await bus.trim(inbox, keep_seconds=3600)
+    assert await redis.xlen(inbox) == 5  # all younger than the retention window
+
+    await bus.trim(inbox, keep_seconds=0)
+    left = [Envelope.decode(f[b"env"]).text for _, f in await redis.xrange(inbox)]
+    assert left == ["in flight", "not read yet"]
+    assert await bus.commit(in_flight, []) is True
