@@ -43,16 +43,22 @@ async def lease(
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.2)
 
+    released = asyncio.Event()
+
     async def renew() -> None:
-        while True:
-            await asyncio.sleep(ttl / 3)
-            await redis.eval(_RENEW, 1, key, token, ttl_ms)
+        # Stopped by the event, not by cancel(): redis-py on Python 3.11 can swallow a
+        # cancellation that lands mid-command, and a renewer that survived would hold
+        # the thread's lease forever.
+        while not released.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(released.wait(), timeout=ttl / 3)
+            if not released.is_set():
+                await redis.eval(_RENEW, 1, key, token, ttl_ms)
 
     renewer = asyncio.create_task(renew())
     try:
         yield
     finally:
-        renewer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewer
+        released.set()
+        await renewer
         await redis.eval(_RELEASE, 1, key, token)

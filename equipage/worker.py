@@ -117,7 +117,8 @@ class Worker:
             await bus.dead_letter(delivery, error, attempt - 1)
             return
         role = self._streams[delivery.stream]
-        keeper = asyncio.create_task(self._keep_claimed(delivery))
+        finished = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_claimed(delivery, finished))
         try:
             outputs = await self.handlers[role](delivery.envelope)
         except Exception as err:
@@ -125,12 +126,19 @@ class Worker:
             await bus.fail(delivery, f"{type(err).__name__}: {err}", attempt)
             return
         finally:
-            keeper.cancel()
+            finished.set()
+            await keeper
         await bus.commit(delivery, outputs)
 
-    async def _keep_claimed(self, delivery: Delivery) -> None:
-        """While a handler runs, keep its entry fresh so it is not reclaimed mid-work."""
+    async def _keep_claimed(self, delivery: Delivery, finished: asyncio.Event) -> None:
+        """While a handler runs, keep its entry fresh so it is not reclaimed mid-work.
+
+        Stopped by ``finished``, not cancel(): redis-py on Python 3.11 can swallow a
+        cancellation that lands mid-command, leaving the loop running for good.
+        """
         period = max(self.bus.visibility_timeout / 3, 0.05)
-        while True:
-            await asyncio.sleep(period)
-            await self.bus.touch(delivery, self.name)
+        while not finished.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), timeout=period)
+            if not finished.is_set():
+                await self.bus.touch(delivery, self.name)

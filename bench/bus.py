@@ -1,0 +1,169 @@
+"""Latency of one agent hop through the bus against a raw redis-py hop, to price the framework.
+
+Framework hop: ``Bus.publish`` (XADD + event in a MULTI), ``Bus.read`` (XREADGROUP parsed
+into an ``Envelope``), ``Bus.begin``, a no-op handler and ``Bus.commit`` (the Lua script),
+driven by a real ``Worker`` and timed from before publish to after commit. Raw hop: XADD,
+then a plain task waiting in XREADGROUP runs ``json.loads`` and XACK on the same bytes.
+One envelope is in flight at a time; the two kinds alternate in blocks on one server with
+the same client settings, so machine noise hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from equipage.bus import Bus, Delivery
+from equipage.connection import RedisTarget, connect, open_target
+from equipage.envelope import Envelope, Kind
+from equipage.keys import CONSUMER_GROUP, Keys
+from equipage.worker import Worker
+
+TARGET_RATIO_P50 = 3.0
+BLOCKS = 10
+
+
+class _TimedBus(Bus):
+    """A Bus that reports the moment each commit returns, so a real Worker can be timed."""
+
+    committed: asyncio.Queue[float]
+
+    async def commit(self, delivery: Delivery, outputs: Sequence[Envelope]) -> bool:
+        fresh = await super().commit(delivery, outputs)
+        self.committed.put_nowait(time.perf_counter())
+        return fresh
+
+
+def _envelope() -> Envelope:
+    text = "Draft the launch note for the beta and send it to the founder for review. " * 3
+    return Envelope(
+        kind=Kind.TASK, company="bench", to="ceo", sender="founder", thread="t1", text=text
+    )
+
+
+async def _noop(envelope: Envelope) -> Sequence[Envelope]:
+    return []
+
+
+async def _raw_consumer(
+    redis: aioredis.Redis, stream: str, done: asyncio.Queue[float], stop: asyncio.Event
+) -> None:
+    """The consumer side of a raw hop: XREADGROUP one entry, parse it, XACK it."""
+    while not stop.is_set():
+        reply: Any = await redis.xreadgroup(
+            CONSUMER_GROUP, "raw", {stream: ">"}, count=1, block=500
+        )
+        for _, [(entry_id, fields)] in reply or []:
+            json.loads(fields[b"env"])
+            await redis.xack(stream, CONSUMER_GROUP, entry_id)
+            done.put_nowait(time.perf_counter())
+
+
+async def _measure(target: RedisTarget, args: argparse.Namespace) -> dict[str, object]:
+    keys = Keys("bench", namespace=f"bench{uuid.uuid4().hex[:8]}")
+    fw_redis, raw_redis = connect(target), connect(target)
+    done: asyncio.Queue[float] = asyncio.Queue()
+    bus = _TimedBus(fw_redis, keys)
+    bus.committed = done
+    raw_stream = keys.inbox("raw")  # an inbox no worker reads, so keys.py names every key
+    await bus.ensure_groups(["ceo"])
+    await raw_redis.xgroup_create(raw_stream, CONSUMER_GROUP, id="0", mkstream=True)
+    payload = _envelope().encode()
+    stop = asyncio.Event()
+    background = [
+        asyncio.create_task(Worker(bus, {"ceo": _noop}, name="bench").run(stop)),
+        asyncio.create_task(_raw_consumer(raw_redis, raw_stream, done, stop)),
+    ]
+
+    async def framework_hop() -> float:
+        envelope = _envelope()
+        start = time.perf_counter()
+        await bus.publish(envelope)
+        return await done.get() - start
+
+    async def raw_hop() -> float:
+        start = time.perf_counter()
+        await raw_redis.xadd(raw_stream, {"env": payload})
+        return await done.get() - start
+
+    hops: dict[str, Callable[[], Awaitable[float]]] = {"framework": framework_hop, "raw": raw_hop}
+    samples: dict[str, list[float]] = {"framework": [], "raw": []}
+    per_block = max(args.hops // BLOCKS, 1)
+    try:
+        # A dead worker would leave a hop waiting forever: fail loudly instead.
+        async with asyncio.timeout(60 + (args.warmup + args.hops) * 0.05):
+            for hop in hops.values():
+                for _ in range(args.warmup):
+                    await hop()
+            for block in range(BLOCKS):
+                for name in sorted(hops, reverse=block % 2 == 1):
+                    samples[name] += [await hops[name]() * 1000 for _ in range(per_block)]
+        info = await raw_redis.info("server")
+    finally:
+        # Stop, never cancel: on Python 3.11 redis-py writes through asyncio.wait_for, which
+        # can swallow a cancellation (python/cpython#86296); both loops end within 500 ms.
+        stop.set()
+        await asyncio.gather(*background, return_exceptions=True)
+        leftovers = [key async for key in raw_redis.scan_iter(f"{keys.namespace}:*")]
+        if leftovers:
+            await raw_redis.delete(*leftovers)
+        await fw_redis.aclose()
+        await raw_redis.aclose()
+
+    stats = {name: _stats(values) for name, values in samples.items()}
+    ratio_p50 = round(stats["framework"]["p50_ms"] / stats["raw"]["p50_ms"], 3)
+    where = "url" if args.redis_url else "embedded"
+    return {
+        "benchmark": "bus_hop",
+        "hops": len(samples["framework"]),
+        "server": f"redis {info['redis_version']} {where}",
+        "mode": "worker",
+        "payload_bytes": len(payload),
+        "framework": stats["framework"],
+        "raw": stats["raw"],
+        "ratio_p50": ratio_p50,
+        "ratio_p99": round(stats["framework"]["p99_ms"] / stats["raw"]["p99_ms"], 3),
+        "target_ratio_p50": TARGET_RATIO_P50,
+        "ok": ratio_p50 <= TARGET_RATIO_P50,
+    }
+
+
+def _stats(ms: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(ms, n=100, method="inclusive")
+    stats = {"p50_ms": cuts[49], "p99_ms": cuts[98], "mean_ms": statistics.fmean(ms)}
+    return {name: round(value, 4) for name, value in stats.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hops", type=int, default=2000, help="measured hops of each kind")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured hops of each kind")
+    parser.add_argument("--redis-url", help="use this server instead of an embedded one")
+    parser.add_argument("--out", type=Path, help="also write the JSON to this file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, open_target(args.redis_url, Path(tmp)) as target:
+        result = asyncio.run(_measure(target, args))
+    text = json.dumps(result, indent=2)
+    print(text, flush=True)
+    if args.out:
+        args.out.write_text(text + "\n")
+    verdict = "ok" if result["ok"] else "ABOVE TARGET"
+    print(
+        f"bus_hop {verdict}: p50 x{result['ratio_p50']}, target x{TARGET_RATIO_P50}",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The bus benchmark runs end to end and reports what it measured; it judges no target."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).parent.parent / "bench" / "bus.py"
+
+
+def test_bus_benchmark_prints_framework_and_raw_latencies_and_their_ratio(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "bus.json"
+    run = subprocess.run(
+        [sys.executable, str(BENCH), "--hops", "200", "--warmup", "50", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert json.loads(out.read_text()) == result
+    assert result["benchmark"] == "bus_hop"
+    assert result["hops"] == 200
+    assert result["server"].startswith("redis ")
+    assert result["mode"] == "worker"
+    for kind in ("framework", "raw"):
+        assert all(result[kind][stat] > 0 for stat in ("p50_ms", "p99_ms", "mean_ms"))
+    framework, raw = result["framework"], result["raw"]
+    assert result["ratio_p50"] == pytest.approx(framework["p50_ms"] / raw["p50_ms"], abs=1e-3)
+    assert result["ratio_p99"] == pytest.approx(framework["p99_ms"] / raw["p99_ms"], abs=1e-3)
+    assert result["ok"] == (result["ratio_p50"] <= result["target_ratio_p50"])
