@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from equipage.cron import check_cron
 from equipage.errors import ConfigError
 from equipage.keys import validate_company_id
 from equipage.yamlpos import FieldIssues, Loc, config_error, parse_yaml
@@ -56,16 +57,6 @@ KNOWN_TOOLS = ("delegate", "reply", "remember", "recall", "ask_human", "start_wo
 PACKAGED_ROLES = ("ceo", "cto", "marketing", "support")
 _MODEL_PROVIDERS = ("anthropic", "openai")
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
-_CRON_ITEM = re.compile(r"(\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/([0-9]+))?")
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-_CRON_FIELDS = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    ("month", 1, 12, _MONTHS),
-    ("day of week", 0, 7, _DAYS),
-)
 
 
 def slugify(name: str) -> str:
@@ -102,30 +93,6 @@ def _model(spec: str) -> str:
     raise ValueError(
         f"unknown model {spec!r}; write 'offline' (no network), 'anthropic:<model>' "
         "(e.g. anthropic:claude-sonnet-4-5) or 'openai:<model>' (any OpenAI-compatible API)"
-    )
-
-
-def _cron(expr: str) -> str:
-    parts = expr.split()
-    if len(parts) != 5:
-        raise ValueError(
-            f"cron {expr!r} has {len(parts)} fields; write 5: minute hour day-of-month month "
-            "day-of-week, e.g. '0 8 * * MON'"
-        )
-    for text, (label, low, high, names) in zip(parts, _CRON_FIELDS, strict=True):
-        if not all(_cron_item(item, low, high, names) for item in text.split(",")):
-            allowed = f"{low}-{high}" + (f" or {names[0]}-{names[-1]}" if names else "")
-            raise ValueError(f"cron {expr!r}: {label} {text!r} is not valid; use {allowed}")
-    return " ".join(parts)
-
-
-def _cron_item(item: str, low: int, high: int, names: tuple[str, ...]) -> bool:
-    match = _CRON_ITEM.fullmatch(item)
-    if not match or (match[2] is not None and int(match[2]) < 1):
-        return False
-    return match[1] == "*" or all(
-        value.upper() in names or (value.isdigit() and low <= int(value) <= high)
-        for value in match[1].split("-")
     )
 
 
@@ -240,7 +207,9 @@ class Schedule(_Model):
     """A workflow run on a cron schedule."""
 
     name: Name = Field(description="a unique name, e.g. weekly-tenders")
-    cron: Annotated[str, AfterValidator(_cron)] = Field(description="5 fields, e.g. '0 8 * * MON'")
+    cron: Annotated[str, AfterValidator(check_cron)] = Field(
+        description="5 fields, e.g. '0 8 * * MON'"
+    )
     workflow: Name = Field(description="an enabled workflow")
     input: dict[str, JsonValue] = Field(default_factory=dict, description="the workflow's input")
     role: Name | None = Field(None, description="the role that owns the run")
