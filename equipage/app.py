@@ -93,7 +93,9 @@ async def open_session(
                 models, notes = dict.fromkeys(config.roles, "offline"), list[str]()
             else:
                 models, notes = model_plan(config, settings)
-            crew = build_crew(config, redis, keys, models=models)
+            crew = build_crew(
+                config, redis, keys, models=models, options=settings.provider_options()
+            )
             await crew.bus.ensure_groups(crew.handlers)
             yield Session(settings, config, target, redis, keys, crew, notes)
         finally:

@@ -33,6 +33,7 @@ from pydantic import (
 from equipage.cron import check_cron
 from equipage.errors import ConfigError
 from equipage.keys import validate_company_id
+from equipage.llm.options import ProviderOptions
 from equipage.yamlpos import FieldIssues, Loc, config_error, parse_yaml
 
 __all__ = [
@@ -380,6 +381,7 @@ class Settings:
     home: Path = Path(".equipage")
     config_path: Path = Path("company.yaml")
     anthropic_api_key: str | None = None
+    anthropic_base_url: str | None = None
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     namespace: str = "eq"
@@ -404,9 +406,19 @@ class Settings:
             home=Path(get("EQUIPAGE_HOME") or ".equipage").expanduser(),
             config_path=Path(get("EQUIPAGE_CONFIG") or "company.yaml").expanduser(),
             anthropic_api_key=get("ANTHROPIC_API_KEY"),
+            anthropic_base_url=get("ANTHROPIC_BASE_URL"),
             openai_api_key=get("OPENAI_API_KEY"),
             openai_base_url=get("OPENAI_BASE_URL"),
             namespace=namespace,
+        )
+
+    def provider_options(self) -> ProviderOptions:
+        """What model providers need from the environment: keys and base URLs."""
+        return ProviderOptions(
+            anthropic_api_key=self.anthropic_api_key,
+            anthropic_base_url=self.anthropic_base_url,
+            openai_api_key=self.openai_api_key,
+            openai_base_url=self.openai_base_url,
         )
 
     def __repr__(self) -> str:

@@ -16,6 +16,7 @@ from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo,
 from equipage.keys import Keys
 from equipage.llm.base import ChatModel, load_model
 from equipage.llm.messages import Message, ToolCall
+from equipage.llm.options import ProviderOptions
 from equipage.memory import Memory
 from equipage.prompting import TeamMember, fill, team_section
 from equipage.registry import role_tools
@@ -63,6 +64,7 @@ def build_crew(
     *,
     models: Mapping[str, str | ChatModel] | None = None,
     bus: Bus | None = None,
+    options: ProviderOptions | None = None,
 ) -> Crew:
     """Build every role's graph; ``models`` overrides some roles' model specs."""
     runtime = config.runtime
@@ -85,7 +87,7 @@ def build_crew(
             company=keys.company,
             redis=redis,
             keys=keys,
-            model=_model((models or {}).get(config.runtime.entry_role, "offline")),
+            model=_model(options, (models or {}).get(config.runtime.entry_role, "offline")),
         )
         graph = workflow.build(context).compile(checkpointer=saver)
         handlers[workflow_inbox(workflow.name)] = WorkflowRunner(
@@ -101,7 +103,7 @@ def build_crew(
             company=keys.company,
             role=role,
             system_prompt=prompt,
-            model=_model((models or {}).get(role, settings.model)),
+            model=_model(options, (models or {}).get(role, settings.model)),
             toolbox=Toolbox(allowed, memory=memory, team=others, workflows=offered),
             emit=bus.emit,
         )
@@ -112,5 +114,5 @@ def build_crew(
     return Crew(config=config, bus=bus, handlers=handlers)
 
 
-def _model(spec: str | ChatModel) -> ChatModel:
-    return load_model(spec) if isinstance(spec, str) else spec
+def _model(options: ProviderOptions | None, spec: str | ChatModel) -> ChatModel:
+    return load_model(spec, options) if isinstance(spec, str) else spec

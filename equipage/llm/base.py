@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from equipage.errors import ConfigError
 from equipage.llm.messages import Completion, Message, ToolSpec
+from equipage.llm.options import ProviderOptions
 
-__all__ = ["PROVIDERS", "ChatModel", "load_model"]
+__all__ = ["PROVIDERS", "ChatModel", "TextSink", "load_model"]
+
+#: Receives text deltas as a streaming model produces them (forwarded to the founder).
+TextSink = Callable[[str], Awaitable[None]]
 
 
 @runtime_checkable
@@ -18,19 +22,29 @@ class ChatModel(Protocol):
 
     name: str
 
-    async def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> Completion:
-        """Answer the conversation, possibly with tool calls."""
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        *,
+        on_text: TextSink | None = None,
+    ) -> Completion:
+        """Answer the conversation, possibly with tool calls.
+
+        A provider that streams passes each text delta to ``on_text`` as it arrives; the
+        returned Completion is the whole answer either way.
+        """
         ...
 
 
-#: provider name -> "module:factory"; factories take the model id after the colon.
+#: provider name -> "module:factory". A factory is called as ``factory(model_id, options)``.
 PROVIDERS: dict[str, str] = {
     "offline": "equipage.llm.offline:OfflineModel",
 }
 
 
-def load_model(spec: str) -> ChatModel:
-    """Build a model from a ``provider[:model]`` spec such as ``offline``."""
+def load_model(spec: str, options: ProviderOptions | None = None) -> ChatModel:
+    """Build a model from a ``provider[:model]`` spec such as ``anthropic:claude-sonnet-4-5``."""
     provider, _, model_id = spec.partition(":")
     target = PROVIDERS.get(provider)
     if target is None:
@@ -40,5 +54,5 @@ def load_model(spec: str) -> ChatModel:
         )
     module_name, _, factory_name = target.partition(":")
     factory = getattr(importlib.import_module(module_name), factory_name)
-    model: ChatModel = factory(model_id) if model_id else factory()
+    model: ChatModel = factory(model_id, options or ProviderOptions())
     return model

@@ -11,7 +11,9 @@ import re
 from collections.abc import Sequence
 
 from equipage import prompting
+from equipage.llm.base import TextSink
 from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
+from equipage.llm.options import ProviderOptions
 from equipage.text import is_french, matches_any
 
 __all__ = ["OFFLINE_NOTE", "OfflineModel"]
@@ -45,10 +47,16 @@ class OfflineModel:
 
     name = "offline"
 
-    def __init__(self, model_id: str = "rules-v1") -> None:
-        self.model_id = model_id
+    def __init__(self, model_id: str = "", options: ProviderOptions | None = None) -> None:
+        self.model_id = model_id or "rules-v1"
 
-    async def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> Completion:
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        *,
+        on_text: TextSink | None = None,
+    ) -> Completion:
         turn = _Turn(messages, tools)
         content, calls = turn.decide()
         size = sum(len(m.content) for m in messages) // 4

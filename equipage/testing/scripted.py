@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from pydantic import JsonValue
 
@@ -31,7 +31,13 @@ class ScriptedModel:
         self.steps = list(steps)
         self.calls: list[list[Message]] = []
 
-    async def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> Completion:
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        *,
+        on_text: Callable[[str], Awaitable[None]] | None = None,
+    ) -> Completion:
         self.calls.append(list(messages))
         if len(self.calls) > len(self.steps):
             raise AssertionError(
