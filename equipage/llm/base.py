@@ -40,6 +40,8 @@ class ChatModel(Protocol):
 #: provider name -> "module:factory". A factory is called as ``factory(model_id, options)``.
 PROVIDERS: dict[str, str] = {
     "offline": "equipage.llm.offline:OfflineModel",
+    "anthropic": "equipage.llm.anthropic:AnthropicModel",
+    "openai": "equipage.llm.openai:OpenAIModel",
 }
 
 
