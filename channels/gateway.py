@@ -16,7 +16,7 @@ from equipage.approvals import Approvals
 from equipage.bus import Bus, Delivery
 from equipage.chat import LOCAL_CHANNELS, Channel, Incoming, Outgoing, outgoing
 from equipage.config import CompanyConfig, Member
-from equipage.envelope import Answer, Envelope, Kind, Origin
+from equipage.envelope import Envelope, Kind, Origin
 from equipage.keys import GATEWAY_GROUP
 
 __all__ = ["HELP", "Gateway"]
@@ -109,19 +109,12 @@ class Gateway:
         if approval is None:
             return self._say(incoming, f"No open question {question_id}; /status lists them.")
         await self.bus.publish(
-            Envelope(
-                kind=Kind.ANSWER,
-                company=self.bus.keys.company,
-                to=approval.role,
-                sender=f"member:{member.id}",
-                thread=approval.thread,
-                answer=Answer(
-                    question_id=approval.id,
-                    approved=approved,
-                    text=note.strip(),
-                    member=member.id,
-                ),
-                origin=approval.origin or self._origin(incoming, member),
+            approval.answered(
+                self.bus.keys.company,
+                member=member.id,
+                approved=approved,
+                note=note.strip(),
+                origin=self._origin(incoming, member),
             )
         )
         verdict = "Approved" if approved else "Rejected"

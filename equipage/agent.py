@@ -8,6 +8,7 @@ thread waits on a person (the runner hands them back once it is answered).
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,13 +16,16 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict
 
-from equipage.envelope import Envelope, Kind, Origin, ReplyTo
+from equipage.budget import Budget, Refusal, worst_case_tokens
+from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo
 from equipage.events import Event, EventType
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import Message
-from equipage.tools import ThreadContext, Toolbox, answer, to_person
+from equipage.llm.pricing import price_of, worst_case
+from equipage.tools import ThreadContext, Toolbox, answer, question_id, to_person
 
 __all__ = [
     "AgentSpec",
@@ -69,6 +73,7 @@ class AgentState(TypedDict, total=False):
     hops: int
     pending: Annotated[dict[str, str], _merge_pending]
     steps: int
+    repeats: dict[str, int]  # tool call signature -> times called while handling ``inbox``
 
 
 Emit = Callable[[Event], Awaitable[None]]
@@ -85,6 +90,9 @@ class AgentSpec:
     toolbox: Toolbox
     emit: Emit
     max_steps: int = 12
+    budget: Budget | None = None
+    max_tokens: int = 4096
+    max_repeats: int = 2  # identical tool calls allowed per turn before the loop breaker
 
 
 def thread_id(role: str, thread: str) -> str:
@@ -110,29 +118,64 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             reply_to=state.get("reply_to"),
         )
 
+    async def stop(state: AgentState, config: RunnableConfig, notice: str) -> dict[str, Any]:
+        """End the turn and tell the founder why; the thread takes new requests after."""
+        await spec.emit(_event(EventType.STOPPED, spec, _thread(config), notice))
+        return {
+            "messages": [Message.assistant(notice)],
+            "outbox": Outbox(cause=state["inbox"], items=(to_person(ctx(state, config), notice),)),
+        }
+
     async def model(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         steps = state.get("steps", 0)
         if steps >= spec.max_steps:
-            notice = (
+            return await stop(
+                state,
+                config,
                 f"{spec.role} stopped after {spec.max_steps} model calls without finishing "
-                "this request; ask again more precisely, or look at 'equipage status'."
+                "this request; ask again more precisely, or look at 'equipage status'.",
             )
-            await spec.emit(_event(EventType.STOPPED, spec, _thread(config), notice))
-            return {
-                "messages": [Message.assistant(notice)],
-                "outbox": Outbox(
-                    cause=state["inbox"], items=(to_person(ctx(state, config), notice),)
-                ),
-            }
         prompt = [Message.system(spec.system_prompt), *state.get("messages", [])]
-        completion = await spec.model.complete(prompt, spec.toolbox.specs())
+        tools = spec.toolbox.specs()
+        hold = None
+        if spec.budget is not None and price_of(spec.model.name) is not None:
+            amount = worst_case(spec.model.name, worst_case_tokens(prompt, tools), spec.max_tokens)
+            held = await _reserve(spec, spec.budget, amount, state, config)
+            if held is None:
+                return await stop(
+                    state,
+                    config,
+                    f"{spec.role} stopped: the founder chose not to raise the budget.",
+                )
+            hold = held
+        thread = str(config["configurable"]["thread_id"])
+        try:
+            completion = await spec.model.complete(prompt, tools)
+        except BaseException:
+            if hold is not None and spec.budget is not None:
+                # A failed call bills nothing; its hold must not linger until it expires.
+                await spec.budget.settle(hold, spec.role, 0.0, thread)
+            raise
+        if hold is not None and spec.budget is not None:
+            await spec.budget.settle(hold, spec.role, completion.usage.cost, thread)
         calls = ", ".join(c.name for c in completion.tool_calls) or "no tool"
-        await spec.emit(
-            _event(EventType.MODEL, spec, _thread(config), f"{completion.model}: {calls}")
-        )
+        detail = f"{completion.model}: {calls}; cost {completion.usage.cost:.6f}"
+        await spec.emit(_event(EventType.MODEL, spec, _thread(config), detail))
+        repeats = dict(state.get("repeats") or {})
+        for call in completion.tool_calls:
+            signature = f"{call.name}:{json.dumps(call.arguments, sort_keys=True)}"
+            repeats[signature] = repeats.get(signature, 0) + 1
+            if repeats[signature] > spec.max_repeats:
+                return await stop(
+                    state,
+                    config,
+                    f"{spec.role} stopped: it asked for {call.name} with the same arguments "
+                    f"{repeats[signature]} times in one turn, which looks like a loop.",
+                )
         return {
             "messages": [Message.assistant(completion.content, completion.tool_calls)],
             "steps": steps + 1,
+            "repeats": repeats,
         }
 
     def route(state: AgentState) -> Literal["tools", "finish"]:
@@ -188,6 +231,33 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
     graph.add_edge("tools", "model")
     graph.add_edge("finish", END)
     return graph
+
+
+async def _reserve(
+    spec: AgentSpec, budget: Budget, amount: float, state: AgentState, config: RunnableConfig
+) -> str | None:
+    """Hold the call's worst case; while refused, pause the thread on a budget question.
+
+    Each pause is a LangGraph interrupt: the thread waits (across restarts) until the
+    limit is raised, which answers the question and re-runs this check, or until the
+    founder rejects it (None: the turn stops).
+    """
+    attempt = 0
+    while True:
+        verdict = await budget.reserve(spec.role, amount)
+        if not isinstance(verdict, Refusal):
+            return verdict
+        key = f"{config['configurable']['thread_id']}\0{state.get('inbox')}\0{state.get('steps')}"
+        question = Question(
+            id=question_id(spec.role, key, f"budget-{attempt}"),
+            text=verdict.message(),
+            options=("resume", "stop"),
+            topic="budget",
+        )
+        answer = Answer.model_validate(interrupt(question))
+        if not answer.approved:
+            return None
+        attempt += 1
 
 
 def _event(kind: EventType, spec: AgentSpec, thread: str, detail: str) -> Event:

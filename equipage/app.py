@@ -16,6 +16,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
 from equipage.chat import Incoming, Outgoing, outgoing
 from equipage.config import CompanyConfig, Member, Settings
@@ -27,7 +28,7 @@ from equipage.registry import channel_factory, gateway_class
 from equipage.status import backlog, live_workers
 from equipage.worker import Worker, consumer_name
 
-__all__ = ["Session", "converse", "model_plan", "open_session", "serve"]
+__all__ = ["Session", "converse", "model_plan", "open_session", "raise_budget", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -208,3 +209,28 @@ async def converse(
         stop.set()
         if local is not None:
             await local
+
+
+async def raise_budget(
+    session: Session, *, role: str | None = None, amount: float
+) -> list[Approval]:
+    """Raise a limit at run time and resume the threads that a budget paused.
+
+    With ``role``, its daily limit and the threads of that role; without, the company's
+    monthly limit and every budget-paused thread. Returns the questions answered.
+    """
+    budget = session.crew.budget
+    await budget.raise_limit(role=role, amount=amount)
+    owner = session.config.owner.id
+    resumed = []
+    for approval in await Approvals(session.redis, session.keys).all():
+        if approval.topic != "budget" or (role is not None and approval.role != role):
+            continue
+        note = f"budget raised to {amount:g}"
+        await session.bus.publish(
+            approval.answered(
+                session.keys.company, member=owner, approved=True, note=note, origin=None
+            )
+        )
+        resumed.append(approval)
+    return resumed

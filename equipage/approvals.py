@@ -12,7 +12,7 @@ import time
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field
 
-from equipage.envelope import Origin
+from equipage.envelope import Answer, Envelope, Kind, Origin
 from equipage.keys import Keys
 
 __all__ = ["Approval", "Approvals"]
@@ -25,8 +25,23 @@ class Approval(BaseModel):
     role: str
     thread: str
     text: str
+    topic: str = "approval"
     origin: Origin | None = None
     asked_at: float = Field(default_factory=time.time)
+
+    def answered(
+        self, company: str, *, member: str, approved: bool, note: str = "", origin: Origin | None
+    ) -> Envelope:
+        """The envelope that resumes the paused thread with this answer."""
+        return Envelope(
+            kind=Kind.ANSWER,
+            company=company,
+            to=self.role,
+            sender=f"member:{member}",
+            thread=self.thread,
+            answer=Answer(question_id=self.id, approved=approved, text=note, member=member),
+            origin=self.origin or origin,
+        )
 
 
 class Approvals:

@@ -18,10 +18,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from equipage import __version__
-from equipage.app import converse, open_session, serve
+from equipage.app import Session, converse, open_session, raise_budget, serve
 from equipage.chat import Outgoing
 from equipage.config import CompanyConfig, Settings, load_config
 from equipage.errors import ConfigError, EquipageError
+from equipage.llm.pricing import CURRENCY
 from equipage.status import StatusReport, read_status
 
 app = typer.Typer(
@@ -156,13 +157,15 @@ def status(config: ConfigOption = None) -> None:
     """Streams, pending work, dead letters and the threads waiting on you."""
     with _errors():
         settings, company = _load(config)
-        report = asyncio.run(_status(settings, company))
-    _render_status(report)
+        asyncio.run(_status(settings, company))
 
 
 async def _status(settings: Settings, company: CompanyConfig) -> StatusReport:
     async with open_session(company, settings) as session:
-        return await read_status(session.redis, session.keys, session.roles)
+        report = await read_status(session.redis, session.keys, session.roles)
+        _render_status(report)
+        await _render_spend(session)
+        return report
 
 
 def _render_status(report: StatusReport) -> None:
@@ -189,6 +192,58 @@ def _render_status(report: StatusReport) -> None:
         out.print(
             "recent steps: " + ", ".join(f"{k} {v}" for k, v in sorted(report.events.items()))
         )
+
+
+@app.command()
+def budget(
+    config: ConfigOption = None,
+    role: Annotated[str | None, typer.Option(help="the role whose daily limit to set")] = None,
+    daily: Annotated[float | None, typer.Option(help="new daily limit of --role")] = None,
+    monthly: Annotated[float | None, typer.Option(help="new monthly limit of the company")] = None,
+) -> None:
+    """Show spend against the limits, or raise a limit; paused threads then resume."""
+    if (daily is None) != (role is None):
+        _fail("--daily and --role go together: equipage budget --role cto --daily 10", 2)
+    with _errors():
+        settings, company = _load(config)
+        asyncio.run(_budget(settings, company, role, daily, monthly))
+
+
+async def _budget(
+    settings: Settings,
+    company: CompanyConfig,
+    role: str | None,
+    daily: float | None,
+    monthly: float | None,
+) -> None:
+    async with open_session(company, settings) as session:
+        if role is not None and role not in company.roles:
+            raise ConfigError(f"no role {role!r}; roles are {', '.join(company.roles)}")
+        changes = [(role, daily)] if daily is not None else []
+        changes += [(None, monthly)] if monthly is not None else []
+        for who, amount in changes:
+            assert amount is not None
+            resumed = await raise_budget(session, role=who, amount=amount)
+            what = f"{who}'s daily limit" if who else "the monthly limit"
+            out.print(
+                f"{what} is now {amount:g} {CURRENCY}; {len(resumed)} paused thread(s) resumed"
+            )
+        await _render_spend(session)
+
+
+async def _render_spend(session: Session) -> None:
+    spend = await session.crew.budget.spend()
+    table = Table(title=f"Spend ({CURRENCY})")
+    for column in ("role", "today", "daily limit", "this month"):
+        table.add_column(column, justify="right" if column != "role" else "left")
+    for role, limit in spend.daily_limits.items():
+        table.add_row(
+            role, f"{spend.day.get(role, 0):.4f}", f"{limit:g}", f"{spend.month.get(role, 0):.4f}"
+        )
+    out.print(table)
+    out.print(f"company this month: {spend.month_total:.4f} of {spend.monthly_limit:g} {CURRENCY}")
+    for thread, spent in await session.crew.budget.top_threads():
+        out.print(f"  {escape(thread)}: {spent:.4f}")
 
 
 @app.command()

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from equipage.agent import AgentSpec, Outbox, build_agent_graph
+from equipage.budget import Budget
 from equipage.bus import Bus
 from equipage.checkpoint import RedisSaver
 from equipage.config import CompanyConfig, load_prompt
@@ -51,6 +52,7 @@ class Crew:
     config: CompanyConfig
     bus: Bus
     handlers: dict[str, Handler]
+    budget: Budget
 
     @property
     def entry_role(self) -> str:
@@ -75,6 +77,13 @@ def build_crew(
         visibility_timeout=runtime.visibility_timeout,
     )
     memory = Memory(redis, keys)
+    budget = Budget(
+        redis,
+        keys,
+        daily={name: r.daily_budget for name, r in config.roles.items()},
+        monthly=runtime.monthly_budget,
+    )
+    max_tokens = (options or ProviderOptions()).max_tokens
     team = [TeamMember(name, r.description, tuple(r.handles)) for name, r in config.roles.items()]
     variables = config.prompt_variables()
     handlers: dict[str, Handler] = {}
@@ -106,12 +115,14 @@ def build_crew(
             model=_model(options, (models or {}).get(role, settings.model)),
             toolbox=Toolbox(allowed, memory=memory, team=others, workflows=offered),
             emit=bus.emit,
+            budget=budget,
+            max_tokens=max_tokens,
         )
         graph = build_agent_graph(spec).compile(checkpointer=saver)
         handlers[role] = ThreadRunner(
             role, graph, redis, keys, emit=bus.emit, max_hops=runtime.max_hops
         )
-    return Crew(config=config, bus=bus, handlers=handlers)
+    return Crew(config=config, bus=bus, handlers=handlers, budget=budget)
 
 
 def _model(options: ProviderOptions | None, spec: str | ChatModel) -> ChatModel:

@@ -67,6 +67,7 @@ class Question(_Model):
     id: str
     text: str
     options: tuple[str, ...] = ("approve", "reject")
+    topic: str = "approval"  # "budget" when a limit paused the thread
 
 
 class Answer(_Model):

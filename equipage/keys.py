@@ -103,6 +103,29 @@ class Keys:
         """Hash agent thread -> id of the question it is paused on."""
         return f"{self.prefix}waiting"
 
+    def spend_day(self, day: str) -> str:
+        """Hash role -> spend on ``day`` (YYYY-MM-DD, UTC), in the price table's currency."""
+        return f"{self.prefix}spend:day:{day}"
+
+    def spend_month(self, month: str) -> str:
+        """Hash role -> spend in ``month`` (YYYY-MM, UTC)."""
+        return f"{self.prefix}spend:month:{month}"
+
+    @property
+    def spend_threads(self) -> str:
+        """Hash agent thread -> its total spend."""
+        return f"{self.prefix}spend:threads"
+
+    @property
+    def reservations(self) -> str:
+        """Hash reservation id -> worst-case cost held for a model call in flight."""
+        return f"{self.prefix}spend:reserved"
+
+    @property
+    def limits(self) -> str:
+        """Hash of budget limits raised at run time (``daily:<role>``, ``monthly``)."""
+        return f"{self.prefix}limits"
+
     @property
     def memory(self) -> str:
         """Hash fact id -> fact remembered by the crew (JSON)."""

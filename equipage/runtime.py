@@ -100,7 +100,12 @@ class ThreadRunner:
         config: RunnableConfig,
         waiting: str | None,
     ) -> list[Envelope] | None:
-        fresh = {"inbox": envelope.id, "outbox": Outbox(cause=envelope.id), "steps": 0}
+        fresh = {
+            "inbox": envelope.id,
+            "outbox": Outbox(cause=envelope.id),
+            "steps": 0,
+            "repeats": {},
+        }
         if envelope.kind is Kind.ANSWER:
             given = envelope.answer
             if given is None or waiting != given.question_id:
@@ -155,6 +160,7 @@ class ThreadRunner:
             await self.approvals.open(
                 Approval(
                     id=question.id,
+                    topic=question.topic,
                     role=self.role,
                     thread=envelope.thread,
                     text=question.text,

@@ -27,7 +27,8 @@ class ScriptedModel:
 
     name = "scripted"
 
-    def __init__(self, steps: Sequence[Step]) -> None:
+    def __init__(self, steps: Sequence[Step], *, name: str = "scripted") -> None:
+        self.name = name  # e.g. "anthropic:claude-sonnet-4-5" to be priced and budgeted
         self.steps = list(steps)
         self.calls: list[list[Message]] = []
 
