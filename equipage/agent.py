@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -19,12 +19,14 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict
 
+from equipage.audit import Audit, AuditEntry
 from equipage.budget import Budget, Refusal, worst_case_tokens
 from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo
 from equipage.events import Event, EventType
 from equipage.llm.base import ChatModel
-from equipage.llm.messages import Message
+from equipage.llm.messages import Message, ToolCall
 from equipage.llm.pricing import price_of, worst_case
+from equipage.policy import UNTRUSTED_NOTE, Policy, tainted, wrap_untrusted
 from equipage.tools import ThreadContext, Toolbox, answer, question_id, to_person
 
 __all__ = [
@@ -91,6 +93,8 @@ class AgentSpec:
     emit: Emit
     max_steps: int = 12
     budget: Budget | None = None
+    audit: Audit | None = None
+    policy: Policy = field(default_factory=Policy)
     max_tokens: int = 4096
     max_repeats: int = 2  # identical tool calls allowed per turn before the loop breaker
 
@@ -116,6 +120,7 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             hops=state.get("hops", 0),
             origin=state.get("origin"),
             reply_to=state.get("reply_to"),
+            tainted=tainted(state.get("messages", [])),
         )
 
     async def stop(state: AgentState, config: RunnableConfig, notice: str) -> dict[str, Any]:
@@ -135,7 +140,11 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
                 f"{spec.role} stopped after {spec.max_steps} model calls without finishing "
                 "this request; ask again more precisely, or look at 'equipage status'.",
             )
-        prompt = [Message.system(spec.system_prompt), *state.get("messages", [])]
+        history = state.get("messages", [])
+        system = spec.system_prompt
+        if tainted(history):
+            system = f"{system.rstrip()}\n\n{UNTRUSTED_NOTE}"
+        prompt = [Message.system(system), *(wrap_untrusted(m) for m in history)]
         tools = spec.toolbox.specs()
         hold = None
         if spec.budget is not None and price_of(spec.model.name) is not None:
@@ -188,11 +197,31 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
         results: list[Message] = []
         emitted: list[Envelope] = []
         pending: dict[str, str] = {}
+        thread = str(config["configurable"]["thread_id"])
         for call in call_turn.tool_calls:
+            if here.tainted and spec.policy.needs_approval(
+                call, workflow_read_only=spec.toolbox.read_only_workflows
+            ):
+                sources = [m.name or m.role for m in state["messages"] if m.untrusted]
+                question = Question(
+                    id=question_id(spec.role, thread, f"tool-{call.id}"),
+                    text=Policy.question(spec.role, call, sources),
+                    topic="tool",
+                )
+                # Paused here until the founder answers; a node re-run on resume finds
+                # the answer at once, and the audit keeps one entry per event.
+                given = Answer.model_validate(interrupt(question))
+                if not given.approved:
+                    refusal = f"refused: the founder did not allow {call.name} here"
+                    results.append(Message.tool(call, refusal))
+                    await _audit(spec, "refused", call, thread, f"member:{given.member}")
+                    continue
             outcome = await spec.toolbox.run(call, here)
-            results.append(Message.tool(call, outcome.text))
+            result = Message.tool(call, outcome.text)
+            results.append(result.model_copy(update={"untrusted": outcome.untrusted}))
             emitted.extend(outcome.envelopes)
             pending.update(outcome.pending)
+            await _audit(spec, "tool", call, thread, spec.role, outcome.text)
             await spec.emit(
                 _event(EventType.TOOL, spec, _thread(config), f"{call.name}: {outcome.text[:160]}")
             )
@@ -258,6 +287,17 @@ async def _reserve(
         if not answer.approved:
             return None
         attempt += 1
+
+
+async def _audit(
+    spec: AgentSpec, action: str, call: ToolCall, thread: str, actor: str, result: str = ""
+) -> None:
+    if spec.audit is None:
+        return
+    args = json.dumps(call.arguments, ensure_ascii=False, sort_keys=True)[:500]
+    detail = f"{call.name} {args}" + (f" -> {result[:200]}" if result else "")
+    entry = AuditEntry(action=action, actor=actor, thread=thread, detail=detail)
+    await spec.audit.append(entry, once=f"{action}:{thread}:{call.id}")
 
 
 def _event(kind: EventType, spec: AgentSpec, thread: str, detail: str) -> Event:

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from equipage.agent import AgentSpec, Outbox, build_agent_graph
+from equipage.audit import Audit
 from equipage.budget import Budget
 from equipage.bus import Bus
 from equipage.checkpoint import RedisSaver
@@ -84,6 +85,8 @@ def build_crew(
         monthly=runtime.monthly_budget,
     )
     max_tokens = (options or ProviderOptions()).max_tokens
+    audit = Audit(redis, keys)
+    owner = config.owner.id
     team = [TeamMember(name, r.description, tuple(r.handles)) for name, r in config.roles.items()]
     variables = config.prompt_variables()
     handlers: dict[str, Handler] = {}
@@ -100,7 +103,14 @@ def build_crew(
         )
         graph = workflow.build(context).compile(checkpointer=saver)
         handlers[workflow_inbox(workflow.name)] = WorkflowRunner(
-            workflow, graph, redis, keys, emit=bus.emit, max_hops=runtime.max_hops
+            workflow,
+            graph,
+            redis,
+            keys,
+            emit=bus.emit,
+            owner=owner,
+            audit=audit,
+            max_hops=runtime.max_hops,
         )
     for role, settings in config.roles.items():
         allowed = tools_for(config, role)
@@ -113,14 +123,28 @@ def build_crew(
             role=role,
             system_prompt=prompt,
             model=_model(options, (models or {}).get(role, settings.model)),
-            toolbox=Toolbox(allowed, memory=memory, team=others, workflows=offered),
+            toolbox=Toolbox(
+                allowed,
+                memory=memory,
+                team=others,
+                workflows=offered,
+                read_only_workflows=[w.name for w in workflows if w.read_only],
+            ),
+            audit=audit,
             emit=bus.emit,
             budget=budget,
             max_tokens=max_tokens,
         )
         graph = build_agent_graph(spec).compile(checkpointer=saver)
         handlers[role] = ThreadRunner(
-            role, graph, redis, keys, emit=bus.emit, max_hops=runtime.max_hops
+            role,
+            graph,
+            redis,
+            keys,
+            emit=bus.emit,
+            owner=owner,
+            audit=audit,
+            max_hops=runtime.max_hops,
         )
     return Crew(config=config, bus=bus, handlers=handlers, budget=budget)
 

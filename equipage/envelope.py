@@ -104,6 +104,7 @@ class Envelope(_Model):
     answer: Answer | None = None
     workflow: WorkflowCall | None = None
     cause: str | None = None  # id of the envelope whose handling produced this one
+    untrusted: bool = False  # written by a thread that had read content from outside
     created_at: float = Field(default_factory=time.time)
 
     @property

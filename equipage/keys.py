@@ -127,6 +127,21 @@ class Keys:
         return f"{self.prefix}limits"
 
     @property
+    def audit(self) -> str:
+        """Append-only, hash-chained stream: who asked, which agent did what, who approved."""
+        return f"{self.prefix}audit"
+
+    @property
+    def audit_seen(self) -> str:
+        """Set of audit event names already recorded (re-runs record nothing twice)."""
+        return f"{self.prefix}audit:seen"
+
+    @property
+    def audit_head(self) -> str:
+        """Hash of the newest audit entry, which the next entry chains to."""
+        return f"{self.prefix}audit:head"
+
+    @property
     def memory(self) -> str:
         """Hash fact id -> fact remembered by the crew (JSON)."""
         return f"{self.prefix}memory"

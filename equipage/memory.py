@@ -30,6 +30,7 @@ class Fact(BaseModel):
     text: str
     by: str
     at: float
+    untrusted: bool = False  # learned while reading content from outside
 
 
 class Memory:
@@ -39,10 +40,10 @@ class Memory:
         self.redis = redis
         self.keys = keys
 
-    async def remember(self, text: str, *, by: str) -> Fact:
+    async def remember(self, text: str, *, by: str, untrusted: bool = False) -> Fact:
         text = " ".join(text.split())
         fact_id = hashlib.sha256(" ".join(words(text)).encode()).hexdigest()[:16]
-        fact = Fact(id=fact_id, text=text, by=by, at=time.time())
+        fact = Fact(id=fact_id, text=text, by=by, at=time.time(), untrusted=untrusted)
         await self.redis.hsetnx(self.keys.memory, fact_id, fact.model_dump_json())
         return fact
 

@@ -9,6 +9,7 @@ that with the ack.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 
 from equipage.agent import Emit, Outbox, thread_id
 from equipage.approvals import Approval, Approvals
+from equipage.audit import Audit, AuditEntry
 from equipage.envelope import Envelope, Kind, Question, new_id
 from equipage.errors import HopLimitExceeded
 from equipage.events import Event, EventType
@@ -43,6 +45,8 @@ class ThreadRunner:
         keys: Keys,
         *,
         emit: Emit,
+        owner: str = "",
+        audit: Audit | None = None,
         max_hops: int = 8,
         recursion_limit: int = 64,
     ) -> None:
@@ -51,6 +55,8 @@ class ThreadRunner:
         self.redis = redis
         self.keys = keys
         self.emit = emit
+        self.owner = owner
+        self.audit = audit
         self.max_hops = max_hops
         self.recursion_limit = recursion_limit
         self.approvals = Approvals(redis, keys)
@@ -153,6 +159,7 @@ class ThreadRunner:
         if not snapshot.next:
             out += self.finished(envelope, snapshot.values)
         if envelope.kind is Kind.ANSWER and envelope.answer:
+            await self._audit_answer(envelope, key)
             await self.approvals.close(envelope.answer.question_id, key)
         for pause in snapshot.interrupts:
             question = Question.model_validate(pause.value)
@@ -168,14 +175,40 @@ class ThreadRunner:
                 ),
                 key,
             )
+            if self.audit is not None:
+                entry = AuditEntry(
+                    action="approval_asked",
+                    actor=self.role,
+                    thread=key,
+                    detail=f"{question.topic} {question.id}: {question.text[:300]}",
+                )
+                await self.audit.append(entry, once=f"asked:{question.id}")
             out.append(to_person(ctx, question.text, question=question))
         return out
 
+    async def _audit_answer(self, envelope: Envelope, key: str) -> None:
+        given = envelope.answer
+        if self.audit is None or given is None:
+            return
+        action = "approved" if given.approved else "refused"
+        entry = AuditEntry(
+            action=action,
+            actor=envelope.sender,
+            thread=key,
+            detail=f"question {given.question_id} {given.text}".strip(),
+        )
+        await self.audit.append(entry, once=f"answer:{envelope.id}")
+
     def _message(self, envelope: Envelope) -> Message:
+        # Only the owner's own words, and roles that read nothing from outside, are
+        # trusted: a member's chat or a tainted delegate's result is data.
+        person = envelope.sender.startswith("member:")
+        untrusted = envelope.untrusted or (person and envelope.sender != f"member:{self.owner}")
         if envelope.kind is Kind.RESULT and envelope.reply_to:
             text = result_text(envelope.sender, envelope.reply_to.call_id, envelope.text)
-            return Message.user(text, name=envelope.sender)
-        return Message.user(envelope.text, name=envelope.sender)
+        else:
+            text = envelope.text
+        return Message(role="user", content=text, name=envelope.sender, untrusted=untrusted)
 
     def _context(self, envelope: Envelope, values: dict[str, Any] | None = None) -> ThreadContext:
         values = values or {}
@@ -243,4 +276,6 @@ class WorkflowRunner(ThreadRunner):
         text = summary() if callable(summary) else output.model_dump_json(indent=2)
         request: Envelope | None = values.get("request")
         ctx = self._context(request or envelope, values)
+        # A workflow that reads documents from outside hands back untrusted output.
+        ctx = replace(ctx, tainted=self.workflow.untrusted_output)
         return [answer(ctx, str(text))]

@@ -48,6 +48,7 @@ class ThreadContext:
     hops: int
     origin: Origin | None
     reply_to: ReplyTo | None
+    tainted: bool = False  # untrusted content is in the thread's context
 
 
 @dataclass
@@ -55,6 +56,7 @@ class ToolOutcome:
     text: str
     envelopes: list[Envelope] = field(default_factory=list)
     pending: dict[str, str] = field(default_factory=dict)
+    untrusted: bool = False  # the result carries content from outside
 
 
 def question_id(role: str, thread: str, call_id: str) -> str:
@@ -121,11 +123,13 @@ class Toolbox:
         memory: Memory,
         team: Sequence[TeamMember] = (),
         workflows: Sequence[TeamMember] = (),
+        read_only_workflows: Sequence[str] = (),
     ) -> None:
         self.allowed = tuple(t for t in KNOWN_TOOLS if t in allowed)
         self.memory = memory
         self.team = {m.role: m for m in team}
         self.workflows = {w.role: w for w in workflows}
+        self.read_only_workflows = {name: True for name in read_only_workflows}
 
     def specs(self) -> list[ToolSpec]:
         specs = [_SPECS[name] for name in self.allowed]
@@ -145,12 +149,17 @@ class Toolbox:
         if call.name == "reply":
             return self._reply(ctx, _str(args, "text"))
         if call.name == "remember":
-            fact = await self.memory.remember(_str(args, "fact"), by=ctx.role)
+            fact = await self.memory.remember(
+                _str(args, "fact"), by=ctx.role, untrusted=ctx.tainted
+            )
             return ToolOutcome(f"remembered: {fact.text}")
         if call.name == "recall":
             facts = await self.memory.recall(_str(args, "query"))
             listing = "\n".join(f"- {f.text}" for f in facts)
-            return ToolOutcome(listing or "nothing remembered about that yet")
+            return ToolOutcome(
+                listing or "nothing remembered about that yet",
+                untrusted=any(f.untrusted for f in facts),
+            )
         if call.name == "ask_human":
             return self._ask(call, ctx, _str(args, "question"))
         raw_input = args.get("input")
@@ -173,6 +182,7 @@ class Toolbox:
             thread=f"{ctx.thread}/{role}/{call.id}",
             text=brief,
             hops=ctx.hops + 1,
+            untrusted=ctx.tainted,
             origin=ctx.origin,
             reply_to=ReplyTo(role=ctx.role, thread=ctx.thread, call_id=call.id),
             cause=ctx.cause,
@@ -239,6 +249,7 @@ def answer(ctx: ThreadContext, text: str) -> Envelope:
         origin=ctx.origin,
         reply_to=ctx.reply_to,
         cause=ctx.cause,
+        untrusted=ctx.tainted,
     )
 
 

@@ -54,6 +54,8 @@ class Workflow(Protocol):
     name: str
     description: str
     handles: tuple[str, ...]  # keywords (any language) that call for it
+    read_only: bool  # True when running it changes nothing outside the crew
+    untrusted_output: bool  # True when its output carries content from outside
     Input: type[BaseModel]
     Output: type[BaseModel]
 

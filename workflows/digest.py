@@ -67,6 +67,8 @@ class Digest:
     name = "digest"
     description = "Counts what the crew did over the last hours (input: hours, default 24)"
     handles = ("digest", "activity", "what did the crew do", "activité", "bilan", "résumé")
+    read_only = True  # it only counts events
+    untrusted_output = False  # figures computed from the crew's own events
     Input = DigestInput
     Output = DigestOutput
 

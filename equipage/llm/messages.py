@@ -38,6 +38,7 @@ class Message(_Frozen):
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None  # the tool's name on a tool result; the sender on a user turn
+    untrusted: bool = False  # from outside the company: data, never instructions
 
     @classmethod
     def system(cls, content: str) -> Message:
