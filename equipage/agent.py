@@ -9,7 +9,6 @@ thread waits on a person (the runner hands them back once it is answered).
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
@@ -21,10 +20,18 @@ from pydantic import BaseModel, ConfigDict
 
 from equipage.audit import Audit, AuditEntry
 from equipage.budget import Budget, Refusal, worst_case_tokens
+from equipage.compaction import (
+    Compacted,
+    estimate_tokens,
+    merge_messages,
+    split_for_compaction,
+    summary_message,
+    summary_request,
+)
 from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo
 from equipage.events import Event, EventType
 from equipage.llm.base import ChatModel
-from equipage.llm.messages import Message, ToolCall
+from equipage.llm.messages import Message, ToolCall, ToolSpec
 from equipage.llm.pricing import price_of, worst_case
 from equipage.policy import UNTRUSTED_NOTE, Policy, tainted, wrap_untrusted
 from equipage.tools import ThreadContext, Toolbox, answer, question_id, to_person
@@ -66,7 +73,7 @@ def _merge_pending(old: dict[str, str] | None, new: dict[str, str]) -> dict[str,
 
 
 class AgentState(TypedDict, total=False):
-    messages: Annotated[list[Message], operator.add]
+    messages: Annotated[list[Message], merge_messages]
     parked: list[Envelope]
     inbox: str
     outbox: Annotated[Outbox, merge_outbox]
@@ -97,6 +104,8 @@ class AgentSpec:
     policy: Policy = field(default_factory=Policy)
     max_tokens: int = 4096
     max_repeats: int = 2  # identical tool calls allowed per turn before the loop breaker
+    compact_at: int = 24_000  # estimated tokens of history that trigger a summary
+    keep_recent: int = 8  # messages kept verbatim after a compaction
 
 
 def thread_id(role: str, thread: str) -> str:
@@ -140,33 +149,51 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
                 f"{spec.role} stopped after {spec.max_steps} model calls without finishing "
                 "this request; ask again more precisely, or look at 'equipage status'.",
             )
-        history = state.get("messages", [])
+        thread = str(config["configurable"]["thread_id"])
+
+        async def budgeted(prompt: list[Message], tools: list[ToolSpec], purpose: str) -> Any:
+            """One model call within budget: the completion, or None if the founder
+            chose not to raise a budget that is reached."""
+            hold = None
+            if spec.budget is not None and price_of(spec.model.name) is not None:
+                need = worst_case_tokens(prompt, tools)
+                amount = worst_case(spec.model.name, need, spec.max_tokens)
+                hold = await _reserve(spec, spec.budget, amount, state, config, purpose)
+                if hold is None:
+                    return None
+            try:
+                done = await spec.model.complete(prompt, tools)
+            except BaseException:
+                if hold is not None and spec.budget is not None:
+                    # A failed call bills nothing; its hold must not linger until it expires.
+                    await spec.budget.settle(hold, spec.role, 0.0, thread)
+                raise
+            if hold is not None and spec.budget is not None:
+                await spec.budget.settle(hold, spec.role, done.usage.cost, thread)
+            return done
+
+        refused = f"{spec.role} stopped: the founder chose not to raise the budget."
+        history = list(state.get("messages", []))
+        compacted = False
+        if estimate_tokens(history) > spec.compact_at:
+            split = split_for_compaction(history, spec.keep_recent)
+            if split is not None:
+                older, kept = split
+                request = [wrap_untrusted(m) for m in summary_request(older)]
+                summary = await budgeted(request, [], "summary")
+                if summary is None:
+                    return await stop(state, config, refused)
+                detail = f"{summary.model}: summary of {len(older)} messages"
+                await spec.emit(_event(EventType.MODEL, spec, _thread(config), detail))
+                history = [summary_message(summary.content, older), *kept]
+                compacted = True
         system = spec.system_prompt
         if tainted(history):
             system = f"{system.rstrip()}\n\n{UNTRUSTED_NOTE}"
         prompt = [Message.system(system), *(wrap_untrusted(m) for m in history)]
-        tools = spec.toolbox.specs()
-        hold = None
-        if spec.budget is not None and price_of(spec.model.name) is not None:
-            amount = worst_case(spec.model.name, worst_case_tokens(prompt, tools), spec.max_tokens)
-            held = await _reserve(spec, spec.budget, amount, state, config)
-            if held is None:
-                return await stop(
-                    state,
-                    config,
-                    f"{spec.role} stopped: the founder chose not to raise the budget.",
-                )
-            hold = held
-        thread = str(config["configurable"]["thread_id"])
-        try:
-            completion = await spec.model.complete(prompt, tools)
-        except BaseException:
-            if hold is not None and spec.budget is not None:
-                # A failed call bills nothing; its hold must not linger until it expires.
-                await spec.budget.settle(hold, spec.role, 0.0, thread)
-            raise
-        if hold is not None and spec.budget is not None:
-            await spec.budget.settle(hold, spec.role, completion.usage.cost, thread)
+        completion = await budgeted(prompt, spec.toolbox.specs(), "turn")
+        if completion is None:
+            return await stop(state, config, refused)
         calls = ", ".join(c.name for c in completion.tool_calls) or "no tool"
         detail = f"{completion.model}: {calls}; cost {completion.usage.cost:.6f}"
         await spec.emit(_event(EventType.MODEL, spec, _thread(config), detail))
@@ -181,8 +208,10 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
                     f"{spec.role} stopped: it asked for {call.name} with the same arguments "
                     f"{repeats[signature]} times in one turn, which looks like a loop.",
                 )
+        said = Message.assistant(completion.content, completion.tool_calls)
         return {
-            "messages": [Message.assistant(completion.content, completion.tool_calls)],
+            # A compacted history replaces the old one in the checkpoint.
+            "messages": Compacted(items=(*history, said)) if compacted else [said],
             "steps": steps + 1,
             "repeats": repeats,
         }
@@ -263,7 +292,12 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
 
 
 async def _reserve(
-    spec: AgentSpec, budget: Budget, amount: float, state: AgentState, config: RunnableConfig
+    spec: AgentSpec,
+    budget: Budget,
+    amount: float,
+    state: AgentState,
+    config: RunnableConfig,
+    purpose: str,
 ) -> str | None:
     """Hold the call's worst case; while refused, pause the thread on a budget question.
 
@@ -276,7 +310,10 @@ async def _reserve(
         verdict = await budget.reserve(spec.role, amount)
         if not isinstance(verdict, Refusal):
             return verdict
-        key = f"{config['configurable']['thread_id']}\0{state.get('inbox')}\0{state.get('steps')}"
+        key = (
+            f"{config['configurable']['thread_id']}\0{state.get('inbox')}\0"
+            f"{state.get('steps')}\0{purpose}"
+        )
         question = Question(
             id=question_id(spec.role, key, f"budget-{attempt}"),
             text=verdict.message(),

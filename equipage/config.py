@@ -227,6 +227,10 @@ class RuntimeConfig(_Model):
     monthly_budget: float = Field(
         50.0, ge=0, description="most the company spends on model calls per month"
     )
+    compact_at_tokens: int = Field(
+        24_000, ge=1_000, description="history size (estimated tokens) that triggers a summary"
+    )
+    keep_recent: int = Field(8, ge=2, description="messages kept verbatim after a summary")
 
 
 class CompanyConfig(_Model):

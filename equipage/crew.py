@@ -13,6 +13,7 @@ from equipage.audit import Audit
 from equipage.budget import Budget
 from equipage.bus import Bus
 from equipage.checkpoint import RedisSaver
+from equipage.compaction import Compacted
 from equipage.config import CompanyConfig, load_prompt
 from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo, WorkflowCall
 from equipage.keys import Keys
@@ -35,7 +36,9 @@ _STATE_TYPES = (Message, ToolCall, Envelope, Kind, Origin, ReplyTo, Question, An
 
 def serializer(*extra: type) -> JsonPlusSerializer:
     """Checkpoint serializer that revives only Equipage's state types and ``extra``."""
-    return JsonPlusSerializer(allowed_msgpack_modules=[*_STATE_TYPES, WorkflowCall, Outbox, *extra])
+    return JsonPlusSerializer(
+        allowed_msgpack_modules=[*_STATE_TYPES, WorkflowCall, Outbox, Compacted, *extra]
+    )
 
 
 def tools_for(config: CompanyConfig, role: str) -> tuple[str, ...]:
@@ -134,6 +137,8 @@ def build_crew(
             emit=bus.emit,
             budget=budget,
             max_tokens=max_tokens,
+            compact_at=runtime.compact_at_tokens,
+            keep_recent=runtime.keep_recent,
         )
         graph = build_agent_graph(spec).compile(checkpointer=saver)
         handlers[role] = ThreadRunner(
