@@ -96,3 +96,15 @@ def test_cut_never_separates_a_tool_call_from_its_result() -> None:
     assert kept[0].content == "two"
     assert [m.role for m in older] == ["user", "assistant", "tool", "assistant"]
     assert split_for_compaction(history[:4], keep=3) is None
+
+
+async def test_offline_model_summarizes_by_extracting_each_turn() -> None:
+    from equipage.compaction import summary_request
+    from equipage.llm.offline import OfflineModel
+
+    older = [Message.user("Prépare le devis pour Dupont", name="member:alice")]
+    older += [Message.assistant("Devis envoyé à Dupont pour 1200 EUR")]
+    completion = await OfflineModel().complete(summary_request(older), [])
+    assert completion.tool_calls == ()
+    assert "member:alice: Prépare le devis pour Dupont" in completion.content
+    assert "1200 EUR" in completion.content

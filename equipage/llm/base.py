@@ -10,7 +10,7 @@ from equipage.errors import ConfigError
 from equipage.llm.messages import Completion, Message, ToolSpec
 from equipage.llm.options import ProviderOptions
 
-__all__ = ["PROVIDERS", "ChatModel", "TextSink", "load_model"]
+__all__ = ["PROVIDERS", "ChatModel", "TextSink", "close_model", "load_model"]
 
 #: Receives text deltas as a streaming model produces them (forwarded to the founder).
 TextSink = Callable[[str], Awaitable[None]]
@@ -35,6 +35,13 @@ class ChatModel(Protocol):
         returned Completion is the whole answer either way.
         """
         ...
+
+
+async def close_model(model: ChatModel) -> None:
+    """Close a model's connections if its provider holds any (``aclose``)."""
+    closer = getattr(model, "aclose", None)
+    if closer is not None:
+        await closer()
 
 
 #: provider name -> "module:factory". A factory is called as ``factory(model_id, options)``.

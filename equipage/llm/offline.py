@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from equipage import prompting
+from equipage.compaction import SUMMARY_HEADING
 from equipage.llm.base import TextSink
 from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
 from equipage.llm.options import ProviderOptions
@@ -87,6 +88,8 @@ class _Turn:
     # -- the rules ------------------------------------------------------------------------
     def decide(self) -> tuple[str, list[ToolCall]]:
         last = self.messages[-1]
+        if self.system.startswith(SUMMARY_HEADING):
+            return self._summary(last.content), []
         if last.role == "tool":
             return self._after_tools()
         if prompting.parse_result(last):
@@ -159,6 +162,12 @@ class _Turn:
             return "", [self._call("ask_human", question=question)]
         head = "Voici ce que l'équipe a préparé :" if french else "Here is what the team prepared:"
         return "", [self._call("reply", text=self._to_person(f"{head}\n\n{summary}"))]
+
+    def _summary(self, transcript: str) -> str:
+        """Extractive: the first line of each turn, shortened; no judgement, no loss of who."""
+        lines = [line for line in transcript.splitlines() if line.strip()]
+        kept = [line[:160] for line in lines if not line.startswith(("tool:", "assistant: \n"))]
+        return "\n".join(kept[-40:])
 
     # -- helpers ------------------------------------------------------------------------
     def _draft(self, text: str, message: Message) -> str:
