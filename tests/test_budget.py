@@ -141,3 +141,13 @@ async def _no_holds(redis: aioredis.Redis, keys: Keys) -> bool:
 def _session(config: CompanyConfig, redis: aioredis.Redis, keys: Keys) -> Session:
     crew = build_crew(config, redis, keys)
     return Session(Settings(), config, RedisTarget(), redis, keys, crew, [])
+
+
+def test_unknown_anthropic_model_is_charged_at_the_dearest_known_price() -> None:
+    from equipage.llm.pricing import PRICES, price_of
+
+    newer = price_of("anthropic:claude-sonnet-9")
+    assert newer is not None and newer.as_of == "fallback"
+    assert newer.output == max(p.output for p in PRICES.values())
+    assert price_of("anthropic:claude-sonnet-4-5-20250929") == PRICES["anthropic:claude-sonnet-4-5"]
+    assert price_of("openai:llama3.1") is None

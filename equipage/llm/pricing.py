@@ -1,9 +1,11 @@
 """A dated, sourced price table per model, and the cost of a call from its usage.
 
 Prices are per million tokens, in the table's currency (USD: the providers publish in
-USD). A model missing here is *unpriced*: its calls cost 0 in the ledger and budgets
-cannot bind it, which ``equipage status`` says; self-hosted models (vLLM, Ollama) are
-the usual case. Prices change: check the source, then update the row and its date.
+USD). An Anthropic model missing here (a newer release) is charged at the provider's
+most expensive row, so budgets still bind, too tightly rather than not at all; add its
+row to charge it right. An OpenAI-compatible model missing here is *unpriced*: its
+calls cost 0 and budgets cannot bind it; self-hosted models (vLLM, Ollama) are the
+usual case. Prices change: check the source, then update the row and its date.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from equipage.llm.messages import Usage
 __all__ = ["CURRENCY", "PRICES", "Price", "cost", "price_of", "worst_case"]
 
 CURRENCY = "USD"
+#: Providers that always bill: an unknown model of theirs gets a conservative price.
+_PAID_PROVIDERS = frozenset({"anthropic"})
 _ANTHROPIC = "https://docs.anthropic.com/en/docs/about-claude/pricing"
 
 
@@ -48,7 +52,14 @@ def price_of(spec: str) -> Price | None:
     if spec in PRICES:
         return PRICES[spec]
     matches = [key for key in PRICES if spec.startswith(key)]
-    return PRICES[max(matches, key=len)] if matches else None
+    if matches:
+        return PRICES[max(matches, key=len)]
+    provider = spec.partition(":")[0]
+    if provider in _PAID_PROVIDERS:
+        rows = [p for key, p in PRICES.items() if key.startswith(f"{provider}:")]
+        top = max(rows, key=lambda p: p.output)
+        return Price(top.input, top.output, top.cache_write, top.cache_read, "fallback", top.source)
+    return None
 
 
 def cost(spec: str, usage: Usage) -> float:
