@@ -42,6 +42,7 @@ format: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/bus.py
+	$(BIN)/python bench/llm.py
 
 clean:
 	rm -rf $(VENV) .equipage .pytest_cache .mypy_cache .ruff_cache

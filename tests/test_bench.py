@@ -37,3 +37,26 @@ def test_bus_benchmark_prints_framework_and_raw_latencies_and_their_ratio(
     assert result["ratio_p50"] == pytest.approx(framework["p50_ms"] / raw["p50_ms"], abs=1e-3)
     assert result["ratio_p99"] == pytest.approx(framework["p99_ms"] / raw["p99_ms"], abs=1e-3)
     assert result["ok"] == (result["ratio_p50"] <= result["target_ratio_p50"])
+
+
+def test_llm_benchmark_reports_cached_share_and_cost_with_and_without_caching(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "llm.json"
+    run = subprocess.run(
+        [sys.executable, str(BENCH.parent / "llm.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert json.loads(out.read_text()) == result
+    cached, plain = result["with_caching"], result["without_caching"]
+    assert cached["calls"] == plain["calls"] > 0
+    assert 0 < cached["cached_share_steady"] <= 1 and plain["cached_share_steady"] == 0
+    assert result["cost_ratio"] == pytest.approx(
+        cached["cost_per_turn"] / plain["cost_per_turn"], abs=1e-4
+    )

@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from equipage.errors import ConfigError, MissingExtraError, ModelError
 from equipage.llm import pricing
@@ -91,6 +91,8 @@ class AnthropicModel:
     ) -> Completion:
         system, turns = _to_api(messages)
         specs = _tools(tools)
+        if not self._options.prompt_caching:
+            _drop_cache_control(system, turns, specs)
         anthropic = self._anthropic
         for attempt in range(1, self._options.max_retries + 2):
             streamed = False
@@ -257,3 +259,13 @@ def _tools(tools: Sequence[ToolSpec]) -> list[ToolParam]:
     if specs:
         specs[-1]["cache_control"] = {"type": "ephemeral"}
     return specs
+
+
+def _drop_cache_control(system: list[Any], turns: list[Any], specs: list[Any]) -> None:
+    """Remove the cache breakpoints, for a run without prompt caching."""
+    blocks = [*system, *specs]
+    for turn in turns:
+        content = turn["content"]
+        blocks.extend(content if isinstance(content, list) else [])
+    for block in blocks:
+        block.pop("cache_control", None)

@@ -18,6 +18,7 @@ class ProviderOptions:
     timeout: float = 120.0  # seconds for one model call, streaming included
     max_retries: int = 4  # on 429, 529 and 5xx, honouring retry-after
     max_tokens: int = 4096  # output cap of one call; also the budget's worst case
+    prompt_caching: bool = True  # cache the stable prefix where the provider supports it
 
     def __repr__(self) -> str:
         key = "***" if self.anthropic_api_key else None
