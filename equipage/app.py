@@ -97,8 +97,12 @@ async def open_session(
             crew = build_crew(
                 config, redis, keys, models=models, options=settings.provider_options()
             )
-            await crew.bus.ensure_groups(crew.handlers)
-            yield Session(settings, config, target, redis, keys, crew, notes)
+            try:
+                await crew.start()
+                await crew.bus.ensure_groups(crew.handlers)
+                yield Session(settings, config, target, redis, keys, crew, notes)
+            finally:
+                await crew.aclose()
         finally:
             await redis.aclose()
 

@@ -41,6 +41,7 @@ __all__ = [
     "PACKAGED_ROLES",
     "Company",
     "CompanyConfig",
+    "McpServer",
     "Member",
     "Profile",
     "RoleConfig",
@@ -49,6 +50,7 @@ __all__ = [
     "Settings",
     "load_config",
     "load_prompt",
+    "offered_name",
     "packaged_prompt",
     "slugify",
 ]
@@ -58,6 +60,8 @@ KNOWN_TOOLS = ("delegate", "reply", "remember", "recall", "ask_human", "start_wo
 PACKAGED_ROLES = ("ceo", "cto", "marketing", "support")
 _MODEL_PROVIDERS = ("anthropic", "openai")
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
+#: Environment variables a stdio MCP server does not inherit: the crew's own secrets.
+_CREW_SECRETS = frozenset({"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "REDIS_URL"})
 
 
 def slugify(name: str) -> str:
@@ -93,7 +97,7 @@ def _model(spec: str) -> str:
         return spec
     raise ValueError(
         f"unknown model {spec!r}; write 'offline' (no network), 'anthropic:<model>' "
-        "(e.g. anthropic:claude-sonnet-4-5) or 'openai:<model>' (any OpenAI-compatible API)"
+        "(e.g. anthropic:claude-haiku-4-5) or 'openai:<model>' (any OpenAI-compatible API)"
     )
 
 
@@ -175,6 +179,68 @@ class Member(_Model):
     )
 
 
+def offered_name(server: str, tool: str) -> str:
+    """The name a model sees for an MCP server's tool: ``files__read_file``.
+
+    Model APIs take only letters, digits, '_' and '-' in tool names; MCP also allows '.'
+    and '/', which become '_'.
+    """
+    return f"{server}__{re.sub(r'[^A-Za-z0-9_-]', '_', tool)}"
+
+
+class McpServer(_Model):
+    """An MCP server whose tools a role may use: a command (stdio) or a URL (streamable HTTP)."""
+
+    name: Name = Field(description="unique in the role; its tools show as <name>__<tool>")
+    command: tuple[Annotated[str, Field(min_length=1)], ...] | None = Field(
+        None, min_length=1, description="argv of a stdio server, e.g. [python, -m, my_server]"
+    )
+    url: str | None = Field(None, description="a streamable HTTP endpoint, e.g. http://host/mcp")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="variables added to a stdio server's environment"
+    )
+    allow: tuple[Annotated[str, Field(min_length=1)], ...] = Field(
+        description="the server's tools this role may use, e.g. [read_file]"
+    )
+    side_effects: tuple[str, ...] = Field(
+        (), description="allowed tools to treat as side-effecting whatever the server says"
+    )
+    trusted: bool = Field(False, description="true only if results never carry outside content")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        issues: list[tuple[Loc, str]] = []
+        if self.command is not None and self.url is not None:
+            message = "write either `command:` (stdio) or `url:` (streamable HTTP), not both"
+            issues.append((("url",), message))
+        elif self.command is None and self.url is None:
+            message = "add `command: [program, args...]` (stdio) or `url: http://...` (HTTP)"
+            issues.append(((), message))
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                message = f"{self.url!r} is not an http(s) URL, e.g. http://127.0.0.1:8931/mcp"
+                issues.append((("url",), message))
+            if self.env:
+                message = "only a stdio server (command:) gets env:; set them where it runs"
+                issues.append((("env",), message))
+        if not self.allow:
+            message = "list the tools this role may use, e.g. [read_file]; none are offered"
+            issues.append((("allow",), message))
+        for i, tool in enumerate(self.side_effects):
+            if tool not in self.allow:
+                issues.append((("side_effects", i), f"{tool!r} is not in allow; add it there"))
+        if issues:
+            raise FieldIssues(issues)
+        return self
+
+    def process_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Environment of a stdio server: ours (without the crew's secrets), then ``env``."""
+        inherited = os.environ if environ is None else environ
+        kept = {key: value for key, value in inherited.items() if key not in _CREW_SECRETS}
+        return kept | dict(self.env)
+
+
 class RoleConfig(_Model):
     """One role agent: what it handles, its prompt, model, tools and budget."""
 
@@ -190,7 +256,28 @@ class RoleConfig(_Model):
     daily_budget: float = Field(
         5.0, ge=0, allow_inf_nan=False, description="model spend allowed per day, e.g. 5.0"
     )
+    mcp: tuple[McpServer, ...] = Field((), description="MCP servers whose tools the role uses")
     _prompt_path: Path | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _check_mcp(self) -> Self:
+        issues: list[tuple[Loc, str]] = []
+        servers: dict[str, int] = {}
+        offered: dict[str, tuple[int, int]] = {}
+        for i, server in enumerate(self.mcp):
+            if servers.setdefault(server.name, i) != i:
+                issues.append((("mcp", i, "name"), f"{server.name!r} is used twice in this role"))
+                continue
+            for j, tool in enumerate(server.allow):
+                name = offered_name(server.name, tool)
+                if len(name) > 64:
+                    message = f"{name!r} is over the 64 characters models take; shorten the name"
+                    issues.append((("mcp", i, "allow", j), message))
+                elif offered.setdefault(name, (i, j)) != (i, j):
+                    issues.append((("mcp", i, "allow", j), f"{name!r} is offered twice"))
+        if issues:
+            raise FieldIssues(issues)
+        return self
 
     @property
     def prompt_path(self) -> Path:

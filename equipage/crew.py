@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -17,10 +17,12 @@ from equipage.compaction import Compacted
 from equipage.config import CompanyConfig, load_prompt
 from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo, WorkflowCall
 from equipage.keys import Keys
-from equipage.llm.base import ChatModel, load_model
+from equipage.llm.base import ChatModel, close_model, load_model
 from equipage.llm.messages import Message, ToolCall
 from equipage.llm.options import ProviderOptions
+from equipage.mcp import McpTools
 from equipage.memory import Memory
+from equipage.policy import Policy
 from equipage.prompting import TeamMember, fill, team_section
 from equipage.registry import role_tools
 from equipage.runtime import ThreadRunner, WorkflowRunner
@@ -57,10 +59,31 @@ class Crew:
     bus: Bus
     handlers: dict[str, Handler]
     budget: Budget
+    #: Role -> its MCP tools, and the policy that learns their side effects at ``start()``.
+    mcp: dict[str, tuple[McpTools, Policy]] = field(default_factory=dict)
+    #: Every model the crew built, closed with it (providers hold HTTP connections).
+    models: list[ChatModel] = field(default_factory=list)
 
     @property
     def entry_role(self) -> str:
         return self.config.runtime.entry_role
+
+    async def start(self) -> None:
+        """Connect the roles' MCP servers and list their tools; before handling anything."""
+        try:
+            for tools, policy in self.mcp.values():
+                await tools.start()
+                policy.side_effects.update(tools.side_effects())
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        """Close the MCP sessions, stop the stdio servers, close the models' connections."""
+        for tools, _ in self.mcp.values():
+            await tools.aclose()
+        for model in self.models:
+            await close_model(model)
 
 
 def build_crew(
@@ -93,6 +116,8 @@ def build_crew(
     team = [TeamMember(name, r.description, tuple(r.handles)) for name, r in config.roles.items()]
     variables = config.prompt_variables()
     handlers: dict[str, Handler] = {}
+    mcp: dict[str, tuple[McpTools, Policy]] = {}
+    built: list[ChatModel] = []
     workflows = [load_workflow(name) for name in config.workflows]
     types = [t for w in workflows for t in (w.Input, w.Output)]
     saver = RedisSaver(redis, keys, serde=serializer(*types))
@@ -102,7 +127,7 @@ def build_crew(
             company=keys.company,
             redis=redis,
             keys=keys,
-            model=_model(options, (models or {}).get(config.runtime.entry_role, "offline")),
+            model=_model(options, built, (models or {}).get(config.runtime.entry_role, "offline")),
         )
         graph = workflow.build(context).compile(checkpointer=saver)
         handlers[workflow_inbox(workflow.name)] = WorkflowRunner(
@@ -121,18 +146,25 @@ def build_crew(
         prompt = fill(load_prompt(config, role), variables)
         if "delegate" in allowed and others:
             prompt = f"{prompt.rstrip()}\n\n{team_section(others)}\n"
+        mcp_tools = McpTools(settings.mcp, role=role) if settings.mcp else None
+        # Until start() lists them, every MCP tool counts as side-effecting: safe by default.
+        policy = Policy(mcp_tools.side_effects() if mcp_tools else None)
+        if mcp_tools is not None:
+            mcp[role] = (mcp_tools, policy)
         spec = AgentSpec(
             company=keys.company,
             role=role,
             system_prompt=prompt,
-            model=_model(options, (models or {}).get(role, settings.model)),
+            model=_model(options, built, (models or {}).get(role, settings.model)),
             toolbox=Toolbox(
                 allowed,
                 memory=memory,
                 team=others,
                 workflows=offered,
                 read_only_workflows=[w.name for w in workflows if w.read_only],
+                mcp=mcp_tools,
             ),
+            policy=policy,
             audit=audit,
             emit=bus.emit,
             budget=budget,
@@ -151,8 +183,15 @@ def build_crew(
             audit=audit,
             max_hops=runtime.max_hops,
         )
-    return Crew(config=config, bus=bus, handlers=handlers, budget=budget)
+    return Crew(config=config, bus=bus, handlers=handlers, budget=budget, mcp=mcp, models=built)
 
 
-def _model(options: ProviderOptions | None, spec: str | ChatModel) -> ChatModel:
-    return load_model(spec, options) if isinstance(spec, str) else spec
+def _model(
+    options: ProviderOptions | None, built: list[ChatModel], spec: str | ChatModel
+) -> ChatModel:
+    """The model for ``spec``; one the crew loads itself is its to close (``built``)."""
+    if not isinstance(spec, str):
+        return spec
+    model = load_model(spec, options)
+    built.append(model)
+    return model

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from langgraph.types import interrupt
 from pydantic import JsonValue
@@ -19,6 +20,9 @@ from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo,
 from equipage.llm.messages import ToolCall, ToolSpec
 from equipage.memory import Memory
 from equipage.prompting import TeamMember, listing
+
+if TYPE_CHECKING:
+    from equipage.mcp import McpTools
 
 __all__ = [
     "KNOWN_TOOLS",
@@ -124,8 +128,10 @@ class Toolbox:
         team: Sequence[TeamMember] = (),
         workflows: Sequence[TeamMember] = (),
         read_only_workflows: Sequence[str] = (),
+        mcp: McpTools | None = None,
     ) -> None:
         self.allowed = tuple(t for t in KNOWN_TOOLS if t in allowed)
+        self.mcp = mcp
         self.memory = memory
         self.team = {m.role: m for m in team}
         self.workflows = {w.role: w for w in workflows}
@@ -138,9 +144,11 @@ class Toolbox:
             i = specs.index(_SPECS["start_workflow"])
             description = f"{specs[i].description} Available workflows:\n{available}"
             specs[i] = specs[i].model_copy(update={"description": description})
-        return specs
+        return specs + (self.mcp.specs() if self.mcp else [])
 
     async def run(self, call: ToolCall, ctx: ThreadContext) -> ToolOutcome:
+        if self.mcp is not None and self.mcp.offers(call.name):
+            return await self.mcp.call(call)
         if call.name not in self.allowed:
             return ToolOutcome(f"error: tool {call.name!r} is not allowed for {ctx.role}")
         args = call.arguments
