@@ -249,8 +249,15 @@ async def _render_spend(session: Session) -> None:
 @app.command()
 def demo(
     lang: Annotated[str, typer.Option(help="language of the founder: en or fr")] = "en",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="model of every role [default: anthropic:claude-haiku-4-5 when "
+            "ANTHROPIC_API_KEY is set, else offline]"
+        ),
+    ] = None,
 ) -> None:
-    """Play a founder's conversation with the crew, from nothing, offline."""
+    """Play a founder's conversation with the crew, from nothing."""
     from equipage.demo import REQUESTS, run_demo
 
     if lang not in REQUESTS:
@@ -262,9 +269,15 @@ def demo(
         else:
             _show(message)
 
-    out.rule("Equipage demo: an embedded Redis in a temporary folder, the offline model")
     with _errors():
-        result = asyncio.run(run_demo(show, lang=lang))
+        settings = Settings.from_env()
+        chosen = model or (
+            "anthropic:claude-haiku-4-5" if settings.anthropic_api_key else "offline"
+        )
+        out.rule(f"Equipage demo: an embedded Redis in a temporary folder, model {chosen}")
+        result = asyncio.run(run_demo(show, lang=lang, model=chosen, settings=settings))
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
     out.rule("What crossed the bus")
     table = Table()
     for column in ("#", "kind", "from", "to", "text"):

@@ -11,13 +11,13 @@ import asyncio
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from equipage.app import Session, make_gateway, open_session
 from equipage.chat import Incoming, Outgoing
-from equipage.config import Settings, load_config
+from equipage.config import CompanyConfig, Settings, load_config
 from equipage.worker import Worker
 
 __all__ = ["DEMO_COMPANY", "REQUESTS", "DemoResult", "run_demo"]
@@ -68,6 +68,7 @@ class DemoResult:
     messages: list[Outgoing] = field(default_factory=list)
     crossed: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -103,17 +104,29 @@ async def run_demo(
     show: Callable[[str, Outgoing], None],
     *,
     lang: str = "en",
-    home: Path | None = None,
+    model: str = "offline",
+    settings: Settings | None = None,
     timeout: float = 60.0,
 ) -> DemoResult:
-    """Play the conversation; ``show(who, message)`` prints each line as it happens."""
+    """Play the conversation; ``show(who, message)`` prints each line as it happens.
+
+    Every role runs on ``model``; ``settings`` brings the keys and endpoints (its Redis
+    and data folder are replaced: the demo always starts from nothing).
+    """
     with tempfile.TemporaryDirectory(prefix="equipage-demo-") as tmp:
         folder = Path(tmp)
         (folder / "company.yaml").write_text(DEMO_COMPANY, encoding="utf-8")
-        config = load_config(folder / "company.yaml")
-        settings = Settings(home=home or folder / ".equipage")
-        async with open_session(config, settings, force_offline=True) as session:
-            return await _play(session, show, REQUESTS[lang], timeout)
+        config = _on_model(load_config(folder / "company.yaml"), model)
+        settings = replace(settings or Settings(), home=folder / ".equipage", redis_url=None)
+        async with open_session(config, settings) as session:
+            result = await _play(session, show, REQUESTS[lang], timeout)
+            result.notes = session.notes
+            return result
+
+
+def _on_model(config: CompanyConfig, model: str) -> CompanyConfig:
+    roles = {name: role.model_copy(update={"model": model}) for name, role in config.roles.items()}
+    return config.model_copy(update={"roles": roles})
 
 
 async def _play(

@@ -53,7 +53,7 @@ PROVIDERS: dict[str, str] = {
 
 
 def load_model(spec: str, options: ProviderOptions | None = None) -> ChatModel:
-    """Build a model from a ``provider[:model]`` spec such as ``anthropic:claude-sonnet-4-5``."""
+    """Build a model from a ``provider[:model]`` spec such as ``anthropic:claude-haiku-4-5``."""
     provider, _, model_id = spec.partition(":")
     target = PROVIDERS.get(provider)
     if target is None:
