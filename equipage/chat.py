@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import asyncio
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from equipage.envelope import Envelope, Question
 
-__all__ = ["LOCAL_CHANNELS", "Channel", "Incoming", "Outgoing", "outgoing"]
+__all__ = [
+    "LOCAL_CHANNELS",
+    "Attachment",
+    "Channel",
+    "Incoming",
+    "Outgoing",
+    "PlatformChannel",
+    "Receiver",
+    "outgoing",
+]
 
 #: Channels of the machine's own terminal (``equipage up``'s console, ``equipage send``):
 #: their person is named by a console identity, or by member id when they have none.
 LOCAL_CHANNELS = frozenset({"console", "cli"})
 
 
+class Attachment(BaseModel):
+    """A file a person sent; ``ref`` is the platform's id for fetching it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    mime: str
+    size: int = 0
+    ref: str
+
+
 class Incoming(BaseModel):
-    """A person's message, as an adapter read it from its platform."""
+    """A person's message, as an adapter read it from its platform.
+
+    A button press arrives as the command it stands for (``/approve 3f9a1c2e``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -25,7 +49,9 @@ class Incoming(BaseModel):
     user: str
     text: str
     message_id: str | None = None  # platform id, for dropping duplicate deliveries
-    thread: str | None = None
+    thread: str | None = None  # platform thread (Slack thread_ts, Telegram topic)
+    edited: bool = False  # a correction of an earlier message
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Outgoing(BaseModel):
@@ -49,6 +75,31 @@ class Channel(Protocol):
 
     async def send(self, message: Outgoing) -> None:
         """Deliver one message; raise to have the gateway retry it later."""
+        ...
+
+
+class Receiver(Protocol):
+    """Where adapters hand what people say: the gateway, which owns access control."""
+
+    async def receive(self, incoming: Incoming) -> list[Outgoing]:
+        """Handle one message; returns what to answer right away (commands, refusals)."""
+        ...
+
+
+@runtime_checkable
+class PlatformChannel(Channel, Protocol):
+    """A chat platform's adapter: it translates, and nothing else.
+
+    ``run`` receives from the platform (long polling, a socket) until ``stop`` is set,
+    handing each message to ``receiver`` and sending back its immediate answers; an
+    adapter fed by webhooks returns from ``run`` at once and serves ``routes`` instead,
+    mounted on the one HTTP server of ``equipage up``.
+    """
+
+    async def run(self, receiver: Receiver, stop: asyncio.Event) -> None: ...
+
+    def routes(self, receiver: Receiver) -> list[Any]:
+        """Starlette routes for this platform's webhooks (empty when none)."""
         ...
 
 
