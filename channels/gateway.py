@@ -13,11 +13,15 @@ import logging
 from collections.abc import Mapping
 
 from equipage.approvals import Approvals
+from equipage.budget import Budget
 from equipage.bus import Bus, Delivery
 from equipage.chat import LOCAL_CHANNELS, Channel, Incoming, Outgoing, outgoing
 from equipage.config import CompanyConfig, Member
 from equipage.envelope import Envelope, Kind, Origin
+from equipage.errors import ConfigError
 from equipage.keys import GATEWAY_GROUP
+from equipage.llm.pricing import CURRENCY
+from equipage.members import Members
 
 __all__ = ["HELP", "Gateway"]
 
@@ -28,8 +32,12 @@ HELP = (
     "/approve ID [note] - approve what the crew asked\n"
     "/reject ID [reason] - refuse it\n"
     "/status - what the crew is doing\n"
+    "/budget - what it spent, against the limits\n"
+    "/stop - pause the crew (nothing new is handled); /resume - go on\n"
+    "/pair CODE [member] - let someone who asked to join reach the crew (owner)\n"
     "/help - this list"
 )
+_OWNER_ONLY = frozenset({"/approve", "/reject", "/stop", "/resume", "/pair"})
 _SEEN_TTL = 7 * 24 * 3600
 
 
@@ -43,9 +51,12 @@ class Gateway:
         channels: Mapping[str, Channel] | None = None,
         *,
         relay_only: frozenset[str] = frozenset({"cli"}),
+        budget: Budget | None = None,
     ) -> None:
         self.config = config
         self.bus = bus
+        self.budget = budget
+        self.members = Members(config, bus.redis, bus.keys)
         self.channels = dict(channels or {})
         # Conversations whose replies are read straight from the outbox by their client
         # (``equipage send``): acknowledged here without sending.
@@ -58,21 +69,28 @@ class Gateway:
         if incoming.message_id and not await self._first_time(incoming):
             log.info("duplicate %s message %s ignored", incoming.channel, incoming.message_id)
             return []
-        member = self._member(incoming)
+        member = await self._member(incoming)
         if member is None:
-            log.warning("message from unknown %s user %s refused", incoming.channel, incoming.user)
-            return [self._say(incoming, "You are not a member of this crew; ask its owner.")]
+            return [await self._stranger(incoming)]
         text = incoming.text.strip()
         if not text:
             return []
         command, _, rest = text.partition(" ")
         command = command.lower().split("@", 1)[0]  # Telegram appends @botname
+        if command in _OWNER_ONLY and member.role != "owner":
+            return [self._say(incoming, f"Only the owner of this crew can use {command}.")]
         if command in ("/approve", "/reject"):
             return [await self._answer(incoming, member, command == "/approve", rest)]
         if command == "/help":
             return [self._say(incoming, HELP)]
         if command == "/status":
             return [self._say(incoming, await self._status())]
+        if command == "/budget":
+            return [self._say(incoming, await self._budget())]
+        if command in ("/stop", "/resume"):
+            return [self._say(incoming, await self._pause(command == "/stop"))]
+        if command == "/pair":
+            return [self._say(incoming, await self._pair(rest))]
         await self.bus.publish(
             Envelope(
                 kind=Kind.TASK,
@@ -86,11 +104,62 @@ class Gateway:
         )
         return []
 
-    def _member(self, incoming: Incoming) -> Member | None:
+    async def _member(self, incoming: Incoming) -> Member | None:
         if incoming.channel in LOCAL_CHANNELS:
             known = self.config.member_for("console", incoming.user)
             return known or next((m for m in self.config.members if m.id == incoming.user), None)
-        return self.config.member_for(incoming.channel, incoming.user)
+        return await self.members.find(incoming.channel, incoming.user)
+
+    async def _stranger(self, incoming: Incoming) -> Outgoing:
+        """No agent hears a stranger; they get a code the owner can approve."""
+        if incoming.channel in LOCAL_CHANNELS:
+            return self._say(incoming, "You are not a member of this crew; ask its owner.")
+        pairing = await self.members.request(incoming.channel, incoming.user, incoming.chat)
+        log.warning(
+            "message from unknown %s user %s refused; pairing code %s",
+            incoming.channel,
+            incoming.user,
+            pairing.code,
+        )
+        return self._say(
+            incoming,
+            "You are not a member of this crew yet. Ask its owner to approve your pairing "
+            f"code {pairing.code} (/pair {pairing.code}, or: equipage pair approve "
+            f"{pairing.code}). Nothing you send reaches the crew until then.",
+        )
+
+    async def _pair(self, rest: str) -> str:
+        code, _, member = rest.strip().partition(" ")
+        if not code:
+            pending = await self.members.pending()
+            listing = "; ".join(f"{p.code} ({p.platform} {p.user})" for p in pending)
+            return f"Pending pairing codes: {listing or 'none'}. Write /pair CODE [member]."
+        try:
+            pairing, member_id = await self.members.approve(code, as_member=member.strip() or None)
+        except ConfigError as err:
+            return str(err)
+        return f"{pairing.platform} user {pairing.user} is now member {member_id}."
+
+    async def _pause(self, stop: bool) -> str:
+        keys = self.bus.keys
+        if stop:
+            await self.bus.redis.set(keys.paused, "1")
+            return "The crew is paused: nothing new is handled until /resume. Work in hand ends."
+        await self.bus.redis.delete(keys.paused)
+        return "The crew goes on."
+
+    async def _budget(self) -> str:
+        if self.budget is None:
+            return "No budget is kept in this process."
+        spend = await self.budget.spend()
+        lines = [
+            f"This month: {spend.month_total:.4f} of {spend.monthly_limit:g} {CURRENCY}.",
+            *(
+                f"- {role}: {spend.day.get(role, 0.0):.4f} of {limit:g} today"
+                for role, limit in spend.daily_limits.items()
+            ),
+        ]
+        return "\n".join(lines)
 
     async def _first_time(self, incoming: Incoming) -> bool:
         key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))

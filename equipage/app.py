@@ -108,7 +108,7 @@ async def open_session(
 
 
 def make_gateway(session: Session, channels: dict[str, Any]) -> Any:
-    return gateway_class()(session.config, session.bus, channels)
+    return gateway_class()(session.config, session.bus, channels, budget=session.crew.budget)
 
 
 async def serve(

@@ -151,6 +151,20 @@ class Keys:
         return f"{self.prefix}seen:{_part(channel)}:{_part(message_id)}"
 
     @property
+    def identities(self) -> str:
+        """Hash '<platform>:<user id>' -> member id, for identities paired at run time."""
+        return f"{self.prefix}identities"
+
+    def pairing(self, code: str) -> str:
+        """A pending pairing request (expires): who asked, from where."""
+        return f"{self.prefix}pairing:{_part(code)}"
+
+    @property
+    def pairings(self) -> str:
+        """Sorted set of pending pairing codes by request time."""
+        return f"{self.prefix}pairings"
+
+    @property
     def paused(self) -> str:
         """Set when the founder paused the crew."""
         return f"{self.prefix}paused"

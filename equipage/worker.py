@@ -60,6 +60,8 @@ class Worker:
         next_reclaim = 0.0
         next_beat = 0.0
         next_trim = time.monotonic() + 60.0
+        next_pause_check = 0.0
+        paused = False
         try:
             while not stop.is_set():
                 now = time.monotonic()
@@ -75,6 +77,15 @@ class Worker:
                         for delivery in await self.bus.reclaim(stream, self.name):
                             await self._spawn(delivery)
                     next_reclaim = now + max(self.bus.visibility_timeout / 4, 0.05)
+                if now >= next_pause_check:
+                    # Checked once a second, not per read: /stop takes effect within a
+                    # second, and the hot path pays no extra round trip.
+                    paused = bool(await self.bus.redis.exists(self.bus.keys.paused))
+                    next_pause_check = now + 1.0
+                if paused:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=self.block_ms / 1000)
+                    continue
                 free = self._free_slots()
                 if free == 0:
                     await self._wait_for_slot(stop)

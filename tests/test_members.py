@@ -1,0 +1,149 @@
+"""Only members reach agents: pairing codes, owner-only commands, pausing the crew."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from channels.gateway import Gateway
+from equipage.budget import Budget
+from equipage.bus import Bus
+from equipage.chat import Incoming
+from equipage.config import CompanyConfig
+from equipage.envelope import Envelope
+from equipage.errors import ConfigError
+from equipage.keys import Keys
+from equipage.members import Members
+from equipage.testing import wait_for_stream, wait_until
+from equipage.worker import Worker
+
+
+def config() -> CompanyConfig:
+    return CompanyConfig.model_validate(
+        {
+            "company": {"id": "acme", "name": "Acme", "profile": {"sells": "hosting"}},
+            "members": [
+                {"id": "alice", "name": "Alice", "role": "owner",
+                 "identities": {"telegram": "111", "console": "alice"}},
+                {"id": "bob", "name": "Bob", "role": "member", "identities": {"telegram": "222"}},
+            ],
+            "roles": {"ceo": {"description": "runs the company"}},
+        }
+    )  # fmt: skip
+
+
+def said(user: str, text: str, channel: str = "telegram") -> Incoming:
+    return Incoming(channel=channel, chat=user, user=user, text=text)
+
+
+async def test_stranger_gets_a_pairing_code_and_reaches_no_agent(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    gateway = Gateway(config(), bus)
+    [first] = await gateway.receive(said("999", "hello, I am Chloé"))
+    [again] = await gateway.receive(said("999", "hello?"))
+
+    [pending] = await Members(config(), redis, keys).pending()
+    assert pending.code in first.text and pending.code in again.text  # one code per stranger
+    assert f"/pair {pending.code}" in first.text
+    assert not await redis.exists(keys.inbox("ceo"))
+
+
+async def test_owner_pairs_a_stranger_who_then_reaches_the_crew(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    gateway = Gateway(config(), bus)
+    await gateway.receive(said("999", "hello"))
+    [pending] = await Members(config(), redis, keys).pending()
+
+    [refused] = await gateway.receive(said("222", f"/pair {pending.code}"))
+    [done] = await gateway.receive(said("111", f"/pair {pending.code.lower()}"))
+    assert "Only the owner" in refused.text
+    assert done.text == "telegram user 999 is now member telegram-999."
+
+    assert await gateway.receive(said("999", "draft our newsletter")) == []
+    [(_, fields)] = await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    assert Envelope.decode(fields[b"env"]).sender == "member:telegram-999"
+
+
+async def test_pairing_can_link_a_new_platform_to_an_existing_member(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    members = Members(config(), redis, keys)
+    pairing = await members.request("slack", "U0ALICE", "D1")
+    await members.approve(pairing.code, as_member="alice")
+    found = await members.find("slack", "U0ALICE")
+    assert found is not None and found.id == "alice" and found.role == "owner"
+    with pytest.raises(ConfigError, match="no member 'mallory'"):
+        await members.approve(
+            (await members.request("slack", "U9", "D9")).code, as_member="mallory"
+        )
+
+
+async def test_expired_or_unknown_code_is_refused_with_what_to_do(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    members = Members(config(), redis, keys)
+    pairing = await members.request("telegram", "999", "999")
+    await redis.delete(keys.pairing(pairing.code))  # what the TTL does after an hour
+    with pytest.raises(ConfigError, match="expire after an hour"):
+        await members.approve(pairing.code)
+    assert await members.pending() == []
+
+
+async def test_budget_command_reports_spend_against_limits(
+    bus: Bus, keys: Keys, redis: Any
+) -> None:
+    budget = Budget(redis, keys, daily={"ceo": 5.0}, monthly=50.0)
+    hold = await budget.reserve("ceo", 0.5)
+    assert isinstance(hold, str)
+    await budget.settle(hold, "ceo", 0.25, "ceo:t")
+    [answer] = await Gateway(config(), bus, budget=budget).receive(said("111", "/budget"))
+    assert "This month: 0.2500 of 50 USD." in answer.text
+    assert "- ceo: 0.2500 of 5 today" in answer.text
+
+
+async def test_stop_pauses_the_crew_and_resume_lets_it_go_on(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    handled: list[str] = []
+
+    async def note(envelope: Envelope) -> Sequence[Envelope]:
+        handled.append(envelope.text)
+        return []
+
+    gateway = Gateway(config(), bus)
+    [paused] = await gateway.receive(said("111", "/stop"))
+    assert paused.text.startswith("The crew is paused")
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(bus, {"ceo": note}, name="w", block_ms=20).run(stop))
+    try:
+        await gateway.receive(said("111", "while paused"))
+        await wait_until(lambda: redis.exists(keys.inbox("ceo")), what="task queued")
+        await wait_until(lambda: redis.zscore(keys.workers, "w"), what="worker alive")
+        # An unpaused worker takes the entry within one 20 ms read; give it 1.5 s.
+        until = time.monotonic() + 1.5
+        await wait_until(lambda: _after(until), what="1.5 s of pause")
+        [group] = await redis.xinfo_groups(keys.inbox("ceo"))
+        assert group["last-delivered-id"] in (b"0-0", "0-0") and handled == []
+        [(_, fields)] = await redis.xrange(keys.inbox("ceo"))
+        assert Envelope.decode(fields[b"env"]).text == "while paused"
+        await gateway.receive(said("111", "/resume"))
+        await wait_until(lambda: _handled(handled), timeout=10, what="handled after /resume")
+    finally:
+        stop.set()
+        await worker
+    assert handled == ["while paused"]
+
+
+async def _after(moment: float) -> bool:
+    return time.monotonic() >= moment
+
+
+async def _handled(handled: list[str]) -> bool:
+    return bool(handled)
