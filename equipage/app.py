@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
+from equipage.channelsetup import platform_channels, serve_webhooks
 from equipage.chat import Incoming, Outgoing, outgoing
 from equipage.config import CompanyConfig, Member, Settings
 from equipage.connection import RedisTarget, check_server, connect, open_target
@@ -120,11 +121,21 @@ async def serve(
     console_input: bool = False,
     console_user: str | None = None,
 ) -> None:
-    """Run workers and the gateway (with the named channels) until ``stop`` is set."""
-    adapters = {name: channel_factory(name)() for name in channels}
+    """Run workers, the gateway, ``channels`` and company.yaml's platforms until ``stop``.
+
+    A platform without its secrets raises ConfigError here, before anything runs.
+    """
+    platforms = platform_channels(session.config, session.settings)
+    adapters = {name: channel_factory(name)() for name in channels} | platforms
     gateway = make_gateway(session, adapters)
     name = consumer_name()
     tasks = [asyncio.create_task(gateway.deliver(name, stop))]
+    for adapter in platforms.values():
+        tasks.append(asyncio.create_task(adapter.run(gateway, stop)))
+    routes = [route for adapter in platforms.values() for route in adapter.routes(gateway)]
+    if routes:
+        web = session.config.channels.web
+        tasks.append(asyncio.create_task(serve_webhooks(routes, web.host, web.port, stop)))
     if workers:
         worker = Worker(
             session.bus,
@@ -137,11 +148,19 @@ async def serve(
         owner = session.config.owner
         user = console_user or owner.identities.get("console") or owner.id
         tasks.append(asyncio.create_task(_console_loop(gateway, adapters["console"], user, stop)))
+    for task in tasks:
+        task.add_done_callback(_report_crash)
     try:
         await stop.wait()
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _report_crash(task: asyncio.Task[Any]) -> None:
+    """A channel or worker loop that dies says so at once, instead of vanishing."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("%s stopped: %s", task.get_coro(), error, exc_info=error)
 
 
 async def _console_loop(gateway: Any, channel: Any, user: str, stop: asyncio.Event) -> None:

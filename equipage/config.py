@@ -10,7 +10,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -320,6 +320,40 @@ class RuntimeConfig(_Model):
     keep_recent: int = Field(8, ge=2, description="messages kept verbatim after a summary")
 
 
+class TelegramConfig(_Model):
+    """Telegram: TELEGRAM_BOT_TOKEN (and TELEGRAM_WEBHOOK_SECRET for webhooks)."""
+
+    mode: Literal["polling", "webhook"] = Field("polling", description="polling or webhook")
+
+
+class SlackConfig(_Model):
+    """Slack: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (http) or SLACK_APP_TOKEN (socket)."""
+
+    mode: Literal["http", "socket"] = Field("http", description="http (Events API) or socket")
+
+
+class WhatsAppConfig(_Model):
+    """WhatsApp Cloud API: WHATSAPP_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN."""
+
+    phone_number_id: str = Field(min_length=1, description="the business phone number id")
+
+
+class WebConfig(_Model):
+    """Where ``equipage up`` serves the platforms' webhooks."""
+
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8080, ge=1, le=65535, description="port to listen on")
+
+
+class ChannelsConfig(_Model):
+    """Chat platforms ``equipage up`` starts; the console is always there."""
+
+    telegram: TelegramConfig | None = None
+    slack: SlackConfig | None = None
+    whatsapp: WhatsAppConfig | None = None
+    web: WebConfig = Field(default_factory=WebConfig)
+
+
 class CompanyConfig(_Model):
     """Everything company.yaml says, checked."""
 
@@ -329,6 +363,7 @@ class CompanyConfig(_Model):
     workflows: tuple[Name, ...] = Field((), description="enabled workflow names")
     schedules: tuple[Schedule, ...] = Field((), description="workflows run on a schedule")
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     _source: Path | None = PrivateAttr(None)
 
     @property
@@ -467,6 +502,22 @@ def load_config(path: str | Path) -> CompanyConfig:
         raise config_error(err, str(file), positions, CompanyConfig) from err
 
 
+#: Environment variables of the chat platforms, read here like every other one.
+CHANNEL_ENV = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "TELEGRAM_API_BASE_URL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_BASE_URL",
+    "WHATSAPP_TOKEN",
+    "WHATSAPP_APP_SECRET",
+    "WHATSAPP_VERIFY_TOKEN",
+    "WHATSAPP_GRAPH_BASE_URL",
+)
+
+
 @dataclass(frozen=True, repr=False)
 class Settings:
     """What Equipage takes from the environment, read once by ``from_env``."""
@@ -479,6 +530,8 @@ class Settings:
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     namespace: str = "eq"
+    #: Chat platform secrets and endpoints, by environment variable name.
+    channel_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -504,6 +557,7 @@ class Settings:
             openai_api_key=get("OPENAI_API_KEY"),
             openai_base_url=get("OPENAI_BASE_URL"),
             namespace=namespace,
+            channel_env={name: value for name in CHANNEL_ENV if (value := get(name))},
         )
 
     def provider_options(self) -> ProviderOptions:
@@ -520,6 +574,7 @@ class Settings:
         for secret in ("anthropic_api_key", "openai_api_key"):
             if shown[secret] is not None:
                 shown[secret] = "***"
+        shown["channel_env"] = sorted(self.channel_env)  # names only, never values
         if self.redis_url:
             shown["redis_url"] = _hide_password(self.redis_url)
         return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"

@@ -16,7 +16,12 @@ from equipage.errors import ConfigError
 __all__ = ["CHANNEL_CLASSES", "DEFAULT_TOOLS", "channel_factory", "gateway_class", "role_tools"]
 
 #: channel name -> class in ``channels.<name>``.
-CHANNEL_CLASSES = {"console": "ConsoleChannel"}
+CHANNEL_CLASSES = {
+    "console": "ConsoleChannel",
+    "telegram": "TelegramChannel",
+    "slack": "SlackChannel",
+    "whatsapp": "WhatsAppChannel",
+}
 
 #: Tools of a role that has no module in ``agents`` and no ``tools:`` in company.yaml.
 DEFAULT_TOOLS = ("reply", "remember", "recall", "ask_human")
@@ -38,13 +43,13 @@ def role_tools(role: str) -> tuple[str, ...]:
     return tuple(tools) if tools else DEFAULT_TOOLS
 
 
-def channel_factory(name: str) -> Callable[[], Any]:
+def channel_factory(name: str) -> Callable[..., Any]:
     """The class of the channel adapter ``name`` (``channels.<name>``)."""
     module = _optional(f"channels.{name}")
     factory = getattr(module, CHANNEL_CLASSES.get(name, ""), None) if module else None
     if factory is None:
         raise ConfigError(f"no channel {name!r}; known channels: {', '.join(CHANNEL_CLASSES)}")
-    return cast(Callable[[], Any], factory)
+    return cast(Callable[..., Any], factory)
 
 
 def gateway_class() -> Any:
