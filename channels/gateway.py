@@ -100,9 +100,21 @@ class Gateway:
                 thread=self._thread(incoming),
                 text=text,
                 origin=self._origin(incoming, member),
+                attachments=incoming.attachments,
             )
         )
+        await self._typing(incoming)
         return []
+
+    async def _typing(self, incoming: Incoming) -> None:
+        """Show the person that the crew is on it, where the platform can."""
+        typing = getattr(self.channels.get(incoming.channel), "typing", None)
+        if typing is None:
+            return
+        try:
+            await typing(incoming.chat)
+        except Exception as err:  # a courtesy: never worth losing the request over
+            log.info("typing indicator on %s failed: %s", incoming.channel, err)
 
     async def _member(self, incoming: Incoming) -> Member | None:
         if incoming.channel in LOCAL_CHANNELS:

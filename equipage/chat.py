@@ -7,7 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from equipage.envelope import Envelope, Question
+from equipage.envelope import Attachment, Envelope, Question
 
 __all__ = [
     "LOCAL_CHANNELS",
@@ -23,17 +23,6 @@ __all__ = [
 #: Channels of the machine's own terminal (``equipage up``'s console, ``equipage send``):
 #: their person is named by a console identity, or by member id when they have none.
 LOCAL_CHANNELS = frozenset({"console", "cli"})
-
-
-class Attachment(BaseModel):
-    """A file a person sent; ``ref`` is the platform's id for fetching it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    mime: str
-    size: int = 0
-    ref: str
 
 
 class Incoming(BaseModel):

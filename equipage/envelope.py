@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 __all__ = [
     "ENVELOPE_VERSION",
     "Answer",
+    "Attachment",
     "Envelope",
     "Kind",
     "Origin",
@@ -70,6 +71,15 @@ class Question(_Model):
     topic: str = "approval"  # "budget" when a limit paused the thread
 
 
+class Attachment(_Model):
+    """A file a person sent; ``ref`` is the platform's id for fetching it."""
+
+    name: str
+    mime: str
+    size: int = 0
+    ref: str
+
+
 class Answer(_Model):
     """A person's answer to a Question."""
 
@@ -105,6 +115,7 @@ class Envelope(_Model):
     workflow: WorkflowCall | None = None
     cause: str | None = None  # id of the envelope whose handling produced this one
     untrusted: bool = False  # written by a thread that had read content from outside
+    attachments: tuple[Attachment, ...] = ()
     created_at: float = Field(default_factory=time.time)
 
     @property

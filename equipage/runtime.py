@@ -208,6 +208,11 @@ class ThreadRunner:
             text = result_text(envelope.sender, envelope.reply_to.call_id, envelope.text)
         else:
             text = envelope.text
+        if envelope.attachments:
+            files = "\n".join(
+                f"- {a.name} ({a.mime}, {a.size} bytes, ref {a.ref})" for a in envelope.attachments
+            )
+            text = f"{text}\n\nAttached files:\n{files}".strip()
         return Message(role="user", content=text, name=envelope.sender, untrusted=untrusted)
 
     def _context(self, envelope: Envelope, values: dict[str, Any] | None = None) -> ThreadContext:

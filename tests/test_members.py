@@ -147,3 +147,37 @@ async def _after(moment: float) -> bool:
 
 async def _handled(handled: list[str]) -> bool:
     return bool(handled)
+
+
+async def test_attached_document_reaches_the_agents_thread_and_typing_is_shown(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.chat import Attachment, Outgoing
+    from equipage.runtime import ThreadRunner
+
+    class Typing:
+        name = "telegram"
+
+        def __init__(self) -> None:
+            self.chats: list[str] = []
+
+        async def send(self, message: Outgoing) -> None: ...
+
+        async def typing(self, chat: str) -> None:
+            self.chats.append(chat)
+
+    channel = Typing()
+    pdf = Attachment(name="cahier-des-charges.pdf", mime="application/pdf", size=48213, ref="F1")
+    incoming = Incoming(
+        channel="telegram", chat="111", user="111", text="Lis ceci", attachments=(pdf,)
+    )
+    await Gateway(config(), bus, {"telegram": channel}).receive(incoming)
+
+    [(_, fields)] = await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    envelope = Envelope.decode(fields[b"env"])
+    assert envelope.attachments == (pdf,)
+    assert channel.chats == ["111"]
+    runner = ThreadRunner.__new__(ThreadRunner)
+    runner.owner = "alice"
+    message = runner._message(envelope)
+    assert "cahier-des-charges.pdf (application/pdf, 48213 bytes, ref F1)" in message.content
