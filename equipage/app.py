@@ -155,6 +155,10 @@ async def serve(
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for adapter in platforms.values():
+            closer = getattr(adapter, "aclose", None)
+            if closer is not None:
+                await closer()
 
 
 def _report_crash(task: asyncio.Task[Any]) -> None:

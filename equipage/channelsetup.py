@@ -57,6 +57,7 @@ def platform_channels(config: CompanyConfig, settings: Settings) -> dict[str, An
             base_url=env.get("TELEGRAM_API_BASE_URL"),
             mode=channels.telegram.mode,
             webhook_secret=secret,
+            poll_timeout=10,  # how long a stop can wait on the open long poll
         )
     if channels.slack is not None:
         http = channels.slack.mode == "http"

@@ -1,0 +1,197 @@
+"""A fake Telegram Bot API server on 127.0.0.1, for the real python-telegram-bot.
+
+Tests queue updates and scripted failures; the server answers over real HTTP in the Bot
+API's shape (``POST /bot<token>/<method>``, ``{"ok": ..., "result": ...}``) and records
+what the bot sent::
+
+    async with FakeTelegram("123:abc") as fake:
+        fake.push_update({"update_id": 1, "message": {...}})
+        bot = telegram.Bot("123:abc", base_url=fake.base_url)
+
+Simplifications: one bot, no files, no webhooks delivered (setWebhook only answers);
+``getUpdates`` forgets updates below ``offset`` like the real server, and returns at most
+``limit`` of the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, Self
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+__all__ = ["FakeTelegram"]
+
+Json = dict[str, Any]
+BOT = {"id": 8765336106, "is_bot": True, "first_name": "Equipage", "username": "equipage_bot"}
+# Bot API parameters that python-telegram-bot sends JSON-encoded inside a form field.
+_OBJECT_PARAMS = frozenset({"reply_markup", "entities", "reply_parameters", "link_preview_options"})
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The fake lives inside a test run: Ctrl-C belongs to pytest, not to the fake.
+        yield
+
+
+class FakeTelegram:
+    """Serves queued updates and records sent messages, for one bot token."""
+
+    def __init__(self, token: str = "123456:TEST-token") -> None:
+        self.token = token
+        self.updates: list[Json] = []
+        self.sent: list[Json] = []  # sendMessage parameters, decoded
+        self.calls: list[tuple[str, Json]] = []  # every method call, in order
+        self._failures: dict[str, list[tuple[int, int | None]]] = {}
+        self._arrived = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._next_message_id = 1
+        self._server: _Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._port = 0
+
+    @property
+    def base_url(self) -> str:
+        """What to pass as ``telegram.Bot(base_url=...)``: the token is appended to it."""
+        return f"http://127.0.0.1:{self._port}/bot"
+
+    def push_update(self, update: Json) -> None:
+        """Queue an update for the next getUpdates."""
+        self.updates.append(update)
+        self._arrived.set()
+
+    def fail_next(self, method: str, status: int, *, retry_after: int | None = None) -> None:
+        """Answer the next call of ``method`` with an error (429 takes ``retry_after``)."""
+        self._failures.setdefault(method, []).append((status, retry_after))
+
+    def called(self, method: str) -> list[Json]:
+        """The parameters of every call of ``method``, in order."""
+        return [params for name, params in self.calls if name == method]
+
+    async def __aenter__(self) -> Self:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)  # bound and listening now: clients may connect before uvicorn polls
+        self._port = sock.getsockname()[1]
+        routes = [Route("/bot{token}/{method}", self._method, methods=["GET", "POST"])]
+        config = uvicorn.Config(
+            Starlette(routes=routes),
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+        self._server = _Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._server is not None and self._task is not None
+        self._closing.set()  # ends pending long polls, so shutdown is not held up
+        self._server.should_exit = True
+        await self._task
+
+    async def _method(self, request: Request) -> JSONResponse:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.path_params["method"]
+        params = await _params(request)
+        self.calls.append((method, params))
+        failures = self._failures.get(method)
+        if failures:
+            status, retry_after = failures.pop(0)
+            return _error(status, _DESCRIPTIONS.get(status, "Bad Request"), retry_after)
+        handler = getattr(self, f"_{method}", None)
+        if handler is None:
+            return _error(404, "Not Found: method not found")
+        result = await handler(params)
+        return JSONResponse({"ok": True, "result": result})
+
+    async def _getMe(self, params: Json) -> Json:
+        return BOT
+
+    async def _getUpdates(self, params: Json) -> list[Json]:
+        offset = int(params.get("offset") or 0)
+        if offset:  # the real server forgets what an offset confirmed
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        while not self.updates and not self._closing.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
+        return self.updates[: int(params.get("limit") or 100)]
+
+    async def _sendMessage(self, params: Json) -> Json:
+        self.sent.append(params)
+        message_id, self._next_message_id = self._next_message_id, self._next_message_id + 1
+        message: Json = {
+            "message_id": message_id,
+            "from": BOT,
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "date": int(time.time()),
+            "text": params["text"],
+        }
+        if "message_thread_id" in params:
+            message["message_thread_id"] = int(params["message_thread_id"])
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    async def _sendChatAction(self, params: Json) -> bool:
+        return True
+
+    async def _answerCallbackQuery(self, params: Json) -> bool:
+        return True
+
+    async def _setWebhook(self, params: Json) -> bool:
+        return True
+
+    async def _deleteWebhook(self, params: Json) -> bool:
+        return True
+
+
+_DESCRIPTIONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden: bot was blocked by the user",
+    429: "Too Many Requests",
+}
+
+
+async def _params(request: Request) -> Json:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.json()
+        return dict(body) if isinstance(body, dict) else {}
+    form = await request.form()
+    params: Json = {}
+    for key, value in form.multi_items():
+        text = value if isinstance(value, str) else ""
+        params[key] = json.loads(text) if key in _OBJECT_PARAMS else text
+    return params
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> JSONResponse:
+    body: Json = {"ok": False, "error_code": status, "description": description}
+    if status == 429 and retry_after is not None:
+        body["description"] = f"Too Many Requests: retry after {retry_after}"
+        body["parameters"] = {"retry_after": retry_after}
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,563 @@
+"""The Telegram channel: real python-telegram-bot against the fake Bot API, real gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from starlette.applications import Starlette
+from telegram.error import RetryAfter
+
+from channels.gateway import Gateway
+from channels.telegram import MAX_TEXT, TelegramChannel, incoming, split
+from equipage.bus import Bus
+from equipage.chat import Attachment, Incoming, Outgoing, PlatformChannel
+from equipage.config import CompanyConfig
+from equipage.envelope import Envelope, Kind, Origin, Question
+from equipage.errors import ConfigError
+from equipage.keys import Keys
+from equipage.testing import wait_for_stream, wait_until
+from equipage.testing.fake_telegram import FakeTelegram
+
+# PTB 22 itself reads RetryAfter.retry_after while building the error, and warns.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning"
+)
+FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
+TOKEN = "123456:SECRET-token-never-logged"
+SECRET = "webhook-secret"
+BOB = "12345678"  # from.id of nutgram_update_text.json
+ALICE = "222222222"  # from.id of the callback_query fixtures
+STRANGER = "7527593"  # from.id of vercel-chat_replay_telegram.json
+
+CONFIG = CompanyConfig.model_validate(
+    {
+        "company": {"id": "acme", "name": "Acme", "profile": {"sells": "cloud hosting"}},
+        "members": [
+            {"id": "alice", "name": "Alice", "role": "owner", "identities": {"telegram": ALICE}},
+            {"id": "bob", "name": "Bob", "role": "member", "identities": {"telegram": BOB}},
+        ],
+        "roles": {"ceo": {"description": "runs the company"}},
+    }
+)
+
+
+def fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return data
+
+
+def pressed(data: str, *, update_id: int = 2) -> dict[str, Any]:
+    """The real callback_query fixture, with our button's data."""
+    update = fixture("nutgram_update_callback_query")
+    update["callback_query"]["data"] = data
+    update["update_id"] = update_id
+    return update
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def channel(fake: FakeTelegram) -> AsyncIterator[TelegramChannel]:
+    telegram = TelegramChannel(TOKEN, base_url=fake.base_url, poll_timeout=1)
+    try:
+        yield telegram
+    finally:
+        await telegram.aclose()
+
+
+@pytest.fixture
+def gateway(bus: Bus, channel: TelegramChannel) -> Gateway:
+    return Gateway(CONFIG, bus, channels={"telegram": channel})
+
+
+@asynccontextmanager
+async def polling(channel: TelegramChannel, gateway: Gateway) -> AsyncIterator[asyncio.Task[None]]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(channel.run(gateway, stop))
+    try:
+        yield task
+    finally:
+        stop.set()
+        await task
+
+
+async def inbox(redis: aioredis.Redis, keys: Keys) -> list[Envelope]:
+    return [Envelope.decode(f[b"env"]) for _, f in await redis.xrange(keys.inbox("ceo"))]
+
+
+def sent_count(fake: FakeTelegram, count: int = 1) -> Any:
+    async def probe() -> bool:
+        return len(fake.sent) >= count
+
+    return probe
+
+
+# -- translation of real updates ---------------------------------------------------------------
+def test_channel_satisfies_the_platform_channel_protocol(channel: TelegramChannel) -> None:
+    assert isinstance(channel, PlatformChannel)
+    assert channel.name == "telegram"
+
+
+def test_real_text_update_becomes_an_incoming_keyed_by_update_id() -> None:
+    assert incoming(fixture("nutgram_update_text")) == Incoming(
+        channel="telegram", chat=BOB, user=BOB, text="aaaaaaaaaa", message_id="123456789"
+    )
+
+
+def test_command_with_parameters_keeps_its_text_for_the_gateway() -> None:
+    message = incoming(fixture("nutgram_update_command_with_parameters"))
+
+    assert message is not None
+    assert (message.text, message.user, message.chat) == ("/register HR John Doe", "456", "456")
+
+
+def test_edited_message_is_marked_edited() -> None:
+    message = incoming(fixture("nutgram_update_edited_message"))
+
+    assert message is not None
+    assert (message.text, message.edited, message.message_id) == (
+        "Editing this message",
+        True,
+        "62257549",
+    )
+
+
+def test_document_becomes_an_attachment_with_the_file_id_as_ref() -> None:
+    message = incoming(fixture("nutgram_update_document"))
+
+    assert message is not None
+    assert message.text == ""
+    assert message.attachments == (
+        Attachment(
+            name="document.pdf", mime="application/pdf", size=123456, ref="a1b2c34d5e6f7g8h9i"
+        ),
+    )
+
+
+def test_document_caption_is_the_text() -> None:
+    update = fixture("nutgram_update_document")
+    update["message"]["caption"] = "Voici le devis signé"
+
+    message = incoming(update)
+
+    assert message is not None and message.text == "Voici le devis signé"
+
+
+def test_button_press_becomes_the_approve_command_in_the_chat_of_the_question() -> None:
+    assert incoming(pressed("approve:3f9a1c2e")) == Incoming(
+        channel="telegram", chat=ALICE, user=ALICE, text="/approve 3f9a1c2e", message_id="2"
+    )
+    rejected = incoming(pressed("reject:3f9a1c2e"))
+    assert rejected is not None and rejected.text == "/reject 3f9a1c2e"
+
+
+def test_button_press_without_a_message_answers_in_the_pressers_chat() -> None:
+    update = fixture("nutgram_update_callback_query_without_message")
+    update["callback_query"]["data"] = "reject:3f9a1c2e"
+
+    message = incoming(update)
+
+    assert message is not None
+    assert (message.chat, message.user, message.text) == (ALICE, ALICE, "/reject 3f9a1c2e")
+
+
+def test_topic_message_keeps_its_thread() -> None:
+    update = fixture("nutgram_update_text")
+    update["message"].update(message_thread_id=42, is_topic_message=True)
+
+    message = incoming(update)
+
+    assert message is not None and message.thread == "42"
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        fixture("nutgram_update_callback_query"),  # someone else's button data
+        fixture("nutgram_update_voice"),  # nothing to read
+        {"update_id": 9, "my_chat_member": {"chat": {"id": 1}}},
+        {"update_id": 10, "channel_post": {"chat": {"id": -100}, "text": "news"}},
+    ],
+    ids=["foreign-button", "voice", "chat-member", "channel-post"],
+)
+def test_updates_nobody_wrote_to_the_crew_are_ignored(update: dict[str, Any]) -> None:
+    assert incoming(update) is None
+
+
+# -- splitting -------------------------------------------------------------------------------
+def test_long_reply_is_split_at_paragraphs_and_keeps_every_character_in_order() -> None:
+    paragraph = " ".join(["Le budget mensuel de l'hébergement baisse de 12 %."] * 30)
+    text = "\n\n".join([paragraph] * 12)
+
+    pieces = split(text)
+
+    assert len(pieces) > 1
+    assert "".join(pieces) == text
+    assert all(0 < len(p) <= MAX_TEXT for p in pieces)
+    assert all(p.endswith("\n\n") for p in pieces[:-1])
+
+
+def test_text_without_paragraphs_is_split_between_words() -> None:
+    text = " ".join(f"mot{i}" for i in range(3000))
+
+    pieces = split(text)
+
+    assert "".join(pieces) == text
+    assert all(p.endswith(" ") for p in pieces[:-1])
+
+
+def test_split_counts_emoji_as_two_units_and_never_yields_a_blank_piece() -> None:
+    text = "😆" * 3000 + "\n" * 5000
+
+    pieces = split(text)
+
+    # Telegram counts UTF-16 units: 2048 emoji fill a message; trailing blank lines vanish.
+    assert pieces == ["😆" * 2048, "😆" * 952 + "\n" * (MAX_TEXT - 2 * 952)]
+    assert split("   \n ") == []
+
+
+# -- polling against the fake Bot API ----------------------------------------------------------
+async def test_polling_delivers_a_members_message_to_the_entry_roles_inbox(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    fake.push_update(fixture("nutgram_update_text"))
+
+    async with polling(channel, gateway):
+        await wait_for_stream(redis, keys.inbox("ceo"), 1)
+
+    [task] = await inbox(redis, keys)
+    assert task.kind is Kind.TASK
+    assert (task.sender, task.thread, task.text) == ("member:bob", f"telegram:{BOB}", "aaaaaaaaaa")
+    assert task.origin == Origin(channel="telegram", chat=BOB, member="bob")
+    assert fake.sent == []
+
+
+async def test_unknown_sender_gets_the_refusal_and_nothing_reaches_the_inbox(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    replay = fixture("vercel-chat_replay_telegram")
+    fake.push_update(replay["mention"])
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake), what="the refusal sent")
+
+    [refusal] = fake.sent
+    assert refusal["chat_id"] == STRANGER
+    assert "not a member" in refusal["text"]
+    assert "parse_mode" not in refusal
+    assert await inbox(redis, keys) == []
+
+
+async def test_duplicate_update_is_processed_once(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    update = fixture("nutgram_update_text")
+    later = fixture("vercel-chat_replay_telegram")["followUp"]
+    fake.push_update(update)
+    fake.push_update(update)
+    fake.push_update(later)  # a stranger's message: its refusal shows the batch was read
+
+    async def confirmed() -> bool:
+        return len(fake.called("getUpdates")) >= 2
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake), what="the whole batch handled")
+        await wait_until(confirmed, what="the next poll")
+
+    assert [t.text for t in await inbox(redis, keys)] == ["aaaaaaaaaa"]
+    # The next poll confirms the batch with the following update_id.
+    assert fake.called("getUpdates")[1]["offset"] == "1003"
+    assert fake.updates == []
+
+
+async def test_button_press_reaches_the_gateway_as_approve_and_stops_the_spinner(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    fake.push_update(pressed("approve:deadbeef"))
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake), what="the gateway's answer sent")
+
+    assert [p["callback_query_id"] for p in fake.called("answerCallbackQuery")] == [
+        "666728699048485871"
+    ]
+    [answer] = fake.sent
+    assert answer["chat_id"] == ALICE
+    assert answer["text"].startswith("No open question deadbeef")
+    assert await inbox(redis, keys) == []
+
+
+class FlakyReceiver:
+    """A gateway whose Redis is down for the first message."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.failures = 1
+
+    async def receive(self, message: Incoming) -> list[Outgoing]:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("redis is down")
+        return await self.gateway.receive(message)
+
+
+async def test_update_the_gateway_failed_on_is_handed_over_again(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake.push_update(fixture("nutgram_update_text"))
+    stop = asyncio.Event()
+    task = asyncio.create_task(channel.run(FlakyReceiver(gateway), stop))
+    try:
+        await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    finally:
+        stop.set()
+        await task
+
+    assert [t.text for t in await inbox(redis, keys)] == ["aaaaaaaaaa"]
+    assert "not handled; retrying" in caplog.text
+
+
+def test_malformed_update_is_ignored_rather_than_raised() -> None:
+    assert incoming({"update_id": 5, "message": {"from": {"id": 1}, "text": "no chat"}}) is None
+
+
+async def test_stop_ends_run_promptly(
+    fake: FakeTelegram, channel: TelegramChannel, gateway: Gateway
+) -> None:
+    async def long_polling() -> bool:
+        return bool(fake.called("getUpdates"))
+
+    async with polling(channel, gateway) as task:
+        await wait_until(long_polling, what="the first long poll")
+        started = time.monotonic()
+    assert task.done()
+    assert time.monotonic() - started < channel.poll_timeout + 1.5
+
+
+async def test_rejected_token_stops_polling_with_a_config_error(
+    fake: FakeTelegram, gateway: Gateway
+) -> None:
+    wrong = TelegramChannel("999:WRONG", base_url=fake.base_url, poll_timeout=1)
+    try:
+        with pytest.raises(ConfigError, match="BotFather"):
+            await wrong.run(gateway, asyncio.Event())
+    finally:
+        await wrong.aclose()
+
+
+async def test_token_never_appears_in_the_logs(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.push_update(fixture("vercel-chat_replay_telegram")["mention"])
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake), what="the refusal sent")
+
+    # The fake's own access log stands for Telegram's servers: only our side counts.
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("uvicorn"))
+    assert "getUpdates" in ours
+    assert TOKEN.split(":")[1] not in ours
+
+
+# -- sending ----------------------------------------------------------------------------------
+async def test_flood_control_retry_after_is_honoured_on_send(
+    fake: FakeTelegram, channel: TelegramChannel
+) -> None:
+    fake.fail_next("sendMessage", 429, retry_after=1)
+    started = time.monotonic()
+
+    await channel.send(Outgoing(channel="telegram", chat=BOB, text="Bonjour"))
+
+    assert time.monotonic() - started >= 0.9
+    assert len(fake.called("sendMessage")) == 2
+    assert [m["text"] for m in fake.sent] == ["Bonjour"]
+
+
+async def test_fake_flood_error_has_the_shape_of_the_real_one(fake: FakeTelegram) -> None:
+    real = fixture("nutgram_response_too_many_requests")
+    fake.fail_next("sendMessage", 429, retry_after=14)
+
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(f"{fake.base_url}{TOKEN}/sendMessage", data={"chat_id": "1"})
+
+    assert answer.status_code == 429
+    assert answer.json() == real
+
+
+async def test_long_flood_wait_goes_back_to_the_gateway(
+    fake: FakeTelegram, channel: TelegramChannel
+) -> None:
+    fake.fail_next("sendMessage", 429, retry_after=3600)
+
+    with pytest.raises(RetryAfter):
+        await channel.send(Outgoing(channel="telegram", chat=BOB, text="Bonjour"))
+
+    assert len(fake.called("sendMessage")) == 1
+    assert fake.sent == []
+
+
+async def test_long_reply_arrives_in_order_in_several_messages(
+    fake: FakeTelegram, channel: TelegramChannel
+) -> None:
+    text = "\n".join(f"Ligne {i} : le coût baisse encore." for i in range(400))
+
+    await channel.send(Outgoing(channel="telegram", chat=BOB, text=text))
+
+    assert len(fake.sent) > 1
+    assert all(len(m["text"]) <= MAX_TEXT for m in fake.sent)
+    assert "".join(m["text"] for m in fake.sent) == text
+
+
+async def test_question_gets_approve_and_reject_buttons_on_its_last_piece(
+    fake: FakeTelegram, channel: TelegramChannel
+) -> None:
+    question = Question(id="3f9a1c2e", text="Shall I publish it?")
+    text = "Voici le post.\n" * 600 + "Shall I publish it?"
+
+    await channel.send(
+        Outgoing(channel="telegram", chat=ALICE, text=text, question=question, thread="7")
+    )
+
+    *first, last = fake.sent
+    assert first and all("reply_markup" not in m for m in first)
+    assert last["reply_markup"] == {
+        "inline_keyboard": [
+            [
+                {"text": "Approve", "callback_data": "approve:3f9a1c2e"},
+                {"text": "Reject", "callback_data": "reject:3f9a1c2e"},
+            ]
+        ]
+    }
+    assert {m["message_thread_id"] for m in fake.sent} == {"7"}
+
+
+async def test_budget_question_buttons_say_resume_and_stop(
+    fake: FakeTelegram, channel: TelegramChannel
+) -> None:
+    question = Question(id="b1", text="Budget reached.", topic="budget")
+
+    await channel.send(Outgoing(channel="telegram", chat=ALICE, text="Budget", question=question))
+
+    [buttons] = fake.sent[0]["reply_markup"]["inline_keyboard"]
+    assert [(b["text"], b["callback_data"]) for b in buttons] == [
+        ("Resume", "approve:b1"),
+        ("Stop", "reject:b1"),
+    ]
+
+
+async def test_typing_sends_the_typing_chat_action(
+    fake: FakeTelegram, channel: TelegramChannel
+) -> None:
+    await channel.typing(BOB)
+
+    assert fake.called("sendChatAction") == [{"chat_id": BOB, "action": "typing"}]
+
+
+# -- webhook ------------------------------------------------------------------------------------
+@asynccontextmanager
+async def webhook(
+    fake: FakeTelegram, gateway: Gateway
+) -> AsyncIterator[tuple[TelegramChannel, httpx.AsyncClient]]:
+    hooked = TelegramChannel(TOKEN, base_url=fake.base_url, mode="webhook", webhook_secret=SECRET)
+    app = Starlette(routes=hooked.routes(gateway))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://equipage") as client:
+            yield hooked, client
+    finally:
+        await hooked.aclose()
+
+
+async def test_webhook_with_the_right_secret_delivers_the_update(
+    fake: FakeTelegram, gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    async with webhook(fake, gateway) as (hooked, client):
+        assert await hooked.run(gateway, asyncio.Event()) is None  # webhooks feed it instead
+        answer = await client.post(
+            "/telegram/webhook",
+            json=fixture("nutgram_update_text"),
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+
+    assert answer.status_code == 200
+    assert [t.text for t in await inbox(redis, keys)] == ["aaaaaaaaaa"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "guess"}])
+async def test_webhook_without_the_right_secret_is_refused_and_delivers_nothing(
+    fake: FakeTelegram,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+    headers: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with webhook(fake, gateway) as (_, client):
+        answer = await client.post(
+            "/telegram/webhook", json=fixture("nutgram_update_text"), headers=headers
+        )
+
+    assert answer.status_code == 401
+    assert "wrong or missing secret" in caplog.text
+    assert await inbox(redis, keys) == []
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"[1, 2]", b'{"update_id": 1, "pad": "' + b"x" * (1 << 20) + b'"}']
+)
+async def test_webhook_with_a_malformed_or_oversized_body_is_refused(
+    fake: FakeTelegram, gateway: Gateway, redis: aioredis.Redis, keys: Keys, body: bytes
+) -> None:
+    async with webhook(fake, gateway) as (_, client):
+        answer = await client.post(
+            "/telegram/webhook",
+            content=body,
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+
+    assert answer.status_code == 400
+    assert await inbox(redis, keys) == []
+
+
+def test_webhook_mode_without_a_secret_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="secret"):
+        TelegramChannel(TOKEN, mode="webhook")
