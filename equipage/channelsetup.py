@@ -61,6 +61,13 @@ def platform_channels(config: CompanyConfig, settings: Settings) -> dict[str, An
         )
     if channels.slack is not None:
         http = channels.slack.mode == "http"
+        if not http:
+            raise ConfigError(
+                "Slack socket mode is not available in this version yet: set "
+                "channels.slack.mode to http and point your Slack app's Event Subscriptions "
+                "and Interactivity at https://<your host>/slack/events",
+                field="channels.slack.mode",
+            )
         token = need("slack", "SLACK_BOT_TOKEN")
         signing = need("slack", "SLACK_SIGNING_SECRET") if http else None
         app_token = None if http else need("slack", "SLACK_APP_TOKEN")

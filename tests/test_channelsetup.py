@@ -28,7 +28,6 @@ def test_no_platform_in_company_yaml_starts_none() -> None:
         ({"telegram": {}}, {}, "TELEGRAM_BOT_TOKEN"),
         ({"telegram": {"mode": "webhook"}}, {"TELEGRAM_BOT_TOKEN": "t"}, "TELEGRAM_WEBHOOK_SECRET"),
         ({"slack": {}}, {"SLACK_BOT_TOKEN": "x"}, "SLACK_SIGNING_SECRET"),
-        ({"slack": {"mode": "socket"}}, {"SLACK_BOT_TOKEN": "x"}, "SLACK_APP_TOKEN"),
         ({"whatsapp": {"phone_number_id": "1"}}, {"WHATSAPP_TOKEN": "w"}, "WHATSAPP_APP_SECRET"),
     ],
 )
@@ -49,3 +48,9 @@ def test_settings_never_show_channel_secrets() -> None:
     shown = repr(settings)
     assert "s3cret" not in shown and "123:ABC" not in shown
     assert "SLACK_SIGNING_SECRET" in shown
+
+
+def test_slack_socket_mode_is_refused_at_start_with_the_way_to_use_http() -> None:
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "x", "SLACK_APP_TOKEN": "y"})
+    with pytest.raises(ConfigError, match="set channels.slack.mode to http"):
+        platform_channels(with_channels(slack={"mode": "socket"}), settings)

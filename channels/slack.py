@@ -1,0 +1,313 @@
+"""The Slack channel: signed Events API requests in, chat.postMessage with Block Kit out."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl
+
+from equipage.chat import Incoming, Outgoing, Receiver
+from equipage.errors import ConfigError, MissingExtraError
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+__all__ = ["MAX_BODY", "MAX_SECTION", "MAX_TEXT", "SlackChannel", "incoming", "split", "verify"]
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 40_000  # chat.postMessage truncates text longer than this
+MAX_SECTION = 3_000  # a section block's text may not be longer
+MAX_BODY = 1 << 20  # a request larger than this is not Slack's
+MAX_AGE = 5 * 60  # Slack's replay window for signed requests, in seconds
+_SECTIONS = MAX_TEXT // MAX_SECTION  # per message, so the fallback text fits too
+_PACE = 1.0  # chat.postMessage allows about one message per second per channel
+_TRIES = 3
+_MAX_WAIT = 30.0  # rate-limit waits longer than this go back to the gateway's retry
+_BUTTONS = {"budget": ("Resume", "Stop")}
+_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
+_WORKING = {"response_type": "ephemeral", "text": "Working on it…"}
+
+
+def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float) -> bool:
+    """True when ``body`` carries Slack's v0 signature made with ``secret`` less than 5 min ago."""
+    stamp = headers.get("x-slack-request-timestamp", "")
+    given = headers.get("x-slack-signature", "")
+    if not (stamp.isascii() and stamp.isdigit()) or abs(now - int(stamp)) > MAX_AGE:
+        return False
+    base = b"v0:" + stamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def incoming(payload: dict[str, Any]) -> Incoming | None:
+    """The Incoming a request stands for (event, slash command, button), or None."""
+    kind = payload.get("type")
+    if kind == "event_callback":
+        return _event(payload)
+    if kind == "block_actions":
+        return _action(payload)
+    if "command" in payload and "user_id" in payload:
+        text = str(payload.get("text") or "").strip() or "/help"
+        return Incoming(
+            channel="slack",
+            chat=str(payload["channel_id"]),
+            user=str(payload["user_id"]),
+            text=text,
+            message_id=payload.get("trigger_id"),
+        )
+    return None
+
+
+def _event(payload: dict[str, Any]) -> Incoming | None:
+    event = payload.get("event") or {}
+    edited = event.get("subtype") == "message_changed"
+    if event.get("type") == "app_mention" and not event.get("subtype"):
+        message = event
+    elif event.get("type") == "message" and event.get("channel_type") == "im":
+        if edited:
+            message = event.get("message") or {}
+            if message.get("text") == (event.get("previous_message") or {}).get("text"):
+                return None  # an unfurl or a reaction changed it, not its author
+        elif event.get("subtype"):
+            return None
+        else:
+            message = event
+    else:
+        return None
+    if message.get("bot_id") or "user" not in message or "channel" not in event:
+        return None  # our own posts and other bots' come back as events too
+    return Incoming(
+        channel="slack",
+        chat=str(event["channel"]),
+        user=str(message["user"]),
+        text=_MENTION.sub("", str(message.get("text") or ""), count=1),
+        message_id=payload.get("event_id"),
+        thread=message.get("thread_ts") or message.get("ts"),
+        edited=edited,
+    )
+
+
+def _action(payload: dict[str, Any]) -> Incoming | None:
+    actions = payload.get("actions") or [{}]
+    verb, _, question = str(actions[0].get("value") or "").partition(":")
+    user = (payload.get("user") or {}).get("id")
+    container = payload.get("container") or {}
+    chat = (payload.get("channel") or {}).get("id") or container.get("channel_id")
+    if verb not in ("approve", "reject") or not question or not user or not chat:
+        return None
+    return Incoming(
+        channel="slack",
+        chat=str(chat),
+        user=str(user),
+        text=f"/{verb} {question}",
+        message_id=payload.get("trigger_id"),
+        thread=container.get("thread_ts") or container.get("message_ts"),
+    )
+
+
+def split(text: str, limit: int) -> list[str]:
+    """Cut escaped ``text`` into non-blank pieces of at most ``limit`` characters.
+
+    Cuts at a line break or a space when there is one, and never inside an entity (&amp;).
+    """
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", limit // 4, limit), text.rfind(" ", limit // 4, limit)) + 1
+        if cut <= 0:
+            amp = text.rfind("&", limit - 4, limit)
+            cut = amp if amp > 0 and ";" not in text[amp:limit] else limit
+        pieces.append(text[:cut])
+        text = text[cut:]
+    pieces.append(text)
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _escape(text: str) -> str:
+    # Slack reads <...> as links and mentions; the crew's text is plain.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _messages(message: Outgoing) -> list[dict[str, Any]]:
+    """chat.postMessage arguments for ``message``: text, or sections then the buttons."""
+    text = _escape(message.text)
+    if message.question is None:
+        return [{"text": piece} for piece in split(text, MAX_TEXT)]
+    sections = split(text, MAX_SECTION) or [_escape(message.question.text) or "?"]
+    groups = [sections[i : i + _SECTIONS] for i in range(0, len(sections), _SECTIONS)]
+    qid = message.question.id
+    yes, no = _BUTTONS.get(message.question.topic, ("Approve", "Reject"))
+    buttons = {
+        "type": "actions",
+        "elements": [
+            _button(yes, "approve", "primary", f"approve:{qid}"),
+            _button(no, "reject", "danger", f"reject:{qid}"),
+        ],
+    }
+    calls = []
+    for number, group in enumerate(groups, start=1):
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in group
+        ]
+        if number == len(groups):
+            blocks.append(buttons)
+        calls.append({"text": "".join(group), "blocks": blocks})
+    return calls
+
+
+def _button(label: str, action: str, style: str, value: str) -> dict[str, Any]:
+    text = {"type": "plain_text", "text": label}
+    return {"type": "button", "text": text, "action_id": action, "style": style, "value": value}
+
+
+class SlackChannel:
+    """Events API webhooks in (HTTP mode); chat.postMessage, paced per channel, out."""
+
+    name = "slack"
+
+    def __init__(
+        self,
+        bot_token: str,
+        *,
+        signing_secret: str | None = None,
+        app_token: str | None = None,
+        mode: Literal["http", "socket"] = "http",
+        base_url: str | None = None,
+    ) -> None:
+        try:
+            from slack_sdk import WebClient
+        except ImportError as err:
+            raise MissingExtraError("the Slack channel", "slack") from err
+        if mode == "http" and not signing_secret:
+            raise ConfigError(
+                "the Slack channel needs the app's signing secret to check that requests "
+                "come from Slack: copy it from the app's Basic Information page"
+            )
+        if mode == "socket" and not app_token:
+            raise ConfigError("Slack socket mode needs an app-level token (xapp-…)")
+        self.mode = mode
+        self._secret = signing_secret or ""
+        self._app_token = app_token or ""
+        # slack_sdk's AsyncWebClient needs aiohttp, which the 'slack' extra does not
+        # install; the blocking client runs in a worker thread instead.
+        self._client: WebClient = WebClient(
+            token=bot_token, base_url=base_url or "https://slack.com/api/"
+        )
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def aclose(self) -> None:
+        """Wait for the requests still being handled."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- inbound ----------------------------------------------------------------------------
+    async def run(self, receiver: Receiver, stop: asyncio.Event) -> None:
+        """HTTP mode returns at once (``routes`` serves Slack); socket mode is not built yet."""
+        if self.mode == "http":
+            return
+        raise NotImplementedError(
+            "Slack socket mode is not implemented: slack_sdk's async socket-mode client and "
+            "slack_bolt's AsyncSocketModeHandler need aiohttp, which the 'slack' extra does "
+            "not install. Use mode='http' with a public Request URL for now."
+        )
+
+    def routes(self, receiver: Receiver) -> list[Any]:
+        """``POST /slack/events`` for events, slash commands and button presses."""
+        from starlette.responses import JSONResponse, Response
+        from starlette.routing import Route
+
+        async def events(request: Request) -> Response:
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    log.warning("slack request refused: body over %d bytes", MAX_BODY)
+                    return Response(status_code=400)
+            if not verify(self._secret, bytes(body), request.headers, now=time.time()):
+                log.warning("slack request refused: bad or stale signature")
+                return Response(status_code=401)
+            payload = _parse(bytes(body))
+            if payload is None:
+                log.warning("slack request refused: body is neither JSON nor a form")
+                return Response(status_code=400)
+            if payload.get("type") == "url_verification":
+                return JSONResponse({"challenge": payload.get("challenge", "")})
+            if retry := request.headers.get("x-slack-retry-num"):
+                reason = request.headers.get("x-slack-retry-reason", "?")
+                log.info("slack retry %s (%s) of %s", retry, reason, payload.get("event_id"))
+            message = incoming(payload)
+            if message is None:
+                log.debug("slack request of type %s ignored", payload.get("type"))
+                return Response(status_code=200)
+            # Slack wants an answer within 3 s; the gateway's work goes on after it.
+            task = asyncio.create_task(self._handle(receiver, message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            if "command" in payload:
+                return JSONResponse(_WORKING)
+            return Response(status_code=200)
+
+        return [Route("/slack/events", events, methods=["POST"])]
+
+    async def _handle(self, receiver: Receiver, message: Incoming) -> None:
+        try:
+            for answer in await receiver.receive(message):
+                await self.send(answer)
+        except Exception:
+            log.exception("slack message %s not handled", message.message_id)
+
+    # -- outbound ---------------------------------------------------------------------------
+    async def send(self, message: Outgoing) -> None:
+        """Post in the message's thread; a question ends with Approve and Reject buttons."""
+        for arguments in _messages(message):
+            await self._post(message.chat, thread_ts=message.thread, **arguments)
+
+    async def _post(self, chat: str, **arguments: Any) -> None:
+        from slack_sdk.errors import SlackApiError
+
+        lock = self._locks.setdefault(chat, asyncio.Lock())
+        async with lock:
+            for attempt in range(1, _TRIES + 1):
+                wait = self._last.get(chat, -math.inf) + _PACE - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                try:
+                    await asyncio.to_thread(
+                        self._client.chat_postMessage, channel=chat, **arguments
+                    )
+                except SlackApiError as err:
+                    if err.response.status_code != 429:
+                        raise
+                    wait = float(err.response.headers.get("Retry-After", 1))
+                    if attempt == _TRIES or wait > _MAX_WAIT:
+                        raise
+                    log.info("slack rate limit on %s: waiting %.0fs", chat, wait)
+                    await asyncio.sleep(wait)
+                else:
+                    self._last[chat] = time.monotonic()
+                    return
+
+
+def _parse(body: bytes) -> dict[str, Any] | None:
+    """A request body as a dict: Events API JSON, a slash command form, or a button payload."""
+    try:
+        if body.lstrip().startswith(b"{"):
+            payload = json.loads(body)
+        else:
+            form = dict(parse_qsl(body.decode(), strict_parsing=True))
+            payload = json.loads(form["payload"]) if "payload" in form else form
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) and payload else None
