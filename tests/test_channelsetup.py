@@ -52,5 +52,5 @@ def test_settings_never_show_channel_secrets() -> None:
 
 def test_slack_socket_mode_is_refused_at_start_with_the_way_to_use_http() -> None:
     settings = Settings.from_env({"SLACK_BOT_TOKEN": "x", "SLACK_APP_TOKEN": "y"})
-    with pytest.raises(ConfigError, match="set channels.slack.mode to http"):
+    with pytest.raises(ConfigError, match=r"set channels\.slack\.mode to http"):
         platform_channels(with_channels(slack={"mode": "socket"}), settings)

@@ -1,0 +1,303 @@
+"""The WhatsApp channel: Cloud API webhooks in, Graph API messages out.
+
+WhatsApp lets a business send free-form messages only within 24 hours of the person's
+last message (the customer-service window); outside it, ``send`` refuses with
+:class:`WindowClosed` rather than have Graph reject the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from hashlib import sha256
+from typing import TYPE_CHECKING, Any, Protocol
+
+from equipage.chat import Attachment, Incoming, Outgoing, Receiver
+from equipage.errors import ControlSignal, MissingExtraError, RuntimeFailure
+
+if TYPE_CHECKING:
+    import httpx
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+__all__ = ["MemoryWindowStore", "WhatsAppChannel", "WindowClosed", "WindowStore"]
+
+log = logging.getLogger(__name__)
+
+WINDOW = 24 * 3600.0  # seconds after a person's last message when free-form sends are allowed
+MAX_BODY = 1024 * 1024  # webhook bodies over this are refused
+TEXT_LIMIT = 4096  # characters in one text message
+BUTTON_BODY_LIMIT = 1024  # characters in an interactive message's body
+MAX_ATTEMPTS = 3  # tries of one Graph call on 429 / 5xx
+MAX_WAIT = 30.0  # the longest Retry-After worth waiting for
+_MEDIA = ("image", "document", "video", "audio")
+_WINDOW_CODE = 131047  # Graph's "re-engagement message": sent outside the window
+
+
+class WindowClosed(ControlSignal):
+    """WhatsApp's 24-hour window with this person is closed: free-form sends are refused."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        super().__init__(
+            f"WhatsApp allows messages to {user} only within 24 hours of their last message, "
+            "and that window is closed; send any message to the crew on WhatsApp to reopen "
+            "the 24-hour window."
+        )
+
+
+class WindowStore(Protocol):
+    """When each person last wrote (Unix time), so ``send`` knows if the window is open."""
+
+    async def get(self, user: str) -> float | None: ...
+
+    async def set(self, user: str, ts: float) -> None: ...
+
+
+class MemoryWindowStore:
+    """The window store of one process; lost on restart (the window then reads as closed)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+
+    async def get(self, user: str) -> float | None:
+        return self._last.get(user)
+
+    async def set(self, user: str, ts: float) -> None:
+        self._last[user] = ts
+
+
+class WhatsAppChannel:
+    """Translates WhatsApp Cloud API webhooks into Incoming, and Outgoing into Graph calls."""
+
+    name = "whatsapp"
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        phone_number_id: str,
+        app_secret: str,
+        verify_token: str,
+        base_url: str = "https://graph.facebook.com/v21.0",
+        window_store: WindowStore | None = None,
+    ) -> None:
+        try:
+            import httpx
+        except ImportError as err:
+            raise MissingExtraError("the WhatsApp channel", "whatsapp") from err
+        self.phone_number_id = phone_number_id
+        self._app_secret = app_secret.encode()
+        self._verify_token = verify_token.encode()
+        self.windows: WindowStore = window_store or MemoryWindowStore()
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(15.0),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- inbound ----------------------------------------------------------------------------
+    def incoming(self, payload: dict[str, Any]) -> list[Incoming]:
+        """The people's messages in one webhook body; statuses and unknown types dropped."""
+        if payload.get("object") != "whatsapp_business_account":
+            return []
+        found: list[Incoming] = []
+        for entry in _list(payload.get("entry")):
+            for change in _list(entry.get("changes")):
+                value = change.get("value")
+                if change.get("field") != "messages" or not isinstance(value, dict):
+                    continue
+                to = _dict(value.get("metadata")).get("phone_number_id", self.phone_number_id)
+                if to != self.phone_number_id:  # another number of the same app
+                    continue
+                for message in _list(value.get("messages")):
+                    try:
+                        found += [m for m in [self._message(message)] if m is not None]
+                    except (AttributeError, KeyError, TypeError, ValueError):
+                        log.warning("malformed whatsapp message %s skipped", message.get("id"))
+        return found
+
+    def _message(self, message: dict[str, Any]) -> Incoming | None:
+        kind = message["type"]
+        text = ""
+        attachments: tuple[Attachment, ...] = ()
+        if kind == "text":
+            text = message["text"]["body"]
+        elif kind == "interactive" and message["interactive"]["type"] == "button_reply":
+            reply = message["interactive"]["button_reply"]
+            text = _command(reply["id"]) or reply["title"]
+        elif kind == "button":  # a template's quick-reply button
+            text = _command(message["button"]["payload"]) or message["button"]["text"]
+        elif kind in _MEDIA:
+            media = message[kind]
+            name = media.get("filename") or f"{kind}-{media['id']}"
+            text = media.get("caption", "")
+            attachments = (Attachment(name=name, mime=media["mime_type"], ref=media["id"]),)
+        else:
+            return None
+        user = str(message["from"])
+        return Incoming(
+            channel=self.name,
+            chat=user,
+            user=user,
+            text=text,
+            message_id=message["id"],
+            attachments=attachments,
+        )
+
+    def routes(self, receiver: Receiver) -> list[Any]:
+        """``GET`` answers Meta's verification challenge; ``POST`` takes signed webhooks."""
+        try:
+            from starlette.background import BackgroundTask
+            from starlette.responses import PlainTextResponse
+            from starlette.routing import Route
+        except ImportError as err:
+            raise MissingExtraError("the WhatsApp webhook", "web") from err
+
+        async def verify(request: Request) -> Response:
+            query = request.query_params
+            token = query.get("hub.verify_token", "").encode()
+            if query.get("hub.mode") == "subscribe" and hmac.compare_digest(
+                token, self._verify_token
+            ):
+                return PlainTextResponse(query.get("hub.challenge", ""))
+            log.warning("whatsapp webhook verification with a wrong verify token refused")
+            return PlainTextResponse("Forbidden", 403)
+
+        async def webhook(request: Request) -> Response:
+            body = await _read(request)
+            if body is None:
+                return PlainTextResponse("Body too large", 400)
+            given = request.headers.get("x-hub-signature-256", "").encode()
+            expected = b"sha256=" + hmac.new(self._app_secret, body, sha256).hexdigest().encode()
+            if not hmac.compare_digest(given, expected):
+                log.warning("whatsapp webhook with a missing or wrong X-Hub-Signature-256 refused")
+                return PlainTextResponse("Bad signature", 401)
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                return PlainTextResponse("Malformed JSON", 400)
+            if not isinstance(payload, dict):
+                return PlainTextResponse("Malformed JSON", 400)
+            answers: list[Outgoing] = []
+            for incoming in self.incoming(payload):
+                await self.windows.set(incoming.user, time.time())
+                answers += await receiver.receive(incoming)
+            # Meta wants the 200 fast and redelivers otherwise: answer after responding.
+            return PlainTextResponse("OK", background=BackgroundTask(self._answer, answers))
+
+        return [
+            Route("/whatsapp/webhook", verify, methods=["GET"]),
+            Route("/whatsapp/webhook", webhook, methods=["POST"]),
+        ]
+
+    async def _answer(self, answers: list[Outgoing]) -> None:
+        for answer in answers:
+            try:
+                await self.send(answer)
+            except Exception:
+                log.exception("answering on whatsapp %s failed", answer.chat)
+
+    async def run(self, receiver: Receiver, stop: asyncio.Event) -> None:
+        """Nothing to poll: WhatsApp comes in through ``routes``."""
+
+    # -- outbound ---------------------------------------------------------------------------
+    async def send(self, message: Outgoing) -> None:
+        """Text in chunks of 4096, a question as Approve/Reject reply buttons."""
+        last = await self.windows.get(message.chat)
+        if last is None or time.time() - last > WINDOW:
+            raise WindowClosed(message.chat)
+        text, question = message.text, message.question
+        if question is None:
+            for chunk in _chunks(text, TEXT_LIMIT):
+                await self._post(message.chat, "text", {"body": chunk, "preview_url": False})
+            return
+        text = text or question.text
+        if not text.strip() or len(text) > BUTTON_BODY_LIMIT:
+            for chunk in _chunks(text, TEXT_LIMIT):
+                await self._post(message.chat, "text", {"body": chunk, "preview_url": False})
+            text = f"Approve or reject question {question.id}?"
+        buttons = [
+            {"type": "reply", "reply": {"id": f"{verb}:{question.id}", "title": verb.title()}}
+            for verb in ("approve", "reject")
+        ]
+        interactive = {"type": "button", "body": {"text": text}, "action": {"buttons": buttons}}
+        await self._post(message.chat, "interactive", interactive)
+
+    async def _post(self, to: str, kind: str, content: dict[str, Any]) -> None:
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
+        body |= {"to": to, "type": kind, kind: content}
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            response = await self._http.post(f"{self.phone_number_id}/messages", json=body)
+            if response.is_success:
+                return
+            error = _graph_error(response)
+            if error.get("code") == _WINDOW_CODE:
+                raise WindowClosed(to)
+            retryable = response.status_code == 429 or response.status_code >= 500
+            wait = _retry_after(response)
+            wait = 0.5 * 2 ** (attempt - 1) if wait is None else wait
+            if not retryable or attempt == MAX_ATTEMPTS or wait > MAX_WAIT:
+                raise RuntimeFailure(
+                    f"the WhatsApp Graph API answered {response.status_code} "
+                    f"({error.get('message', 'no message')}) after {attempt} attempt(s); "
+                    "check the access token and phone number id, or try again later."
+                )
+            await asyncio.sleep(wait)
+
+
+def _command(button_id: str) -> str | None:
+    verb, _, question_id = button_id.partition(":")
+    return f"/{verb} {question_id}" if verb in ("approve", "reject") and question_id else None
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at a line break if one is near."""
+    pieces = []
+    while len(text) > limit:
+        cut = text.rfind("\n", limit // 2, limit)
+        cut = limit if cut < 0 else cut + 1
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return [*pieces, text] if text.strip() else pieces
+
+
+async def _read(request: Request) -> bytes | None:
+    """The raw body, or None past MAX_BODY (read no further than that)."""
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_BODY:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return max(float(response.headers["retry-after"]), 0.0)
+    except (KeyError, ValueError):
+        return None
+
+
+def _graph_error(response: httpx.Response) -> dict[str, Any]:
+    try:
+        return _dict(response.json().get("error"))
+    except (ValueError, AttributeError):
+        return {}
+
+
+def _list(value: object) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
