@@ -18,7 +18,7 @@ from equipage.bus import Bus, Delivery
 from equipage.chat import LOCAL_CHANNELS, Channel, Incoming, Outgoing, outgoing
 from equipage.config import CompanyConfig, Member
 from equipage.envelope import Envelope, Kind, Origin
-from equipage.errors import ConfigError
+from equipage.errors import ConfigError, DeliveryRefused
 from equipage.keys import GATEWAY_GROUP
 from equipage.llm.pricing import CURRENCY
 from equipage.members import Members
@@ -69,11 +69,22 @@ class Gateway:
         if incoming.message_id and not await self._first_time(incoming):
             log.info("duplicate %s message %s ignored", incoming.channel, incoming.message_id)
             return []
+        try:
+            return await self._handle(incoming)
+        except Exception:
+            # Forget we saw it, so the platform's redelivery is handled, not dropped.
+            if incoming.message_id:
+                key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
+                await self.bus.redis.delete(key)
+            raise
+
+    async def _handle(self, incoming: Incoming) -> list[Outgoing]:
         member = await self._member(incoming)
         if member is None:
             return [await self._stranger(incoming)]
+        await self._release_held(incoming)
         text = incoming.text.strip()
-        if not text:
+        if not text and not incoming.attachments:
             return []
         command, _, rest = text.partition(" ")
         command = command.lower().split("@", 1)[0]  # Telegram appends @botname
@@ -105,6 +116,18 @@ class Gateway:
         )
         await self._typing(incoming)
         return []
+
+    async def _release_held(self, incoming: Incoming) -> None:
+        """The person wrote again: what the platform refused before can go now."""
+        key = self.bus.keys.held(incoming.channel, incoming.chat)
+        async with self.bus.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(key, 0, -1)
+            pipe.delete(key)
+            held, _ = await pipe.execute()
+        for raw in held:
+            await self.bus.redis.xadd(self.bus.keys.outbox, {"env": raw})
+        if held:
+            log.info("%d held message(s) released to %s", len(held), incoming.channel)
 
     async def _typing(self, incoming: Incoming) -> None:
         """Show the person that the crew is on it, where the platform can."""
@@ -266,6 +289,15 @@ class Gateway:
                 return
             try:
                 await channel.send(outgoing(envelope))
+            except DeliveryRefused as refused:
+                # Retrying cannot help; the person writing again can. Held, acked.
+                origin = envelope.origin
+                await self.bus.redis.rpush(
+                    self.bus.keys.held(origin.channel, origin.chat), delivery.raw
+                )
+                log.warning("held %s for %s: %s", envelope.id, origin.channel, refused)
+                await reader.commit(delivery, [])
+                return
             except Exception as err:
                 log.exception("sending %s on %s failed", envelope.id, channel.name)
                 await reader.fail(delivery, f"{type(err).__name__}: {err}", attempt)

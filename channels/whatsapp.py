@@ -16,7 +16,7 @@ from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Protocol
 
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
-from equipage.errors import ControlSignal, MissingExtraError, RuntimeFailure
+from equipage.errors import MissingExtraError, RuntimeFailure, WindowClosed
 
 if TYPE_CHECKING:
     import httpx
@@ -35,18 +35,6 @@ MAX_ATTEMPTS = 3  # tries of one Graph call on 429 / 5xx
 MAX_WAIT = 30.0  # the longest Retry-After worth waiting for
 _MEDIA = ("image", "document", "video", "audio")
 _WINDOW_CODE = 131047  # Graph's "re-engagement message": sent outside the window
-
-
-class WindowClosed(ControlSignal):
-    """WhatsApp's 24-hour window with this person is closed: free-form sends are refused."""
-
-    def __init__(self, user: str) -> None:
-        self.user = user
-        super().__init__(
-            f"WhatsApp allows messages to {user} only within 24 hours of their last message, "
-            "and that window is closed; send any message to the crew on WhatsApp to reopen "
-            "the 24-hour window."
-        )
 
 
 class WindowStore(Protocol):

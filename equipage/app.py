@@ -125,7 +125,9 @@ async def serve(
 
     A platform without its secrets raises ConfigError here, before anything runs.
     """
-    platforms = platform_channels(session.config, session.settings)
+    platforms = platform_channels(
+        session.config, session.settings, redis=session.redis, keys=session.keys
+    )
     adapters = {name: channel_factory(name)() for name in channels} | platforms
     gateway = make_gateway(session, adapters)
     name = consumer_name()

@@ -12,9 +12,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import redis.asyncio as aioredis
+
 from equipage.config import CompanyConfig, Settings
 from equipage.errors import ConfigError, MissingExtraError
+from equipage.keys import Keys
 from equipage.registry import channel_factory
+from equipage.windows import RedisWindowStore
 
 __all__ = ["platform_channels", "serve_webhooks"]
 
@@ -30,8 +34,17 @@ _WHERE = {
 }
 
 
-def platform_channels(config: CompanyConfig, settings: Settings) -> dict[str, Any]:
-    """One adapter per platform in ``channels:``; raises ConfigError for a missing secret."""
+def platform_channels(
+    config: CompanyConfig,
+    settings: Settings,
+    *,
+    redis: aioredis.Redis | None = None,
+    keys: Keys | None = None,
+) -> dict[str, Any]:
+    """One adapter per platform in ``channels:``; raises ConfigError for a missing secret.
+
+    With ``redis`` and ``keys``, per-person state (WhatsApp's reply window) lives in Redis.
+    """
     env = settings.channel_env
 
     def need(platform: str, name: str) -> str:
@@ -88,6 +101,7 @@ def platform_channels(config: CompanyConfig, settings: Settings) -> dict[str, An
             phone_number_id=channels.whatsapp.phone_number_id,
             app_secret=app_secret,
             verify_token=verify,
+            window_store=RedisWindowStore(redis, keys, "whatsapp") if redis and keys else None,
             **({"base_url": graph} if graph else {}),
         )
     return made

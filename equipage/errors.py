@@ -10,7 +10,9 @@
     └── ControlSignal          not a failure: the run must stop and say why
         ├── ApprovalRequired
         ├── BudgetExceeded
-        └── HopLimitExceeded
+        ├── HopLimitExceeded
+        └── DeliveryRefused    a platform refuses a message for now (held, sent later)
+            └── WindowClosed
 
 Messages are sentences that say what is wrong and how to fix it.
 """
@@ -24,11 +26,13 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "ControlSignal",
+    "DeliveryRefused",
     "EquipageError",
     "HopLimitExceeded",
     "MissingExtraError",
     "ModelError",
     "RuntimeFailure",
+    "WindowClosed",
 ]
 
 
@@ -102,4 +106,23 @@ class HopLimitExceeded(ControlSignal):
         super().__init__(
             f"this thread took {hops} hops between agents, over the limit of {limit}; "
             "it was stopped. Rephrase the request, or raise runtime.max_hops in company.yaml."
+        )
+
+
+class DeliveryRefused(ControlSignal):
+    """A platform refuses this message for now; retrying will not help, waiting will.
+
+    The gateway holds it and sends it when the person next writes on that platform.
+    """
+
+
+class WindowClosed(DeliveryRefused):
+    """WhatsApp's 24-hour window with this person is closed: free-form sends are refused."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        super().__init__(
+            f"WhatsApp allows messages to {user} only within 24 hours of their last message, "
+            "and that window is closed; send any message to the crew on WhatsApp to reopen "
+            "the 24-hour window."
         )

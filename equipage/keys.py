@@ -164,6 +164,14 @@ class Keys:
         """Sorted set of pending pairing codes by request time."""
         return f"{self.prefix}pairings"
 
+    def held(self, channel: str, chat: str) -> str:
+        """List of outbox envelopes a platform refused for now, sent when the person writes."""
+        return f"{self.prefix}held:{_part(channel)}:{_part(chat)}"
+
+    def window(self, channel: str, user: str) -> str:
+        """When a person last wrote on a platform with a reply window (WhatsApp)."""
+        return f"{self.prefix}window:{_part(channel)}:{_part(user)}"
+
     @property
     def paused(self) -> str:
         """Set when the founder paused the crew."""

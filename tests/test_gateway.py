@@ -436,3 +436,98 @@ async def test_owner_without_a_console_identity_is_known_in_the_terminal_by_memb
 
     assert "not a member" in refused[0].text
     assert await redis.xlen(keys.inbox("ceo")) == 1
+
+
+async def test_delivery_the_platform_refuses_is_held_and_sent_when_the_person_writes(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.errors import WindowClosed
+
+    class Closed:
+        name = "whatsapp"
+
+        def __init__(self) -> None:
+            self.open = False
+            self.sent: list[Outgoing] = []
+
+        async def send(self, message: Outgoing) -> None:
+            if not self.open:
+                raise WindowClosed(message.chat)
+            self.sent.append(message)
+
+    config = CompanyConfig.model_validate(
+        {
+            "company": {"id": "acme", "name": "Acme", "profile": {"sells": "hosting"}},
+            "members": [{"id": "alice", "name": "A", "role": "owner",
+                         "identities": {"whatsapp": "33600"}}],
+            "roles": {"ceo": {"description": "runs the company"}},
+        }
+    )  # fmt: skip
+    bus = Bus(redis, keys, visibility_timeout=0.2, max_attempts=3)
+    channel = Closed()
+    gateway = Gateway(config, bus, {"whatsapp": channel})
+    origin = Origin(channel="whatsapp", chat="33600", member="alice")
+    reply = Envelope(kind=Kind.REPLY, company="acme", to="human", sender="ceo", thread="t",
+                     text="the quote is ready", origin=origin)  # fmt: skip
+    stop = asyncio.Event()
+    delivering = asyncio.create_task(gateway.deliver("g", stop, block_ms=20))
+    try:
+        await bus.publish(reply)
+        await wait_until(lambda: redis.llen(keys.held("whatsapp", "33600")), what="held")
+        assert await redis.xlen(keys.dead) == 0
+        channel.open = True  # what the person writing again does on WhatsApp
+        await gateway.receive(Incoming(channel="whatsapp", chat="33600", user="33600", text="hi"))
+        await wait_until(lambda: _true(bool(channel.sent)), what="held message sent")
+    finally:
+        stop.set()
+        await delivering
+    assert [m.text for m in channel.sent] == ["the quote is ready"]
+    assert not await redis.exists(keys.held("whatsapp", "33600"))
+
+
+async def test_message_whose_publish_failed_is_handled_when_the_platform_redelivers(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    class Flaky(Bus):
+        failures = 1
+
+        async def publish(self, envelope: Envelope) -> str:
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("redis went away")
+            return await super().publish(envelope)
+
+    gateway = Gateway(CONFIG, Flaky(redis, keys))
+    message = said("alice", "draft the newsletter", message_id="m1")
+    with pytest.raises(ConnectionError):
+        await gateway.receive(message)
+    assert await gateway.receive(message) == []
+    assert await redis.xlen(keys.inbox("ceo")) == 1
+
+
+async def test_document_without_a_caption_still_reaches_the_crew(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.chat import Attachment
+
+    pdf = Attachment(name="devis.pdf", mime="application/pdf", ref="M1")
+    incoming = Incoming(channel="console", chat="alice", user="alice", text="", attachments=(pdf,))
+    await Gateway(CONFIG, bus).receive(incoming)
+    [(_, fields)] = await redis.xrange(keys.inbox("ceo"))
+    assert Envelope.decode(fields[b"env"]).attachments == (pdf,)
+
+
+async def test_whatsapp_window_lives_in_redis_and_expires_with_it(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.windows import RedisWindowStore
+
+    store = RedisWindowStore(redis, keys, "whatsapp")
+    assert await store.get("33600") is None
+    await store.set("33600", 1700000000.5)
+    assert await RedisWindowStore(redis, keys, "whatsapp").get("33600") == 1700000000.5
+    assert 0 < await redis.ttl(keys.window("whatsapp", "33600")) <= 24 * 3600
+
+
+async def _true(value: bool) -> bool:
+    return value
