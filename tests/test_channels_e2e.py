@@ -103,3 +103,174 @@ async def _sent_with_keyboard(fake: FakeTelegram) -> bool:
 
 async def _published(fake: FakeTelegram) -> bool:
     return any(str(m["text"]).startswith("Published.") for m in fake.sent)
+
+
+# -- webhook platforms: signed requests to the real HTTP server of serve() ----------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def crew_on(channels: dict[str, Any], identities: dict[str, str], port: int) -> CompanyConfig:
+    data: dict[str, Any] = company().model_dump(mode="json", exclude_unset=True)
+    data["members"][0]["identities"] = identities
+    data["channels"] = {**channels, "web": {"host": "127.0.0.1", "port": port}}
+    return CompanyConfig.model_validate(data)
+
+
+async def listening(url: str) -> bool:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient() as client:
+            await client.get(url, timeout=1)
+        return True
+    except httpx.TransportError:
+        return False
+
+
+REQUEST = "A launch post and a hosting cost note, then publish."
+
+
+@pytest.mark.e2e
+async def test_founder_on_slack_gets_answers_in_the_thread_and_approves_with_the_button(
+    tmp_path: Path,
+) -> None:
+    import httpx
+
+    from equipage.testing.fake_slack import FakeSlack, sign
+
+    port, secret = free_port(), "s3cret"
+    async with FakeSlack("xoxb-test") as fake:
+        env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": secret,
+               "SLACK_API_BASE_URL": fake.base_url}  # fmt: skip
+        settings = Settings(home=tmp_path, channel_env=Settings.from_env(env).channel_env)
+        config = crew_on({"slack": {"mode": "http"}}, {"slack": "U0FOUNDER"}, port)
+        url = f"http://127.0.0.1:{port}/slack/events"
+
+        async def post(body: bytes, content_type: str) -> int:
+            headers = {**sign(body, secret, int(time.time())), "Content-Type": content_type}
+            async with httpx.AsyncClient() as client:
+                return (await client.post(url, content=body, headers=headers)).status_code
+
+        async with open_session(config, settings) as session:
+            stop = asyncio.Event()
+            running = asyncio.create_task(serve(session, stop, channels=[]))
+            try:
+                await wait_until(lambda: listening(url), what="webhook server up")
+                event = {"type": "event_callback", "event_id": "Ev1", "event": {
+                    "type": "app_mention", "user": "U0FOUNDER", "channel": "C1",
+                    "ts": "1700000000.000100", "text": f"<@U00FAKEBOT01> {REQUEST}"}}  # fmt: skip
+                assert await post(json.dumps(event).encode(), "application/json") == 200
+                await wait_until(lambda: _slack_question(fake), timeout=30, what="question")
+                value = await _slack_question(fake)
+                action = {"type": "block_actions", "trigger_id": "T1",
+                          "user": {"id": "U0FOUNDER"}, "channel": {"id": "C1"},
+                          "container": {"thread_ts": "1700000000.000100"},
+                          "actions": [{"action_id": "approve", "value": value}]}  # fmt: skip
+                form = httpx.QueryParams({"payload": json.dumps(action)})
+                body = str(form).encode()
+                assert await post(body, "application/x-www-form-urlencoded") == 200
+                await wait_until(lambda: _slack_said(fake, "Published."), timeout=30,
+                                 what="confirmation")  # fmt: skip
+            finally:
+                stop.set()
+                await running
+    threads = {str(p.body.get("thread_ts")) for p in fake.posted}  # type: ignore[union-attr]
+    assert threads == {"1700000000.000100"}
+
+
+async def _slack_question(fake: Any) -> str:
+    for posted in fake.posted:
+        blocks = posted.body.get("blocks")
+        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks or []
+        for block in blocks:
+            for element in block.get("elements", []):
+                if str(element.get("value", "")).startswith("approve:"):
+                    return str(element["value"])
+    return ""
+
+
+async def _slack_said(fake: Any, start: str) -> bool:
+    return any(str(p.body.get("text", "")).startswith(start) for p in fake.posted)
+
+
+@pytest.mark.e2e
+async def test_founder_on_whatsapp_gets_answers_and_approves_with_a_reply_button(
+    tmp_path: Path,
+) -> None:
+    import httpx
+
+    from equipage.testing.fake_graph import FakeGraph, sign
+
+    port, secret, phone, number = free_port(), "app-secret", "PN1", "33600000000"
+    async with FakeGraph(token="wa-token") as fake:
+        env = {
+            "WHATSAPP_TOKEN": "wa-token",
+            "WHATSAPP_APP_SECRET": secret,
+            "WHATSAPP_VERIFY_TOKEN": "verify",
+            "WHATSAPP_GRAPH_BASE_URL": fake.base_url,
+        }
+        settings = Settings(home=tmp_path, channel_env=Settings.from_env(env).channel_env)
+        config = crew_on({"whatsapp": {"phone_number_id": phone}}, {"whatsapp": number}, port)
+        url = f"http://127.0.0.1:{port}/whatsapp/webhook"
+
+        async def post(message: dict[str, Any]) -> int:
+            value = {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550000000", "phone_number_id": phone},
+                "contacts": [{"profile": {"name": "Camille"}, "wa_id": number}],
+                "messages": [{"from": number, "timestamp": str(int(time.time())), **message}],
+            }
+            body = json.dumps(
+                {
+                    "object": "whatsapp_business_account",
+                    "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}],
+                }
+            ).encode()
+            headers = {
+                "X-Hub-Signature-256": sign(body, secret),
+                "Content-Type": "application/json",
+            }
+            async with httpx.AsyncClient() as client:
+                return (await client.post(url, content=body, headers=headers)).status_code
+
+        async with open_session(config, settings) as session:
+            stop = asyncio.Event()
+            running = asyncio.create_task(serve(session, stop, channels=[]))
+            try:
+                await wait_until(lambda: listening(url), what="webhook server up")
+                sent = {"id": "wamid.1", "type": "text", "text": {"body": REQUEST}}
+                assert await post(sent) == 200
+                await wait_until(lambda: _wa_question(fake), timeout=30, what="question")
+                button = await _wa_question(fake)
+                reply = {
+                    "id": "wamid.2",
+                    "type": "interactive",
+                    "interactive": {
+                        "type": "button_reply",
+                        "button_reply": {"id": button, "title": "Approve"},
+                    },
+                }
+                assert await post(reply) == 200
+                await wait_until(lambda: _wa_said(fake, "Published."), timeout=30,
+                                 what="confirmation")  # fmt: skip
+            finally:
+                stop.set()
+                await running
+    assert all(body["to"] == number for body in fake.sent)
+
+
+async def _wa_question(fake: Any) -> str:
+    for body in fake.sent:
+        for button in body.get("interactive", {}).get("action", {}).get("buttons", []):
+            if button["reply"]["id"].startswith("approve:"):
+                return str(button["reply"]["id"])
+    return ""
+
+
+async def _wa_said(fake: Any, start: str) -> bool:
+    return any(str(b.get("text", {}).get("body", "")).startswith(start) for b in fake.sent)
