@@ -43,6 +43,7 @@ format: install-dev
 bench: install-dev
 	$(BIN)/python bench/bus.py
 	$(BIN)/python bench/llm.py
+	$(BIN)/python bench/ingress.py
 
 clean:
 	rm -rf $(VENV) .equipage .pytest_cache .mypy_cache .ruff_cache

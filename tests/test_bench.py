@@ -60,3 +60,26 @@ def test_llm_benchmark_reports_cached_share_and_cost_with_and_without_caching(
     assert result["cost_ratio"] == pytest.approx(
         cached["cost_per_turn"] / plain["cost_per_turn"], abs=1e-4
     )
+
+
+def test_ingress_benchmark_reports_webhook_latencies_and_lost_requests(tmp_path: Path) -> None:
+    out = tmp_path / "ingress.json"
+    run = subprocess.run(
+        [sys.executable, str(BENCH.parent / "ingress.py"), "--seconds", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert json.loads(out.read_text()) == result
+    assert result["benchmark"] == "ingress"
+    assert result["rate_per_s"] == 50 and result["seconds"] == 2
+    assert result["model_latency_s"] == 5 and result["target_p99_ms"] == 100
+    assert result["sent"] == 100
+    assert isinstance(result["lost"], int) and isinstance(result["responses_2xx"], int)
+    assert isinstance(result["ok"], bool)
+    for kind in ("slack", "telegram", "all"):
+        assert 0 <= result[kind]["p50_ms"] <= result[kind]["p99_ms"]
