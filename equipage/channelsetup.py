@@ -8,14 +8,13 @@ server (``channels.web`` in company.yaml).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from equipage.config import CompanyConfig, Settings
 from equipage.errors import ConfigError, MissingExtraError
+from equipage.httpserver import LocalServer
 from equipage.keys import Keys
 from equipage.registry import channel_factory
 from equipage.windows import RedisWindowStore
@@ -110,22 +109,12 @@ def platform_channels(
 async def serve_webhooks(routes: list[Any], host: str, port: int, stop: asyncio.Event) -> None:
     """Serve the platforms' webhook routes until ``stop`` is set."""
     try:
-        import uvicorn
         from starlette.applications import Starlette
     except ImportError as err:
         raise MissingExtraError("webhook channels", "web") from err
-    app = Starlette(routes=routes)
-
-    class QuietServer(uvicorn.Server):
-        """The CLI owns Ctrl-C: this server leaves the process's signals alone."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
-
-    server = QuietServer(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off"))
-    serving = asyncio.create_task(server.serve())
-    with contextlib.suppress(Exception):
+    server = LocalServer(Starlette(routes=routes), host=host, port=port)
+    await server.start()
+    try:
         await stop.wait()
-    server.should_exit = True
-    await serving
+    finally:
+        await server.stop()

@@ -277,7 +277,8 @@ async def test_duplicate_update_is_processed_once(
     redis: aioredis.Redis,
     keys: Keys,
 ) -> None:
-    update = fixture("nutgram_update_text")
+    # Real update ids only grow; the library fixture's is 123456789, above the next one.
+    update = {**fixture("nutgram_update_text"), "update_id": 1001}
     later = fixture("vercel-chat_replay_telegram")["followUp"]
     fake.push_update(update)
     fake.push_update(update)

@@ -25,18 +25,18 @@ import json
 import math
 import re
 import secrets
-import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from equipage.httpserver import LocalServer
 
 __all__ = [
     "DEFAULT_TEXT",
@@ -127,38 +127,23 @@ class FakeAnthropic:
         self._closing = asyncio.Event()
         self.requests: list[RecordedRequest] = []
         self.url = ""
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._http: LocalServer | None = None
 
     def push(self, *steps: Step) -> None:
         """Queue more answers; they are used once each, in order."""
         self._queue.extend(steps)
 
     async def __aenter__(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
-        config = uvicorn.Config(
-            app, log_config=None, log_level="warning", lifespan="off", ws="none", http="h11"
+        self._http = LocalServer(
+            Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
         )
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises what stopped it
-            if time.monotonic() > deadline:
-                raise TimeoutError("the fake Anthropic server did not start within 10 s")
-            await asyncio.sleep(0.005)
+        self.url = await self._http.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._closing.set()  # cuts scripted delays short
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
+        if self._http is not None:
+            await self._http.stop()
 
     async def _messages(self, request: Request) -> Response:
         try:
@@ -230,14 +215,6 @@ class FakeAnthropic:
                 "inference_geo": "not_available",
             },
         }
-
-
-class _Server(uvicorn.Server):
-    """Leaves SIGINT and SIGTERM to the test runner."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def _estimate(canonical: str) -> int:

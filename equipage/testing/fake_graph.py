@@ -12,23 +12,20 @@ Graph's error JSON. ``fail_next`` queues error answers, e.g. 429 with ``Retry-Af
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import secrets
-import socket
 import time
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from equipage.httpserver import LocalServer
 
 __all__ = ["FakeGraph", "GraphRequest", "sign"]
 
@@ -56,8 +53,7 @@ class FakeGraph:
         self.attempts: list[float] = []  # every POST, failed ones included
         self.base_url = ""
         self._failures: deque[tuple[int, float | None]] = deque()
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._http: LocalServer | None = None
 
     @property
     def sent(self) -> list[dict[str, Any]]:
@@ -69,29 +65,15 @@ class FakeGraph:
         self._failures.append((status, retry_after))
 
     async def __aenter__(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        app = Starlette(routes=[Route("/{phone_number_id}/messages", self._send, methods=["POST"])])
-        config = uvicorn.Config(
-            app, log_config=None, log_level="warning", lifespan="off", ws="none", http="h11"
+        self._http = LocalServer(
+            Starlette(routes=[Route("/{phone_number_id}/messages", self._send, methods=["POST"])])
         )
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises what stopped it
-            if time.monotonic() > deadline:
-                raise TimeoutError("the fake Graph API did not start within 10 s")
-            await asyncio.sleep(0.005)
+        self.base_url = await self._http.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
+        if self._http is not None:
+            await self._http.stop()
 
     async def _send(self, request: Request) -> JSONResponse:
         self.attempts.append(time.monotonic())
@@ -123,11 +105,3 @@ def _error(
     trace = secrets.token_urlsafe(16)
     body = {"error": {"message": message, "type": type, "code": code, "fbtrace_id": trace}}
     return JSONResponse(body, status, headers)
-
-
-class _Server(uvicorn.Server):
-    """Leaves SIGINT and SIGTERM to the test runner."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield

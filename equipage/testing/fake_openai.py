@@ -17,20 +17,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Self
 
-import uvicorn
 from pydantic import JsonValue
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from equipage.httpserver import LocalServer
 
 __all__ = ["FakeCall", "FakeOpenAI", "RecordedRequest"]
 
@@ -80,13 +80,6 @@ class _Delay:
 _Step = _Reply | _Error | _Delay
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The fake lives inside a test run: Ctrl-C belongs to pytest, not to the fake.
-        yield
-
-
 class FakeOpenAI:
     """Serves scripted answers in order; answers ``default_text`` once the script is empty."""
 
@@ -101,8 +94,7 @@ class FakeOpenAI:
         self.requests: list[RecordedRequest] = []
         self._steps: deque[_Step] = deque()
         self._closing = asyncio.Event()
-        self._server: _Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._http: LocalServer | None = None
         self._port = 0
 
     @property
@@ -133,16 +125,11 @@ class FakeOpenAI:
         self._steps.append(_Delay(seconds))
 
     async def __aenter__(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)  # bound and listening now: clients may connect before uvicorn polls
-        self._port = sock.getsockname()[1]
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
-        config = uvicorn.Config(
-            app, lifespan="off", log_config=None, access_log=False, timeout_graceful_shutdown=2
+        self._http = LocalServer(
+            Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
         )
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        await self._http.start()
+        self._port = self._http.port
         return self
 
     async def __aexit__(
@@ -151,10 +138,9 @@ class FakeOpenAI:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._server is not None and self._task is not None
         self._closing.set()
-        self._server.should_exit = True
-        await self._task
+        if self._http is not None:
+            await self._http.stop()
 
     async def _chat(self, request: Request) -> Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -10,25 +10,22 @@ call answer HTTP 429 with ``Retry-After``, as Slack does when a method's tier is
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
-import socket
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qsl
 
-import uvicorn
 from pydantic import JsonValue
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from equipage.httpserver import LocalServer
 
 __all__ = ["FakeSlack", "Posted", "sign"]
 
@@ -50,13 +47,6 @@ class Posted:
     body: Json
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The fake lives inside a test run: Ctrl-C belongs to pytest, not to the fake.
-        yield
-
-
 class FakeSlack:
     """Answers the Web API methods the Slack channel uses; records what it was sent."""
 
@@ -66,8 +56,7 @@ class FakeSlack:
         self.posted: list[Posted] = []
         self.rejected: list[tuple[int, str]] = []  # (status, method) of refused calls
         self._rate_limits: list[int] = []
-        self._server: _Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._http: LocalServer | None = None
         self._port = 0
         self._ts = 0
 
@@ -81,16 +70,11 @@ class FakeSlack:
         self._rate_limits.append(retry_after)
 
     async def __aenter__(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)  # listening now: clients may connect before uvicorn polls
-        self._port = sock.getsockname()[1]
-        app = Starlette(routes=[Route("/api/{method}", self._call, methods=["GET", "POST"])])
-        config = uvicorn.Config(
-            app, lifespan="off", log_config=None, access_log=False, timeout_graceful_shutdown=2
+        self._http = LocalServer(
+            Starlette(routes=[Route("/api/{method}", self._call, methods=["GET", "POST"])])
         )
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        await self._http.start()
+        self._port = self._http.port
         return self
 
     async def __aexit__(
@@ -99,9 +83,8 @@ class FakeSlack:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._server is not None and self._task is not None
-        self._server.should_exit = True
-        await self._task
+        if self._http is not None:
+            await self._http.stop()
 
     async def _call(self, request: Request) -> Response:
         method = request.path_params["method"]

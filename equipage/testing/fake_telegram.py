@@ -18,17 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
-from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from equipage.httpserver import LocalServer
 
 __all__ = ["FakeTelegram"]
 
@@ -36,13 +35,6 @@ Json = dict[str, Any]
 BOT = {"id": 8765336106, "is_bot": True, "first_name": "Equipage", "username": "equipage_bot"}
 # Bot API parameters that python-telegram-bot sends JSON-encoded inside a form field.
 _OBJECT_PARAMS = frozenset({"reply_markup", "entities", "reply_parameters", "link_preview_options"})
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The fake lives inside a test run: Ctrl-C belongs to pytest, not to the fake.
-        yield
 
 
 class FakeTelegram:
@@ -57,8 +49,7 @@ class FakeTelegram:
         self._arrived = asyncio.Event()
         self._closing = asyncio.Event()
         self._next_message_id = 1
-        self._server: _Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._http: LocalServer | None = None
         self._port = 0
 
     @property
@@ -80,20 +71,11 @@ class FakeTelegram:
         return [params for name, params in self.calls if name == method]
 
     async def __aenter__(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)  # bound and listening now: clients may connect before uvicorn polls
-        self._port = sock.getsockname()[1]
-        routes = [Route("/bot{token}/{method}", self._method, methods=["GET", "POST"])]
-        config = uvicorn.Config(
-            Starlette(routes=routes),
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=2,
+        self._http = LocalServer(
+            Starlette(routes=[Route("/bot{token}/{method}", self._method, methods=["GET", "POST"])])
         )
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        await self._http.start()
+        self._port = self._http.port
         return self
 
     async def __aexit__(
@@ -102,10 +84,9 @@ class FakeTelegram:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._server is not None and self._task is not None
         self._closing.set()  # ends pending long polls, so shutdown is not held up
-        self._server.should_exit = True
-        await self._task
+        if self._http is not None:
+            await self._http.stop()
 
     async def _method(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:
