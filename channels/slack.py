@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from equipage.chat import Incoming, Outgoing, Receiver
 from equipage.errors import ConfigError, MissingExtraError
+from equipage.httpserver import read_body
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -229,16 +230,14 @@ class SlackChannel:
         from starlette.routing import Route
 
         async def events(request: Request) -> Response:
-            body = bytearray()
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_BODY:
-                    log.warning("slack request refused: body over %d bytes", MAX_BODY)
-                    return Response(status_code=400)
-            if not verify(self._secret, bytes(body), request.headers, now=time.time()):
+            body = await read_body(request, MAX_BODY)
+            if body is None:
+                log.warning("slack request refused: body over %d bytes", MAX_BODY)
+                return Response(status_code=400)
+            if not verify(self._secret, body, request.headers, now=time.time()):
                 log.warning("slack request refused: bad or stale signature")
                 return Response(status_code=401)
-            payload = _parse(bytes(body))
+            payload = _parse(body)
             if payload is None:
                 log.warning("slack request refused: body is neither JSON nor a form")
                 return Response(status_code=400)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
 from equipage.errors import ConfigError, MissingExtraError
+from equipage.httpserver import read_body
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -228,12 +229,10 @@ class TelegramChannel:
             if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
                 log.warning("telegram webhook refused: wrong or missing secret token")
                 return Response(status_code=401)
-            body = bytearray()
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_BODY:
-                    log.warning("telegram webhook refused: body over %d bytes", MAX_BODY)
-                    return Response(status_code=400)
+            body = await read_body(request, MAX_BODY)
+            if body is None:
+                log.warning("telegram webhook refused: body over %d bytes", MAX_BODY)
+                return Response(status_code=400)
             try:
                 update = json.loads(body)
             except ValueError:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
 from equipage.errors import MissingExtraError, RuntimeFailure, WindowClosed
+from equipage.httpserver import read_body
 
 if TYPE_CHECKING:
     import httpx
@@ -159,7 +160,7 @@ class WhatsAppChannel:
             return PlainTextResponse("Forbidden", 403)
 
         async def webhook(request: Request) -> Response:
-            body = await _read(request)
+            body = await read_body(request, MAX_BODY)
             if body is None:
                 return PlainTextResponse("Body too large", 400)
             given = request.headers.get("x-hub-signature-256", "").encode()
@@ -254,19 +255,6 @@ def _chunks(text: str, limit: int) -> list[str]:
         pieces.append(text[:cut])
         text = text[cut:]
     return [*pieces, text] if text.strip() else pieces
-
-
-async def _read(request: Request) -> bytes | None:
-    """The raw body, or None past MAX_BODY (read no further than that)."""
-    declared = request.headers.get("content-length", "0")
-    if not declared.isdigit() or int(declared) > MAX_BODY:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    return bytes(body)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

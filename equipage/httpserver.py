@@ -1,9 +1,10 @@
-"""Serve a Starlette app with uvicorn inside the running event loop.
+"""Serve a Starlette app with uvicorn inside the running event loop, and read webhooks.
 
 The webhook server of ``equipage up`` and the fake platform servers of
-``equipage.testing`` use it. The socket is bound and listening before uvicorn starts,
-so clients may connect at once; signals stay with the caller (the CLI, pytest); and
-``stop`` asks uvicorn to exit instead of cancelling it.
+``equipage.testing`` use it; ``read_body`` is how every webhook reads what it is sent.
+The socket is bound and listening before uvicorn starts, so clients may connect at
+once; signals stay with the caller (the CLI, pytest); and ``stop`` asks uvicorn to exit
+instead of cancelling it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,24 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["LocalServer"]
+__all__ = ["LocalServer", "read_body"]
+
+
+async def read_body(request: Any, limit: int) -> bytes | None:
+    """The raw body of a Starlette request, or None past ``limit`` bytes.
+
+    Reads no further than the limit, whatever Content-Length claims, so an oversized
+    or endless body costs at most ``limit`` bytes of memory.
+    """
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 class LocalServer:
