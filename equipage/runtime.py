@@ -238,8 +238,7 @@ class ThreadRunner:
                 detail=reason,
             )
         )
-        ctx = self._context(envelope)
-        return [to_person(ThreadContext(**{**ctx.__dict__, "reply_to": None}), reason)]
+        return [to_person(replace(self._context(envelope), reply_to=None), reason)]
 
 
 class WorkflowRunner(ThreadRunner):
