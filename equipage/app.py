@@ -96,7 +96,12 @@ async def open_session(
             else:
                 models, notes = model_plan(config, settings)
             crew = build_crew(
-                config, redis, keys, models=models, options=settings.provider_options()
+                config,
+                redis,
+                keys,
+                models=models,
+                options=settings.provider_options(),
+                files=(home or settings.home) / "files",
             )
             try:
                 await crew.start()

@@ -48,6 +48,7 @@ __all__ = [
     "RuntimeConfig",
     "Schedule",
     "Settings",
+    "TenderProfile",
     "load_config",
     "load_prompt",
     "offered_name",
@@ -129,6 +130,40 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def _cpv_prefix(value: str) -> str:
+    digits = value.strip().split("-")[0]
+    if not (digits.isdigit() and 2 <= len(digits) <= 8):
+        raise ValueError(f"{value!r} is not a CPV prefix; write 2 to 8 digits, e.g. '72' or '4800'")
+    return digits
+
+
+CpvPrefix = Annotated[str, AfterValidator(_cpv_prefix)]
+
+
+class TenderProfile(_Model):
+    """What public tenders the company answers; the ``tenders`` workflow matches on it."""
+
+    cpv: tuple[CpvPrefix, ...] = Field(
+        (), description="CPV code prefixes, e.g. ['72', '48'] (IT services, software)"
+    )
+    keywords: tuple[Keyword, ...] = Field(
+        (), description="words or phrases in any language, e.g. [cloud, hébergement]"
+    )
+    exclude: tuple[Keyword, ...] = Field(
+        (), description="words that rule a notice out, e.g. [travaux, works]"
+    )
+    countries: tuple[Country, ...] = Field(
+        (), description="ISO country codes; empty means company.profile.where"
+    )
+    min_value: float = Field(0, ge=0, description="smallest estimated value worth answering")
+    horizon_days: int = Field(
+        90, ge=1, description="ignore notices whose deadline is further away than this"
+    )
+    min_days: int = Field(
+        7, ge=0, description="ignore notices whose deadline is closer than this (no time to bid)"
+    )
+
+
 class Profile(_Model):
     """What the company sells, where, and in which languages; every prompt reads it."""
 
@@ -138,6 +173,9 @@ class Profile(_Model):
         ("en",), min_length=1, description="ISO 639-1 codes, e.g. [fr, en]; the first is default"
     )
     description: str | None = Field(None, description="optional free text about the company")
+    tenders: TenderProfile | None = Field(
+        None, description="what public tenders to watch for (the tenders workflow)"
+    )
 
     @property
     def language(self) -> str:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, get_args
 
 import redis.asyncio as aioredis
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from pydantic import BaseModel
 
 from equipage.agent import AgentSpec, Outbox, build_agent_graph
 from equipage.audit import Audit
@@ -41,6 +45,23 @@ def serializer(*extra: type) -> JsonPlusSerializer:
     return JsonPlusSerializer(
         allowed_msgpack_modules=[*_STATE_TYPES, WorkflowCall, Outbox, Compacted, *extra]
     )
+
+
+def _models_in(model: type[BaseModel]) -> set[type]:
+    """``model`` and every pydantic model or enum its fields hold, for the serializer."""
+    found: set[type] = set()
+    todo: list[Any] = [model]
+    while todo:
+        kind = todo.pop()
+        if isinstance(kind, type) and issubclass(kind, BaseModel | Enum):
+            if kind in found:
+                continue
+            found.add(kind)
+            if issubclass(kind, BaseModel):
+                todo.extend(f.annotation for f in kind.model_fields.values())
+        else:
+            todo.extend(get_args(kind))
+    return found
 
 
 def tools_for(config: CompanyConfig, role: str) -> tuple[str, ...]:
@@ -94,6 +115,7 @@ def build_crew(
     models: Mapping[str, str | ChatModel] | None = None,
     bus: Bus | None = None,
     options: ProviderOptions | None = None,
+    files: Path | None = None,
 ) -> Crew:
     """Build every role's graph; ``models`` overrides some roles' model specs."""
     runtime = config.runtime
@@ -119,7 +141,10 @@ def build_crew(
     mcp: dict[str, tuple[McpTools, Policy]] = {}
     built: list[ChatModel] = []
     workflows = [load_workflow(name) for name in config.workflows]
-    types = [t for w in workflows for t in (w.Input, w.Output)]
+    types = sorted(
+        {t for w in workflows for t in (*_models_in(w.Input), *_models_in(w.Output))},
+        key=lambda t: f"{t.__module__}.{t.__qualname__}",
+    )
     saver = RedisSaver(redis, keys, serde=serializer(*types))
     offered = [TeamMember(w.name, w.description, tuple(w.handles)) for w in workflows]
     for workflow in workflows:
@@ -128,6 +153,10 @@ def build_crew(
             redis=redis,
             keys=keys,
             model=_model(options, built, (models or {}).get(config.runtime.entry_role, "offline")),
+            profile=config.company.profile,
+            files=(files or Path(".equipage") / "files") / keys.company / workflow.name,
+            emit=bus.emit,
+            name=workflow.name,
         )
         graph = workflow.build(context).compile(checkpointer=saver)
         handlers[workflow_inbox(workflow.name)] = WorkflowRunner(

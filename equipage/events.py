@@ -20,6 +20,7 @@ class EventType(StrEnum):
     TOOL = "tool"  # an agent called a tool
     MODEL = "model"  # an agent called its model
     STOPPED = "stopped"  # a thread was stopped (hop limit, step limit)
+    PROGRESS = "progress"  # a workflow reported how far it got
 
 
 class Event(BaseModel):

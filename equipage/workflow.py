@@ -10,20 +10,25 @@ Deterministic work is plain code; ``ctx.model`` is there for judgement and prose
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Protocol, TypedDict
 
 import redis.asyncio as aioredis
 from langgraph.graph import StateGraph
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from equipage.agent import Outbox, merge_outbox
+from equipage.config import Profile
 from equipage.envelope import Envelope, Origin, ReplyTo
 from equipage.errors import ConfigError
+from equipage.events import Event, EventType
 from equipage.keys import Keys
 from equipage.llm.base import ChatModel
+from equipage.llm.messages import Message
 
-__all__ = ["Workflow", "WorkflowContext", "WorkflowState", "load_workflow"]
+__all__ = ["Workflow", "WorkflowContext", "WorkflowState", "Written", "load_workflow"]
 
 
 class WorkflowState(TypedDict, total=False):
@@ -40,14 +45,70 @@ class WorkflowState(TypedDict, total=False):
     steps: int
 
 
+class Written(BaseModel):
+    """Prose a workflow asked for, and who wrote it: a model, or ``template``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    by: str
+
+
+async def _no_emit(event: Event) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class WorkflowContext:
-    """What a workflow's nodes may use."""
+    """What a workflow's nodes may use.
+
+    ``files`` is where a workflow writes what it hands to people (exports, charts): one
+    folder per workflow under the crew's home. ``emit`` records progress on the events
+    stream (see ``progress``).
+    """
 
     company: str
     redis: aioredis.Redis
     keys: Keys
     model: ChatModel
+    profile: Profile | None = None
+    files: Path = Path(".equipage/files")
+    emit: Callable[[Event], Awaitable[None]] = field(default=_no_emit)
+    name: str = ""
+
+    @property
+    def templated(self) -> bool:
+        """True when the model writes no prose (offline): drafts come from templates."""
+        return bool(getattr(self.model, "templated", False))
+
+    async def write(self, instructions: str, material: str, *, fallback: str) -> Written:
+        """Prose from the model, or ``fallback`` (a template) when the model is offline.
+
+        ``material`` is the content to work from (a notice, a transcript); it is fenced as
+        data so instructions hidden in it are not followed.
+        """
+        if self.templated:
+            return Written(text=fallback, by="template")
+        messages = [
+            Message.system(instructions),
+            Message.user(f"<material>\n{material}\n</material>"),
+        ]
+        completion = await self.model.complete(messages, [])
+        text = completion.content.strip()
+        if not text:
+            return Written(text=fallback, by="template")
+        return Written(text=text, by=completion.model or self.model.name)
+
+    async def progress(self, detail: str, *, thread: str = "") -> None:
+        """Tell the events stream (``equipage status``, the dashboard) how far a run got."""
+        await self.emit(
+            Event(
+                type=EventType.PROGRESS,
+                sender=f"workflow.{self.name}",
+                thread=thread,
+                detail=detail[:500],
+            )
+        )
 
 
 class Workflow(Protocol):

@@ -47,6 +47,8 @@ class OfflineModel:
     """A rule-based stand-in for a model, deterministic for the same conversation."""
 
     name = "offline"
+    #: Writes no prose of its own: workflows fall back on their templates (``ctx.write``).
+    templated = True
 
     def __init__(self, model_id: str = "", options: ProviderOptions | None = None) -> None:
         self.model_id = model_id or "rules-v1"
