@@ -177,6 +177,23 @@ class Keys:
         """Set when the founder paused the crew."""
         return f"{self.prefix}paused"
 
+    # -- workflows -----------------------------------------------------------------------
+    def schedule_tick(self, schedule: str, tick: str) -> str:
+        """Claimed by the one worker that starts a schedule's run for one cron tick."""
+        return f"{self.prefix}sched:{_part(schedule)}:{_part(tick)}"
+
+    def tenders_seen(self) -> str:
+        """Hash: tender fingerprint -> JSON of the notice last reported (tenders workflow)."""
+        return f"{self.prefix}wf:tenders:seen"
+
+    def live_segments(self, session: str) -> str:
+        """Stream of transcript segments of one live conversation (live_assist workflow)."""
+        return f"{self.prefix}wf:live:{_part(session)}:segments"
+
+    def live_state(self, session: str) -> str:
+        """Hash: rolling state of one live conversation (live_assist workflow)."""
+        return f"{self.prefix}wf:live:{_part(session)}:state"
+
     # -- LangGraph checkpoints -----------------------------------------------------------
     @property
     def cp_threads(self) -> str:
