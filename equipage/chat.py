@@ -13,6 +13,7 @@ __all__ = [
     "LOCAL_CHANNELS",
     "Attachment",
     "Channel",
+    "Downloader",
     "Incoming",
     "Outgoing",
     "PlatformChannel",
@@ -89,6 +90,15 @@ class PlatformChannel(Channel, Protocol):
 
     def routes(self, receiver: Receiver) -> list[Any]:
         """Starlette routes for this platform's webhooks (empty when none)."""
+        ...
+
+
+@runtime_checkable
+class Downloader(Protocol):
+    """An adapter that can fetch the bytes of a file a person sent (``Attachment.ref``)."""
+
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        """The file's bytes; raise ``errors.DocumentRefused`` past ``limit`` bytes."""
         ...
 
 

@@ -3,10 +3,13 @@
     EquipageError
     ├── ConfigError            a user mistake in company.yaml or the environment
     ├── MissingExtraError      an optional dependency is not installed
+    ├── InputRejected          content from outside cannot be used (a file, a notice, an export)
+    │   └── DocumentRefused    a file a person sent is too large or of an unreadable type
     ├── RuntimeFailure         something broke while running (Redis, a handler, a model)
     │   ├── BusError
     │   ├── CheckpointError
-    │   └── ModelError
+    │   ├── ModelError
+    │   └── SourceError        an outside data source (TED, BOAMP...) failed after retries
     └── ControlSignal          not a failure: the run must stop and say why
         ├── ApprovalRequired
         ├── BudgetExceeded
@@ -27,11 +30,14 @@ __all__ = [
     "ConfigError",
     "ControlSignal",
     "DeliveryRefused",
+    "DocumentRefused",
     "EquipageError",
     "HopLimitExceeded",
+    "InputRejected",
     "MissingExtraError",
     "ModelError",
     "RuntimeFailure",
+    "SourceError",
     "WindowClosed",
 ]
 
@@ -69,6 +75,14 @@ class MissingExtraError(EquipageError):
         super().__init__(f"{feature} requires the '{extra}' extra: pip install 'equipage[{extra}]'")
 
 
+class InputRejected(EquipageError):
+    """Content from outside cannot be used as given; the message says what to send instead."""
+
+
+class DocumentRefused(InputRejected):
+    """A file a person sent is too large, or of a type Equipage cannot read."""
+
+
 class RuntimeFailure(EquipageError):
     """Something failed while the crew was running."""
 
@@ -83,6 +97,15 @@ class CheckpointError(RuntimeFailure):
 
 class ModelError(RuntimeFailure):
     """A model provider failed or answered something unusable."""
+
+
+class SourceError(RuntimeFailure):
+    """An outside data source failed after its retries; the run reports it and goes on."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source} failed: {reason}")
 
 
 class ControlSignal(EquipageError):
