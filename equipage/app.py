@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from pydantic import JsonValue, ValidationError
 
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
@@ -23,13 +24,25 @@ from equipage.chat import Incoming, Outgoing, outgoing
 from equipage.config import CompanyConfig, Member, Settings
 from equipage.connection import RedisTarget, check_server, connect, open_target
 from equipage.crew import Crew, build_crew
-from equipage.envelope import Envelope
+from equipage.envelope import Envelope, Kind, Origin, WorkflowCall, new_id
+from equipage.errors import ConfigError
 from equipage.keys import Keys
 from equipage.registry import channel_factory, gateway_class
+from equipage.scheduler import Scheduler
 from equipage.status import backlog, live_workers
+from equipage.tools import workflow_inbox
 from equipage.worker import Worker, consumer_name
+from equipage.workflow import load_workflow
 
-__all__ = ["Session", "converse", "model_plan", "open_session", "raise_budget", "serve"]
+__all__ = [
+    "Session",
+    "converse",
+    "model_plan",
+    "open_session",
+    "raise_budget",
+    "run_workflow",
+    "serve",
+]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +164,9 @@ async def serve(
             concurrency=session.config.runtime.workers,
         )
         tasks.append(asyncio.create_task(worker.run(stop)))
+        if session.config.schedules:
+            scheduler = Scheduler(session.config, session.redis, session.keys, session.bus)
+            tasks.append(asyncio.create_task(scheduler.run(stop)))
     if console_input and "console" in adapters:
         owner = session.config.owner
         user = console_user or owner.identities.get("console") or owner.id
@@ -195,16 +211,88 @@ async def converse(
     member: Member,
     on_message: Callable[[Outgoing], Awaitable[None]],
     timeout: float = 300.0,
+    on_question: Callable[[Outgoing], Awaitable[str | None]] | None = None,
 ) -> int:
     """Send one message as ``member`` over the ``cli`` channel; relay answers until settled.
 
     Settled means: nothing left to handle on any inbox and the outbox read to its end.
     Runs workers in this process when no worker is alive, so it works on its own.
+    ``on_question`` may answer a question at once (``/approve ID``) instead of leaving it
+    for a later ``equipage send``.
     """
+    gateway = make_gateway(session, {})
+    identity = member.identities.get("console") or member.id
+
+    async def start() -> list[Outgoing]:
+        return list(
+            await gateway.receive(Incoming(channel="cli", chat=member.id, user=identity, text=text))
+        )
+
+    async def answer(command: str) -> list[Outgoing]:
+        incoming = Incoming(channel="cli", chat=member.id, user=identity, text=command)
+        return list(await gateway.receive(incoming))
+
+    return await _relay(session, member.id, start, answer, on_message, on_question, timeout)
+
+
+async def run_workflow(
+    session: Session,
+    name: str,
+    data: dict[str, JsonValue],
+    *,
+    member: Member,
+    on_message: Callable[[Outgoing], Awaitable[None]],
+    timeout: float = 600.0,
+    on_question: Callable[[Outgoing], Awaitable[str | None]] | None = None,
+) -> int:
+    """Run workflow ``name`` by hand for ``member``; relay its messages as ``converse`` does.
+
+    The input is checked against the workflow's ``Input`` first, so a mistake in the input
+    file is reported before anything runs.
+    """
+    workflow = load_workflow(name)
+    try:
+        workflow.Input.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"workflow {name} refused its input: {problems}") from error
+    gateway = make_gateway(session, {})
+    identity = member.identities.get("console") or member.id
+
+    async def start() -> list[Outgoing]:
+        run = Envelope(
+            kind=Kind.WORKFLOW,
+            company=session.keys.company,
+            to=workflow_inbox(name),
+            sender=f"member:{member.id}",
+            thread=f"cli:{member.id}/wf-{name}/{new_id()[:8]}",
+            origin=Origin(channel="cli", chat=member.id, member=member.id),
+            workflow=WorkflowCall(name=name, input=data),
+        )
+        await session.bus.publish(run)
+        return []
+
+    async def answer(command: str) -> list[Outgoing]:
+        incoming = Incoming(channel="cli", chat=member.id, user=identity, text=command)
+        return list(await gateway.receive(incoming))
+
+    return await _relay(session, member.id, start, answer, on_message, on_question, timeout)
+
+
+async def _relay(
+    session: Session,
+    chat: str,
+    start: Callable[[], Awaitable[list[Outgoing]]],
+    answer: Callable[[str], Awaitable[list[Outgoing]]],
+    on_message: Callable[[Outgoing], Awaitable[None]],
+    on_question: Callable[[Outgoing], Awaitable[str | None]] | None,
+    timeout: float,
+) -> int:
     redis, keys = session.redis, session.keys
     last: Any = await redis.xrevrange(keys.outbox, count=1)
     cursor: bytes = last[0][0] if last else b"0-0"
-    gateway = make_gateway(session, {})
     stop = asyncio.Event()
     local: asyncio.Task[None] | None = None
     if not await live_workers(redis, keys):
@@ -212,16 +300,16 @@ async def converse(
             session.bus, session.crew.handlers, concurrency=session.config.runtime.workers
         )
         local = asyncio.create_task(worker.run(stop))
-    chat = member.id
-    identity = member.identities.get("console") or member.id
     shown = 0
-    try:
-        answers = await gateway.receive(
-            Incoming(channel="cli", chat=chat, user=identity, text=text)
-        )
-        for answer in answers:
-            await on_message(answer)
+
+    async def show(messages: list[Outgoing]) -> None:
+        nonlocal shown
+        for message in messages:
+            await on_message(message)
             shown += 1
+
+    try:
+        await show(await start())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -232,9 +320,14 @@ async def converse(
                     cursor = entry_id
                     envelope = Envelope.decode(fields[b"env"])
                     origin = envelope.origin
-                    if origin and origin.channel == "cli" and origin.chat == chat:
-                        await on_message(outgoing(envelope))
-                        shown += 1
+                    if not (origin and origin.channel == "cli" and origin.chat == chat):
+                        continue
+                    message = outgoing(envelope)
+                    await show([message])
+                    if message.question is not None and on_question is not None:
+                        command = await on_question(message)
+                        if command:
+                            await show(await answer(command))
             if settled and not reply:
                 return shown
             if loop.time() > deadline:

@@ -13,18 +13,20 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import JsonValue
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from equipage import __version__
-from equipage.app import Session, converse, open_session, raise_budget, serve
+from equipage.app import Session, converse, open_session, raise_budget, run_workflow, serve
 from equipage.chat import Outgoing
 from equipage.config import CompanyConfig, Settings, load_config
 from equipage.errors import ConfigError, EquipageError
 from equipage.llm.pricing import CURRENCY
 from equipage.members import Members, Pairing
 from equipage.status import StatusReport, read_status
+from equipage.workflow import available_workflows, load_workflow, read_input
 
 app = typer.Typer(
     help="Run a clone of your company as a crew of role agents on one Redis bus.",
@@ -290,6 +292,87 @@ async def _approve_pairing(
         return await Members(company, session.redis, session.keys).approve(
             code, as_member=as_member
         )
+
+
+workflow_app = typer.Typer(help="The company's recurring jobs, run by hand.", no_args_is_help=True)
+app.add_typer(workflow_app, name="workflow")
+
+
+@workflow_app.command("list")
+def workflow_list(config: ConfigOption = None) -> None:
+    """Installed workflows, whether company.yaml enables them, and their input fields."""
+    with _errors():
+        _, company = _load(config)
+        table = Table("workflow", "enabled", "what it does", "input")
+        for name in available_workflows():
+            try:
+                workflow = load_workflow(name)
+            except (EquipageError, ImportError) as error:
+                table.add_row(name, "-", f"[red]cannot load: {escape(str(error))}[/]", "")
+                continue
+            fields = ", ".join(workflow.Input.model_fields)
+            enabled = "yes" if name in company.workflows else "no"
+            table.add_row(name, enabled, escape(workflow.description), escape(fields))
+    out.print(table)
+
+
+@workflow_app.command("run")
+def workflow_run(
+    name: Annotated[str, typer.Argument(help="the workflow, e.g. tenders")],
+    input_file: Annotated[
+        Path | None, typer.Option("--input", "-i", help="JSON or YAML file with the input")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="KEY=VALUE on top of the input, e.g. sources.bundled=true"),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="approve every question it asks")] = False,
+    config: ConfigOption = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for it")] = 600.0,
+) -> None:
+    """Run one workflow now, as the owner, and print what it reports."""
+    with _errors():
+        settings, company = _load(config)
+        data = read_input(input_file, overrides or ())
+        asyncio.run(_workflow_run(settings, company, name, data, yes, timeout))
+
+
+async def _workflow_run(
+    settings: Settings,
+    company: CompanyConfig,
+    name: str,
+    data: dict[str, JsonValue],
+    yes: bool,
+    timeout: float,
+) -> None:
+    async def show(message: Outgoing) -> None:
+        _show(message)
+
+    async def decide(message: Outgoing) -> str | None:
+        question = message.question
+        assert question is not None
+        if yes:
+            return f"/approve {question.id}"
+        if not sys.stdin.isatty():
+            return None  # answered later: equipage send '/approve ID'
+        agreed = await asyncio.to_thread(typer.confirm, "Approve?", default=False)
+        return f"/{'approve' if agreed else 'reject'} {question.id}"
+
+    async with open_session(company, settings) as session:
+        for note in session.notes:
+            err.print(f"[yellow]note:[/] {note}")
+        try:
+            await run_workflow(
+                session,
+                name,
+                data,
+                member=company.owner,
+                on_message=show,
+                on_question=decide,
+                timeout=timeout,
+            )
+        except TimeoutError as error:
+            _fail(f"{error}; 'equipage status' shows where it stands")
 
 
 @app.command()

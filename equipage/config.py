@@ -15,6 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -329,6 +330,16 @@ class RoleConfig(_Model):
         return self.prompt_path.read_text(encoding="utf-8")
 
 
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(
+            f"{value!r} is not a time zone; use an IANA name such as 'Europe/Paris' or 'UTC'"
+        ) from err
+    return value
+
+
 class Schedule(_Model):
     """A workflow run on a cron schedule."""
 
@@ -339,6 +350,9 @@ class Schedule(_Model):
     workflow: Name = Field(description="an enabled workflow")
     input: dict[str, JsonValue] = Field(default_factory=dict, description="the workflow's input")
     role: Name | None = Field(None, description="the role that owns the run")
+    notify: Literal["telegram", "slack", "whatsapp", "console"] | None = Field(
+        None, description="where the owner gets the result; default: their first platform"
+    )
 
 
 class RuntimeConfig(_Model):
@@ -356,6 +370,9 @@ class RuntimeConfig(_Model):
         24_000, ge=1_000, description="history size (estimated tokens) that triggers a summary"
     )
     keep_recent: int = Field(8, ge=2, description="messages kept verbatim after a summary")
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        "UTC", description="IANA time zone of the schedules' cron times, e.g. Europe/Paris"
+    )
 
 
 class TelegramConfig(_Model):

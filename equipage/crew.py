@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -20,6 +21,7 @@ from equipage.checkpoint import RedisSaver
 from equipage.compaction import Compacted
 from equipage.config import CompanyConfig, load_prompt
 from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo, WorkflowCall
+from equipage.errors import ConfigError
 from equipage.keys import Keys
 from equipage.llm.base import ChatModel, close_model, load_model
 from equipage.llm.messages import Message, ToolCall
@@ -32,9 +34,11 @@ from equipage.registry import role_tools
 from equipage.runtime import ThreadRunner, WorkflowRunner
 from equipage.tools import Toolbox, workflow_inbox
 from equipage.worker import Handler
-from equipage.workflow import WorkflowContext, load_workflow
+from equipage.workflow import Workflow, WorkflowContext, available_workflows, load_workflow
 
 __all__ = ["Crew", "build_crew", "serializer", "tools_for"]
+
+log = logging.getLogger(__name__)
 
 
 _STATE_TYPES = (Message, ToolCall, Envelope, Kind, Origin, ReplyTo, Question, Answer)
@@ -45,6 +49,19 @@ def serializer(*extra: type) -> JsonPlusSerializer:
     return JsonPlusSerializer(
         allowed_msgpack_modules=[*_STATE_TYPES, WorkflowCall, Outbox, Compacted, *extra]
     )
+
+
+def _installed(exclude: Sequence[str]) -> list[Workflow]:
+    """Installed workflows not in ``exclude``; one that does not load is skipped, logged."""
+    found = []
+    for name in available_workflows():
+        if name in exclude:
+            continue
+        try:
+            found.append(load_workflow(name))
+        except (ConfigError, ImportError) as error:
+            log.warning("workflow %s is not available: %s", name, error)
+    return found
 
 
 def _models_in(model: type[BaseModel]) -> set[type]:
@@ -141,13 +158,16 @@ def build_crew(
     mcp: dict[str, tuple[McpTools, Policy]] = {}
     built: list[ChatModel] = []
     workflows = [load_workflow(name) for name in config.workflows]
+    # Every installed workflow gets a handler, so one can be run by hand (`equipage
+    # workflow run`) and its approvals answered later; agents are offered the enabled ones.
+    runnable = [*workflows, *_installed(exclude=config.workflows)]
     types = sorted(
-        {t for w in workflows for t in (*_models_in(w.Input), *_models_in(w.Output))},
+        {t for w in runnable for t in (*_models_in(w.Input), *_models_in(w.Output))},
         key=lambda t: f"{t.__module__}.{t.__qualname__}",
     )
     saver = RedisSaver(redis, keys, serde=serializer(*types))
     offered = [TeamMember(w.name, w.description, tuple(w.handles)) for w in workflows]
-    for workflow in workflows:
+    for workflow in runnable:
         context = WorkflowContext(
             company=keys.company,
             redis=redis,

@@ -10,14 +10,16 @@ Deterministic work is plain code; ``ctx.model`` is there for judgement and prose
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
+import pkgutil
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Protocol, TypedDict
+from typing import Annotated, Any, Protocol, TypedDict, cast
 
 import redis.asyncio as aioredis
+import yaml
 from langgraph.graph import StateGraph
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from equipage.agent import Outbox, merge_outbox
 from equipage.config import Profile
@@ -28,7 +30,15 @@ from equipage.keys import Keys
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import Message
 
-__all__ = ["Workflow", "WorkflowContext", "WorkflowState", "Written", "load_workflow"]
+__all__ = [
+    "Workflow",
+    "WorkflowContext",
+    "WorkflowState",
+    "Written",
+    "available_workflows",
+    "load_workflow",
+    "read_input",
+]
 
 
 class WorkflowState(TypedDict, total=False):
@@ -125,6 +135,51 @@ class Workflow(Protocol):
         ...
 
 
+def read_input(path: Path | None, overrides: Sequence[str] = ()) -> dict[str, JsonValue]:
+    """A workflow input from a JSON or YAML file, with ``key.sub=value`` overrides applied.
+
+    Override values are read as YAML scalars (``true``, ``3``, ``fr``).
+    """
+    data: Any = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as error:
+            raise ConfigError(
+                f"cannot read the input file: {error.strerror}", path=str(path)
+            ) from error
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            raise ConfigError(
+                f"the input is neither JSON nor YAML: {error}", path=str(path), line=line
+            ) from error
+        if not isinstance(data, dict):
+            raise ConfigError("the input must be a mapping of field: value", path=str(path))
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {override!r}: write KEY=VALUE, e.g. sources.bundled=true")
+        *parents, leaf = key.strip().split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {override!r}: {part} is not a mapping in the input")
+        node[leaf] = yaml.safe_load(raw) if raw.strip() else ""
+    return cast(dict[str, JsonValue], data)
+
+
+def available_workflows() -> list[str]:
+    """Names of the workflows installed in the ``workflows`` package, sorted."""
+    package = importlib.import_module("workflows")
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
+        if not info.name.startswith("_")
+    )
+
+
 def load_workflow(name: str) -> Workflow:
     """``workflows.<name>.WORKFLOW``, or a ConfigError naming what is missing."""
     try:
@@ -138,5 +193,5 @@ def load_workflow(name: str) -> Workflow:
         ) from err
     workflow: Workflow | None = getattr(module, "WORKFLOW", None)
     if workflow is None:
-        raise ConfigError(f"workflows/{name}.py defines no WORKFLOW object")
+        raise ConfigError(f"workflows.{name} defines no WORKFLOW object")
     return workflow

@@ -180,3 +180,30 @@ def test_approval_round_trip_survives_separate_processes(tmp_path: Path) -> None
     after = equipage(tmp_path, "status")
     assert "waiting on you: 0" in after
     assert "dead letters: 0" in after
+
+
+def test_workflow_list_shows_installed_workflows_and_their_inputs(tmp_path: Path) -> None:
+    equipage(tmp_path, "init")
+    output = equipage(tmp_path, "workflow", "list")
+    assert re.search(r"digest\s+│\s+no\s+│\s+Counts what the crew did", output), output
+
+
+def test_workflow_run_takes_its_input_from_a_file_and_prints_the_result(tmp_path: Path) -> None:
+    equipage(tmp_path, "init")
+    (tmp_path / "input.yaml").write_text("hours: 2\n")
+    output = equipage(tmp_path, "workflow", "run", "digest", "--input", "input.yaml")
+    assert "Crew activity over the last 2 h" in output
+    output = equipage(tmp_path, "workflow", "run", "digest", "--set", "hours=3")
+    assert "Crew activity over the last 3 h" in output
+
+
+def test_workflow_run_reports_bad_input_before_running_anything(tmp_path: Path) -> None:
+    equipage(tmp_path, "init")
+    (tmp_path / "input.yaml").write_text("hours: -1\n")
+    output = equipage(tmp_path, "workflow", "run", "digest", "-i", "input.yaml", code=2)
+    assert "workflow digest refused its input: hours: Input should be greater than 0" in output
+    (tmp_path / "broken.json").write_text('{"hours": ')
+    output = equipage(tmp_path, "workflow", "run", "digest", "-i", "broken.json", code=2)
+    assert "broken.json:1: the input is neither JSON nor YAML" in output
+    output = equipage(tmp_path, "workflow", "run", "nope", code=2)
+    assert "no workflow 'nope'" in output

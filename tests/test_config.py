@@ -233,6 +233,13 @@ ERRORS = [
         id="identity used twice",
     ),
     pytest.param(
+        ("  max_hops: 4", "  max_hops: 4\n  timezone: Paris/France"),
+        "timezone: Paris/France",
+        "runtime.timezone",
+        "use an IANA name such as 'Europe/Paris'",
+        id="unknown time zone",
+    ),
+    pytest.param(
         ("  cto:", "  CTO:"),
         "CTO:",
         "roles.CTO",
