@@ -177,6 +177,9 @@ def build_crew(
             files=(files or Path(".equipage") / "files") / keys.company / workflow.name,
             emit=bus.emit,
             name=workflow.name,
+            budget=budget,
+            role=config.runtime.entry_role,
+            max_tokens=max_tokens,
         )
         graph = workflow.build(context).compile(checkpointer=saver)
         handlers[workflow_inbox(workflow.name)] = WorkflowRunner(

@@ -22,6 +22,7 @@ from langgraph.graph import StateGraph
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from equipage.agent import Outbox, merge_outbox
+from equipage.budget import Budget, Refusal, worst_case_tokens
 from equipage.config import Profile
 from equipage.envelope import Envelope, Origin, ReplyTo
 from equipage.errors import ConfigError
@@ -29,6 +30,7 @@ from equipage.events import Event, EventType
 from equipage.keys import Keys
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import Message
+from equipage.llm.pricing import price_of, worst_case
 
 __all__ = [
     "Workflow",
@@ -85,6 +87,9 @@ class WorkflowContext:
     files: Path = Path(".equipage/files")
     emit: Callable[[Event], Awaitable[None]] = field(default=_no_emit)
     name: str = ""
+    budget: Budget | None = None
+    role: str = ""  # whose budget pays for the model's prose: the entry role's
+    max_tokens: int = 4096
 
     @property
     def templated(self) -> bool:
@@ -103,7 +108,23 @@ class WorkflowContext:
             Message.system(instructions),
             Message.user(f"<material>\n{material}\n</material>"),
         ]
-        completion = await self.model.complete(messages, [])
+        hold: str | None = None
+        if self.budget is not None and price_of(self.model.name) is not None:
+            amount = worst_case(self.model.name, worst_case_tokens(messages, []), self.max_tokens)
+            verdict = await self.budget.reserve(self.role, amount)
+            if isinstance(verdict, Refusal):
+                # A workflow does not stop on a budget: it says so and uses its template.
+                return Written(text=fallback, by=f"template ({verdict.message()})")
+            hold = verdict
+        try:
+            completion = await self.model.complete(messages, [])
+        except BaseException:
+            if hold is not None and self.budget is not None:
+                await self.budget.settle(hold, self.role, 0.0, f"workflow.{self.name}")
+            raise
+        if hold is not None and self.budget is not None:
+            cost = completion.usage.cost
+            await self.budget.settle(hold, self.role, cost, f"workflow.{self.name}")
         text = completion.content.strip()
         if not text:
             return Written(text=fallback, by="template")

@@ -105,3 +105,36 @@ async def test_offline_ceo_starts_the_digest_when_asked_what_the_crew_did(
     assert "the digest workflow" in ack.text
     assert "**Crew activity over the last 24 h**" in summary.text
     assert "modèle hors ligne" in summary.text
+
+
+async def test_workflow_prose_comes_from_the_model_or_from_the_template_offline(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.llm.offline import OfflineModel
+    from equipage.workflow import WorkflowContext
+
+    offline = WorkflowContext("acme", redis, keys, OfflineModel())
+    written = await offline.write("Summarise.", "a notice", fallback="TEMPLATE")
+    assert (written.text, written.by) == ("TEMPLATE", "template")
+
+    model = ScriptedModel([Completion(content="Model prose.", model="scripted-1")])
+    online = WorkflowContext("acme", redis, keys, model)
+    written = await online.write("Summarise.", "a notice", fallback="TEMPLATE")
+    assert (written.text, written.by) == ("Model prose.", "scripted-1")
+    [messages] = model.calls
+    assert messages[-1].content == "<material>\na notice\n</material>"
+
+
+async def test_workflow_prose_past_the_budget_falls_back_to_the_template_and_says_why(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.budget import Budget
+    from equipage.workflow import WorkflowContext
+
+    model = ScriptedModel([Completion(content="never")], name="anthropic:claude-haiku-4-5")
+    budget = Budget(redis, keys, daily={"ceo": 0.000001}, monthly=50.0)
+    ctx = WorkflowContext("acme", redis, keys, model, budget=budget, role="ceo")
+    written = await ctx.write("Summarise.", "a notice", fallback="TEMPLATE")
+    assert written.text == "TEMPLATE"
+    assert written.by.startswith("template (") and "ceo" in written.by
+    assert model.calls == []
