@@ -21,7 +21,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from equipage.config import McpServer, offered_name
+from equipage.config import McpServer, mcp_process_env, offered_name
 from equipage.errors import ConfigError, MissingExtraError, RuntimeFailure
 from equipage.llm.messages import ToolCall, ToolSpec
 from equipage.tools import ToolOutcome
@@ -272,7 +272,7 @@ class _Connection:
         if self.server.url is not None:
             return streamable_http_client(self.server.url)
         program, *args = self.server.command or ("",)
-        params = StdioServerParameters(command=program, args=args, env=self.server.process_env())
+        params = StdioServerParameters(command=program, args=args, env=mcp_process_env(self.server))
         return stdio_client(params)
 
     async def _discard(self, session: ClientSession) -> None:

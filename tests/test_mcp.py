@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from equipage.app import open_session
-from equipage.config import CompanyConfig, McpServer, Settings, load_config
+from equipage.config import CompanyConfig, McpServer, Settings, load_config, mcp_process_env
 from equipage.crew import build_crew
 from equipage.envelope import Kind
 from equipage.errors import ConfigError, RuntimeFailure
@@ -354,5 +354,5 @@ def test_two_servers_of_a_role_cannot_share_a_name(tmp_path: Path) -> None:
 
 def test_stdio_server_inherits_the_environment_but_not_the_crews_secrets(root: Path) -> None:
     environ = {"PATH": "/bin", "GITHUB_TOKEN": "g", "ANTHROPIC_API_KEY": "k", "ROOT": "/"}
-    env = stdio(root, ["read_file"]).process_env(environ)
+    env = mcp_process_env(stdio(root, ["read_file"]), environ)
     assert env == {"PATH": "/bin", "GITHUB_TOKEN": "g", "ROOT": str(root)}
