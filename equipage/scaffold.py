@@ -33,6 +33,16 @@ company:
     languages: [en]
     # Optional: anything else the agents should know (customers, offers, tone).
     description: ""
+    # Optional: the public tenders you answer (the tenders workflow). CPV codes are the
+    # EU's procurement vocabulary: 72 = IT services, 48 = software, 30 = office machines.
+    # tenders:
+    #   cpv: ["72", "48"]
+    #   keywords: [cloud, hosting, hébergement, infogérance]
+    #   exclude: [travaux, works]      # words that rule a notice out
+    #   countries: []                  # empty: the countries in `where`
+    #   min_value: 20000               # smallest estimated value worth answering
+    #   horizon_days: 90               # deadlines further away are ignored
+    #   min_days: 7                    # deadlines closer than this leave no time to bid
 
 # People who may talk to the crew. Exactly one member is the owner: the founder, who
 # approves anything that would be published, sent or paid for.
@@ -84,8 +94,14 @@ roles:
     prompt: prompts/support.md
     model: offline
 
-# Workflows the crew may start, by name (one module each in Equipage's workflows/).
-workflows: []
+# Workflows the agents may start, by name (one module each in Equipage's workflows/):
+#   digest      what the crew did over the last hours
+#   tenders     public tenders (TED, BOAMP) ranked for you, with drafted answers
+#   migration   a plan to move a Google Cloud setup to Scaleway or Hetzner
+#   coaching    speaking feedback from a talk's transcript
+#   live_assist suggestions while you are in a conversation
+# `equipage workflow list` shows them; `equipage workflow run NAME` runs one by hand.
+workflows: [digest]
 
 # Workflows run on a schedule. Each names an enabled workflow, e.g.:
 #   - name: weekly-tenders
@@ -93,6 +109,8 @@ workflows: []
 #     workflow: tenders     # must be listed in workflows above
 #     input: {}             # passed to the workflow
 #     role: marketing       # optional: the role that owns the run
+#     notify: telegram      # optional: where you get the result (default: your first platform)
+# Cron times are read in runtime.timezone.
 schedules: []
 
 # How the crew runs. The defaults suit one laptop.
@@ -102,6 +120,7 @@ runtime:
   max_attempts: 5           # deliveries of a failing message before it is set aside
   visibility_timeout: 60.0  # seconds before a message a crashed worker held is retried
   workers: 2                # messages handled at once by each worker process
+  timezone: UTC             # time zone of the schedules' cron times, e.g. Europe/Paris
 """)
 
 

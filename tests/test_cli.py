@@ -185,7 +185,7 @@ def test_approval_round_trip_survives_separate_processes(tmp_path: Path) -> None
 def test_workflow_list_shows_installed_workflows_and_their_inputs(tmp_path: Path) -> None:
     equipage(tmp_path, "init")
     output = equipage(tmp_path, "workflow", "list")
-    assert re.search(r"digest\s+│\s+no\s+│\s+Counts what the crew did", output), output
+    assert re.search(r"digest\s+│\s+yes\s+│\s+Counts what the crew did", output), output
 
 
 def test_workflow_run_takes_its_input_from_a_file_and_prints_the_result(tmp_path: Path) -> None:
