@@ -186,6 +186,10 @@ def _render_status(report: StatusReport) -> None:
             f"  [red]{d.entry}[/] {escape(d.summary)} after {d.attempts} attempts: "
             + escape(d.error)
         )
+    if report.progress:
+        out.print("workflows:")
+    for p in report.progress:
+        out.print(f"  [cyan]{escape(p.workflow)}[/] {escape(p.detail)}")
     out.print(f"waiting on you: {len(report.waiting)}")
     for a in report.waiting:
         # The last line is the question itself; a blank question still gets listed.

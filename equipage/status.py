@@ -37,6 +37,15 @@ class DeadLetter(_Model):
     summary: str
 
 
+class Progress(_Model):
+    """The latest step a workflow run reported."""
+
+    workflow: str
+    thread: str
+    detail: str
+    at: float
+
+
 class StatusReport(_Model):
     company: str
     streams: tuple[StreamStatus, ...]
@@ -46,6 +55,7 @@ class StatusReport(_Model):
     waiting: tuple[Approval, ...]
     workers: tuple[str, ...]
     events: dict[str, int]
+    progress: tuple[Progress, ...] = ()
 
 
 async def _stream(redis: aioredis.Redis, stream: str, role: str) -> StreamStatus:
@@ -103,8 +113,15 @@ async def read_status(redis: aioredis.Redis, keys: Keys, roles: list[str]) -> St
         )
     counts: Counter[str] = Counter()
     events: Any = await redis.xrevrange(keys.events, count=2000)
+    latest: dict[tuple[str, str], Progress] = {}
     for _, fields in events:
-        counts[json.loads(fields[b"event"])["type"]] += 1
+        event = json.loads(fields[b"event"])
+        counts[event["type"]] += 1
+        key = (event.get("sender", ""), event.get("thread", ""))
+        if event["type"] == "progress" and key not in latest:  # newest first
+            latest[key] = Progress(
+                workflow=key[0], thread=key[1], detail=event.get("detail", ""), at=event["at"]
+            )
     return StatusReport(
         company=keys.company,
         streams=streams,
@@ -114,4 +131,5 @@ async def read_status(redis: aioredis.Redis, keys: Keys, roles: list[str]) -> St
         waiting=tuple(await Approvals(redis, keys).all()),
         workers=tuple(await live_workers(redis, keys)),
         events=dict(counts),
+        progress=tuple(sorted(latest.values(), key=lambda p: -p.at)[:5]),
     )

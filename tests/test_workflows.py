@@ -138,3 +138,22 @@ async def test_workflow_prose_past_the_budget_falls_back_to_the_template_and_say
     assert written.text == "TEMPLATE"
     assert written.by.startswith("template (") and "ceo" in written.by
     assert model.calls == []
+
+
+async def test_workflow_progress_shows_in_status_newest_step_per_run(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.bus import Bus
+    from equipage.llm.offline import OfflineModel
+    from equipage.status import read_status
+    from equipage.workflow import WorkflowContext
+
+    bus = Bus(redis, keys)
+    ctx = WorkflowContext("acme", redis, keys, OfflineModel(), emit=bus.emit, name="tenders")
+    await ctx.progress("fetching TED", thread="t1")
+    await ctx.progress("ranked 12 notices", thread="t1")
+    await ctx.progress("fetching BOAMP", thread="t2")
+    report = await read_status(redis, keys, ["ceo"])
+    shown = {(p.thread, p.detail) for p in report.progress}
+    assert shown == {("t1", "ranked 12 notices"), ("t2", "fetching BOAMP")}
+    assert {p.workflow for p in report.progress} == {"workflow.tenders"}
