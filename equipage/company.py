@@ -157,6 +157,11 @@ class TenderProfile(_Model):
     min_days: int = Field(
         7, ge=0, description="ignore notices whose deadline is closer than this (no time to bid)"
     )
+    bundled: bool = Field(
+        False,
+        description="read the real notices shipped with Equipage instead of TED and BOAMP "
+        "(demos, machines without network)",
+    )
 
 
 class Profile(_Model):
