@@ -1,4 +1,9 @@
-"""The Slack channel: signed Events API requests in, chat.postMessage with Block Kit out."""
+"""The Slack channel: Events API requests (signed HTTP or Socket Mode) in, Block Kit out.
+
+Both modes read payloads with ``incoming`` and hand them to the gateway after Slack has
+had its answer. Beside it: ``slack_socket`` (the Socket Mode connection), ``slack_blocks``
+(what a message looks like on Slack) and ``slack_files`` (files people share).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
-from equipage.chat import Incoming, Outgoing, Receiver
+from channels.slack_blocks import MAX_SECTION, MAX_TEXT, posts, split
+from channels.slack_files import attachments, fetch
+from equipage.chat import Attachment, Incoming, Outgoing, Receiver
 from equipage.errors import ConfigError, MissingExtraError
 from equipage.httpserver import read_body
 
@@ -23,21 +30,27 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-__all__ = ["MAX_BODY", "MAX_SECTION", "MAX_TEXT", "SlackChannel", "incoming", "split", "verify"]
+__all__ = [
+    "MAX_BODY",
+    "MAX_SECTION",
+    "MAX_TEXT",
+    "WORKING",
+    "SlackChannel",
+    "incoming",
+    "split",
+    "verify",
+]
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 40_000  # chat.postMessage truncates text longer than this
-MAX_SECTION = 3_000  # a section block's text may not be longer
 MAX_BODY = 1 << 20  # a request larger than this is not Slack's
 MAX_AGE = 5 * 60  # Slack's replay window for signed requests, in seconds
-_SECTIONS = MAX_TEXT // MAX_SECTION  # per message, so the fallback text fits too
 _PACE = 1.0  # chat.postMessage allows about one message per second per channel
 _TRIES = 3
 _MAX_WAIT = 30.0  # rate-limit waits longer than this go back to the gateway's retry
-_BUTTONS = {"budget": ("Resume", "Stop")}
 _MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
-_WORKING = {"response_type": "ephemeral", "text": "Working on it…"}
+#: What a slash command is answered at once, seen only by the person who typed it.
+WORKING = {"response_type": "ephemeral", "text": "Working on it…"}
 
 
 def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float) -> bool:
@@ -80,7 +93,7 @@ def _event(payload: dict[str, Any]) -> Incoming | None:
             message = event.get("message") or {}
             if message.get("text") == (event.get("previous_message") or {}).get("text"):
                 return None  # an unfurl or a reaction changed it, not its author
-        elif event.get("subtype"):
+        elif event.get("subtype") not in (None, "file_share"):
             return None
         else:
             message = event
@@ -96,6 +109,7 @@ def _event(payload: dict[str, Any]) -> Incoming | None:
         message_id=payload.get("event_id"),
         thread=message.get("thread_ts") or message.get("ts"),
         edited=edited,
+        attachments=attachments(message),
     )
 
 
@@ -117,62 +131,8 @@ def _action(payload: dict[str, Any]) -> Incoming | None:
     )
 
 
-def split(text: str, limit: int) -> list[str]:
-    """Cut escaped ``text`` into non-blank pieces of at most ``limit`` characters.
-
-    Cuts at a line break or a space when there is one, and never inside an entity (&amp;).
-    """
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", limit // 4, limit), text.rfind(" ", limit // 4, limit)) + 1
-        if cut <= 0:
-            amp = text.rfind("&", limit - 4, limit)
-            cut = amp if amp > 0 and ";" not in text[amp:limit] else limit
-        pieces.append(text[:cut])
-        text = text[cut:]
-    pieces.append(text)
-    return [piece for piece in pieces if piece.strip()]
-
-
-def _escape(text: str) -> str:
-    # Slack reads <...> as links and mentions; the crew's text is plain.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _messages(message: Outgoing) -> list[dict[str, Any]]:
-    """chat.postMessage arguments for ``message``: text, or sections then the buttons."""
-    text = _escape(message.text)
-    if message.question is None:
-        return [{"text": piece} for piece in split(text, MAX_TEXT)]
-    sections = split(text, MAX_SECTION) or [_escape(message.question.text) or "?"]
-    groups = [sections[i : i + _SECTIONS] for i in range(0, len(sections), _SECTIONS)]
-    qid = message.question.id
-    yes, no = _BUTTONS.get(message.question.topic, ("Approve", "Reject"))
-    buttons = {
-        "type": "actions",
-        "elements": [
-            _button(yes, "approve", "primary", f"approve:{qid}"),
-            _button(no, "reject", "danger", f"reject:{qid}"),
-        ],
-    }
-    calls = []
-    for number, group in enumerate(groups, start=1):
-        blocks: list[dict[str, Any]] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in group
-        ]
-        if number == len(groups):
-            blocks.append(buttons)
-        calls.append({"text": "".join(group), "blocks": blocks})
-    return calls
-
-
-def _button(label: str, action: str, style: str, value: str) -> dict[str, Any]:
-    text = {"type": "plain_text", "text": label}
-    return {"type": "button", "text": text, "action_id": action, "style": style, "value": value}
-
-
 class SlackChannel:
-    """Events API webhooks in (HTTP mode); chat.postMessage, paced per channel, out."""
+    """Events API webhooks or Socket Mode in; chat.postMessage, paced per channel, out."""
 
     name = "slack"
 
@@ -199,11 +159,10 @@ class SlackChannel:
         self.mode = mode
         self._secret = signing_secret or ""
         self._app_token = app_token or ""
-        # slack_sdk's AsyncWebClient needs aiohttp, which the 'slack' extra does not
-        # install; the blocking client runs in a worker thread instead.
-        self._client: WebClient = WebClient(
-            token=bot_token, base_url=base_url or "https://slack.com/api/"
-        )
+        self._base_url = base_url or "https://slack.com/api/"
+        # The blocking client, in a worker thread: HTTP mode needs no aiohttp (socket
+        # mode does, for slack_sdk's socket client).
+        self._client: WebClient = WebClient(token=bot_token, base_url=self._base_url)
         self._locks: dict[str, asyncio.Lock] = {}
         self._last: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -215,17 +174,20 @@ class SlackChannel:
 
     # -- inbound ----------------------------------------------------------------------------
     async def run(self, receiver: Receiver, stop: asyncio.Event) -> None:
-        """HTTP mode returns at once (``routes`` serves Slack); socket mode is not built yet."""
+        """Socket mode: receive over Slack's socket until ``stop``; HTTP mode returns at once."""
         if self.mode == "http":
-            return
-        raise NotImplementedError(
-            "Slack socket mode is not implemented: slack_sdk's async socket-mode client and "
-            "slack_bolt's AsyncSocketModeHandler need aiohttp, which the 'slack' extra does "
-            "not install. Use mode='http' with a public Request URL for now."
-        )
+            return  # ``routes`` serves Slack
+        from channels.slack_socket import listen
+
+        def deliver(message: Incoming) -> None:
+            self._spawn(receiver, message)
+
+        await listen(self._app_token, deliver, stop, base_url=self._base_url)
 
     def routes(self, receiver: Receiver) -> list[Any]:
-        """``POST /slack/events`` for events, slash commands and button presses."""
+        """``POST /slack/events`` for events, slash commands and button presses (HTTP mode)."""
+        if self.mode == "socket":
+            return []  # no signing secret to check requests with, and nothing to serve
         from starlette.responses import JSONResponse, Response
         from starlette.routing import Route
 
@@ -250,15 +212,18 @@ class SlackChannel:
             if message is None:
                 log.debug("slack request of type %s ignored", payload.get("type"))
                 return Response(status_code=200)
-            # Slack wants an answer within 3 s; the gateway's work goes on after it.
-            task = asyncio.create_task(self._handle(receiver, message))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(receiver, message)
             if "command" in payload:
-                return JSONResponse(_WORKING)
+                return JSONResponse(WORKING)
             return Response(status_code=200)
 
         return [Route("/slack/events", events, methods=["POST"])]
+
+    def _spawn(self, receiver: Receiver, message: Incoming) -> None:
+        # Slack wants an answer within 3 s; the gateway's work goes on after it.
+        task = asyncio.create_task(self._handle(receiver, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, receiver: Receiver, message: Incoming) -> None:
         try:
@@ -267,10 +232,15 @@ class SlackChannel:
         except Exception:
             log.exception("slack message %s not handled", message.message_id)
 
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        """A shared file's bytes, fetched with the bot token; DocumentRefused past ``limit``."""
+        token = self._client.token or ""
+        return await fetch(attachment, token=token, api_url=self._base_url, limit=limit)
+
     # -- outbound ---------------------------------------------------------------------------
     async def send(self, message: Outgoing) -> None:
         """Post in the message's thread; a question ends with Approve and Reject buttons."""
-        for arguments in _messages(message):
+        for arguments in posts(message):
             await self._post(message.chat, thread_ts=message.thread, **arguments)
 
     async def _post(self, chat: str, **arguments: Any) -> None:

@@ -1,8 +1,9 @@
 """The chat platforms ``equipage up`` starts, built from company.yaml and the environment.
 
 A platform listed in company.yaml without its secrets fails at start, naming the
-variable to set and where to get it. Webhook routes of every platform share one HTTP
-server (``channels.web`` in company.yaml).
+variable to set and where to get it. Slack in socket mode (``channels.slack.mode:
+socket``) needs an app-level SLACK_APP_TOKEN instead of the signing secret, and no
+public URL. Webhook routes of every platform share one HTTP server (``channels.web``).
 """
 
 from __future__ import annotations
@@ -73,16 +74,9 @@ def platform_channels(
         )
     if channels.slack is not None:
         http = channels.slack.mode == "http"
-        if not http:
-            raise ConfigError(
-                "Slack socket mode is not available in this version yet: set "
-                "channels.slack.mode to http and point your Slack app's Event Subscriptions "
-                "and Interactivity at https://<your host>/slack/events",
-                field="channels.slack.mode",
-            )
         token = need("slack", "SLACK_BOT_TOKEN")
         signing = need("slack", "SLACK_SIGNING_SECRET") if http else None
-        app_token = None if http else need("slack", "SLACK_APP_TOKEN")
+        app_token = None if http else _app_token(need("slack", "SLACK_APP_TOKEN"))
         made["slack"] = channel_factory("slack")(
             token,
             signing_secret=signing,
@@ -104,6 +98,19 @@ def platform_channels(
             **({"base_url": graph} if graph else {}),
         )
     return made
+
+
+def _app_token(token: str) -> str:
+    """SLACK_APP_TOKEN as given, once it is seen to be an app-level token."""
+    if not token.startswith("xapp-"):
+        # The usual mix-up: the bot token (xoxb-) pasted twice.
+        raise ConfigError(
+            "SLACK_APP_TOKEN is not an app-level token (those start with xapp-), and Slack "
+            "socket mode needs one with the connections:write scope: "
+            f"{_WHERE['SLACK_APP_TOKEN']}",
+            field="SLACK_APP_TOKEN",
+        )
+    return token
 
 
 async def serve_webhooks(routes: list[Any], host: str, port: int, stop: asyncio.Event) -> None:

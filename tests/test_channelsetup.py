@@ -28,6 +28,8 @@ def test_no_platform_in_company_yaml_starts_none() -> None:
         ({"telegram": {}}, {}, "TELEGRAM_BOT_TOKEN"),
         ({"telegram": {"mode": "webhook"}}, {"TELEGRAM_BOT_TOKEN": "t"}, "TELEGRAM_WEBHOOK_SECRET"),
         ({"slack": {}}, {"SLACK_BOT_TOKEN": "x"}, "SLACK_SIGNING_SECRET"),
+        ({"slack": {"mode": "socket"}}, {"SLACK_APP_TOKEN": "xapp-1-A"}, "SLACK_BOT_TOKEN"),
+        ({"slack": {"mode": "socket"}}, {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
         ({"whatsapp": {"phone_number_id": "1"}}, {"WHATSAPP_TOKEN": "w"}, "WHATSAPP_APP_SECRET"),
     ],
 )
@@ -50,7 +52,33 @@ def test_settings_never_show_channel_secrets() -> None:
     assert "SLACK_SIGNING_SECRET" in shown
 
 
-def test_slack_socket_mode_is_refused_at_start_with_the_way_to_use_http() -> None:
-    settings = Settings.from_env({"SLACK_BOT_TOKEN": "x", "SLACK_APP_TOKEN": "y"})
-    with pytest.raises(ConfigError, match=r"set channels\.slack\.mode to http"):
+def test_slack_socket_mode_starts_with_the_bot_and_app_tokens_and_serves_no_webhook() -> None:
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-A"})
+
+    made = platform_channels(with_channels(slack={"mode": "socket"}), settings)
+
+    slack = made["slack"]
+    assert slack.mode == "socket"
+    assert slack.routes(object()) == []  # nothing to sign requests with: no route at all
+
+
+def test_slack_app_token_that_is_not_an_app_level_token_fails_at_start() -> None:
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-1"})
+
+    with pytest.raises(ConfigError, match="not an app-level token") as raised:
         platform_channels(with_channels(slack={"mode": "socket"}), settings)
+
+    assert raised.value.field == "SLACK_APP_TOKEN"
+    assert "xapp-" in str(raised.value) and "connections:write" in str(raised.value)
+    assert "xoxb-1" not in str(raised.value)  # a secret is never repeated back
+
+
+def test_slack_http_mode_ignores_an_app_token_and_serves_its_webhook() -> None:
+    settings = Settings.from_env(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "junk"}
+    )
+
+    slack = platform_channels(with_channels(slack={}), settings)["slack"]
+
+    assert slack.mode == "http"
+    assert [route.path for route in slack.routes(object())] == ["/slack/events"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,19 +20,20 @@ from slack_sdk.signature import Clock, SignatureVerifier
 from starlette.applications import Starlette
 
 from channels.gateway import Gateway
-from channels.slack import MAX_SECTION, MAX_TEXT, SlackChannel, incoming, split, verify
+from channels.slack import MAX_SECTION, MAX_TEXT, WORKING, SlackChannel, incoming, split, verify
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
-from equipage.chat import Incoming, Outgoing, PlatformChannel
+from equipage.chat import Downloader, Incoming, Outgoing, PlatformChannel
 from equipage.config import CompanyConfig
-from equipage.envelope import Envelope, Kind, Origin, Question
-from equipage.errors import ConfigError
+from equipage.envelope import Attachment, Envelope, Kind, Origin, Question
+from equipage.errors import ConfigError, DocumentRefused, SourceError
 from equipage.keys import Keys
 from equipage.testing import wait_for_stream, wait_until
-from equipage.testing.fake_slack import FakeSlack, sign
+from equipage.testing.fake_slack import Ack, FakeSlack, sign
 
 FIXTURES = Path(__file__).parent / "fixtures" / "slack"
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-A00FAKEAPP01-test-token"
 SECRET = "test-signing-secret"
 FOUNDER = "U00FAKEUSER1"  # the user of the recorded vercel/chat payloads
 CONFIG = CompanyConfig.model_validate(
@@ -75,7 +78,7 @@ class Spy:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(TOKEN) as server:
+    async with FakeSlack(TOKEN, app_token=APP_TOKEN) as server:
         yield server
 
 
@@ -489,6 +492,321 @@ async def test_outbox_reply_is_delivered_by_the_gateway_in_its_slack_thread(
     assert (posted.body["text"], posted.body["thread_ts"]) == ("Done.", "17.5")
 
 
+# -- socket mode ------------------------------------------------------------------------------
+@dataclass
+class Live:
+    """A socket-mode channel connected to the fake, with the gateway spy it hands messages to."""
+
+    channel: SlackChannel
+    spy: Spy
+    stop: asyncio.Event
+
+
+@contextlib.asynccontextmanager
+async def running(channel: SlackChannel, spy: Spy) -> AsyncIterator[asyncio.Event]:
+    """``channel.run`` in a task until the block ends; yields the stop event."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(channel.run(spy, stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture
+async def live(fake: FakeSlack, bus: Bus) -> AsyncIterator[Live]:
+    channel = SlackChannel(TOKEN, app_token=APP_TOKEN, mode="socket", base_url=fake.base_url)
+    spy = Spy(Gateway(CONFIG, bus, channels={"slack": channel}))
+    async with running(channel, spy) as stop:
+        await wait_until(_count(fake, "connected", 1), what="the socket connected")
+        yield Live(channel, spy, stop)
+    await channel.aclose()
+
+
+async def acked(fake: FakeSlack, envelope_id: str) -> Ack:
+    async def probe() -> Ack | None:
+        return next((ack for ack in fake.acks if ack.envelope_id == envelope_id), None)
+
+    ack: Ack = await wait_until(probe, what=f"envelope {envelope_id} acknowledged")
+    return ack
+
+
+async def test_mention_over_the_socket_becomes_a_task_and_the_reply_goes_in_its_thread(
+    live: Live, fake: FakeSlack, bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    envelope = fake.push("events_api", MENTION)
+
+    await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    [task] = await inbox(redis, keys)
+    ts = MENTION["event"]["ts"]
+    assert (task.kind, task.text, task.sender) == (Kind.TASK, "Hey", "member:alice")
+    assert task.origin == Origin(channel="slack", chat="C00FAKECHAN1", member="alice", thread=ts)
+    assert (await acked(fake, envelope)).payload is None
+    reply = Envelope(
+        kind=Kind.REPLY,
+        company="acme",
+        to="human",
+        sender="ceo",
+        thread=task.thread,
+        text="On it.",
+        origin=task.origin,
+    )
+    await bus.publish(reply)
+    delivering = asyncio.create_task(live.spy.gateway.deliver("gw-slack", live.stop, block_ms=50))
+    [posted] = await wait_until(_value(fake.posted), what="the reply posted")
+    live.stop.set()
+    await delivering
+    assert posted.body == {"channel": "C00FAKECHAN1", "text": "On it.", "thread_ts": ts}
+
+
+async def test_socket_envelope_is_acked_before_the_gateway_has_handled_it(
+    live: Live, fake: FakeSlack, redis: aioredis.Redis, keys: Keys
+) -> None:
+    live.spy.gate = asyncio.Event()
+
+    envelope = fake.push("events_api", DIRECT)
+
+    ack = await acked(fake, envelope)
+    await wait_until(_value(live.spy.received), what="the gateway called")
+    assert await redis.xlen(keys.inbox("ceo")) == 0  # still held at the gate, yet acked
+    live.spy.gate.set()
+    await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    assert ack in fake.acks
+
+
+async def test_envelope_the_crew_does_not_read_is_acked_all_the_same(
+    live: Live, fake: FakeSlack
+) -> None:
+    reaction = fake.push("events_api", ACTIONS["reaction"])
+    channel_chatter = fake.push("events_api", DM["dmRequest"])
+
+    await acked(fake, reaction)
+    await acked(fake, channel_chatter)
+    await live.channel.aclose()
+    assert live.spy.received == []
+
+
+async def test_event_delivered_twice_over_the_socket_is_acked_twice_and_processed_once(
+    live: Live, fake: FakeSlack, redis: aioredis.Redis, keys: Keys
+) -> None:
+    first = fake.push("events_api", MENTION)
+    await acked(fake, first)
+    again = fake.push("events_api", MENTION, retry_attempt=1, retry_reason="timeout")
+
+    await acked(fake, again)
+    await wait_until(lambda: _true(len(live.spy.received) == 2), what="both deliveries")
+    await live.channel.aclose()  # both handled by the gateway
+    assert len(await inbox(redis, keys)) == 1
+
+
+async def test_button_pressed_over_the_socket_arrives_as_the_approve_command(
+    live: Live, fake: FakeSlack, redis: aioredis.Redis, keys: Keys
+) -> None:
+    question = Approval(id="3f9a1c2e", role="ceo", thread="slack:C00FAKECHAN1", text="Publish?")
+    await Approvals(redis, keys).open(question, "ceo:slack:C00FAKECHAN1")
+    pressed = {"action_id": "approve", "value": "approve:3f9a1c2e"}
+    action = {**ACTIONS["action"], "actions": [{**ACTIONS["action"]["actions"][0], **pressed}]}
+
+    envelope = fake.push("interactive", action)
+
+    await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    [resume] = await inbox(redis, keys)
+    assert resume.answer is not None
+    assert (resume.answer.question_id, resume.answer.approved) == ("3f9a1c2e", True)
+    assert live.spy.received[0].text == "/approve 3f9a1c2e"
+    assert (await acked(fake, envelope)).payload is None
+    [said] = await wait_until(_value(fake.posted), what="the approval confirmed")
+    assert said.body["text"].startswith("Approved 3f9a1c2e")
+    assert said.body["thread_ts"] == action["container"]["thread_ts"]
+
+
+async def test_slash_command_over_the_socket_is_acked_ephemerally_and_becomes_a_task(
+    live: Live, fake: FakeSlack, redis: aioredis.Redis, keys: Keys
+) -> None:
+    command = {**COMMANDS["slashCommandWithArgs"], "command": "/equipage"}
+
+    envelope = fake.push("slash_commands", command)
+
+    ack = await acked(fake, envelope)
+    assert ack.payload == WORKING
+    await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    [task] = await inbox(redis, keys)
+    assert (task.text, task.sender) == ("some arguments here", "member:bob")
+
+
+async def test_client_reconnects_when_slack_asks_and_the_next_event_still_arrives(
+    live: Live, fake: FakeSlack, redis: aioredis.Redis, keys: Keys
+) -> None:
+    fake.disconnect("refresh_requested")
+
+    await wait_until(_count(fake, "connected", 2), what="a second socket")
+    assert fake.opened == 2  # a fresh URL from apps.connections.open
+    await wait_until(lambda: _true(fake.open_sockets == 1), what="the old socket closed")
+    envelope = fake.push("events_api", DIRECT)
+    await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    await acked(fake, envelope)
+
+
+async def test_client_reconnects_when_the_socket_is_dropped(
+    live: Live, fake: FakeSlack, redis: aioredis.Redis, keys: Keys
+) -> None:
+    fake.drop()
+
+    await wait_until(_count(fake, "connected", 2), what="a new socket")
+    fake.push("events_api", MENTION)
+    await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    assert fake.opened == 2
+
+
+async def test_run_returns_promptly_on_stop_and_leaves_no_socket_or_task_open(
+    fake: FakeSlack, bus: Bus
+) -> None:
+    channel = SlackChannel(TOKEN, app_token=APP_TOKEN, mode="socket", base_url=fake.base_url)
+    spy = Spy(Gateway(CONFIG, bus, channels={"slack": channel}))
+    stop = asyncio.Event()
+    task = asyncio.create_task(channel.run(spy, stop))
+    await wait_until(_count(fake, "connected", 1), what="the socket connected")
+    await acked(fake, fake.push("events_api", MENTION))
+
+    started = time.monotonic()
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+
+    assert time.monotonic() - started < 2.0  # aiohttp would wait 10 s for an unanswered close
+    assert [t for t in asyncio.all_tasks() if "slack_sdk" in _source(t)] == []
+    await wait_until(lambda: _true(fake.open_sockets == 0), what="the server saw it close")
+    await channel.aclose()
+
+
+async def test_stop_while_the_socket_cannot_connect_returns_promptly_and_leaves_no_task(
+    fake: FakeSlack, bus: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.refuse_sockets = True
+    channel = SlackChannel(TOKEN, app_token=APP_TOKEN, mode="socket", base_url=fake.base_url)
+    stop = asyncio.Event()
+    task = asyncio.create_task(channel.run(Spy(Gateway.__new__(Gateway)), stop))
+    await wait_until(_count(fake, "refused", 1), what="a refused handshake")
+
+    started = time.monotonic()
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+
+    assert time.monotonic() - started < 2.0  # not after the client's 5 s retry pause
+    assert [t for t in asyncio.all_tasks() if "slack_sdk" in _source(t)] == []
+    assert "Failed to connect" in caplog.text and APP_TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("app_token", "error"),
+    [("xapp-1-not-the-token", "invalid_auth"), (TOKEN, "not_allowed_token_type")],
+)
+async def test_refused_app_token_stops_socket_mode_with_the_way_to_fix_it(
+    fake: FakeSlack, app_token: str, error: str
+) -> None:
+    channel = SlackChannel(TOKEN, app_token=app_token, mode="socket", base_url=fake.base_url)
+
+    with pytest.raises(ConfigError, match=rf"refused the app-level token \({error}\)") as raised:
+        await asyncio.wait_for(channel.run(Spy(Gateway.__new__(Gateway)), asyncio.Event()), 5)
+
+    assert "connections:write" in str(raised.value)
+    assert fake.connected == 0 and fake.rejected == [(200, "apps.connections.open")]
+
+
+# -- files --------------------------------------------------------------------------------------
+PDF = b"%PDF-1.4\n% appel d'offres : h\xc3\xa9bergement souverain\n" + b"0" * 2_000
+FILE_NAME = "Appel d'offres été.pdf"
+
+
+def shared(fake: FakeSlack, *, size: int = len(PDF)) -> dict[str, Any]:
+    """The recorded direct message, as Slack sends it when a file comes with it.
+
+    The file object's fields are those of Slack's documented file object, written out.
+    """
+    fake.files[f"T00FAKE00AA-F0A1B2C3D4E/{FILE_NAME}"] = PDF
+    file = {
+        "id": "F0A1B2C3D4E",
+        "name": FILE_NAME,
+        "title": FILE_NAME,
+        "mimetype": "application/pdf",
+        "filetype": "pdf",
+        "size": size,
+        "mode": "hosted",
+        "url_private": fake.file_url(f"T00FAKE00AA-F0A1B2C3D4E/{FILE_NAME}"),
+        "url_private_download": fake.file_url(f"T00FAKE00AA-F0A1B2C3D4E/{FILE_NAME}"),
+    }
+    gone = {"id": "F0GONE00000", "mode": "tombstone"}  # a file deleted since
+    event = {**DIRECT["event"], "subtype": "file_share", "files": [file, gone]}
+    event["text"] = "Peux-tu lire ce dossier ?"
+    return {**DIRECT, "event": event, "event_id": "Ev00FILE0001"}
+
+
+def test_direct_message_with_a_file_carries_it_as_an_attachment(fake: FakeSlack) -> None:
+    message = incoming(shared(fake))
+
+    assert message is not None and message.text == "Peux-tu lire ce dossier ?"
+    [attachment] = message.attachments  # the deleted file has nothing to fetch
+    assert (attachment.name, attachment.mime, attachment.size) == (
+        FILE_NAME,
+        "application/pdf",
+        len(PDF),
+    )
+    assert attachment.ref.endswith("/Appel%20d%27offres%20%C3%A9t%C3%A9.pdf")
+
+
+async def test_shared_file_is_downloaded_with_the_bot_token(
+    slack: SlackChannel, fake: FakeSlack
+) -> None:
+    message = incoming(shared(fake))
+    assert message is not None
+
+    data = await slack.download(message.attachments[0], limit=1 << 20)
+
+    assert isinstance(slack, Downloader)
+    assert data == PDF
+
+
+async def test_file_larger_than_the_limit_is_refused(slack: SlackChannel, fake: FakeSlack) -> None:
+    said_small = incoming(shared(fake, size=10))  # a size that lies: the stream is cut
+    said_large = incoming(shared(fake))
+    assert said_small is not None and said_large is not None
+
+    with pytest.raises(DocumentRefused, match=rf"^{FILE_NAME}: it is more than 1,000 bytes"):
+        await slack.download(said_small.attachments[0], limit=1_000)
+    with pytest.raises(DocumentRefused, match=r"2,0\d\d bytes, more than 1,000"):
+        await slack.download(said_large.attachments[0], limit=1_000)
+
+
+async def test_file_that_is_not_on_slack_is_refused_and_the_token_never_sent(
+    slack: SlackChannel,
+) -> None:
+    for ref in ("https://files.example.com/x.pdf", "http://files.slack.com/x.pdf"):
+        stranger = Attachment(name="x.pdf", mime="application/pdf", ref=ref)
+        with pytest.raises(DocumentRefused, match="not a Slack file"):
+            await slack.download(stranger, limit=1_000)
+
+
+async def test_file_the_token_may_not_read_says_which_scope_to_add(fake: FakeSlack) -> None:
+    message = incoming(shared(fake))
+    assert message is not None
+    channel = SlackChannel("xoxb-wrong", signing_secret=SECRET, base_url=fake.base_url)
+
+    with pytest.raises(SourceError, match="files:read"):
+        await channel.download(message.attachments[0], limit=1 << 20)
+
+
+async def test_file_shared_over_the_socket_reaches_the_task_as_an_attachment(
+    live: Live, fake: FakeSlack, redis: aioredis.Redis, keys: Keys
+) -> None:
+    fake.push("events_api", shared(fake))
+
+    await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    [task] = await inbox(redis, keys)
+    assert task.text == "Peux-tu lire ce dossier ?"
+    assert [a.name for a in task.attachments] == [FILE_NAME]
+    assert await live.channel.download(task.attachments[0], limit=1 << 20) == PDF
+
+
 # -- setup --------------------------------------------------------------------------------------
 async def test_channel_is_a_platform_channel_and_http_mode_needs_the_signing_secret(
     fake: FakeSlack,
@@ -501,6 +819,23 @@ async def test_channel_is_a_platform_channel_and_http_mode_needs_the_signing_sec
         SlackChannel(TOKEN)
     with pytest.raises(ConfigError, match="app-level token"):
         SlackChannel(TOKEN, mode="socket")
+
+
+def _count(fake: FakeSlack, name: str, at_least: int) -> Any:
+    async def probe() -> bool:
+        count: int = getattr(fake, name)
+        return count >= at_least
+
+    return probe
+
+
+def _source(task: asyncio.Task[Any]) -> str:
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code.co_filename if code is not None else ""
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 def _value(items: list[Any]) -> Any:

@@ -1,35 +1,48 @@
-"""A fake Slack Web API on 127.0.0.1, for the real slack_sdk client, plus request signing.
+"""A fake Slack Web API and Socket Mode server on 127.0.0.1, for the real slack_sdk clients.
 
-    async with FakeSlack(token="xoxb-test") as fake:
+    async with FakeSlack(token="xoxb-test", app_token="xapp-test") as fake:
         client = WebClient(token="xoxb-test", base_url=fake.base_url)
 
-Only ``auth.test`` and ``chat.postMessage`` exist; every post is recorded with the
-monotonic time it arrived, so tests can check pacing. ``rate_limit_next`` makes the next
-call answer HTTP 429 with ``Retry-After``, as Slack does when a method's tier is exceeded.
+Web API: ``auth.test``, ``chat.postMessage`` and ``apps.connections.open`` (app-level
+token only); every post is recorded with the monotonic time it arrived, so tests can
+check pacing. ``rate_limit_next`` makes the next call answer HTTP 429 with
+``Retry-After``, as Slack does when a method's tier is exceeded. ``files`` are served at
+their ``url_private_download`` to the bot token only.
+
+Socket Mode: ``apps.connections.open`` hands out a one-use ``ws://.../link/?ticket=``
+URL; the socket says ``hello``, carries the envelopes ``push`` queues, records the
+acknowledgements the client sends back (``acks``), and can ask the client to reconnect
+(``disconnect``), be cut from the server side (``drop``) or refuse new ones
+(``refuse_sockets``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
-from urllib.parse import parse_qsl
+from typing import Literal, Self
+from urllib.parse import parse_qsl, quote
 
 from pydantic import JsonValue
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from equipage.httpserver import LocalServer
 
-__all__ = ["FakeSlack", "Posted", "sign"]
+__all__ = ["Ack", "FakeSlack", "Posted", "sign"]
 
 Json = dict[str, JsonValue]
+EnvelopeType = Literal["events_api", "slash_commands", "interactive"]
 
 
 def sign(body: bytes, secret: str, timestamp: int) -> dict[str, str]:
@@ -47,15 +60,48 @@ class Posted:
     body: Json
 
 
+@dataclass(frozen=True)
+class Ack:
+    """One acknowledgement the client sent on the socket, with its monotonic arrival time."""
+
+    at: float
+    envelope_id: str
+    payload: JsonValue = None
+
+
+@dataclass
+class _Link:
+    """One open socket: what is queued for it, and whether it was told to go away."""
+
+    outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    leaving: bool = False
+
+
 class FakeSlack:
     """Answers the Web API methods the Slack channel uses; records what it was sent."""
 
-    def __init__(self, token: str = "xoxb-test", *, bot_user: str = "U00FAKEBOT01") -> None:
+    def __init__(
+        self,
+        token: str = "xoxb-test",
+        *,
+        app_token: str = "xapp-1-A00FAKEAPP1-test",
+        bot_user: str = "U00FAKEBOT01",
+    ) -> None:
         self.token = token
+        self.app_token = app_token
         self.bot_user = bot_user
         self.posted: list[Posted] = []
         self.rejected: list[tuple[int, str]] = []  # (status, method) of refused calls
+        self.acks: list[Ack] = []
+        self.opened = 0  # socket URLs handed out by apps.connections.open
+        self.connected = 0  # sockets accepted
+        self.refuse_sockets = False  # True: every socket handshake fails, as in an outage
+        self.refused = 0  # socket handshakes refused
+        self.files: dict[str, bytes] = {}  # path under /files/ -> content
         self._rate_limits: list[int] = []
+        self._tickets: set[str] = set()
+        self._links: list[_Link] = []
+        self._waiting: list[str] = []  # envelopes pushed while no socket could carry them
         self._http: LocalServer | None = None
         self._port = 0
         self._ts = 0
@@ -65,14 +111,67 @@ class FakeSlack:
         """The ``base_url`` to give slack_sdk, ending in ``/api/``."""
         return f"http://127.0.0.1:{self._port}/api/"
 
+    @property
+    def open_sockets(self) -> int:
+        """Sockets the server still holds open."""
+        return len(self._links)
+
+    def file_url(self, name: str) -> str:
+        """Where a file of ``files`` is served, as in a message's ``url_private_download``."""
+        return f"http://127.0.0.1:{self._port}/files/{quote(name)}"
+
     def rate_limit_next(self, retry_after: int = 1) -> None:
         """Answer the next call with HTTP 429 and ``Retry-After: retry_after``."""
         self._rate_limits.append(retry_after)
 
-    async def __aenter__(self) -> Self:
-        self._http = LocalServer(
-            Starlette(routes=[Route("/api/{method}", self._call, methods=["GET", "POST"])])
+    def push(
+        self,
+        kind: EnvelopeType,
+        payload: Json,
+        *,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        """Queue an envelope for the newest socket (or the next one); returns its envelope_id."""
+        envelope_id = str(uuid.uuid4())
+        envelope: Json = {
+            "envelope_id": envelope_id,
+            "payload": payload,
+            "type": kind,
+            "accepts_response_payload": kind == "slash_commands",
+        }
+        if kind == "events_api":
+            envelope |= {"retry_attempt": retry_attempt, "retry_reason": retry_reason}
+        text = json.dumps(envelope)
+        staying = [link for link in self._links if not link.leaving]
+        if staying:
+            staying[-1].outbox.put_nowait(text)
+        else:
+            self._waiting.append(text)
+        return envelope_id
+
+    def disconnect(self, reason: str = "refresh_requested") -> None:
+        """Tell every open socket to reconnect, as Slack does before it recycles a server."""
+        message = json.dumps(
+            {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
         )
+        for link in self._links:
+            link.leaving = True
+            link.outbox.put_nowait(message)
+
+    def drop(self) -> None:
+        """Close every open socket from the server side, without a word of warning."""
+        for link in self._links:
+            link.leaving = True
+            link.outbox.put_nowait(None)
+
+    async def __aenter__(self) -> Self:
+        routes = [
+            Route("/api/{method}", self._call, methods=["GET", "POST"]),
+            Route("/files/{name:path}", self._file, methods=["GET"]),
+            WebSocketRoute("/link/", self._link),
+        ]
+        self._http = LocalServer(Starlette(routes=routes))
         await self._http.start()
         self._port = self._http.port
         return self
@@ -84,6 +183,7 @@ class FakeSlack:
         tb: TracebackType | None,
     ) -> None:
         if self._http is not None:
+            self.drop()
             await self._http.stop()
 
     async def _call(self, request: Request) -> Response:
@@ -93,7 +193,10 @@ class FakeSlack:
             retry_after = str(self._rate_limits.pop(0))
             body = {"ok": False, "error": "ratelimited"}
             return JSONResponse(body, status_code=429, headers={"Retry-After": retry_after})
-        if request.headers.get("authorization", "") != f"Bearer {self.token}":
+        given = request.headers.get("authorization", "")
+        if method == "apps.connections.open":
+            return JSONResponse(self._open(given))
+        if given != f"Bearer {self.token}":
             self.rejected.append((200, method))
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         raw = await request.body()
@@ -118,3 +221,66 @@ class FakeSlack:
         message: Json = {"type": "message", "user": self.bot_user, "ts": ts, **args}
         message.pop("channel", None)
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+
+    def _open(self, given: str) -> Json:
+        # Slack answers a bot or user token here with not_allowed_token_type.
+        if given.startswith(("Bearer xoxb-", "Bearer xoxp-")):
+            self.rejected.append((200, "apps.connections.open"))
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if given != f"Bearer {self.app_token}":
+            self.rejected.append((200, "apps.connections.open"))
+            return {"ok": False, "error": "invalid_auth"}
+        ticket = uuid.uuid4().hex
+        self._tickets.add(ticket)
+        self.opened += 1
+        return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/link/?ticket={ticket}"}
+
+    async def _file(self, request: Request) -> Response:
+        if request.headers.get("authorization", "") != f"Bearer {self.token}":
+            # Slack answers an unauthenticated download with its sign-in page, not a 401.
+            return Response("<html>sign in</html>", media_type="text/html")
+        content = self.files.get(request.path_params["name"])
+        if content is None:
+            return Response(status_code=404)
+        return Response(content, media_type="application/octet-stream")
+
+    async def _link(self, websocket: WebSocket) -> None:
+        ticket = websocket.query_params.get("ticket", "")
+        if ticket not in self._tickets or self.refuse_sockets:
+            self.refused += 1
+            await websocket.close(code=1008)  # before accept: the handshake is refused
+            return
+        self._tickets.discard(ticket)  # a socket URL is good for one connection
+        await websocket.accept()
+        link = _Link()
+        self._links.append(link)
+        self.connected += 1
+        hello: Json = {
+            "type": "hello",
+            "num_connections": len(self._links),
+            "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+            "connection_info": {"app_id": "A00FAKEAPP1"},
+        }
+        link.outbox.put_nowait(json.dumps(hello))
+        for text in self._waiting:
+            link.outbox.put_nowait(text)
+        self._waiting.clear()
+        writer = asyncio.create_task(self._write(websocket, link))
+        try:
+            async for text in websocket.iter_text():
+                self._record(text)
+        finally:
+            self._links.remove(link)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def _write(self, websocket: WebSocket, link: _Link) -> None:
+        while (text := await link.outbox.get()) is not None:
+            await websocket.send_text(text)
+        await websocket.close()
+
+    def _record(self, text: str) -> None:
+        message = json.loads(text)
+        if isinstance(message, dict) and isinstance(message.get("envelope_id"), str):
+            self.acks.append(Ack(time.monotonic(), message["envelope_id"], message.get("payload")))
