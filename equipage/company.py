@@ -377,7 +377,11 @@ class TelegramConfig(_Model):
 class SlackConfig(_Model):
     """Slack: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (http) or SLACK_APP_TOKEN (socket)."""
 
-    mode: Literal["http", "socket"] = Field("http", description="http (Events API) or socket")
+    mode: Literal["http", "socket"] = Field(
+        "http",
+        description="http (Events API webhooks, needs a public URL) or socket (Socket Mode, "
+        "no public URL)",
+    )
 
 
 class WhatsAppConfig(_Model):
