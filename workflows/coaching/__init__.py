@@ -1,0 +1,191 @@
+"""The ``coaching`` workflow: a speaking coach that reads a talk's transcript.
+
+It measures pace (overall and over time), pauses, filler words, repetitions, sentence
+length and speaker balance in plain code, draws the pace chart, and asks the model only
+for the feedback prose (three strengths, three things to work on, one exercise). On the
+offline model the feedback comes from rules over the figures, and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from equipage.errors import InputRejected, MissingExtraError
+from equipage.workflow import WorkflowContext, WorkflowState
+from workflows.coaching.chart import draw_pace_chart
+from workflows.coaching.feedback import Feedback, write_feedback
+from workflows.coaching.measures import Measures, measure
+from workflows.coaching.report import render_report
+from workflows.coaching.transcript import Transcript, load_text, read_transcript
+
+__all__ = ["WORKFLOW", "CoachingInput", "CoachingOutput"]
+
+
+class CoachingInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = Field(
+        None,
+        description="transcript file to read: .srt, .vtt, word-timestamp .json (Whisper, "
+        "Deepgram, a list of {word, start, end}) or plain .txt; relative to the working "
+        "directory",
+    )
+    text: str | None = Field(
+        None,
+        max_length=5_000_000,
+        description="the transcript itself, pasted in the chat (any of the same formats)",
+    )
+    format: Literal["auto", "srt", "vtt", "json", "text"] = Field(
+        "auto", description="transcript format; 'auto' sniffs it from the content"
+    )
+    language: Literal["auto", "fr", "en"] = Field(
+        "auto", description="language of the talk; 'auto' detects French or English"
+    )
+    speaker: str | None = Field(
+        None, description="measure only this speaker, as labelled in the transcript"
+    )
+    window_seconds: float = Field(
+        30.0, ge=5, le=600, description="width in seconds of the windows of the pace chart"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CoachingInput:
+        if (self.path is None) == (self.text is None):
+            raise ValueError(
+                "give either 'path' (a transcript file) or 'text' (the transcript pasted), "
+                "exactly one of them"
+            )
+        return self
+
+
+class CoachingOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    measures: Measures | None = None
+    feedback: Feedback | None = None
+    chart: str | None = None  # path of the pace chart PNG
+    chart_note: str | None = None  # why there is no chart
+    report: str | None = None  # path of report.md
+    refused: str | None = None  # why the transcript could not be used
+
+    def summary(self) -> str:
+        """The Markdown report (or why there is none)."""
+        if self.refused or self.measures is None or self.feedback is None:
+            return (
+                f"**Transcript refused / transcription refusée** ({self.source}): "
+                f"{self.refused or 'nothing was measured'}"
+            )
+        text = render_report(
+            source=self.source,
+            measures=self.measures,
+            feedback=self.feedback.text,
+            feedback_by=self.feedback.by,
+            chart=self.chart,
+            chart_note=self.chart_note,
+        )
+        if self.report:
+            saved = "Rapport enregistré" if self.measures.language == "fr" else "Report saved"
+            text += f"\n{saved}: `{self.report}`\n"
+        return text
+
+
+class _State(WorkflowState, total=False):
+    pass
+
+
+_NO_TIMINGS = {
+    "en": "the transcript has no timings (plain text), so there is no pace to draw.",
+    "fr": "la transcription n'a pas de minutage (texte brut) : pas de débit à tracer.",
+}
+
+
+def _analyse(params: CoachingInput, files: Path) -> tuple[CoachingOutput, str]:
+    """Read, measure and draw: plain blocking code, run off the event loop.
+
+    Returns the output without feedback, and an excerpt of the talk for the model.
+    """
+    source = Path(params.path).name if params.path else "inline text"
+    content = load_text(Path(params.path)) if params.path else (params.text or "")
+    transcript: Transcript = read_transcript(
+        content, fmt=params.format, language=params.language, hint=params.path or ""
+    )
+    measures = measure(transcript, window_seconds=params.window_seconds, speaker=params.speaker)
+    key = "\n".join([content, params.language, params.speaker or "", f"{params.window_seconds:g}"])
+    # Same transcript and options, same folder: a rerun overwrites instead of piling up.
+    folder = files / f"coaching-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    chart: str | None = None
+    note: str | None = None
+    if not measures.timed or not measures.windows:
+        note = _NO_TIMINGS[measures.language]
+    else:
+        try:
+            chart = str(draw_pace_chart(measures, folder / "pace.png"))
+        except MissingExtraError as err:
+            note = f"{err}."
+    output = CoachingOutput(
+        source=source,
+        measures=measures,
+        chart=chart,
+        chart_note=note,
+        report=str(folder / "report.md"),
+    )
+    return output, transcript.text[:3000]
+
+
+def _save(output: CoachingOutput) -> None:
+    if output.report:
+        report = Path(output.report)
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(output.summary(), encoding="utf-8")
+
+
+class Coaching:
+    name = "coaching"
+    description = (
+        "Speaking coach: reads a talk transcript (SRT, WebVTT, word-timestamp JSON or "
+        "text, French or English) and reports pace over time with a chart, pauses, "
+        "filler words, repetitions, sentence length and speaker balance, then three "
+        "strengths, three things to work on and an exercise (input: path or text, "
+        "optional speaker)"
+    )
+    handles = (
+        "coaching", "coach", "speaking", "public speaking", "talk", "pitch", "speech",
+        "transcript", "presentation", "filler words", "prise de parole", "transcription",
+        "débit", "discours", "oral", "mots parasites", "tics de langage",
+    )  # fmt: skip
+    read_only = True  # it reads a transcript and writes files in its own folder only
+    untrusted_output = True  # the report quotes words from a transcript sent from outside
+    Input = CoachingInput
+    Output = CoachingOutput
+
+    def build(self, ctx: WorkflowContext) -> StateGraph[Any]:
+        async def coach(state: _State) -> dict[str, Any]:
+            params: CoachingInput = state["input"]
+            await ctx.progress("coaching: reading and measuring the transcript")
+            try:
+                output, excerpt = await asyncio.to_thread(_analyse, params, ctx.files)
+            except InputRejected as err:
+                source = Path(params.path).name if params.path else "inline text"
+                return {"output": CoachingOutput(source=source, refused=str(err))}
+            assert output.measures is not None  # _analyse measures or raises
+            await ctx.progress("coaching: writing the feedback")
+            feedback = await write_feedback(ctx, output.measures, excerpt)
+            output = output.model_copy(update={"feedback": feedback})
+            await asyncio.to_thread(_save, output)
+            return {"output": output}
+
+        graph: StateGraph[Any] = StateGraph(_State)
+        graph.add_node("coach", coach)
+        graph.add_edge(START, "coach")
+        graph.add_edge("coach", END)
+        return graph
+
+
+WORKFLOW = Coaching()

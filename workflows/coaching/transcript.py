@@ -1,0 +1,166 @@
+"""One normalized transcript, whatever it came as: SRT, WebVTT, word-timestamp JSON or text.
+
+``read_transcript`` sniffs the format from the content (the file extension is only a
+hint), calls the parser in ``parsers`` and detects the language. Every measure reads
+``Transcript`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from equipage.errors import InputRejected
+from workflows.coaching.lexicon import Language, detect_language
+
+__all__ = [
+    "FORMATS_READ",
+    "Format",
+    "Segment",
+    "Transcript",
+    "Word",
+    "load_text",
+    "read_transcript",
+    "sniff_format",
+]
+
+Format = Literal["srt", "vtt", "json", "text"]
+
+FORMATS_READ = (
+    "SubRip (.srt), WebVTT (.vtt), word-timestamp JSON (Whisper segments[].words[], "
+    "a flat list of {word, start, end}, or Deepgram results) and plain text"
+)
+
+MAX_BYTES = 20 * 1024 * 1024  # a 3-hour talk in word-level JSON stays well under this
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Word(_Model):
+    """One spoken word with its own timestamps (from word-level ASR output)."""
+
+    text: str
+    start: float
+    end: float
+    speaker: str | None = None
+
+
+class Segment(_Model):
+    """A cue, an ASR segment or a paragraph; times are None when the source has none."""
+
+    text: str
+    start: float | None = None
+    end: float | None = None
+    speaker: str | None = None
+    words: tuple[Word, ...] = ()
+
+
+class Transcript(_Model):
+    format: Format
+    language: Language
+    segments: tuple[Segment, ...]
+
+    @property
+    def timed(self) -> bool:
+        """True when segments carry start and end times, so pace can be measured."""
+        return bool(self.segments) and all(
+            s.start is not None and s.end is not None for s in self.segments
+        )
+
+    @property
+    def word_timed(self) -> bool:
+        """True when every segment carries its words with their own timestamps."""
+        return bool(self.segments) and all(s.words for s in self.segments)
+
+    @property
+    def speakers(self) -> list[str]:
+        """Speakers in order of first appearance."""
+        seen: dict[str, None] = {}
+        for segment in self.segments:
+            if segment.speaker:
+                seen.setdefault(segment.speaker, None)
+        return list(seen)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments)
+
+
+# SRT puts a comma before the milliseconds; WebVTT a dot (and may omit the hours).
+_SRT_TIME = re.compile(r"\d+:\d{2}:\d{2},\d{1,3}\s*-->")
+
+
+def sniff_format(content: str, hint: str = "") -> Format:
+    """The format the content is in; ``hint`` (a file name) only breaks ties."""
+    head = content.lstrip("\ufeff \t\r\n")[:4000]
+    if head.startswith("WEBVTT"):
+        return "vtt"
+    if head[:1] in "[{":
+        try:
+            json.loads(content)
+        except ValueError:
+            pass
+        else:
+            return "json"
+    if "-->" in head:
+        if _SRT_TIME.search(head):
+            return "srt"
+        return "srt" if hint.lower().endswith(".srt") else "vtt"
+    return "text"
+
+
+def load_text(path: Path) -> str:
+    """A transcript file's text (UTF-8, or Latin-1 as old subtitle tools write)."""
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise InputRejected(
+            f"cannot read the transcript {path}: {err.strerror or err}. "
+            f"Check the path; I read {FORMATS_READ}."
+        ) from err
+    if size > MAX_BYTES:
+        raise InputRejected(
+            f"the transcript {path.name} is {size // 1_048_576} MB, over the 20 MB limit; "
+            "send a shorter extract or the SRT/VTT export instead of raw ASR JSON."
+        )
+    data = path.read_bytes()
+    if b"\x00" in data[:4096]:
+        raise InputRejected(
+            f"{path.name} is a binary file (audio, video or a document), not a transcript; "
+            f"send {FORMATS_READ}."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def read_transcript(
+    content: str,
+    *,
+    fmt: Format | Literal["auto"] = "auto",
+    language: Language | Literal["auto"] = "auto",
+    hint: str = "",
+) -> Transcript:
+    """Parse ``content`` into a Transcript, or raise InputRejected naming what is read."""
+    from workflows.coaching import parsers  # parsers import the models above
+
+    content = content.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not content.strip():
+        raise InputRejected(f"the transcript is empty; send {FORMATS_READ}.")
+    found: Format = sniff_format(content, hint) if fmt == "auto" else fmt
+    segments = parsers.PARSERS[found](content)
+    if not any(s.text.strip() for s in segments):
+        raise InputRejected(
+            f"no speech found in this {found} transcript (no cue has any text); "
+            f"I read {FORMATS_READ}."
+        )
+    text = " ".join(s.text for s in segments)
+    lang: Language = detect_language(text) if language == "auto" else language
+    return Transcript(format=found, language=lang, segments=tuple(segments))
