@@ -2,8 +2,10 @@
 
 Inbound, it drops duplicate deliveries, lets only known members through, answers the
 commands (``/approve``, ``/reject``, ``/status``, ``/help``) and puts everything else on
-the entry role's inbox. Outbound, it reads the outbox in its own consumer group and hands
-each message to the adapter of the platform the conversation came from.
+the entry role's inbox, with the text of the files they sent (``channels.attachments``) and
+a typing indicator kept alive meanwhile (``channels.presence``). Outbound, it reads the
+outbox in its own consumer group and hands each message to the adapter of the platform the
+conversation came from. ``aclose`` ends the background work it started.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
+from channels.attachments import notice, read_attachments
+from channels.presence import Presence
 from equipage.approvals import Approvals
 from equipage.budget import Budget
 from equipage.bus import Bus, Delivery
-from equipage.chat import LOCAL_CHANNELS, Channel, Incoming, Outgoing, outgoing
+from equipage.chat import LOCAL_CHANNELS, Channel, Downloader, Incoming, Outgoing, outgoing
 from equipage.config import CompanyConfig, Member
+from equipage.documents import Limits
 from equipage.envelope import Envelope, Kind, Origin
 from equipage.errors import ConfigError, DeliveryRefused
 from equipage.keys import GATEWAY_GROUP
@@ -52,6 +57,9 @@ class Gateway:
         *,
         relay_only: frozenset[str] = frozenset({"cli"}),
         budget: Budget | None = None,
+        documents: Limits | None = None,
+        typing_every: float = 4.0,
+        typing_for: float = 120.0,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -62,6 +70,12 @@ class Gateway:
         # (``equipage send``): acknowledged here without sending.
         self.relay_only = relay_only
         self.approvals = Approvals(bus.redis, bus.keys)
+        self.documents = documents or Limits()
+        self.presence = Presence(every=typing_every, longest=typing_for)
+
+    async def aclose(self) -> None:
+        """End the background work: the typing indicators still running."""
+        await self.presence.aclose()
 
     # -- inbound --------------------------------------------------------------------------
     async def receive(self, incoming: Incoming) -> list[Outgoing]:
@@ -72,6 +86,7 @@ class Gateway:
         try:
             return await self._handle(incoming)
         except Exception:
+            self.presence.stop(incoming.channel, incoming.chat)
             # Forget we saw it, so the platform's redelivery is handled, not dropped.
             if incoming.message_id:
                 key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
@@ -102,6 +117,11 @@ class Gateway:
             return [self._say(incoming, await self._pause(command == "/stop"))]
         if command == "/pair":
             return [self._say(incoming, await self._pair(rest))]
+        self._typing(incoming)  # first: reading the files may take a while
+        attachments = incoming.attachments
+        channel = self.channels.get(incoming.channel)
+        if attachments and isinstance(channel, Downloader):
+            attachments = await read_attachments(channel, attachments, self.documents)
         await self.bus.publish(
             Envelope(
                 kind=Kind.TASK,
@@ -111,11 +131,11 @@ class Gateway:
                 thread=self._thread(incoming),
                 text=text,
                 origin=self._origin(incoming, member),
-                attachments=incoming.attachments,
+                attachments=attachments,
             )
         )
-        await self._typing(incoming)
-        return []
+        unread = notice(attachments)
+        return [self._say(incoming, unread)] if unread else []
 
     async def _release_held(self, incoming: Incoming) -> None:
         """The person wrote again: what the platform refused before can go now."""
@@ -129,15 +149,11 @@ class Gateway:
         if held:
             log.info("%d held message(s) released to %s", len(held), incoming.channel)
 
-    async def _typing(self, incoming: Incoming) -> None:
-        """Show the person that the crew is on it, where the platform can."""
+    def _typing(self, incoming: Incoming) -> None:
+        """Show the person that the crew is on it, where the platform can, without waiting."""
         typing = getattr(self.channels.get(incoming.channel), "typing", None)
-        if typing is None:
-            return
-        try:
-            await typing(incoming.chat)
-        except Exception as err:  # a courtesy: never worth losing the request over
-            log.info("typing indicator on %s failed: %s", incoming.channel, err)
+        if typing is not None:
+            self.presence.start(incoming.channel, incoming.chat, typing)
 
     async def _member(self, incoming: Incoming) -> Member | None:
         if incoming.channel in LOCAL_CHANNELS:
@@ -264,14 +280,18 @@ class Gateway:
         )
         next_reclaim = 0.0
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            deliveries: list[Delivery] = []
-            if loop.time() >= next_reclaim:
-                deliveries += await reader.reclaim(bus.keys.outbox, consumer)
-                next_reclaim = loop.time() + max(bus.visibility_timeout / 4, 0.05)
-            deliveries += await reader.read([bus.keys.outbox], consumer, block_ms=block_ms)
-            for delivery in deliveries:
-                await self._deliver_one(reader, delivery)
+        try:
+            while not stop.is_set():
+                deliveries: list[Delivery] = []
+                if loop.time() >= next_reclaim:
+                    deliveries += await reader.reclaim(bus.keys.outbox, consumer)
+                    next_reclaim = loop.time() + max(bus.visibility_timeout / 4, 0.05)
+                deliveries += await reader.read([bus.keys.outbox], consumer, block_ms=block_ms)
+                for delivery in deliveries:
+                    await self._deliver_one(reader, delivery)
+        finally:
+            # No answer leaves this gateway any more, so none would end the indicators.
+            await self.presence.aclose()
 
     async def _deliver_one(self, reader: Bus, delivery: Delivery) -> None:
         envelope = delivery.envelope
@@ -287,6 +307,8 @@ class Gateway:
                     delivery, f"channel {envelope.origin.channel!r} is not running", attempt
                 )
                 return
+            # The answer ends the indicator; stopped first so none is re-sent after it.
+            self.presence.stop(envelope.origin.channel, envelope.origin.chat)
             try:
                 await channel.send(outgoing(envelope))
             except DeliveryRefused as refused:

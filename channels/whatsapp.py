@@ -2,7 +2,9 @@
 
 WhatsApp lets a business send free-form messages only within 24 hours of the person's
 last message (the customer-service window); outside it, ``send`` refuses with
-:class:`WindowClosed` rather than have Graph reject the message.
+:class:`WindowClosed` rather than have Graph reject the message. Media people send are
+fetched on the gateway's request (``download``): Graph gives a short-lived signed URL for
+the media id, fetched with the same bearer token and never logged.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import time
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Protocol
 
+from channels.attachments import fetch
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
+from equipage.documents import size_refusal
 from equipage.errors import MissingExtraError, RuntimeFailure, WindowClosed
 from equipage.httpserver import read_body
 
@@ -87,9 +91,45 @@ class WhatsAppChannel:
             headers={"Authorization": f"Bearer {token}"},
             timeout=httpx.Timeout(15.0),
         )
+        self._hide = _HideUrls()
+        logging.getLogger("httpx").addFilter(self._hide)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        logging.getLogger("httpx").removeFilter(self._hide)
+
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        """The bytes of a media a person sent: ``GET /{media-id}``, then its signed URL."""
+        import httpx
+
+        if not attachment.ref.isalnum():  # a media id: digits, never a path or a URL
+            raise RuntimeFailure(f"{attachment.ref!r} is not a WhatsApp media id.")
+        try:
+            answer = await self._http.get(attachment.ref)
+        except httpx.HTTPError as err:
+            raise RuntimeFailure(
+                f"asking Graph for {attachment.name} failed ({type(err).__name__}); "
+                "ask the person to send it again."
+            ) from None
+        if not answer.is_success:
+            error = _graph_error(answer)
+            raise RuntimeFailure(
+                f"the WhatsApp Graph API answered {answer.status_code} "
+                f"({error.get('message', 'no message')}) for {attachment.name}; "
+                "ask the person to send it again."
+            )
+        media = _dict(answer.json())
+        url, size = str(media.get("url") or ""), int(media.get("file_size") or 0)
+        if size > limit:
+            raise size_refusal(attachment.name, size, limit)
+        if not url:
+            raise RuntimeFailure(f"Graph gave no URL for {attachment.name}; ask to send it again.")
+        shown = {url, str(httpx.URL(url))}  # as given, and as httpx prints it
+        self._hide.urls |= shown
+        try:  # the client's bearer token goes along: Meta requires it on the media URL too
+            return await fetch(self._http, url, name=attachment.name, limit=limit)
+        finally:
+            self._hide.urls -= shown
 
     # -- inbound ----------------------------------------------------------------------------
     def incoming(self, payload: dict[str, Any]) -> list[Incoming]:
@@ -239,6 +279,24 @@ class WhatsAppChannel:
                     "check the access token and phone number id, or try again later."
                 )
             await asyncio.sleep(wait)
+
+
+class _HideUrls(logging.Filter):
+    """Keeps the signed media URLs being fetched out of httpx's request log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.urls:
+            message = record.getMessage()
+            hidden = message
+            for url in self.urls:
+                hidden = hidden.replace(url, url.partition("?")[0] + "?<signed>")
+            if hidden != message:
+                record.msg, record.args = hidden, ()
+        return True
 
 
 def _command(button_id: str) -> str | None:

@@ -98,7 +98,12 @@ class Downloader(Protocol):
     """An adapter that can fetch the bytes of a file a person sent (``Attachment.ref``)."""
 
     async def download(self, attachment: Attachment, *, limit: int) -> bytes:
-        """The file's bytes; raise ``errors.DocumentRefused`` past ``limit`` bytes."""
+        """The file's bytes; raise ``errors.DocumentRefused`` past ``limit`` bytes.
+
+        Refusals read ``"<name>: <reason>"`` (``documents.refusal``, ``size_refusal``): the
+        gateway tells the person "I could not read <name>: <reason>". Other errors mean the
+        download failed; their messages must not quote tokens or signed URLs.
+        """
         ...
 
 

@@ -72,12 +72,17 @@ class Question(_Model):
 
 
 class Attachment(_Model):
-    """A file a person sent; ``ref`` is the platform's id for fetching it."""
+    """A file a person sent; ``ref`` is the platform's id for fetching it.
+
+    The gateway fills ``text`` when it could read the file, or ``error`` with why not.
+    """
 
     name: str
     mime: str
     size: int = 0
     ref: str
+    text: str | None = None  # extracted text, capped (equipage.documents)
+    error: str | None = None  # why the file was not read, said to the founder too
 
 
 class Answer(_Model):

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from equipage.agent import Emit, Outbox, thread_id
 from equipage.approvals import Approval, Approvals
 from equipage.audit import Audit, AuditEntry
+from equipage.documents import attachment_lines, prompt_messages
 from equipage.envelope import Envelope, Kind, Question, new_id
 from equipage.errors import HopLimitExceeded
 from equipage.events import Event, EventType
@@ -138,7 +139,12 @@ class ThreadRunner:
 
     def start(self, envelope: Envelope) -> dict[str, Any]:
         """Graph input for a new envelope (beyond ``inbox``, ``outbox`` and ``steps``)."""
-        state: dict[str, Any] = {"messages": [self._message(envelope)], "hops": envelope.hops}
+        # Files' text first, as untrusted turns of their own; the person's words stay theirs.
+        files = prompt_messages(envelope.attachments, envelope.sender)
+        state: dict[str, Any] = {
+            "messages": [*files, self._message(envelope)],
+            "hops": envelope.hops,
+        }
         if envelope.kind is Kind.RESULT and envelope.reply_to:
             state["pending"] = {envelope.reply_to.call_id: ""}
         if envelope.kind is Kind.TASK:
@@ -209,10 +215,7 @@ class ThreadRunner:
         else:
             text = envelope.text
         if envelope.attachments:
-            files = "\n".join(
-                f"- {a.name} ({a.mime}, {a.size} bytes, ref {a.ref})" for a in envelope.attachments
-            )
-            text = f"{text}\n\nAttached files:\n{files}".strip()
+            text = f"{text}\n\nAttached files:\n{attachment_lines(envelope.attachments)}".strip()
         return Message(role="user", content=text, name=envelope.sender, untrusted=untrusted)
 
     def _context(self, envelope: Envelope, values: dict[str, Any] | None = None) -> ThreadContext:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from equipage.app import open_session, serve
 from equipage.config import CompanyConfig, Settings
+from equipage.keys import Keys
 from equipage.testing import wait_until
 from equipage.testing.fake_telegram import FakeTelegram
 
@@ -274,3 +276,54 @@ async def _wa_question(fake: Any) -> str:
 
 async def _wa_said(fake: Any, start: str) -> bool:
     return any(str(b.get("text", {}).get("body", "")).startswith(start) for b in fake.sent)
+
+
+# -- a document the founder sends ------------------------------------------------------------------
+async def test_founders_pdf_reaches_the_ceo_as_untrusted_text_so_its_orders_need_approval(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    """The owner's own words are trusted; the text of the PDF they forward is not."""
+    from channels.gateway import Gateway
+    from channels.telegram import TelegramChannel
+    from equipage.memory import Memory
+    from tests.test_crew import company as crew_company
+    from tests.test_crew import crew_running
+    from tests.test_documents import pdf
+    from tests.test_redteam import REMEMBER, Gullible
+
+    data: dict[str, Any] = crew_company().model_dump(mode="json", exclude_unset=True)
+    data["members"][0]["identities"]["telegram"] = str(FOUNDER)
+    config = CompanyConfig.model_validate(data)
+    report = pdf(f"Rapport trimestriel : chiffre d'affaires en hausse.\n{REMEMBER}")
+    forwarded = {"file_id": "F1", "file_unique_id": "U1", "file_name": "rapport.pdf",
+                 "mime_type": "application/pdf", "file_size": len(report)}  # fmt: skip
+    sent = message(1, "")
+    sent["message"].pop("text")
+    sent["message"] |= {"document": forwarded, "caption": "Résume ce rapport, s'il te plaît."}
+
+    async with (
+        FakeTelegram(TOKEN) as fake,
+        crew_running(redis, keys, config, models={"ceo": Gullible()}) as crew,
+    ):
+        fake.add_file("F1", report)
+        fake.push_update(sent)
+        channel = TelegramChannel(TOKEN, base_url=fake.base_url, poll_timeout=1)
+        gateway = Gateway(config, crew.bus, channels={"telegram": channel})
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(channel.run(gateway, stop)),
+            asyncio.create_task(gateway.deliver("gw", stop, block_ms=50)),
+        ]
+        try:
+            await wait_until(lambda: _sent_with_keyboard(fake), timeout=30, what="approval asked")
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+            await gateway.aclose()
+            await channel.aclose()
+
+    question = next(m for m in fake.sent if m.get("reply_markup"))
+    assert "remember" in question["text"]
+    assert "document rapport.pdf" in question["text"]  # says where the order came from
+    assert fake.downloads == ["documents/file_0"]
+    assert await Memory(redis, keys).all() == []  # nothing remembered without the founder

@@ -12,11 +12,14 @@ import redis.asyncio as aioredis
 from channels.gateway import HELP, Gateway
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
-from equipage.chat import Channel, Incoming, Outgoing
+from equipage.chat import Attachment, Channel, Downloader, Incoming, Outgoing
 from equipage.config import CompanyConfig
+from equipage.documents import Limits
 from equipage.envelope import Envelope, Kind, Origin
+from equipage.errors import DocumentRefused, RuntimeFailure
 from equipage.keys import GATEWAY_GROUP, Keys
 from equipage.testing import wait_for_stream, wait_until
+from tests.test_documents import FRENCH, pdf
 
 CONFIG = CompanyConfig.model_validate(
     {
@@ -121,8 +124,10 @@ async def settled(redis: aioredis.Redis, keys: Keys) -> None:
 
 
 @pytest.fixture
-def gateway(bus: Bus) -> Gateway:
-    return Gateway(CONFIG, bus, channels={})
+async def gateway(bus: Bus) -> AsyncIterator[Gateway]:
+    opened = Gateway(CONFIG, bus, channels={})
+    yield opened
+    await opened.aclose()
 
 
 # -- inbound ----------------------------------------------------------------------------------
@@ -531,3 +536,220 @@ async def test_whatsapp_window_lives_in_redis_and_expires_with_it(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+# -- files people send, and the typing indicator -----------------------------------------------
+class Platform(FakeChannel):
+    """A platform that serves files by ref, shows typing, and can hold a download forever."""
+
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        super().__init__("telegram")
+        self.files = files or {}
+        self.downloaded: list[str] = []
+        self.typed: list[str] = []
+        self.events: list[str] = []  # "typing" and "send", in order
+        self.never = asyncio.Event()
+
+    async def send(self, message: Outgoing) -> None:
+        self.events.append("send")
+        await super().send(message)
+
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        self.downloaded.append(attachment.ref)
+        if attachment.ref == "hang":
+            await self.never.wait()
+        if attachment.ref not in self.files:
+            raise RuntimeFailure("the platform lost it")
+        data = self.files[attachment.ref]
+        if len(data) > limit:
+            raise DocumentRefused(f"{attachment.name}: it is too big for the platform.")
+        return data
+
+    async def typing(self, chat: str) -> None:
+        self.typed.append(chat)
+        self.events.append("typing")
+
+
+def sent_with(*files: Attachment, text: str = "Lis ceci", user: str = "111") -> Incoming:
+    return Incoming(
+        channel="telegram", chat=user, user=user, text=text, message_id="u1", attachments=files
+    )
+
+
+def attached(ref: str, name: str = "cahier.pdf", mime: str = "application/pdf") -> Attachment:
+    return Attachment(name=name, mime=mime, ref=ref)
+
+
+@asynccontextmanager
+async def gateway_on(
+    bus: Bus,
+    platform: Platform,
+    *,
+    documents: Limits | None = None,
+    typing_every: float = 4.0,
+    typing_for: float = 120.0,
+) -> AsyncIterator[Gateway]:
+    opened = Gateway(
+        CONFIG,
+        bus,
+        channels={"telegram": platform},
+        documents=documents,
+        typing_every=typing_every,
+        typing_for=typing_for,
+    )
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
+async def test_members_pdf_is_read_and_its_text_travels_on_the_task(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    platform = Platform({"F1": pdf(FRENCH)})
+    assert isinstance(platform, Downloader)
+
+    async with gateway_on(bus, platform) as gateway:
+        answers = await gateway.receive(sent_with(attached("F1")))
+
+    assert answers == []
+    [task] = await inbox(redis, keys)
+    [document] = task.attachments
+    assert (document.text, document.error, document.size) == (FRENCH, None, len(pdf(FRENCH)))
+    assert task.text == "Lis ceci"
+
+
+async def test_unreadable_file_still_reaches_the_crew_with_why_and_the_founder_is_told_at_once(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    platform = Platform({"P1": b"\x89PNG\r\n\x1a\n" + bytes(32)})
+
+    async with gateway_on(bus, platform) as gateway:
+        [notice] = await gateway.receive(sent_with(attached("P1", "photo.pdf"), attached("X9")))
+
+    assert notice.chat == "111"
+    lines = notice.text.splitlines()
+    assert lines[0].startswith("I could not read photo.pdf: it is an image (PNG).")
+    assert lines[1] == (
+        "I could not read cahier.pdf: downloading it from the platform failed. "
+        "Send it again in a moment."
+    )
+    assert "went to the crew" in lines[2]
+    [task] = await inbox(redis, keys)
+    assert task.text == "Lis ceci"
+    assert [a.text for a in task.attachments] == [None, None]
+    assert task.attachments[0].error is not None
+    assert task.attachments[0].error.startswith("it is an image (PNG)")
+
+
+async def test_file_over_the_limit_is_refused_by_the_platform_and_the_founder_told(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    platform = Platform({"F1": pdf(FRENCH)})
+
+    async with gateway_on(bus, platform, documents=Limits(max_bytes=100)) as gateway:
+        [notice] = await gateway.receive(sent_with(attached("F1")))
+
+    assert notice.text.startswith("I could not read cahier.pdf: it is too big for the platform.")
+    [task] = await inbox(redis, keys)
+    assert task.attachments[0].error == "it is too big for the platform."
+
+
+async def test_files_past_the_per_message_count_or_time_are_named_but_not_read(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    text = "Réunion à Besançon".encode()
+    platform = Platform({"T1": text, "T2": text, "T3": text})
+    files = (
+        attached("T1", "a.txt", "text/plain"),
+        attached("hang", "lent.pdf"),
+        attached("T2", "b.txt", "text/plain"),
+        attached("T3", "c.txt", "text/plain"),
+    )
+    limits = Limits(max_files=3, timeout=0.5)
+
+    async with gateway_on(bus, platform, documents=limits) as gateway:
+        [notice] = await gateway.receive(sent_with(*files))
+
+    [task] = await inbox(redis, keys)
+    texts = [a.text for a in task.attachments]
+    assert texts == ["Réunion à Besançon", None, "Réunion à Besançon", None]
+    assert "took longer than 0.5 s" in (task.attachments[1].error or "")
+    assert "at most 3 files of one message" in (task.attachments[3].error or "")
+    assert platform.downloaded.count("T3") == 0  # never asked for
+    assert "lent.pdf" in notice.text and "c.txt" in notice.text
+
+
+async def test_files_of_one_message_share_the_character_budget_in_order(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    platform = Platform({"A": b"a" * 60, "B": b"b" * 60, "C": b"c" * 60})
+    files = [attached(ref, f"{ref}.txt", "text/plain") for ref in "ABC"]
+
+    async with gateway_on(bus, platform, documents=Limits(max_chars=100)) as gateway:
+        [notice] = await gateway.receive(sent_with(*files))
+
+    [task] = await inbox(redis, keys)
+    first, second, third = task.attachments
+    assert first.text == "a" * 60
+    assert second.text is not None and second.text.startswith("b" * 40 + "\n\n[Truncated:")
+    assert third.text is None and "already fill the 100 characters" in (third.error or "")
+    assert notice.text.startswith("I could not read C.txt")
+
+
+async def test_strangers_file_is_never_downloaded(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    platform = Platform({"F1": pdf(FRENCH)})
+
+    async with gateway_on(bus, platform) as gateway:
+        [refusal] = await gateway.receive(sent_with(attached("F1"), user="999"))
+
+    assert "not a member" in refusal.text
+    assert platform.downloaded == []
+    assert platform.typed == []
+    assert await inbox(redis, keys) == []
+
+
+async def test_typing_is_kept_alive_in_the_background_until_the_reply_goes_out(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    platform = Platform()
+
+    async with gateway_on(bus, platform, typing_every=0.02) as gateway:
+        assert await gateway.receive(sent_with(text="Prépare le devis")) == []
+        assert gateway.presence.chats == {("telegram", "111")}
+        await wait_until(lambda: _true(len(platform.typed) >= 3), what="typing sent again")
+        reply = outbox_reply("telegram").model_copy(
+            update={"origin": Origin(channel="telegram", chat="111", member="alice")}
+        )
+        await bus.publish(reply)
+        async with delivering(gateway):
+            await wait_until(lambda: _value(platform.sent), what="the reply sent")
+
+        assert gateway.presence.chats == frozenset()
+    # Stopped before the reply was sent: no indicator follows the answer.
+    assert platform.events[-1] == "send"
+
+
+async def test_typing_stops_by_itself_when_no_reply_comes_in_time(bus: Bus) -> None:
+    platform = Platform()
+
+    async with gateway_on(bus, platform, typing_every=0.02, typing_for=0.1) as gateway:
+        await gateway.receive(sent_with(text="Prépare le devis"))
+
+        await wait_until(lambda: _true(not gateway.presence.chats), what="typing given up")
+
+    assert 2 <= len(platform.typed) <= 7
+
+
+async def test_closing_the_gateway_ends_the_typing_it_keeps_alive(bus: Bus) -> None:
+    platform = Platform()
+    gateway = Gateway(CONFIG, bus, channels={"telegram": platform})
+    await gateway.receive(sent_with(text="Prépare le devis"))
+    [task] = gateway.presence._tasks.values()
+
+    await gateway.aclose()
+
+    assert task.cancelled()
+    assert gateway.presence.chats == frozenset()

@@ -20,13 +20,14 @@ from telegram.error import RetryAfter
 from channels.gateway import Gateway
 from channels.telegram import MAX_TEXT, TelegramChannel, incoming, split
 from equipage.bus import Bus
-from equipage.chat import Attachment, Incoming, Outgoing, PlatformChannel
+from equipage.chat import Attachment, Downloader, Incoming, Outgoing, PlatformChannel
 from equipage.config import CompanyConfig
 from equipage.envelope import Envelope, Kind, Origin, Question
 from equipage.errors import ConfigError
 from equipage.keys import Keys
 from equipage.testing import wait_for_stream, wait_until
 from equipage.testing.fake_telegram import FakeTelegram
+from tests.test_documents import FRENCH, pdf
 
 # PTB 22 itself reads RetryAfter.retry_after while building the error, and warns.
 pytestmark = pytest.mark.filterwarnings(
@@ -80,8 +81,10 @@ async def channel(fake: FakeTelegram) -> AsyncIterator[TelegramChannel]:
 
 
 @pytest.fixture
-def gateway(bus: Bus, channel: TelegramChannel) -> Gateway:
-    return Gateway(CONFIG, bus, channels={"telegram": channel})
+async def gateway(bus: Bus, channel: TelegramChannel) -> AsyncIterator[Gateway]:
+    opened = Gateway(CONFIG, bus, channels={"telegram": channel})
+    yield opened
+    await opened.aclose()  # before the channel closes: it ends the typing tasks
 
 
 @asynccontextmanager
@@ -562,3 +565,151 @@ async def test_webhook_with_a_malformed_or_oversized_body_is_refused(
 def test_webhook_mode_without_a_secret_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="secret"):
         TelegramChannel(TOKEN, mode="webhook")
+
+
+# -- documents ------------------------------------------------------------------------------------
+def founders_document(size: int | None = None) -> dict[str, Any]:
+    """The real document update, sent by the owner (the library fixture's sender is unknown)."""
+    update = fixture("nutgram_update_document")
+    message = update["message"]
+    message["from"]["id"] = message["chat"]["id"] = int(ALICE)
+    message["caption"] = "Résume ce cahier des charges"
+    if size is not None:
+        message["document"]["file_size"] = size
+    return update
+
+
+FILE_ID = "a1b2c34d5e6f7g8h9i"  # document.file_id of nutgram_update_document.json
+
+
+def test_channel_fetches_files_through_the_fake_file_url(channel: TelegramChannel) -> None:
+    assert isinstance(channel, Downloader)
+    assert channel._bot.base_file_url.endswith(f"/file/bot{TOKEN}")
+
+
+async def test_founders_pdf_is_fetched_and_its_text_reaches_the_ceo(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    data = pdf(FRENCH)
+    path = fake.add_file(FILE_ID, data)
+    fake.push_update(founders_document())
+
+    async with polling(channel, gateway):
+        await wait_for_stream(redis, keys.inbox("ceo"), 1)
+
+    [task] = await inbox(redis, keys)
+    assert (task.sender, task.text) == ("member:alice", "Résume ce cahier des charges")
+    [document] = task.attachments
+    assert (document.name, document.ref, document.size) == ("document.pdf", FILE_ID, len(data))
+    assert (document.text, document.error) == (FRENCH, None)
+    assert fake.called("getFile") == [{"file_id": FILE_ID}]
+    assert fake.downloads == [path]
+    assert fake.sent == []  # nothing to complain about
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("uvicorn"))
+    assert "getFile" in ours
+    assert TOKEN.split(":")[1] not in ours
+
+
+async def test_document_over_telegrams_20_mb_is_refused_unfetched_and_the_founder_told(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    fake.push_update(founders_document(size=25 * 1024 * 1024))
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake), what="the founder told")
+
+    [told] = fake.sent
+    assert told["chat_id"] == ALICE
+    assert told["text"].startswith(
+        "I could not read document.pdf: it is 25 MB. Telegram lets bots download files "
+        "of at most 20 MB."
+    )
+    assert fake.called("getFile") == []
+    [task] = await inbox(redis, keys)
+    assert task.text == "Résume ce cahier des charges"  # the message itself went through
+    assert task.attachments[0].text is None
+    assert "20 MB" in (task.attachments[0].error or "")
+
+
+async def test_document_whose_real_size_telegram_refuses_is_reported_too_big(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    # The update claims 123456 bytes; getFile finds the file too big, as the Bot API says.
+    fake.add_file(FILE_ID, pdf(FRENCH), size=21 * 1024 * 1024)
+    fake.push_update(founders_document())
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake), what="the founder told")
+
+    assert fake.sent[0]["text"].startswith(
+        "I could not read document.pdf: it is too large. Telegram lets bots download files "
+        "of at most 20 MB."
+    )
+    assert fake.downloads == []
+    assert len(await inbox(redis, keys)) == 1
+
+
+async def test_strangers_document_is_never_downloaded(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    fake.add_file(FILE_ID, pdf(FRENCH))
+    fake.push_update(fixture("nutgram_update_document"))  # from.id 456: nobody in the crew
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake), what="the refusal sent")
+
+    assert "not a member" in fake.sent[0]["text"]
+    assert fake.called("getFile") == []
+    assert fake.downloads == []
+    assert await inbox(redis, keys) == []
+
+
+async def test_webhook_answers_telegram_without_waiting_on_the_typing_call(
+    fake: FakeTelegram, gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    held = fake.hold("sendChatAction")
+
+    async with webhook(fake, gateway) as (_, client):
+        # Shorter than PTB's 5 s read timeout: an answer that waited on the call misses it.
+        answer = await asyncio.wait_for(
+            client.post(
+                "/telegram/webhook",
+                json=fixture("nutgram_update_text"),
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            ),
+            timeout=3,
+        )
+        assert answer.status_code == 200
+        await wait_until(
+            lambda: _true(bool(fake.called("sendChatAction"))), what="the typing call made"
+        )
+        assert "sendChatAction" not in fake.answered  # still held by the fake Bot API
+        held.set()
+        await wait_until(
+            lambda: _true("sendChatAction" in fake.answered), what="the typing call answered"
+        )
+
+    assert [t.text for t in await inbox(redis, keys)] == ["aaaaaaaaaa"]
+    assert fake.called("sendChatAction") == [{"chat_id": BOB, "action": "typing"}]
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -23,13 +23,14 @@ from channels.gateway import Gateway
 from channels.whatsapp import WhatsAppChannel, WindowClosed
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
-from equipage.chat import Attachment, Outgoing, PlatformChannel
+from equipage.chat import Attachment, Downloader, Outgoing, PlatformChannel
 from equipage.config import CompanyConfig
 from equipage.envelope import Envelope, Kind, Origin, Question
 from equipage.errors import RuntimeFailure
 from equipage.keys import Keys
 from equipage.testing.fake_graph import FakeGraph, sign
 from tests.conftest import FIXTURES
+from tests.test_documents import FRENCH, pdf, word
 
 TOKEN = "graph-token"
 SECRET = "app-secret"
@@ -114,6 +115,7 @@ async def serving(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Crew(channel, client)
     finally:
+        await gateway.aclose()
         await channel.aclose()
 
 
@@ -438,3 +440,97 @@ async def test_wrong_access_token_fails_at_once_without_leaking_it(
 
     assert "wrong-token" not in str(failed.value)
     assert len(fake.attempts) == 1
+
+
+# -- media people send ------------------------------------------------------------------------
+MEDIA_ID = "1234567890987654321"  # document.id in pywa's document message
+
+
+def document_from(user: str) -> dict[str, Any]:
+    payload = copy.deepcopy(PYWA["document"])
+    first_message(payload)["from"] = user
+    return payload
+
+
+async def test_founders_document_is_fetched_from_graph_and_its_text_reaches_the_ceo(
+    crew: Crew,
+    fake: FakeGraph,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert isinstance(crew.channel, Downloader)
+    # pywa's message says filename.pdf and application/pdf; the bytes are a Word file.
+    signature = fake.add_media(MEDIA_ID, word(FRENCH), "application/pdf")
+
+    assert await crew.post(PYWA["document"]) == 200
+
+    [task] = await inbox(redis, keys)
+    assert (task.sender, task.text) == ("member:alice", "caption")
+    [document] = task.attachments
+    assert (document.name, document.ref, document.text) == ("filename.pdf", MEDIA_ID, FRENCH)
+    assert fake.media_requests == [MEDIA_ID, f"download:{MEDIA_ID}"]
+    assert fake.sent == []
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("uvicorn"))
+    assert f"/lookaside/{MEDIA_ID}?<signed>" in ours  # httpx's request log, URL hidden
+    assert signature not in ours
+    assert TOKEN not in ours
+
+
+async def test_oversized_media_is_refused_before_download_and_the_founder_told(
+    crew: Crew, fake: FakeGraph, redis: aioredis.Redis, keys: Keys
+) -> None:
+    fake.add_media(MEDIA_ID, pdf(FRENCH), "application/pdf", size=30 * 1024 * 1024)
+
+    assert await crew.post(PYWA["document"]) == 200
+
+    assert fake.media_requests == [MEDIA_ID]  # asked what it is, never fetched
+    [told] = fake.sent
+    assert told["to"] == ALICE
+    assert told["text"]["body"].startswith(
+        "I could not read filename.pdf: it is 30 MB. I read files of at most 20 MB."
+    )
+    [task] = await inbox(redis, keys)
+    assert task.text == "caption"
+    assert task.attachments[0].text is None
+
+
+async def test_photo_is_fetched_then_refused_as_an_image_and_the_founder_told(
+    crew: Crew, fake: FakeGraph, redis: aioredis.Redis, keys: Keys
+) -> None:
+    photo_id = first_message(PYWA["image"])["image"]["id"]
+    fake.add_media(photo_id, b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(64), "image/jpeg")
+
+    assert await crew.post(PYWA["image"]) == 200
+
+    [told] = fake.sent
+    assert told["text"]["body"].startswith(f"I could not read image-{photo_id}: it is an image")
+    [task] = await inbox(redis, keys)
+    assert task.attachments[0].error is not None
+
+
+async def test_media_graph_no_longer_has_still_reaches_the_crew_as_a_name(
+    crew: Crew, fake: FakeGraph, redis: aioredis.Redis, keys: Keys
+) -> None:
+    assert await crew.post(PYWA["document"]) == 200  # nothing added: Graph answers 400
+
+    [told] = fake.sent
+    assert (
+        "I could not read filename.pdf: downloading it from the platform failed"
+        in (told["text"]["body"])
+    )
+    [task] = await inbox(redis, keys)
+    assert task.attachments[0].name == "filename.pdf"
+
+
+async def test_strangers_document_is_never_downloaded(
+    crew: Crew, fake: FakeGraph, redis: aioredis.Redis, keys: Keys
+) -> None:
+    fake.add_media(MEDIA_ID, pdf(FRENCH), "application/pdf")
+
+    assert await crew.post(document_from(STRANGER)) == 200
+
+    assert fake.media_requests == []
+    assert "not a member" in fake.sent[0]["text"]["body"]
+    assert await inbox(redis, keys) == []

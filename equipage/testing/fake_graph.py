@@ -8,6 +8,8 @@
 It serves ``POST /{phone_number_id}/messages``, checks the bearer token, records each JSON
 body (with when it came, ``time.monotonic()``) and answers like Graph: the message ids, or
 Graph's error JSON. ``fail_next`` queues error answers, e.g. 429 with ``Retry-After``.
+Media: ``add_media(id, data, mime)`` serves ``GET /{media-id}`` (the media's JSON, with a
+signed ``url``) and that URL, both only with the bearer token, like Graph and its CDN.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, Self
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from equipage.httpserver import LocalServer
@@ -52,6 +54,9 @@ class FakeGraph:
         self.requests: list[GraphRequest] = []
         self.attempts: list[float] = []  # every POST, failed ones included
         self.base_url = ""
+        self.media_requests: list[str] = []  # media ids asked for, then "download:<id>"
+        self._media: dict[str, tuple[bytes, str, int]] = {}
+        self._signature = secrets.token_hex(8)
         self._failures: deque[tuple[int, float | None]] = deque()
         self._http: LocalServer | None = None
 
@@ -60,14 +65,22 @@ class FakeGraph:
         """The JSON bodies of the messages accepted, in order."""
         return [r.body for r in self.requests]
 
+    def add_media(self, media_id: str, data: bytes, mime: str, *, size: int | None = None) -> str:
+        """Serve ``data`` as media ``media_id``; returns its signed URL's secret part."""
+        self._media[media_id] = (data, mime, len(data) if size is None else size)
+        return self._signature
+
     def fail_next(self, status: int, retry_after: float | None = None) -> None:
         """Answer the next send with ``status`` (and a ``Retry-After`` header if given)."""
         self._failures.append((status, retry_after))
 
     async def __aenter__(self) -> Self:
-        self._http = LocalServer(
-            Starlette(routes=[Route("/{phone_number_id}/messages", self._send, methods=["POST"])])
-        )
+        routes = [
+            Route("/{phone_number_id}/messages", self._send, methods=["POST"]),
+            Route("/lookaside/{media_id}", self._download, methods=["GET"]),
+            Route("/{media_id}", self._media_info, methods=["GET"]),
+        ]
+        self._http = LocalServer(Starlette(routes=routes))
         self.base_url = await self._http.start()
         return self
 
@@ -97,6 +110,31 @@ class FakeGraph:
                 "messages": [{"id": f"wamid.{secrets.token_hex(12)}"}],
             }
         )
+
+    async def _media_info(self, request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return _error(401, 190, "OAuthException", "Invalid OAuth access token.")
+        media_id = request.path_params["media_id"]
+        self.media_requests.append(media_id)
+        if media_id not in self._media:
+            return _error(400, 100, "GraphMethodException", "Unsupported get request.")
+        data, mime, size = self._media[media_id]
+        url = f"{self.base_url}/lookaside/{media_id}?ext=1&hash={self._signature}"
+        return JSONResponse(
+            {"messaging_product": "whatsapp", "url": url, "mime_type": mime,
+             "sha256": hashlib.sha256(data).hexdigest(), "file_size": size, "id": media_id}
+        )  # fmt: skip
+
+    async def _download(self, request: Request) -> Response:
+        media_id = request.path_params["media_id"]
+        self.media_requests.append(f"download:{media_id}")
+        signed = request.query_params.get("hash") == self._signature
+        if request.headers.get("authorization") != f"Bearer {self.token}" or not signed:
+            return Response(status_code=401)
+        if media_id not in self._media:
+            return Response(status_code=404)
+        data, mime, _ = self._media[media_id]
+        return Response(data, media_type=mime)
 
 
 def _error(

@@ -6,11 +6,13 @@ what the bot sent::
 
     async with FakeTelegram("123:abc") as fake:
         fake.push_update({"update_id": 1, "message": {...}})
-        bot = telegram.Bot("123:abc", base_url=fake.base_url)
+        fake.add_file("file-id", b"%PDF-...")  # getFile, then GET /file/bot<token>/<path>
+        bot = telegram.Bot("123:abc", base_url=fake.base_url, base_file_url=fake.base_file_url)
 
-Simplifications: one bot, no files, no webhooks delivered (setWebhook only answers);
-``getUpdates`` forgets updates below ``offset`` like the real server, and returns at most
-``limit`` of the rest.
+``hold(method)`` makes calls of a method wait until the returned event is set, to show
+what does not wait on them. Simplifications: one bot, no webhooks delivered (setWebhook
+only answers); ``getUpdates`` forgets updates below ``offset`` like the real server, and
+returns at most ``limit`` of the rest.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, Self
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from equipage.httpserver import LocalServer
@@ -35,6 +37,7 @@ Json = dict[str, Any]
 BOT = {"id": 8765336106, "is_bot": True, "first_name": "Equipage", "username": "equipage_bot"}
 # Bot API parameters that python-telegram-bot sends JSON-encoded inside a form field.
 _OBJECT_PARAMS = frozenset({"reply_markup", "entities", "reply_parameters", "link_preview_options"})
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API serves bots files up to 20 MB
 
 
 class FakeTelegram:
@@ -45,6 +48,10 @@ class FakeTelegram:
         self.updates: list[Json] = []
         self.sent: list[Json] = []  # sendMessage parameters, decoded
         self.calls: list[tuple[str, Json]] = []  # every method call, in order
+        self.answered: list[str] = []  # methods whose answer went out, in order
+        self.downloads: list[str] = []  # file paths fetched from /file/bot<token>/
+        self._files: dict[str, tuple[str, bytes, int]] = {}  # file_id -> path, bytes, size
+        self._holds: dict[str, asyncio.Event] = {}
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
         self._arrived = asyncio.Event()
         self._closing = asyncio.Event()
@@ -56,6 +63,21 @@ class FakeTelegram:
     def base_url(self) -> str:
         """What to pass as ``telegram.Bot(base_url=...)``: the token is appended to it."""
         return f"http://127.0.0.1:{self._port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """What to pass as ``telegram.Bot(base_file_url=...)``."""
+        return f"http://127.0.0.1:{self._port}/file/bot"
+
+    def add_file(self, file_id: str, data: bytes, *, size: int | None = None) -> str:
+        """Serve ``data`` for ``file_id``; ``size`` overrides the size getFile reports."""
+        path = f"documents/file_{len(self._files)}"
+        self._files[file_id] = (path, data, len(data) if size is None else size)
+        return path
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Make calls of ``method`` wait, recorded but unanswered, until the event is set."""
+        return self._holds.setdefault(method, asyncio.Event())
 
     def push_update(self, update: Json) -> None:
         """Queue an update for the next getUpdates."""
@@ -71,9 +93,11 @@ class FakeTelegram:
         return [params for name, params in self.calls if name == method]
 
     async def __aenter__(self) -> Self:
-        self._http = LocalServer(
-            Starlette(routes=[Route("/bot{token}/{method}", self._method, methods=["GET", "POST"])])
-        )
+        routes = [
+            Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
+        ]
+        self._http = LocalServer(Starlette(routes=routes))
         await self._http.start()
         self._port = self._http.port
         return self
@@ -85,6 +109,8 @@ class FakeTelegram:
         tb: TracebackType | None,
     ) -> None:
         self._closing.set()  # ends pending long polls, so shutdown is not held up
+        for held in self._holds.values():
+            held.set()
         if self._http is not None:
             await self._http.stop()
 
@@ -101,8 +127,35 @@ class FakeTelegram:
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
-        result = await handler(params)
+        if method in self._holds:
+            await self._holds[method].wait()
+        try:
+            result = await handler(params)
+        except _BadRequest as err:
+            return _error(400, f"Bad Request: {err}")
+        self.answered.append(method)
         return JSONResponse({"ok": True, "result": result})
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        path = request.path_params["path"]
+        self.downloads.append(path)
+        body = next((data for p, data, _ in self._files.values() if p == path), None)
+        if body is None:
+            return _error(404, "Not Found")
+        return Response(body, media_type="application/octet-stream")
+
+    async def _getFile(self, params: Json) -> Json:
+        known = self._files.get(str(params.get("file_id")))
+        if known is None:
+            raise _BadRequest("invalid file_id")
+        path, _, size = known
+        if size > MAX_DOWNLOAD:
+            raise _BadRequest("file is too big")
+        file_id = str(params["file_id"])
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size,
+                "file_path": path}  # fmt: skip
 
     async def _getMe(self, params: Json) -> Json:
         return BOT
@@ -148,6 +201,10 @@ class FakeTelegram:
 
     async def _deleteWebhook(self, params: Json) -> bool:
         return True
+
+
+class _BadRequest(Exception):
+    """A 400 answer, with the Bot API's description after "Bad Request: "."""
 
 
 _DESCRIPTIONS = {
