@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from equipage.chat import Attachment, Downloader
 from equipage.documents import Limits, extract, size_refusal
-from equipage.errors import DocumentRefused, RuntimeFailure
+from equipage.errors import DocumentRefused, RuntimeFailure, SourceError
 
 if TYPE_CHECKING:
     import httpx
@@ -71,6 +71,10 @@ async def _read(channel: Downloader, attachment: Attachment, limits: Limits) -> 
         )
     except DocumentRefused as refused:
         return _failed(attachment, _reason(attachment, refused))
+    except SourceError as err:
+        # The adapter's own explanation (e.g. Slack's missing files:read scope): no secrets.
+        log.warning("could not download %s: %s", attachment.name, err)
+        return _failed(attachment, f"{err.reason}")
     except Exception as err:  # a platform outage must not cost the person their message
         # Only the type and the adapter's own words: they never hold a token or signed URL.
         log.warning("could not download %s: %s: %s", attachment.name, type(err).__name__, err)
