@@ -178,6 +178,7 @@ async def serve(
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await gateway.aclose()
         for adapter in platforms.values():
             closer = getattr(adapter, "aclose", None)
             if closer is not None:
@@ -232,7 +233,10 @@ async def converse(
         incoming = Incoming(channel="cli", chat=member.id, user=identity, text=command)
         return list(await gateway.receive(incoming))
 
-    return await _relay(session, member.id, start, answer, on_message, on_question, timeout)
+    try:
+        return await _relay(session, member.id, start, answer, on_message, on_question, timeout)
+    finally:
+        await gateway.aclose()
 
 
 async def run_workflow(
@@ -278,7 +282,10 @@ async def run_workflow(
         incoming = Incoming(channel="cli", chat=member.id, user=identity, text=command)
         return list(await gateway.receive(incoming))
 
-    return await _relay(session, member.id, start, answer, on_message, on_question, timeout)
+    try:
+        return await _relay(session, member.id, start, answer, on_message, on_question, timeout)
+    finally:
+        await gateway.aclose()
 
 
 async def _relay(

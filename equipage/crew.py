@@ -36,7 +36,7 @@ from equipage.tools import Toolbox, workflow_inbox
 from equipage.worker import Handler
 from equipage.workflow import Workflow, WorkflowContext, available_workflows, load_workflow
 
-__all__ = ["Crew", "build_crew", "serializer", "tools_for"]
+__all__ = ["Crew", "build_crew", "serializer", "state_types", "tools_for"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _installed(exclude: Sequence[str]) -> list[Workflow]:
     return found
 
 
-def _models_in(model: type[BaseModel]) -> set[type]:
+def state_types(model: type[BaseModel]) -> set[type]:
     """``model`` and every pydantic model or enum its fields hold, for the serializer."""
     found: set[type] = set()
     todo: list[Any] = [model]
@@ -162,7 +162,7 @@ def build_crew(
     # workflow run`) and its approvals answered later; agents are offered the enabled ones.
     runnable = [*workflows, *_installed(exclude=config.workflows)]
     types = sorted(
-        {t for w in runnable for t in (*_models_in(w.Input), *_models_in(w.Output))},
+        {t for w in runnable for t in (*state_types(w.Input), *state_types(w.Output))},
         key=lambda t: f"{t.__module__}.{t.__qualname__}",
     )
     saver = RedisSaver(redis, keys, serde=serializer(*types))
@@ -177,6 +177,7 @@ def build_crew(
             files=(files or Path(".equipage") / "files") / keys.company / workflow.name,
             emit=bus.emit,
             name=workflow.name,
+            company_name=config.company.name,
             budget=budget,
             role=config.runtime.entry_role,
             max_tokens=max_tokens,

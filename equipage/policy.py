@@ -35,8 +35,10 @@ def wrap_untrusted(message: Message) -> Message:
     """The message as the model sees it: untrusted text fenced and labelled."""
     if not message.untrusted:
         return message
-    source = message.name or message.role
-    fenced = f'<untrusted source="{source}">\n{message.content}\n</untrusted>'
+    source = (message.name or message.role).replace('"', "'")
+    # A document could close the fence itself and speak outside it: defuse its tags.
+    content = message.content.replace("</untrusted", "<\\/untrusted")
+    fenced = f'<untrusted source="{source}">\n{content}\n</untrusted>'
     return message.model_copy(update={"content": fenced})
 
 

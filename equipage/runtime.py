@@ -23,7 +23,7 @@ from equipage.approvals import Approval, Approvals
 from equipage.audit import Audit, AuditEntry
 from equipage.documents import attachment_lines, prompt_messages
 from equipage.envelope import Envelope, Kind, Question, new_id
-from equipage.errors import HopLimitExceeded
+from equipage.errors import HopLimitExceeded, InputRejected
 from equipage.events import Event, EventType
 from equipage.keys import Keys
 from equipage.lease import lease
@@ -263,7 +263,14 @@ class WorkflowRunner(ThreadRunner):
                 )
                 text = f"error: workflow {self.workflow.name} refused its input: {problems}"
                 return [answer(self._context(envelope, {"reply_to": envelope.reply_to}), text)]
-        return await super().__call__(envelope)
+        try:
+            return await super().__call__(envelope)
+        except InputRejected as rejected:
+            # Content it was given cannot be used (a transcript in no known format...):
+            # retrying will not help; whoever started it is told what to send instead.
+            text = f"error: workflow {self.workflow.name} could not use its input: {rejected}"
+            context = {"reply_to": envelope.reply_to}
+            return [answer(self._context(envelope, context), text)]
 
     def start(self, envelope: Envelope) -> dict[str, Any]:
         call = envelope.workflow

@@ -55,6 +55,10 @@ class WorkflowState(TypedDict, total=False):
     request: Envelope
     hops: int
     steps: int
+    # Written by the runtime for every thread; unused by workflows, declared so LangGraph
+    # does not warn about unknown channels.
+    repeats: dict[str, int]
+    parked: list[Envelope]
 
 
 class Written(BaseModel):
@@ -87,6 +91,7 @@ class WorkflowContext:
     files: Path = Path(".equipage/files")
     emit: Callable[[Event], Awaitable[None]] = field(default=_no_emit)
     name: str = ""
+    company_name: str = ""  # as people write it, e.g. "Nuage Clair" (company is the slug)
     budget: Budget | None = None
     role: str = ""  # whose budget pays for the model's prose: the entry role's
     max_tokens: int = 4096

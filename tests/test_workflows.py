@@ -157,3 +157,59 @@ async def test_workflow_progress_shows_in_status_newest_step_per_run(
     shown = {(p.thread, p.detail) for p in report.progress}
     assert shown == {("t1", "ranked 12 notices"), ("t2", "fetching BOAMP")}
     assert {p.workflow for p in report.progress} == {"workflow.tenders"}
+
+
+async def test_input_a_workflow_cannot_use_comes_back_as_an_error_not_a_retry(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, StateGraph
+    from pydantic import BaseModel
+
+    from equipage.bus import Bus
+    from equipage.envelope import Envelope, Origin, WorkflowCall
+    from equipage.errors import InputRejected
+    from equipage.runtime import WorkflowRunner
+    from equipage.workflow import WorkflowState
+
+    class Empty(BaseModel):
+        pass
+
+    class Picky:
+        name = "picky"
+        description = "refuses what it reads"
+        handles = ("picky",)
+        read_only = True
+        untrusted_output = False
+        Input = Empty
+        Output = Empty
+
+        def build(self, ctx: Any) -> StateGraph[Any]:
+            async def read(state: WorkflowState) -> dict[str, Any]:
+                raise InputRejected("this is not a transcript; send SRT, WebVTT or text")
+
+            graph: StateGraph[Any] = StateGraph(WorkflowState)
+            graph.add_node("read", read)
+            graph.add_edge(START, "read")
+            graph.add_edge("read", END)
+            return graph
+
+    workflow = Picky()
+    bus = Bus(redis, keys)
+    graph = workflow.build(None).compile(checkpointer=InMemorySaver())
+    runner = WorkflowRunner(workflow, graph, redis, keys, emit=bus.emit)
+    run = Envelope(
+        kind=Kind.WORKFLOW,
+        company="acme",
+        to="workflow.picky",
+        sender="member:alice",
+        thread="cli:alice/wf-picky/1",
+        origin=Origin(channel="cli", chat="alice", member="alice"),
+        workflow=WorkflowCall(name="picky"),
+    )
+    [reply] = await runner(run)
+    assert reply.kind is Kind.REPLY and reply.origin == run.origin
+    assert reply.text == (
+        "error: workflow picky could not use its input: "
+        "this is not a transcript; send SRT, WebVTT or text"
+    )

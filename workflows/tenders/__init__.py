@@ -1,1 +1,311 @@
-"""The ``tenders`` workflow: watch TED and BOAMP, rank what fits, draft the answers."""
+"""The ``tenders`` workflow: watch TED and BOAMP, rank what fits, draft the answers.
+
+Graph: fetch (sources, retried; a failing source leaves partial results) -> triage
+(seen register: new, changed, cancelled, repeated) -> rank (matcher; new matches are
+claimed so no run reports them twice) -> draft (memo, outline, letter for the picked
+tenders) -> approve (the founder says whether to export) -> export (Markdown + DOCX)
+-> report. Everything but the drafts' prose is plain code, so an offline run is useful.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+from pydantic import BaseModel, ConfigDict, Field
+
+from equipage.config import TenderProfile
+from equipage.envelope import Answer, Envelope, Question
+from equipage.tools import question_id
+from equipage.workflow import WorkflowContext, WorkflowState
+from workflows.tenders.drafts import Draft, Drafter
+from workflows.tenders.export import export, planned
+from workflows.tenders.matching import Match, Rejection, match
+from workflows.tenders.model import Tender
+from workflows.tenders.report import TendersOutput
+from workflows.tenders.seen import Change, SeenRegister, Triage
+from workflows.tenders.sources import SourceFailure, SourcesConfig, fetch_tenders
+
+__all__ = ["BUNDLED_TODAY", "WORKFLOW", "TendersInput", "TendersOutput"]
+
+#: The day a run on the bundled notices (real, published 2016-2021) is dated by default:
+#: the EU Publications Office's IT services call is open then, its cancellation not yet out.
+BUNDLED_TODAY = date(2019, 12, 2)
+
+
+class TendersInput(BaseModel):
+    """What to watch and what to draft; the defaults watch TED and BOAMP for 7 days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: SourcesConfig = Field(
+        default_factory=SourcesConfig, description="where to look (bundled: offline demo)"
+    )
+    pick: int = Field(1, ge=0, le=5, description="how many of the best new matches to draft")
+    ids: list[str] = Field(
+        [], description="tender ids to draft instead (e.g. 'ted:…' from an earlier list)"
+    )
+    today: date | None = Field(
+        None,
+        description="the day deadlines count from; default today, or 2019-12-02 on the "
+        "bundled notices",
+    )
+    profile: TenderProfile | None = Field(
+        None, description="overrides company.profile.tenders for this run"
+    )
+
+    @classmethod
+    def bundled(cls, **changes: Any) -> TendersInput:
+        """The offline demo: the real notices shipped with Equipage, no network."""
+        sources = SourcesConfig(bundled=True, ted=False, boamp=False)
+        return cls.model_validate({"sources": sources, **changes})
+
+
+class _State(WorkflowState, total=False):
+    run: str
+    today: str
+    tenders: list[Tender]
+    failures: list[SourceFailure]
+    fetched: dict[str, int]
+    unpublished: int
+    # Only Input/Output types (and JSON) survive a checkpoint: Triage travels as JSON.
+    triage: dict[str, Any]
+    ranked: list[Match]
+    upcoming: list[Match]
+    rejected: list[Rejection]
+    changes: list[Change]
+    repeated: int
+    drafts: list[Draft]
+    missing: list[str]
+    export: Literal["none", "pending", "approved", "rejected"]
+    export_note: str
+    files: list[str]
+    notes: list[str]
+
+
+class Tenders:
+    name = "tenders"
+    description = (
+        "Public tender watch: fetches new notices from TED (EU) and BOAMP (France), ranks "
+        "those that fit the company's tender profile with reasons, reports changes and "
+        "cancellations of notices seen before, drafts a bid/no-bid memo, answer outline and "
+        "cover letter for the best (or the picked 'ids'), and asks approval to export them "
+        "as Markdown and DOCX. Input: pick (default 1), ids, sources {bundled: true for the "
+        "offline demo}"
+    )
+    # Words that mean public tenders and little else ("bid", "TED", "consultation" do not).
+    handles = (
+        "tender", "tenders", "call for tenders", "public procurement", "rfp",
+        "appel d'offres", "appels d'offres", "marché public", "marchés publics", "boamp",
+        "avis de marché", "commande publique",
+    )  # fmt: skip
+    # Not read-only: a run marks notices as reported in the seen register (a run started
+    # by a document's hidden instruction could swallow this week's notices) and calls
+    # outside URLs from its input. Files are written only after the founder approves.
+    read_only = False
+    untrusted_output = True  # notices are outside content
+    Input = TendersInput
+    Output = TendersOutput
+
+    def build(self, ctx: WorkflowContext) -> StateGraph[Any]:
+        seen = SeenRegister(ctx.redis, ctx.keys)
+        where = ctx.profile.where if ctx.profile else ()
+        name = ctx.company_name or ctx.company.replace("-", " ").title()
+        drafter = Drafter(ctx, company=name, where=where)
+
+        def profile_of(params: TendersInput) -> TenderProfile:
+            if params.profile is not None:
+                return params.profile
+            return (ctx.profile.tenders if ctx.profile else None) or TenderProfile()
+
+        async def fetch(state: _State) -> dict[str, Any]:
+            params: TendersInput = state["input"]
+            sources = params.sources
+            if "sources" not in params.model_fields_set and profile_of(params).bundled:
+                # company.yaml asks for the shipped notices (a demo, a machine offline).
+                sources = TendersInput.bundled().sources
+            default = BUNDLED_TODAY if sources.bundled else date.today()
+            today = params.today or default
+            names = "bundled notices" if sources.bundled else "TED and BOAMP"
+            await ctx.progress(f"tenders: reading {names} as of {today}")
+            report = await fetch_tenders(sources, profile_of(params), today=today)
+            # A notice published after ``today`` did not exist yet (bundled or replayed data).
+            tenders = [t for t in report.tenders if t.published is None or t.published <= today]
+            failed = ", ".join(f.source for f in report.failures)
+            await ctx.progress(
+                f"tenders: {len(report.tenders)} notice(s) read"
+                + (f"; failed: {failed}" if failed else "")
+            )
+            notes = []
+            if sources.bundled:
+                notes.append(
+                    "Bundled notices: real notices shipped with Equipage, read as if today "
+                    f"were {today}; no network was used."
+                )
+            if not (params.profile or (ctx.profile and ctx.profile.tenders)):
+                notes.append(
+                    "company.yaml has no company.profile.tenders: every notice in your "
+                    "countries and deadline window counts; add cpv and keywords to narrow it."
+                )
+            request: Envelope | None = state.get("request")
+            return {
+                "notes": notes,
+                "run": request.id if request else uuid.uuid4().hex,
+                "today": today.isoformat(),
+                "tenders": tenders,
+                "failures": report.failures,
+                "fetched": report.fetched,
+                "unpublished": len(report.tenders) - len(tenders),
+            }
+
+        async def triage(state: _State) -> dict[str, Any]:
+            today = date.fromisoformat(state["today"])
+            found = await seen.triage(state["tenders"], run=state["run"], today=today)
+            return {"triage": found.model_dump(mode="json")}
+
+        async def rank(state: _State) -> dict[str, Any]:
+            params: TendersInput = state["input"]
+            today = date.fromisoformat(state["today"])
+            found = Triage.model_validate(state["triage"])
+            ranking = match(
+                [f.tender for f in found.new], profile_of(params), where=where, today=today
+            )
+            kept = {m.tender.id for m in (*ranking.matches, *ranking.upcoming)}
+            fresh = [f for f in found.new if f.tender.id in kept]
+            claimed = {f.tender.id for f in await seen.claim(fresh, run=state["run"], today=today)}
+            ranking = ranking.model_copy(
+                update={
+                    "matches": tuple(m for m in ranking.matches if m.tender.id in claimed),
+                    "upcoming": tuple(m for m in ranking.upcoming if m.tender.id in claimed),
+                }
+            )
+            await ctx.progress(f"tenders: {len(ranking.matches)} new match(es)")
+            return {
+                "ranked": list(ranking.matches),
+                "upcoming": list(ranking.upcoming),
+                "rejected": list(ranking.rejected),
+                "changes": list(found.changes),
+                "repeated": len(found.repeated) + len(fresh) - len(claimed),
+            }
+
+        async def draft(state: _State) -> dict[str, Any]:
+            params: TendersInput = state["input"]
+            today = date.fromisoformat(state["today"])
+            picks, missing = _picks(params, state, profile_of(params), where, today)
+            drafts = []
+            for found in picks:
+                await ctx.progress(f"tenders: drafting {found.tender.id}")
+                drafts.append(await drafter.draft(found, today=today))
+            return {"drafts": drafts, "missing": missing}
+
+        def approve(state: _State) -> dict[str, Any]:
+            drafts = state.get("drafts") or []
+            if not drafts:
+                return {"export": "none"}
+            files = planned(drafts, ctx.files)
+            preview = _output(state, export="pending").summary()
+            listing = "\n".join(f"- {path}" for path in files)
+            request: Envelope | None = state.get("request")
+            question = Question(
+                id=question_id(
+                    f"workflow.{self.name}",
+                    request.thread if request else state["run"],
+                    f"export:{state['run']}",
+                ),
+                text=f"{preview}\nExport the drafts? These files will be written:\n{listing}",
+            )
+            # The node re-runs from here on resume; the export itself is the next node.
+            given = Answer.model_validate(interrupt(question))
+            return {
+                "export": "approved" if given.approved else "rejected",
+                "export_note": given.text,
+            }
+
+        async def write(state: _State) -> dict[str, Any]:
+            if state.get("export") != "approved":
+                return {}
+            paths = export(state.get("drafts") or [], ctx.files)
+            await ctx.progress(f"tenders: exported {len(paths)} file(s)")
+            return {"files": [str(path) for path in paths]}
+
+        async def report(state: _State) -> dict[str, Any]:
+            return {"output": _output(state, export=state.get("export", "none"))}
+
+        graph: StateGraph[Any] = StateGraph(_State)
+        for name, node in (
+            ("fetch", fetch),
+            ("triage", triage),
+            ("rank", rank),
+            ("draft", draft),
+            ("approve", approve),
+            ("export", write),
+            ("report", report),
+        ):
+            graph.add_node(name, node)
+        graph.add_edge(START, "fetch")
+        graph.add_edge("fetch", "triage")
+        graph.add_edge("triage", "rank")
+        graph.add_edge("rank", "draft")
+        graph.add_edge("draft", "approve")
+        graph.add_edge("approve", "export")
+        graph.add_edge("export", "report")
+        graph.add_edge("report", END)
+        return graph
+
+
+def _picks(
+    params: TendersInput,
+    state: _State,
+    profile: TenderProfile,
+    where: tuple[str, ...],
+    today: date,
+) -> tuple[list[Match], list[str]]:
+    """The matches to draft: the founder's ids, else the best new ones; ids not found."""
+    if not params.ids:
+        return list(state.get("ranked", [])[: params.pick]), []
+    tenders = {t.id: t for t in state["tenders"]}
+    by_notice = {t.notice_id: t for t in state["tenders"]}
+    picks, missing = [], []
+    for wanted in dict.fromkeys(params.ids):
+        tender = tenders.get(wanted) or by_notice.get(wanted)
+        if tender is None:
+            missing.append(wanted)
+            continue
+        # A notice reported on an earlier run is still drafted when the founder picks it.
+        judged = match([tender], profile, where=where, today=today)
+        if judged.matches or judged.upcoming:
+            picks.append((judged.matches or judged.upcoming)[0])
+        else:
+            reason = f"ruled out by the profile: {judged.rejected[0].reason}"
+            picks.append(Match(tender=tender, score=0, reasons=(reason,)))
+    return picks, missing
+
+
+def _output(state: _State, *, export: str) -> TendersOutput:
+    params: TendersInput = state["input"]
+    return TendersOutput.model_validate(
+        {
+            "today": date.fromisoformat(state["today"]),
+            "bundled": params.sources.bundled,
+            "fetched": state.get("fetched", {}),
+            "failures": state.get("failures", []),
+            "unpublished": state.get("unpublished", 0),
+            "ranked": state.get("ranked", []),
+            "upcoming": state.get("upcoming", []),
+            "rejected": state.get("rejected", []),
+            "changes": state.get("changes", []),
+            "repeated": state.get("repeated", 0),
+            "drafts": state.get("drafts", []),
+            "missing": state.get("missing", []),
+            "export": export,
+            "export_note": state.get("export_note", ""),
+            "files": state.get("files", []),
+            "notes": state.get("notes", []),
+        }
+    )
+
+
+WORKFLOW = Tenders()
