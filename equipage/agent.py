@@ -28,7 +28,7 @@ from equipage.compaction import (
     summary_message,
     summary_request,
 )
-from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo
+from equipage.envelope import Answer, Attachment, Envelope, Kind, Origin, Question, ReplyTo
 from equipage.events import Event, EventType
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import Message, ToolCall, ToolSpec
@@ -83,6 +83,7 @@ class AgentState(TypedDict, total=False):
     pending: Annotated[dict[str, str], _merge_pending]
     steps: int
     repeats: dict[str, int]  # tool call signature -> times called while handling ``inbox``
+    files: tuple[Attachment, ...]  # files of the request the thread works on
 
 
 Emit = Callable[[Event], Awaitable[None]]
@@ -130,6 +131,7 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             origin=state.get("origin"),
             reply_to=state.get("reply_to"),
             tainted=tainted(state.get("messages", [])),
+            files=tuple(state.get("files") or ()),
         )
 
     async def stop(state: AgentState, config: RunnableConfig, notice: str) -> dict[str, Any]:

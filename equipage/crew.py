@@ -20,7 +20,16 @@ from equipage.bus import Bus
 from equipage.checkpoint import RedisSaver
 from equipage.compaction import Compacted
 from equipage.config import CompanyConfig, load_prompt
-from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo, WorkflowCall
+from equipage.envelope import (
+    Answer,
+    Attachment,
+    Envelope,
+    Kind,
+    Origin,
+    Question,
+    ReplyTo,
+    WorkflowCall,
+)
 from equipage.errors import ConfigError
 from equipage.keys import Keys
 from equipage.llm.base import ChatModel, close_model, load_model
@@ -41,7 +50,9 @@ __all__ = ["Crew", "build_crew", "serializer", "state_types", "tools_for"]
 log = logging.getLogger(__name__)
 
 
-_STATE_TYPES = (Message, ToolCall, Envelope, Kind, Origin, ReplyTo, Question, Answer)
+_STATE_TYPES = (
+    Message, ToolCall, Envelope, Kind, Origin, ReplyTo, Question, Answer, Attachment
+)  # fmt: skip
 
 
 def serializer(*extra: type) -> JsonPlusSerializer:

@@ -28,6 +28,7 @@ __all__ = [
 TEAM = "## Team"
 ANSWER_TEMPLATE = "## Answer template"
 _RESULT = re.compile(r"^Result from (?P<sender>[\w.:-]+) \(call (?P<call>[\w-]+)\):\n", re.S)
+_FENCE = re.compile(r'^<untrusted source="[^"]*">\n(?P<body>.*)\n</untrusted>$', re.S)
 _TEAM_LINE = re.compile(r"^- (?P<role>[\w-]+): (?P<desc>.*?)(?: \(handles: (?P<kw>.*)\))?$")
 
 
@@ -78,10 +79,17 @@ def result_text(sender: str, call_id: str, text: str) -> str:
 
 
 def parse_result(message: Message) -> tuple[str, str, str] | None:
-    """``(sender, call_id, text)`` if ``message`` is a delegated result, else None."""
-    if message.role != "user" or not (m := _RESULT.match(message.content)):
+    """``(sender, call_id, text)`` if ``message`` is a delegated result, else None.
+
+    A result carrying outside content reaches the model fenced (``policy.wrap_untrusted``);
+    it is still a result.
+    """
+    content = message.content
+    if (fenced := _FENCE.match(content)) is not None:
+        content = fenced["body"]
+    if message.role != "user" or not (m := _RESULT.match(content)):
         return None
-    return m["sender"], m["call"], message.content[m.end() :]
+    return m["sender"], m["call"], content[m.end() :]
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

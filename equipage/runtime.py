@@ -150,6 +150,7 @@ class ThreadRunner:
         if envelope.kind is Kind.TASK:
             state["origin"] = envelope.origin
             state["reply_to"] = envelope.reply_to
+            state["files"] = envelope.attachments
         return state
 
     def finished(self, envelope: Envelope, values: dict[str, Any]) -> list[Envelope]:

@@ -16,7 +16,16 @@ from langgraph.types import interrupt
 from pydantic import JsonValue
 
 from equipage.config import KNOWN_TOOLS
-from equipage.envelope import Answer, Envelope, Kind, Origin, Question, ReplyTo, WorkflowCall
+from equipage.envelope import (
+    Answer,
+    Attachment,
+    Envelope,
+    Kind,
+    Origin,
+    Question,
+    ReplyTo,
+    WorkflowCall,
+)
 from equipage.llm.messages import ToolCall, ToolSpec
 from equipage.memory import Memory
 from equipage.prompting import TeamMember, listing
@@ -53,6 +62,7 @@ class ThreadContext:
     origin: Origin | None
     reply_to: ReplyTo | None
     tainted: bool = False  # untrusted content is in the thread's context
+    files: tuple[Attachment, ...] = ()  # files of the request being worked on
 
 
 @dataclass
@@ -194,6 +204,7 @@ class Toolbox:
             origin=ctx.origin,
             reply_to=ReplyTo(role=ctx.role, thread=ctx.thread, call_id=call.id),
             cause=ctx.cause,
+            attachments=ctx.files,  # the files of the request travel with the brief
         )
         return ToolOutcome(
             f"delegated to {role} (call {call.id}); its result will arrive as a new message",
@@ -234,6 +245,7 @@ class Toolbox:
             reply_to=ReplyTo(role=ctx.role, thread=ctx.thread, call_id=call.id),
             workflow=WorkflowCall(name=name, input=data),
             cause=ctx.cause,
+            attachments=ctx.files,  # a workflow may read them (a transcript, an inventory)
         )
         return ToolOutcome(
             f"workflow {name} started (call {call.id}); its result will arrive as a new message",

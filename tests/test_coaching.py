@@ -384,12 +384,40 @@ async def test_unreadable_input_comes_back_as_a_refusal(
     assert "cannot read the transcript" in (missing.refused or "")
 
 
-def test_input_needs_exactly_one_of_path_or_text() -> None:
-    with pytest.raises(ValidationError, match="exactly one of them"):
-        CoachingInput()
-    with pytest.raises(ValidationError, match="exactly one of them"):
+def test_input_takes_a_path_or_a_text_not_both() -> None:
+    with pytest.raises(ValidationError, match="not both"):
         CoachingInput(path="a.srt", text="hello")
     assert CoachingInput(text="hi").window_seconds == 30
+    assert CoachingInput().path is None  # the file sent with the request is read
+
+
+async def test_a_transcript_sent_with_a_chat_request_is_the_one_measured(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    from equipage.envelope import Attachment, Envelope, Kind, WorkflowCall
+
+    vtt = FIXTURES / "webvtt-py_teams_timeframe.vtt"
+    sent = Attachment(name="equipe.vtt", mime="text/vtt", ref="F1", text=vtt.read_text())
+    request = Envelope(
+        kind=Kind.WORKFLOW,
+        company="acme",
+        to="workflow.coaching",
+        sender="ceo",
+        thread="t",
+        workflow=WorkflowCall(name="coaching"),
+        attachments=(sent,),
+    )
+    graph = WORKFLOW.build(context(redis, keys, tmp_path, OfflineModel())).compile(
+        checkpointer=InMemorySaver()
+    )
+    state = await graph.ainvoke(
+        {"input": CoachingInput(), "request": request}, {"configurable": {"thread_id": "t2"}}
+    )
+    output: CoachingOutput = state["output"]
+    assert output.refused is None and output.source == "equipe.vtt"
+    assert output.measures is not None and len(output.measures.speakers) == 2
+    nothing = await run(context(redis, keys, tmp_path, OfflineModel()))
+    assert "no transcript was given: send the file" in (nothing.refused or "")
 
 
 def test_workflow_is_declared_read_only_with_untrusted_output() -> None:

@@ -14,7 +14,7 @@ from equipage.errors import ConfigError
 from equipage.keys import Keys
 from equipage.llm.messages import Completion, Message
 from equipage.prompting import parse_result
-from equipage.testing import ScriptedModel, call
+from equipage.testing import ScriptedModel, call, wait_until
 from equipage.workflow import load_workflow
 from tests.test_crew import company, crew_running
 
@@ -213,3 +213,55 @@ async def test_input_a_workflow_cannot_use_comes_back_as_an_error_not_a_retry(
         "error: workflow picky could not use its input: "
         "this is not a transcript; send SRT, WebVTT or text"
     )
+
+
+async def test_the_files_of_a_request_travel_to_the_workflow_and_the_delegate(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.envelope import Attachment, Envelope
+    from equipage.llm.messages import ToolCall
+    from tests.test_crew import ORIGIN
+
+    both = Completion(
+        tool_calls=(
+            ToolCall(id="w1", name="start_workflow", arguments={"name": "digest", "input": {}}),
+            ToolCall(id="d1", name="delegate", arguments={"role": "cto", "brief": "read it"}),
+        )
+    )
+    later = call("delegate", "d2", role="cto", brief="no file here")
+    ceo = ScriptedModel([both, *[Completion(content="")] * 3, later, *[Completion()] * 3])
+    cto = ScriptedModel([call("reply", "r1", text="seen"), Completion()] * 2)
+    config = with_workflows("digest")
+    export = Attachment(name="assets.json", mime="application/json", ref="F1", text="[]")
+    async with crew_running(redis, keys, config, models={"ceo": ceo, "cto": cto}) as crew:
+        task = Envelope(
+            kind=Kind.TASK,
+            company="acme",
+            to="ceo",
+            sender="member:alice",
+            thread="console:alice",
+            text="plan the migration from this export",
+            origin=ORIGIN,
+            attachments=(export,),
+        )
+        await crew.bus.publish(task)
+
+        async def settled() -> bool:
+            return len(ceo.calls) >= 4
+
+        await wait_until(settled, what="the CEO to take both results")
+        await crew.tell("and now without a file")
+        await wait_until(lambda: _len(redis, keys.inbox("cto"), 2), what="the second brief")
+    run_entries: Any = await redis.xrange(keys.inbox("workflow.digest"))
+    [run] = [Envelope.decode(fields[b"env"]) for _, fields in run_entries]
+    assert run.attachments == (export,)
+    cto_entries: Any = await redis.xrange(keys.inbox("cto"))
+    briefs = [Envelope.decode(f[b"env"]) for _, f in cto_entries]
+    assert [(b.text, b.attachments) for b in briefs] == [
+        ("read it", (export,)),
+        ("no file here", ()),
+    ]
+
+
+async def _len(redis: aioredis.Redis, stream: str, count: int) -> bool:
+    return int(await redis.xlen(stream)) >= count

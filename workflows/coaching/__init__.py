@@ -56,10 +56,10 @@ class CoachingInput(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> CoachingInput:
-        if (self.path is None) == (self.text is None):
+        if self.path is not None and self.text is not None:
             raise ValueError(
                 "give either 'path' (a transcript file) or 'text' (the transcript pasted), "
-                "exactly one of them"
+                "not both; with neither, the file sent with the request is read"
             )
         return self
 
@@ -106,15 +106,18 @@ _NO_TIMINGS = {
 }
 
 
-def _analyse(params: CoachingInput, files: Path) -> tuple[CoachingOutput, str]:
+def _analyse(
+    params: CoachingInput, files: Path, name: str | None = None
+) -> tuple[CoachingOutput, str]:
     """Read, measure and draw: plain blocking code, run off the event loop.
 
     Returns the output without feedback, and an excerpt of the talk for the model.
+    ``name`` is the file the text came from when it was sent in chat.
     """
-    source = Path(params.path).name if params.path else "inline text"
+    source = Path(params.path).name if params.path else (name or "inline text")
     content = load_text(Path(params.path)) if params.path else (params.text or "")
     transcript: Transcript = read_transcript(
-        content, fmt=params.format, language=params.language, hint=params.path or ""
+        content, fmt=params.format, language=params.language, hint=params.path or name or ""
     )
     measures = measure(transcript, window_seconds=params.window_seconds, speaker=params.speaker)
     key = "\n".join([content, params.language, params.speaker or "", f"{params.window_seconds:g}"])
@@ -168,11 +171,24 @@ class Coaching:
     def build(self, ctx: WorkflowContext) -> StateGraph[Any]:
         async def coach(state: _State) -> dict[str, Any]:
             params: CoachingInput = state["input"]
+            name = None
+            if params.path is None and params.text is None:
+                # Asked in chat with the transcript attached: read the file that came along.
+                request = state.get("request")
+                sent = [a for a in (request.attachments if request else ()) if a.text]
+                if not sent:
+                    refused = (
+                        "no transcript was given: send the file (SRT, WebVTT, word-timestamp "
+                        "JSON or text) with your request, or give 'path' or 'text'"
+                    )
+                    return {"output": CoachingOutput(source="nothing", refused=refused)}
+                name = sent[0].name
+                params = params.model_copy(update={"text": sent[0].text})
             await ctx.progress("coaching: reading and measuring the transcript")
             try:
-                output, excerpt = await asyncio.to_thread(_analyse, params, ctx.files)
+                output, excerpt = await asyncio.to_thread(_analyse, params, ctx.files, name)
             except InputRejected as err:
-                source = Path(params.path).name if params.path else "inline text"
+                source = Path(params.path).name if params.path else (name or "inline text")
                 return {"output": CoachingOutput(source=source, refused=str(err))}
             assert output.measures is not None  # _analyse measures or raises
             await ctx.progress("coaching: writing the feedback")

@@ -1,0 +1,140 @@
+"""The dated, sourced price table (``prices.yaml``) and conversions to EUR per month.
+
+Each row carries its price, currency, unit, the provider page it was read from and the
+date it was checked; the file's header says how it was compiled and that prices change.
+Costs are always computed from these rows, so a change to the table changes every plan.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["FxRate", "PriceRow", "PriceTable", "Provider", "load_prices"]
+
+Provider = Literal["gcp", "scaleway", "hetzner"]
+Unit = Literal["hour", "month", "gib-month", "gib", "vcpu-hour", "gib-hour", "ratio"]
+
+_PER_HOUR = {"hour", "vcpu-hour", "gib-hour"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriceRow(_Model):
+    """One price, with where it comes from and when it was checked."""
+
+    provider: Provider
+    sku: str = Field(description="our key: instance.PRO2-XXS, compute.n1.vcpu...")
+    what: str
+    price: float = Field(ge=0)
+    currency: Literal["EUR", "USD"]
+    unit: Unit
+    url: str
+    checked: date
+    vcpu: float | None = None
+    memory_gib: float | None = None
+    disk_gib: float | None = Field(None, description="local disk included in the price")
+    shared: bool = False
+    arch: str = "x86_64"
+
+    @property
+    def offer(self) -> str:
+        """The name a provider sells it under: ``PRO2-XXS``, ``cx22``."""
+        return self.sku.split(".", 1)[1]
+
+
+class FxRate(_Model):
+    rate: float = Field(gt=0)
+    date: date
+    source: str
+    note: str = ""
+
+
+class PriceTable(_Model):
+    """All rows, and how to turn any of them into EUR per month."""
+
+    title: str
+    checked: date
+    hours_per_month: float
+    usd_to_eur: FxRate
+    notes: dict[str, str]
+    rows: tuple[PriceRow, ...]
+
+    def row(self, provider: Provider, sku: str) -> PriceRow:
+        for row in self.rows:
+            if row.provider == provider and row.sku == sku:
+                return row
+        raise LookupError(f"prices.yaml has no {provider} row {sku!r}; add it to the table")
+
+    def has(self, provider: Provider, sku: str) -> bool:
+        return any(r.provider == provider and r.sku == sku for r in self.rows)
+
+    def offers(self, provider: Provider, prefix: str) -> list[PriceRow]:
+        """Rows whose sku starts with ``prefix.`` (``instance``, ``db``, ``server``)."""
+        return [r for r in self.rows if r.provider == provider and r.sku.startswith(prefix + ".")]
+
+    def eur(self, row: PriceRow) -> float:
+        """The row's price in EUR (per its own unit)."""
+        if row.unit == "ratio":
+            return row.price
+        return row.price * (self.usd_to_eur.rate if row.currency == "USD" else 1.0)
+
+    def monthly(self, row: PriceRow, quantity: float = 1.0) -> float:
+        """EUR per month for ``quantity`` of the row's unit (vCPUs, GiB, items)."""
+        if row.unit == "ratio":
+            raise ValueError(f"{row.sku} is a ratio, not a price")
+        if row.unit == "gib":
+            raise ValueError(f"{row.sku} is priced per GiB moved; use transfer()")
+        per = self.hours_per_month if row.unit in _PER_HOUR else 1.0
+        return self.eur(row) * per * quantity
+
+    def transfer(self, row: PriceRow, gib: float) -> float:
+        """EUR for moving ``gib`` GiB at a per-GiB row."""
+        return self.eur(row) * gib
+
+    def ratio(self, provider: Provider, sku: str) -> float:
+        return self.row(provider, sku).price
+
+    def sources(self) -> dict[str, list[str]]:
+        """Provider → the pricing pages the table cites."""
+        out: dict[str, list[str]] = {}
+        for row in self.rows:
+            pages = out.setdefault(row.provider, [])
+            if row.url not in pages:
+                pages.append(row.url)
+        return out
+
+
+@cache
+def load_prices() -> PriceTable:
+    """The table shipped beside this module."""
+    text = resources.files("workflows.migration").joinpath("prices.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    rows: list[PriceRow] = []
+    notes: dict[str, str] = {}
+    for provider in ("gcp", "scaleway", "hetzner"):
+        section = raw[provider]
+        notes[provider] = " ".join(str(section.get("note", "")).split())
+        for row in section["rows"]:
+            merged = {
+                "provider": provider,
+                "currency": section["currency"],
+                "checked": raw["checked"],
+                **row,
+            }
+            rows.append(PriceRow.model_validate(merged))
+    return PriceTable(
+        title=raw["title"],
+        checked=raw["checked"],
+        hours_per_month=raw["hours_per_month"],
+        usd_to_eur=FxRate.model_validate(raw["usd_to_eur"]),
+        notes=notes,
+        rows=tuple(rows),
+    )

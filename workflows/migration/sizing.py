@@ -1,0 +1,150 @@
+"""What an equivalent is made of: priced parts, and the cheapest server that fits a size.
+
+Shared by the per-kind rules in ``mapping``: a server of at least N vCPU and M GiB, with
+its boot volume (Scaleway) or the disk beyond what is included (Hetzner) and its IP.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from workflows.migration.gcpcost import Cost
+from workflows.migration.location import Target
+from workflows.migration.prices import PriceRow, PriceTable, Provider
+
+__all__ = [
+    "PROVIDER",
+    "Choice",
+    "Part",
+    "Status",
+    "cheapest",
+    "part",
+    "server",
+    "total",
+    "unmapped",
+]
+
+
+class Status(StrEnum):
+    MAPPED = "mapped"
+    SELF_MANAGED = "self-managed"
+    UNMAPPED = "unmapped"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Part(_Model):
+    """One priced piece of an equivalent: a server type × count, a volume, an IP."""
+
+    role: str  # server, node, control-plane, volume, ip, db, storage, lb
+    sku: str
+    offer: str
+    count: int = 1
+    size_gib: float | None = None
+    monthly_eur: float
+
+
+class Choice(_Model):
+    """The equivalent of one resource on one target."""
+
+    target: Target
+    status: Status
+    offer: str = ""
+    location: str = ""
+    reason: str
+    parts: tuple[Part, ...] = ()
+    cost: Cost
+
+
+PROVIDER: dict[Target, Provider] = {Target.SCALEWAY: "scaleway", Target.HETZNER: "hetzner"}
+_SERVERS = {Target.SCALEWAY: "instance", Target.HETZNER: "server"}
+_DEFAULT_DISK_GIB = 20.0
+
+
+def cheapest(
+    prices: PriceTable, target: Target, prefix: str, vcpu: float, memory_gib: float, arch: str
+) -> PriceRow | None:
+    """The cheapest offer with at least ``vcpu`` and ``memory_gib`` of that architecture."""
+    fits = [
+        r
+        for r in prices.offers(PROVIDER[target], prefix)
+        if (r.vcpu or 0) >= vcpu and (r.memory_gib or 0) >= memory_gib and r.arch == arch
+    ]
+    return min(fits, key=lambda r: (prices.monthly(r), r.vcpu or 0), default=None)
+
+
+def unmapped(target: Target, reason: str) -> Choice:
+    return Choice(
+        target=target,
+        status=Status.UNMAPPED,
+        reason=reason,
+        cost=Cost(monthly_eur=None, detail="no equivalent"),
+    )
+
+
+def total(parts: list[Part]) -> Cost:
+    detail = " + ".join(
+        f"{p.count} × {p.offer}"
+        + (f" {p.size_gib:g} GiB" if p.size_gib else "")
+        + f" €{p.monthly_eur:.2f}"
+        for p in parts
+    )
+    return Cost(monthly_eur=sum(p.monthly_eur for p in parts), detail=detail or "free")
+
+
+def part(prices: PriceTable, target: Target, sku: str, role: str, **kw: float) -> Part:
+    row = prices.row(PROVIDER[target], sku)
+    count = int(kw.get("count", 1))
+    size = kw.get("size")
+    quantity = count * (size if size is not None else 1.0)
+    return Part(
+        role=role,
+        sku=sku,
+        offer=row.offer,
+        count=count,
+        size_gib=size,
+        monthly_eur=prices.monthly(row, quantity),
+    )
+
+
+def server(
+    prices: PriceTable,
+    target: Target,
+    vcpu: float,
+    memory_gib: float,
+    disk_gib: float | None,
+    *,
+    count: int = 1,
+    role: str = "server",
+    public_ip: bool = True,
+) -> tuple[list[Part], str] | None:
+    """Parts for ``count`` servers of that size, their disks and IPs; None if none fits."""
+    row = cheapest(prices, target, _SERVERS[target], vcpu, memory_gib, "x86_64")
+    if row is None:
+        return None
+    parts = [part(prices, target, row.sku, role, count=count)]
+    disk = disk_gib if disk_gib is not None else _DEFAULT_DISK_GIB
+    reason = f"{row.offer} is the cheapest with ≥ {vcpu:g} vCPU and ≥ {memory_gib:g} GiB"
+    if row.shared:
+        reason += " (shared vCPU)"
+    if target is Target.SCALEWAY:
+        # Scaleway instances boot from a block volume billed on its own.
+        parts.append(part(prices, target, "volume.sbs-5k", "volume", count=count, size=disk))
+        if public_ip:
+            parts.append(part(prices, target, "ip.flexible", "ip", count=count))
+    else:
+        extra = disk - (row.disk_gib or 0)
+        if extra > 0:
+            parts.append(part(prices, target, "volume.block", "volume", count=count, size=extra))
+        if public_ip:
+            parts.append(part(prices, target, "ip.primary-ipv4", "ip", count=count))
+        arm = cheapest(prices, target, "server", vcpu, memory_gib, "arm64")
+        if arm is not None and prices.monthly(arm) < prices.monthly(row):
+            reason += f"; {arm.offer} (arm64) is cheaper if the software runs on arm64"
+    if disk_gib is None:
+        reason += f"; disk size unknown, {_DEFAULT_DISK_GIB:g} GiB assumed"
+    return parts, reason
