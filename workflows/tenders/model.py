@@ -62,6 +62,7 @@ class Tender(_Model):
     source: Source
     notice_id: str
     kind: NoticeKind = NoticeKind.CONTRACT
+    version: str | None = Field(None, description="the notice's version, e.g. 01 (eForms)")
     procedure_id: str | None = None
     amends: str | None = Field(None, description="notice id this one changes or cancels")
     title: str
@@ -74,6 +75,7 @@ class Tender(_Model):
     deadline: datetime | None = Field(None, description="when tenders are due (aware)")
     published: date | None = None
     procedure: str | None = Field(None, description="open, restricted, negotiated...")
+    nature: str | None = Field(None, description="services, supplies or works, when stated")
     description: str = ""
     lots: tuple[Lot, ...] = ()
     criteria: tuple[Criterion, ...] = ()

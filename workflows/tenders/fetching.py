@@ -1,0 +1,99 @@
+"""One HTTP client for the tender sources: timeouts, bounded retries, backoff, Retry-After.
+
+A request is retried on timeouts, connection errors, 429 and 5xx, waiting the server's
+``Retry-After`` when it sends one (capped), else an exponential backoff. When retries
+run out it raises ``SourceError`` with a reason fit for the founder: status or error
+kind and host, never headers or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from equipage.errors import SourceError
+
+__all__ = ["Fetcher"]
+
+_MAX_WAIT = 60.0  # a Retry-After longer than this is not worth holding a run for
+
+
+class Fetcher:
+    """Sends a source's requests and counts attempts (the report says how many were made)."""
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        timeout: float,
+        retries: int,
+        backoff: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.source = source
+        self.retries = retries
+        self.backoff = backoff
+        self.attempts = 0
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={"accept": "application/json", "user-agent": "equipage-tenders"},
+            follow_redirects=True,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._client.aclose()
+
+    async def send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+        """The first 2xx answer; SourceError once ``retries`` retries have failed."""
+        reason = "no attempt was made"
+        for attempt in range(self.retries + 1):
+            self.attempts += 1
+            wait = self.backoff * 2**attempt
+            try:
+                response = await self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            except httpx.TimeoutException:
+                reason = f"{_host(url)} did not answer within the timeout"
+            except httpx.TransportError as err:
+                reason = f"{_host(url)} could not be reached ({type(err).__name__})"
+            else:
+                if response.is_success:
+                    return response
+                reason = f"{_host(url)} answered HTTP {response.status_code}"
+                if response.status_code != 429 and response.status_code < 500:
+                    break  # a 4xx other than 429 will not change on retry
+                wait = _retry_after(response) or wait
+            if attempt < self.retries:
+                await asyncio.sleep(min(wait, _MAX_WAIT))
+        raise SourceError(self.source, f"{reason} (after {self.attempts} attempts)")
+
+
+def _host(url: str) -> str:
+    return httpx.URL(url).host or url
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
