@@ -44,6 +44,7 @@ bench: install-dev
 	$(BIN)/python bench/bus.py
 	$(BIN)/python bench/llm.py
 	$(BIN)/python bench/ingress.py
+	$(BIN)/python bench/live_assist.py
 
 clean:
 	rm -rf $(VENV) .equipage .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,139 @@
+"""Thin feeders that put transcript segments on a session's stream: stdin and WebSocket.
+
+Each only parses and XADDs (see ``segments`` for the stream's fields); the assistant
+reads the stream wherever it runs. ``equipage live`` calls these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import TextIO
+
+import redis.asyncio as aioredis
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from equipage.errors import InputRejected
+from equipage.keys import Keys
+from workflows.live_assist.segments import Segment, add_segment, parse_line, parse_message
+
+__all__ = ["feed_lines", "feed_stdin", "serve_websocket", "websocket_feeder"]
+
+log = logging.getLogger(__name__)
+
+#: Largest WebSocket message taken: a segment is a sentence or two, not a document.
+MAX_MESSAGE = 64 * 1024
+
+
+async def feed_lines(
+    redis: aioredis.Redis,
+    keys: Keys,
+    session: str,
+    lines: AsyncIterable[str],
+    *,
+    end_on_eof: bool = True,
+) -> int:
+    """XADD each line as a segment; an 'end' segment when the lines run out. Returns the count."""
+    count = 0
+    ended = False
+    async for line in lines:
+        segment = parse_line(line)
+        if segment is None:
+            continue
+        await add_segment(redis, keys, session, segment)
+        count += 1
+        if segment.kind == "end":
+            ended = True
+            break
+    if end_on_eof and not ended:
+        await add_segment(redis, keys, session, Segment(kind="end"))
+        count += 1
+    return count
+
+
+async def feed_stdin(
+    redis: aioredis.Redis,
+    keys: Keys,
+    session: str,
+    stream: TextIO | None = None,
+    *,
+    end_on_eof: bool = True,
+) -> int:
+    """Feed ``stream`` (default: stdin) line by line: ``speaker: text``, ``/suggest``, ``/end``."""
+    lines = _read_lines(stream if stream is not None else sys.stdin)
+    return await feed_lines(redis, keys, session, lines, end_on_eof=end_on_eof)
+
+
+async def _read_lines(stream: TextIO) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    try:
+        # A pipe or a terminal is read without a thread, so the feeder stops cleanly.
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), stream
+        )
+    except ValueError:
+        # A regular file (``< transcript.txt``) is not a pipe, but never blocks either.
+        for line in stream:
+            yield line
+        return
+    try:
+        while raw := await reader.readline():
+            yield raw.decode(errors="replace")
+    finally:
+        transport.close()
+
+
+@contextlib.asynccontextmanager
+async def websocket_feeder(
+    redis: aioredis.Redis, keys: Keys, session: str, host: str, port: int
+) -> AsyncIterator[int]:
+    """Serve a WebSocket that turns messages into segments; yields the port it listens on.
+
+    A message is a JSON object (``{"text", "speaker", "start", "end", "id", "kind"}``) or a
+    plain line; each gets ``{"ok": true, "entry": <stream id>}`` or ``{"ok": false,
+    "error": ...}`` back, so a client knows what to resend.
+    """
+
+    async def handler(connection: ServerConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in connection:
+                await connection.send(await _take(redis, keys, session, message))
+
+    server = await serve(handler, host, port, max_size=MAX_MESSAGE)
+    try:
+        sockets = list(server.sockets)
+        yield int(sockets[0].getsockname()[1]) if sockets else port
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def serve_websocket(
+    redis: aioredis.Redis,
+    keys: Keys,
+    session: str,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+) -> None:
+    """Serve the WebSocket feeder until ``stop`` is set."""
+    async with websocket_feeder(redis, keys, session, host, port) as bound:
+        log.info("live session %s: segments accepted on ws://%s:%d", session, host, bound)
+        await stop.wait()
+
+
+async def _take(redis: aioredis.Redis, keys: Keys, session: str, message: str | bytes) -> str:
+    try:
+        segment = parse_message(message)
+    except InputRejected as err:
+        return json.dumps({"ok": False, "error": str(err)})
+    if segment is None:
+        return json.dumps({"ok": False, "error": "the segment is empty; send some text"})
+    entry = await add_segment(redis, keys, session, segment)
+    return json.dumps({"ok": True, "entry": entry})
