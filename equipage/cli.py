@@ -8,6 +8,7 @@ import getpass
 import logging
 import signal
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -377,6 +378,59 @@ async def _workflow_run(
             )
         except TimeoutError as error:
             _fail(f"{error}; 'equipage status' shows where it stands")
+
+
+@app.command()
+def live(
+    session_id: Annotated[
+        str, typer.Option("--session", help="name of the session [default: a new one]")
+    ] = "",
+    interval: Annotated[
+        float, typer.Option(help="at most one suggestion per this many seconds")
+    ] = 20.0,
+    language: Annotated[str, typer.Option(help="auto, fr or en")] = "auto",
+    config: ConfigOption = None,
+) -> None:
+    """Suggestions while you talk: pipe the conversation's transcript in, one
+    'speaker: text' line per segment ('/suggest' asks for one now, '/end' stops)."""
+    with _errors():
+        settings, company = _load(config)
+        name = session_id or f"live-{uuid.uuid4().hex[:8]}"
+        data: dict[str, JsonValue] = {
+            "session": name,
+            "source": "redis",
+            "interval": interval,
+            "language": language,
+        }
+        asyncio.run(_live(settings, company, name, data))
+
+
+async def _live(
+    settings: Settings, company: CompanyConfig, name: str, data: dict[str, JsonValue]
+) -> None:
+    # The transcript goes on the session's stream from here; the assistant runs wherever
+    # the crew's workers are (in this process when none is running).
+    from workflows.live_assist import feed_stdin
+
+    async def show(message: Outgoing) -> None:
+        _show(message)
+
+    async with open_session(company, settings) as session:
+        err.print(f"[dim]live session {name}: type or pipe 'speaker: text' lines.[/]")
+        feeding = asyncio.create_task(feed_stdin(session.redis, session.keys, name))
+        try:
+            await run_workflow(
+                session,
+                "live_assist",
+                data,
+                member=company.owner,
+                on_message=show,
+                timeout=24 * 3600.0,
+            )
+        finally:
+            feeding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeding
 
 
 @app.command()

@@ -207,3 +207,20 @@ def test_workflow_run_reports_bad_input_before_running_anything(tmp_path: Path) 
     assert "broken.json:1: the input is neither JSON nor YAML" in output
     output = equipage(tmp_path, "workflow", "run", "nope", code=2)
     assert "no workflow 'nope'" in output
+
+
+def test_live_reads_the_conversation_on_stdin_and_prints_suggestions(tmp_path: Path) -> None:
+    equipage(tmp_path, "init")
+    done = subprocess.run(
+        [sys.executable, "-m", "equipage.cli", "live", "--session", "call1", "--interval", "0"],
+        cwd=tmp_path,
+        env=clean_env(),
+        input="client: honestly, it is too expensive for us\nme: I see\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "equipage live --session call1" in done.stdout
+    assert "Price objection" in done.stdout, done.stdout
+    assert "suggestions sent: 1" in done.stdout, done.stdout

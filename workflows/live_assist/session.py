@@ -232,7 +232,7 @@ class Session:
 
     def _welcome(self) -> str:
         sid, every = self.session, f"{self.params.interval:g}"
-        where = f"equipage live {sid}"
+        where = f"equipage live --session {sid}"
         if self.params.source == "websocket":
             where = f"ws://{self.params.host}:{self.params.port}"
         if self._language() == "fr":
