@@ -478,8 +478,11 @@ def demo(
             err.print(f"[bold red]demo failed:[/] {problem}")
         raise typer.Exit(1)
     out.print(
-        f"[green]Demo complete:[/] {len(result.crossed)} envelopes crossed the bus; "
-        "the CEO delegated to two roles, both answered, the founder approved, the CEO confirmed."
+        f"[green]Demo complete:[/] {len(result.crossed)} envelopes crossed the bus. Act one: "
+        "the CEO delegated to two roles, both answered, the founder approved, the CEO "
+        "confirmed. Act two: marketing ran the tender watch on real notices, the founder "
+        f"approved the export ({', '.join(result.exports)}; the demo's folder is removed "
+        "at the end), the CEO returned the ranked list."
     )
 
 

@@ -20,15 +20,20 @@ from equipage.chat import Incoming, Outgoing
 from equipage.config import CompanyConfig, Settings, load_config
 from equipage.worker import Worker
 
-__all__ = ["DEMO_COMPANY", "REQUESTS", "DemoResult", "run_demo"]
+__all__ = ["DEMO_COMPANY", "REQUESTS", "TENDER_REQUESTS", "DemoResult", "run_demo"]
 
 DEMO_COMPANY = """\
 company:
   name: Nuage Clair
   profile:
     sells: managed cloud hosting for small businesses, on European infrastructure
-    where: [FR, BE]
+    where: [FR, BE, LU]
     languages: [fr, en]
+    tenders:
+      cpv: ["72", "48"]
+      keywords: [cloud, hosting, hébergement, infogérance, IT services, informatique]
+      exclude: [travaux, works]
+      bundled: true    # the real notices shipped with Equipage: no network needed
 members:
   - id: camille
     name: Camille
@@ -38,15 +43,19 @@ roles:
   ceo:
     description: Runs the company and routes the founder's requests
     handles: [strategy, plan, priorities, stratégie, priorité]
+    # The CEO routes; marketing runs the tender watch.
+    tools: [delegate, reply, remember, recall, ask_human]
   cto:
     description: Hosting, infrastructure, security and their costs
     handles: [hosting, infrastructure, cloud, cost, security, hébergement, coût]
   marketing:
-    description: Launch posts, announcements, newsletters and social media
-    handles: [launch post, announcement, newsletter, social, post de lancement, annonce]
+    description: Launch posts, announcements, newsletters, social media and public tenders
+    handles: [launch post, announcement, newsletter, social, post de lancement, annonce,
+              public tenders, appels d'offres]
   support:
     description: Customer questions, tickets and refunds
     handles: [customer, ticket, refund, client, remboursement]
+workflows: [tenders]
 """
 
 REQUESTS = {
@@ -59,6 +68,13 @@ REQUESTS = {
         "du marketing et une note sur les coûts d'hébergement du CTO, puis on publie."
     ),
 }
+#: Act two: the tender watch, on the real notices shipped with Equipage.
+TENDER_REQUESTS = {
+    "en": "Find this week's public tenders for us and draft an answer for the best one.",
+    "fr": (
+        "Trouve-nous les appels d'offres de la semaine et prépare une réponse pour le meilleur."
+    ),
+}
 
 
 @dataclass
@@ -69,6 +85,7 @@ class DemoResult:
     crossed: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    exports: list[str] = field(default_factory=list)  # files the tender watch wrote
 
     @property
     def ok(self) -> bool:
@@ -119,7 +136,8 @@ async def run_demo(
         config = _on_model(load_config(folder / "company.yaml"), model)
         settings = replace(settings or Settings(), home=folder / ".equipage", redis_url=None)
         async with open_session(config, settings) as session:
-            result = await _play(session, show, REQUESTS[lang], timeout)
+            requests = (REQUESTS[lang], TENDER_REQUESTS[lang])
+            result = await _play(session, show, requests, timeout)
             result.notes = session.notes
             return result
 
@@ -130,7 +148,10 @@ def _on_model(config: CompanyConfig, model: str) -> CompanyConfig:
 
 
 async def _play(
-    session: Session, show: Callable[[str, Outgoing], None], request: str, timeout: float
+    session: Session,
+    show: Callable[[str, Outgoing], None],
+    requests: tuple[str, str],
+    timeout: float,
 ) -> DemoResult:
     result = DemoResult()
     recorder = _Recorder(show)
@@ -149,23 +170,39 @@ async def _play(
         for answer in await gateway.receive(incoming):
             show("gateway", answer)
 
-    try:
+    async def ask_and_approve(request: str, asker: str) -> None:
+        """Say ``request``; approve the question ``asker`` asks; wait for the CEO after."""
+        start = len(recorder.messages)
+
+        def new(m: Outgoing) -> bool:
+            return recorder.messages.index(m) >= start
+
         await say(request)
-        question = await recorder.wait_for(lambda m: m.question is not None, timeout)
+        question = await recorder.wait_for(
+            lambda m: new(m) and m.question is not None and m.sender == asker, timeout
+        )
         assert question.question is not None
         await say(f"/approve {question.question.id}")
-        seen = len(recorder.messages)
-        await recorder.wait_for(
-            lambda m: recorder.messages.index(m) >= seen and m.sender == "ceo", timeout
-        )
+        start = len(recorder.messages)
+        await recorder.wait_for(lambda m: new(m) and m.sender == "ceo", timeout)
+
+    act = "the launch"
+    try:
+        await ask_and_approve(requests[0], "ceo")
+        act = "the tender watch"
+        await ask_and_approve(requests[1], "workflow.tenders")
     except TimeoutError:
-        result.problems.append(f"the conversation did not finish within {timeout:.0f}s")
+        result.problems.append(f"{act} did not finish within {timeout:.0f}s")
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await gateway.aclose()
     result.messages = recorder.messages
     result.crossed = await _crossed(session)
     result.problems += _check(result.crossed)
+    result.exports = sorted(p.name for p in session.settings.home.rglob("tender-*.*"))
+    if not any(name.endswith(".docx") for name in result.exports):
+        result.problems.append("missing: the approved drafts exported as DOCX")
     return result
 
 
@@ -193,6 +230,12 @@ def _check(crossed: list[dict[str, Any]]) -> list[str]:
         ("question", "ceo", "human", "the CEO asked the founder's approval"),
         ("answer", "member:camille", "ceo", "the founder's approval reached the CEO"),
     ]
+    expected += [
+        ("workflow", "marketing", "workflow.tenders", "marketing started the tender watch"),
+        ("question", "workflow.tenders", "human", "the tender watch asked to export"),
+        ("answer", "member:camille", "workflow.tenders", "the founder approved the export"),
+        ("result", "workflow.tenders", "marketing", "the tender watch reported to marketing"),
+    ]
     problems = [f"missing: {what}" for kind, s, t, what in expected if not seen(kind, s, t)]
     answer_at = next((i for i, e in enumerate(crossed) if e["kind"] == "answer"), None)
     confirmed = answer_at is not None and any(
@@ -200,4 +243,10 @@ def _check(crossed: list[dict[str, Any]]) -> list[str]:
     )
     if not confirmed:
         problems.append("missing: the CEO's confirmation after the approval")
+    last = max((i for i, e in enumerate(crossed) if e["kind"] == "answer"), default=None)
+    returned = last is not None and any(
+        e["kind"] == "reply" and e["sender"] == "ceo" for e in crossed[last:]
+    )
+    if not returned:
+        problems.append("missing: the CEO returning the tender list after the export")
     return problems

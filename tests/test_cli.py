@@ -25,6 +25,11 @@ DEMO_ROWS = {
     ("result", "cto", "ceo"),
     ("question", "ceo", "human"),
     ("answer", "member:camille", "ceo"),
+    ("workflow", "marketing", "workflow.tenders"),
+    ("question", "workflow.tenders", "human"),
+    ("answer", "member:camille", "workflow.tenders"),
+    ("result", "workflow.tenders", "marketing"),
+    ("result", "marketing", "ceo"),
 }
 
 
@@ -147,6 +152,8 @@ def test_demo_plays_the_whole_conversation_offline(
 
     assert "Demo complete" in output
     assert confirmation in output
+    assert "Provision of IT Services Related to OP IT Systems" in output  # the best tender
+    assert ".docx" in output
     assert table_rows(output) >= DEMO_ROWS, output
     # The demo cleans up after itself: nothing is left in the folder it ran from.
     assert list(tmp_path.iterdir()) == []

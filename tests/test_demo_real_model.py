@@ -12,6 +12,19 @@ from equipage.demo import run_demo
 from equipage.testing.fake_anthropic import FakeAnthropic, RecordedRequest, Step, text, tool_use
 
 
+def _latest_request(history: list[Any]) -> str:
+    """The founder's latest words: the last user text that is not a result."""
+    found = ""
+    for message in history:
+        if message["role"] != "user" or isinstance(message["content"], str):
+            continue
+        for block in message["content"]:
+            said = str(block.get("text", ""))
+            if block.get("type") == "text" and not said.startswith(("Result from", "<untrusted")):
+                found = said
+    return found
+
+
 def play_the_crew(request: RecordedRequest) -> Step:
     """What a capable model would do in the demo, decided from the request alone."""
     body: Any = request.body
@@ -23,17 +36,27 @@ def play_the_crew(request: RecordedRequest) -> Step:
     if "delegate" not in tools:  # cto or marketing
         if last.get("type") == "tool_result":
             return text("")
+        if "Result from workflow.tenders" in said:
+            return tool_use("reply", {"text": f"The tender watch ran. {said[-400:]}"})
+        if "public tenders" in said:
+            return tool_use("start_workflow", {"name": "tenders", "input": {}})
         return tool_use("reply", {"text": f"Draft for: {said[:80]}"})
     if last.get("type") == "tool_result":
         verdict = str(last.get("content", ""))
         if verdict.startswith("approved"):
             return tool_use("reply", {"text": "Published, as approved."})
         return text("")  # after a delegate or a reply: wait, or done
+    tenders = "public tenders" in _latest_request(history)
+    if "Result from" in said and tenders:
+        return tool_use("reply", {"text": "This week's tenders, ranked, with drafts exported."})
     answered = sum(str(m["content"]).count("Result from") for m in history if m["role"] == "user")
     if said.startswith("Result from") and answered >= 2:
         return tool_use("ask_human", {"question": "Both drafts are in. Publish?"})
-    if said.startswith("Result from"):
+    if "Result from" in said:
         return text("")
+    if tenders:
+        brief = "Find this week's public tenders and draft an answer for the best one."
+        return tool_use("delegate", {"role": "marketing", "brief": brief})
     step = tool_use("delegate", {"role": "marketing", "brief": "Write the launch post."})
     both = (*step.tools, ("delegate", {"role": "cto", "brief": "Write the hosting-cost note."}))
     return Step(tools=both)
@@ -54,6 +77,8 @@ async def test_demo_plays_through_the_anthropic_sdk_when_a_key_is_set() -> None:
     models = {r.body["model"] for r in fake.requests}
     assert models == {"claude-haiku-4-5"}
     assert any(m.text == "Published, as approved." for m in shown)
+    assert any(m.text == "This week's tenders, ranked, with drafts exported." for m in shown)
+    assert any(name.endswith(".docx") for name in result.exports)
     assert all("offline model" not in m.text for m in shown)
 
 

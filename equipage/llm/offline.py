@@ -153,7 +153,7 @@ class _Turn:
             return f"Waiting for results from {who}.", []
         ask = self.messages[request].content
         french = is_french(ask)
-        parts = [f"**{sender}**\n{text.strip()}" for sender, _, text in answered.values()]
+        parts = [f"**{sender}**\n{_plain(text)}" for sender, _, text in answered.values()]
         summary = "\n\n".join(parts)
         if "ask_human" in self.tools and matches_any(ask, _PUBLISH):
             question = (
@@ -237,6 +237,19 @@ class _Turn:
     def _call(self, tool: str, /, **arguments: str) -> ToolCall:
         self._ids += 1
         return ToolCall(id=f"offline-{self._ids}", name=tool, arguments=dict(arguments))
+
+
+_HEADS = ("Here is what the team prepared:", "Voici ce que l'équipe a préparé :")
+
+
+def _plain(text: str) -> str:
+    """A result as the offline model relays it: without the note and heading that the
+    role which sent it already added (one of each is enough in the final answer)."""
+    text = text.replace(OFFLINE_NOTE, "").replace(OFFLINE_NOTE_FR, "").strip()
+    for head in _HEADS:
+        if text.startswith(head):
+            text = text[len(head) :].strip()
+    return text
 
 
 def _handed_to(call: ToolCall) -> str:
