@@ -15,6 +15,8 @@ from equipage.approvals import Approval
 from equipage.connection import EmbeddedRedis
 from equipage.keys import Keys
 
+FIXTURES = Path(__file__).parent / "fixtures"
+
 #: What the demo must show crossing the bus: (kind, from, to).
 DEMO_ROWS = {
     ("task", "member:camille", "ceo"),
@@ -231,3 +233,43 @@ def test_live_reads_the_conversation_on_stdin_and_prints_suggestions(tmp_path: P
     assert "equipage live --session call1" in done.stdout
     assert "Price objection" in done.stdout, done.stdout
     assert "suggestions sent: 1" in done.stdout, done.stdout
+
+
+TALK = FIXTURES / "transcripts" / "umd-mith_webvtt-player_unlocking-the-airwaves_en.vtt"
+WORKFLOW_RUNS = [
+    pytest.param(
+        ["tenders", "--set", "sources.bundled=true", "--yes"],
+        ["Provision of IT Services Related to OP IT Systems", ".docx"],
+        id="tenders",
+    ),
+    pytest.param(
+        [
+            "migration",
+            "--set",
+            f"paths=[{FIXTURES / 'gcp' / 'cai_export_policy-library_enforce_labels_gke.json'}]",
+            "--yes",
+        ],
+        ["Cloud migration plan", "main.tf"],
+        id="migration",
+    ),
+    pytest.param(
+        [
+            "coaching",
+            "--set",
+            f"path={TALK}",
+        ],
+        ["words per minute", "pace.png"],
+        id="coaching",
+    ),
+]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("args", "expected"), WORKFLOW_RUNS)
+def test_each_workflow_runs_by_hand_on_real_inputs(
+    tmp_path: Path, args: list[str], expected: list[str]
+) -> None:
+    equipage(tmp_path, "init")
+    output = equipage(tmp_path, "workflow", "run", *args)
+    for text in expected:
+        assert text in output, output
