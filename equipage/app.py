@@ -177,6 +177,7 @@ async def serve(
         await stop.wait()
     finally:
         stop.set()
+        session.crew.stopping.set()  # long workflow nodes hand over instead of holding on
         await asyncio.gather(*tasks, return_exceptions=True)
         await gateway.aclose()
         for adapter in platforms.values():

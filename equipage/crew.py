@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +113,8 @@ class Crew:
     mcp: dict[str, tuple[McpTools, Policy]] = field(default_factory=dict)
     #: Every model the crew built, closed with it (providers hold HTTP connections).
     models: list[ChatModel] = field(default_factory=list)
+    #: Set when the process stops: long workflow nodes hand their envelope over.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def entry_role(self) -> str:
@@ -178,6 +181,7 @@ def build_crew(
     )
     saver = RedisSaver(redis, keys, serde=serializer(*types))
     offered = [TeamMember(w.name, w.description, tuple(w.handles)) for w in workflows]
+    stopping = asyncio.Event()
     for workflow in runnable:
         context = WorkflowContext(
             company=keys.company,
@@ -189,6 +193,7 @@ def build_crew(
             emit=bus.emit,
             name=workflow.name,
             company_name=config.company.name,
+            stopping=stopping,
             budget=budget,
             role=config.runtime.entry_role,
             max_tokens=max_tokens,
@@ -247,7 +252,15 @@ def build_crew(
             audit=audit,
             max_hops=runtime.max_hops,
         )
-    return Crew(config=config, bus=bus, handlers=handlers, budget=budget, mcp=mcp, models=built)
+    return Crew(
+        config=config,
+        bus=bus,
+        handlers=handlers,
+        budget=budget,
+        mcp=mcp,
+        models=built,
+        stopping=stopping,
+    )
 
 
 def _model(

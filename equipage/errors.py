@@ -14,6 +14,7 @@
         ├── ApprovalRequired
         ├── BudgetExceeded
         ├── HopLimitExceeded
+        ├── Handover           the worker stops mid-run: the envelope stays for another one
         └── DeliveryRefused    a platform refuses a message for now (held, sent later)
             └── WindowClosed
 
@@ -32,6 +33,7 @@ __all__ = [
     "DeliveryRefused",
     "DocumentRefused",
     "EquipageError",
+    "Handover",
     "HopLimitExceeded",
     "InputRejected",
     "MissingExtraError",
@@ -130,6 +132,14 @@ class HopLimitExceeded(ControlSignal):
             f"this thread took {hops} hops between agents, over the limit of {limit}; "
             "it was stopped. Rephrase the request, or raise runtime.max_hops in company.yaml."
         )
+
+
+class Handover(ControlSignal):
+    """A long handler gives its envelope back because its worker is stopping.
+
+    Nothing is committed and nothing is counted as a failure: the entry stays pending, and
+    the worker that reclaims it resumes the run from its checkpoint.
+    """
 
 
 class DeliveryRefused(ControlSignal):

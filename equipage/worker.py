@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from equipage.bus import Bus, Delivery
 from equipage.envelope import Envelope
+from equipage.errors import Handover
 
 __all__ = ["Handler", "Worker", "consumer_name"]
 
@@ -132,6 +133,9 @@ class Worker:
         keeper = asyncio.create_task(self._keep_claimed(delivery, finished))
         try:
             outputs = await self.handlers[role](delivery.envelope)
+        except Handover:
+            log.info("%s handed %s back: this worker stops", role, delivery.key)
+            return
         except Exception as err:
             log.exception("handler for %s failed on %s", role, delivery.key)
             await bus.fail(delivery, f"{type(err).__name__}: {err}", attempt)

@@ -9,6 +9,7 @@ Deterministic work is plain code; ``ctx.model`` is there for judgement and prose
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
@@ -92,6 +93,9 @@ class WorkflowContext:
     emit: Callable[[Event], Awaitable[None]] = field(default=_no_emit)
     name: str = ""
     company_name: str = ""  # as people write it, e.g. "Nuage Clair" (company is the slug)
+    #: Set when this process stops: a node that runs for long (a live call) returns and
+    #: raises ``errors.Handover`` so another worker resumes it.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     budget: Budget | None = None
     role: str = ""  # whose budget pays for the model's prose: the entry role's
     max_tokens: int = 4096

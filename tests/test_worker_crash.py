@@ -87,3 +87,50 @@ async def test_envelope_of_a_killed_worker_is_reclaimed_and_its_effect_happens_o
 async def _no_pending(redis: aioredis.Redis, stream: str) -> bool:
     info = await redis.xpending(stream, CONSUMER_GROUP)
     return int(info["pending"]) == 0
+
+
+async def test_a_handler_that_hands_over_on_stop_leaves_its_envelope_for_the_next_worker(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.errors import Handover
+
+    bus = Bus(redis, keys, visibility_timeout=0.3)
+    await bus.ensure_groups(["ceo"])
+    sent = Envelope(
+        kind=Kind.TASK, company="acme", to="ceo", sender="member:alice", thread="t", text="call"
+    )
+    await bus.publish(sent)
+    stopping = asyncio.Event()
+    started = asyncio.Event()
+
+    async def long_call(envelope: Envelope) -> Sequence[Envelope]:
+        started.set()
+        await stopping.wait()
+        raise Handover("resumes elsewhere")
+
+    stop = asyncio.Event()
+    first = asyncio.create_task(Worker(bus, {"ceo": long_call}, name="first").run(stop))
+    await asyncio.wait_for(started.wait(), timeout=10)
+    stop.set()
+    stopping.set()  # what serve() does for the crew's long nodes
+    await asyncio.wait_for(first, timeout=10)
+    events: list[object] = [f[b"event"] for _, f in await redis.xrange(keys.events)]
+    assert not any(b'"failed"' in e for e in events)  # type: ignore[operator]
+    assert await redis.hlen(keys.errors) == 0
+
+    handled: list[str] = []
+
+    async def resume(envelope: Envelope) -> Sequence[Envelope]:
+        handled.append(envelope.id)
+        return []
+
+    stop = asyncio.Event()
+    second = asyncio.create_task(Worker(bus, {"ceo": resume}, name="second").run(stop))
+    await wait_until(lambda: _done(handled), what="the next worker to take the call over")
+    stop.set()
+    await second
+    assert handled == [sent.id]
+
+
+async def _done(handled: list[str]) -> bool:
+    return bool(handled)

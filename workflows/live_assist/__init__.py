@@ -28,6 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from equipage.envelope import Envelope
+from equipage.errors import Handover
 from equipage.workflow import WorkflowContext, WorkflowState
 from workflows.live_assist.feeders import feed_stdin, serve_websocket, websocket_feeder
 from workflows.live_assist.models import LiveInput, LiveOutput, Suggestion
@@ -111,7 +112,10 @@ class LiveAssist:
             live = Session(ctx, params, session=session, run=run, audience=audience)
             await ctx.progress(f"listening to live session {session}", thread=audience.thread)
             async with _source(ctx, params, session):
-                output = await live.run()
+                output = await live.run(ctx.stopping)
+            if ctx.stopping.is_set() and output.ended == "stopped":
+                # This process stops: leave the call to the worker that reclaims it.
+                raise Handover(f"live session {session} resumes on another worker")
             return {"output": output}
 
         graph: StateGraph[Any] = StateGraph(_State)
