@@ -265,3 +265,32 @@ async def test_the_files_of_a_request_travel_to_the_workflow_and_the_delegate(
 
 async def _len(redis: aioredis.Redis, stream: str, count: int) -> bool:
     return int(await redis.xlen(stream)) >= count
+
+
+async def test_workflow_prose_goes_through_the_anthropic_sdk_and_is_charged_to_the_budget(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.budget import Budget
+    from equipage.llm.base import close_model, load_model
+    from equipage.llm.options import ProviderOptions
+    from equipage.testing.fake_anthropic import FakeAnthropic, RecordedRequest, Step, text
+    from equipage.workflow import WorkflowContext
+
+    def memo(request: RecordedRequest) -> Step:
+        return text("Bid: the fit is strong.")
+
+    async with FakeAnthropic(memo) as fake:
+        options = ProviderOptions(anthropic_api_key="sk-test", anthropic_base_url=fake.url)
+        model = load_model("anthropic:claude-haiku-4-5", options)
+        budget = Budget(redis, keys, daily={"ceo": 5.0}, monthly=50.0)
+        ctx = WorkflowContext("acme", redis, keys, model, budget=budget, role="ceo", name="tenders")
+        try:
+            written = await ctx.write("Write the memo.", "a notice", fallback="TEMPLATE")
+        finally:
+            await close_model(model)
+    assert written.text == "Bid: the fit is strong."
+    assert "claude-haiku-4-5" in written.by
+    [sent] = fake.requests
+    assert sent.body["messages"][-1]["content"][-1]["text"].startswith("<material>")
+    spent = await redis.hgetall(keys.spend_threads)
+    assert any(b"workflow.tenders" in field for field in spent)
