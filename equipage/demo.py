@@ -132,7 +132,10 @@ async def run_demo(
     """
     with tempfile.TemporaryDirectory(prefix="equipage-demo-") as tmp:
         folder = Path(tmp)
-        (folder / "company.yaml").write_text(DEMO_COMPANY, encoding="utf-8")
+        # The founder's language first: the crew's reports (the tender watch) follow it.
+        languages = "[fr, en]" if lang == "fr" else "[en, fr]"
+        company = DEMO_COMPANY.replace("languages: [fr, en]", f"languages: {languages}")
+        (folder / "company.yaml").write_text(company, encoding="utf-8")
         config = _on_model(load_config(folder / "company.yaml"), model)
         settings = replace(settings or Settings(), home=folder / ".equipage", redis_url=None)
         async with open_session(config, settings) as session:

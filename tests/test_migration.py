@@ -600,6 +600,12 @@ async def test_the_whole_workflow_on_the_offline_model_writes_the_plan_and_tf_fi
     graph = compiled(context(redis, keys, tmp_path, language="fr"))
     config: RunnableConfig = {"configurable": {"thread_id": "t2"}}
     state = await graph.ainvoke({"input": MigrationInput(paths=SAMPLES)}, config)
+    first = question_of(state)
+    assert first is not None  # a French company: the step questions are French
+    assert first.text.startswith("Runbook de migration, étape 1 sur ")
+    assert "Préparer les comptes et le réseau cibles" in first.text
+    assert "\nRisques : " in first.text and "\nRetour arrière : " in first.text
+    assert "Donnez-vous votre accord pour cette étape ?" in first.text
     asked = 0
     while (question := question_of(state)) is not None:
         asked += 1
@@ -621,11 +627,18 @@ async def test_the_whole_workflow_on_the_offline_model_writes_the_plan_and_tf_fi
     assert output.plan is not None
     for item in output.plan.planned:
         assert f"| {item.resource.name} |" in report
-    assert "## Without equivalent" in report and "service-account-id" in report
+    assert "## Sans équivalent" in report and "service-account-id" in report
+    assert "## Coût mensuel" in report and "| Ressource | Genre |" in report
     summary = output.summary()
-    assert f"All {asked} steps approved" in summary
-    assert "**Monthly cost (EUR, excl. VAT)**" in summary and "**Hetzner**" in summary
-    assert f"**Files** in {folder}" in summary
+    assert summary.startswith("**Plan de migration cloud : Google Cloud → Scaleway et Hetzner**")
+    assert f"Les {asked} étapes sont approuvées" in summary
+    assert "**Coût mensuel (EUR, HT)**" in summary and "**Hetzner** : " in summary
+    assert "\u00a0€ par mois" in summary  # 1 234,56 €: French amounts
+    assert "— accord : approuvée. Données : " in summary
+    assert f"**Fichiers** dans {folder} :" in summary
+    for english in ("Monthly cost", "sign-off", "Without equivalent", "Steps approved"):
+        assert english not in summary, english
+    assert "- étape 1 : approuvée" in (folder / "runbook-state.md").read_text()
 
 
 async def test_bad_input_ends_the_run_with_a_message_instead_of_failing(
@@ -734,3 +747,37 @@ async def test_an_export_sent_with_a_chat_request_is_planned_and_step_one_is_ask
     assert question.text.startswith("Migration runbook, step 1 of 4")
     [plan] = list((tmp_path / ".equipage").rglob("plan.md"))
     assert "The inventory holds 5 resources (5 compute)" in plan.read_text()
+
+
+async def test_input_language_overrides_the_company_language_for_the_migration_report(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    vms = str(GCP / "cai_export_policy-library_enforce_labels_compute_instances.json")
+    english = compiled(context(redis, keys, tmp_path / "en", language="fr"))
+    config: RunnableConfig = {"configurable": {"thread_id": "en"}}
+    params = MigrationInput(paths=[vms], targets=[Target.SCALEWAY], language="en")
+    question = question_of(await english.ainvoke({"input": params}, config))
+    assert question is not None
+    assert question.text.startswith("Migration runbook, step 1 of 4: Prepare the target")
+    state = await english.ainvoke(
+        Command(resume=Answer(question_id=question.id, approved=False, text="later")), config
+    )
+    summary = state["output"].summary()
+    assert summary.startswith("**Cloud migration plan: Google Cloud → Scaleway**")
+    assert "Step 1 (Prepare the target accounts and network) was rejected (later)" in summary
+    assert "L'inventaire" not in summary and "The inventory holds 5 resources" in summary
+
+    french = compiled(context(redis, keys, tmp_path / "fr"))
+    config = {"configurable": {"thread_id": "fr"}}
+    params = params.model_copy(update={"language": "fr"})
+    question = question_of(await french.ainvoke({"input": params}, config))
+    assert question is not None
+    assert question.text.startswith("Runbook de migration, étape 1 sur 4 : Préparer")
+    state = await french.ainvoke(
+        Command(resume=Answer(question_id=question.id, approved=False, text="plus tard")), config
+    )
+    summary = state["output"].summary()
+    assert "L'étape 1 (Préparer les comptes et le réseau cibles) a été refusée (plus tard)" in (
+        summary
+    )
+    assert "2. **Déployer les serveurs" in summary and "accord : non proposée." in summary

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import redis.asyncio as aioredis
 import yaml
 
 from equipage.config import TenderProfile
 from equipage.keys import Keys
-from workflows.tenders.matching import Match, Ranking, match
+from workflows.tenders.matching import Match, Ranking, ReasonCode, match
 from workflows.tenders.model import Criterion, Lot, NoticeKind, Source, Tender
 from workflows.tenders.seen import SeenRegister, fingerprint
 from workflows.tenders.sources import bundled_tenders
+from workflows.tenders.wording import EN, FR, say, why
 
 TODAY = date(2025, 3, 3)
 LABELS = Path(__file__).parent / "fixtures" / "tenders" / "labels.yaml"
@@ -59,11 +60,16 @@ def only(ranking: Ranking) -> Match:
     return ranking.matches[0]
 
 
+def said(found: Match) -> list[str]:
+    """A match's reasons as the English report and drafts write them."""
+    return why(found, EN)
+
+
 def rejected_because(notice: Tender, profile: TenderProfile = PROFILE) -> str:
     ranking = ranked(notice, profile=profile)
     assert not ranking.matches and not ranking.upcoming, ranking
     [rejection] = ranking.rejected
-    return rejection.reason
+    return say(rejection.reason, EN)
 
 
 # -- matching ----------------------------------------------------------------------------
@@ -73,10 +79,10 @@ def test_cpv_prefix_match_is_scored_and_explained_deeper_prefixes_score_more() -
     notice = tender(cpv=("72510000",), value=250_000, currency="EUR")
     broad = only(ranked(notice))
     deep = only(ranked(notice, profile=PROFILE.model_copy(update={"cpv": ("7251",)})))
-    assert broad.reasons[0] == "CPV 72510000 matches 72"
-    assert "value 250,000 EUR ≥ 20,000" in broad.reasons
-    assert "deadline in 30 days" in broad.reasons
-    assert deep.reasons[0] == "CPV 72510000 matches 7251"
+    assert said(broad)[0] == "CPV 72510000 matches 72"
+    assert "value 250,000 EUR ≥ 20,000" in said(broad)
+    assert "deadline in 30 days" in said(broad)
+    assert said(deep)[0] == "CPV 72510000 matches 7251"
     assert deep.score > broad.score
 
 
@@ -89,9 +95,9 @@ def test_french_keywords_match_whatever_the_accents_case_elision_and_plural() ->
     ]
     for number, title in enumerate(titles):
         found = only(ranked(tender(str(number), title=title)))
-        assert "keyword 'hébergement' in title" in found.reasons, title
+        assert "keyword 'hébergement' in title" in said(found), title
     phrase = only(ranked(tender("p", title="Refonte des systèmes d'information")))
-    assert "keyword 'système d'information' in title" in phrase.reasons
+    assert "keyword 'système d'information' in title" in said(phrase)
 
 
 def test_keywords_match_on_word_boundaries_only() -> None:
@@ -105,9 +111,9 @@ def test_keyword_in_title_scores_more_than_in_the_description_or_a_lot() -> None
     in_lot = tender("3", title="Prestations", lots=(Lot(id="2", title="Cloud privé"),))
     ranking = ranked(in_title, in_body, in_lot)
     scores = {m.tender.id: m for m in ranking.matches}
-    assert "keyword 'cloud' in title" in scores["ted:1"].reasons
-    assert "keyword 'cloud' in description" in scores["ted:2"].reasons
-    assert "keyword 'cloud' in lot 2" in scores["ted:3"].reasons
+    assert "keyword 'cloud' in title" in said(scores["ted:1"])
+    assert "keyword 'cloud' in description" in said(scores["ted:2"])
+    assert "keyword 'cloud' in lot 2" in said(scores["ted:3"])
     assert scores["ted:1"].score > scores["ted:2"].score == scores["ted:3"].score
 
 
@@ -121,7 +127,7 @@ def test_a_body_keyword_alone_does_not_override_a_cpv_from_another_trade() -> No
         "CPV 71200000 is outside the profile and its keywords appear only in the body"
     )
     titled = tender(title="Hébergement du site web", cpv=("71200000",))
-    assert "keyword 'hébergement' in title" in only(ranked(titled)).reasons
+    assert "keyword 'hébergement' in title" in said(only(ranked(titled)))
     unclassified = tender(title="Prestations", description="Hébergement cloud", cpv=())
     assert only(ranked(unclassified)).tender.id == "ted:1"
 
@@ -147,8 +153,8 @@ def test_hard_filters_rule_notices_out_and_say_why() -> None:
 
 def test_unknown_value_and_unknown_deadline_are_not_rejections() -> None:
     found = only(ranked(tender(days=None, title="Hébergement cloud")))
-    assert "value not stated" in found.reasons
-    assert "deadline not stated" in found.reasons
+    assert "value not stated" in said(found)
+    assert "deadline not stated" in said(found)
     stated = only(ranked(tender(value=90_000, title="Hébergement cloud")))
     assert stated.score > found.score
 
@@ -169,7 +175,34 @@ def test_prior_notice_that_fits_is_coming_soon_not_biddable() -> None:
     ranking = ranked(tender(kind=NoticeKind.PRIOR, days=None, title="Hébergement cloud"))
     assert not ranking.matches
     [soon] = ranking.upcoming
-    assert "prior information notice: the call for tenders is not open yet" in soon.reasons
+    assert "prior information notice: the call for tenders is not open yet" in said(soon)
+
+
+def test_reasons_read_french_for_a_french_reader_with_french_amounts() -> None:
+    notice = tender(cpv=("72510000",), value=250_000, currency="EUR", title="Hébergement cloud")
+    found = only(ranked(notice))
+    assert why(found, FR) == [
+        "CPV 72510000 correspond à 72",
+        "mot-clé « cloud » dans le titre",
+        "mot-clé « hébergement » dans le titre",
+        "valeur 250\u00a0000 EUR ≥ 20\u00a0000",  # a comma is the decimal mark in French
+        "date limite dans 30 jours",
+    ]
+    late = tender(days=3, title="Hébergement cloud")
+    [rejection] = ranked(late).rejected
+    assert say(rejection.reason, FR) == (
+        "date limite dans 3 jour(s), moins que les 7 nécessaires pour répondre"
+    )
+    picked = found.model_copy(update={"reasons": (rejection.reason,), "ruled_out": True})
+    assert why(picked, EN) == [
+        "ruled out by the profile: deadline in 3 day(s), fewer than the 7 needed to bid"
+    ]
+    assert why(picked, FR)[0].startswith("écarté par le profil : date limite dans 3 jour(s)")
+
+
+def test_every_reason_the_matcher_gives_has_a_french_and_an_english_sentence() -> None:
+    for words in (EN, FR):
+        assert set(words.reasons) == set(get_args(ReasonCode)), words.code
 
 
 def test_ranking_is_best_first_and_the_same_on_every_run() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,9 @@ from tests.test_tender_sources import fake_notices
 from tests.test_workflows import with_workflows
 from workflows.tenders import WORKFLOW, TendersInput, TendersOutput
 from workflows.tenders.drafts import Drafter
-from workflows.tenders.matching import Match
+from workflows.tenders.matching import Match, Reason
 from workflows.tenders.model import Source, Tender
+from workflows.tenders.seen import Change
 from workflows.tenders.sources import SourceFailure, SourcesConfig
 
 OP_IT = "ted:f42be27e-09cf-4f0e-a745-63ec689631e6"  # EU Publications Office IT services, LU
@@ -49,9 +51,15 @@ GREEN = TenderProfile(keywords=("espaces verts",), countries=("FR",))
 
 
 def context(
-    redis: aioredis.Redis, keys: Keys, files: Path, model: ChatModel | None = None
+    redis: aioredis.Redis,
+    keys: Keys,
+    files: Path,
+    model: ChatModel | None = None,
+    languages: tuple[str, ...] = ("en",),
 ) -> WorkflowContext:
-    profile = Profile(sells="managed cloud hosting", where=("FR", "BE"), tenders=PROFILE)
+    profile = Profile(
+        sells="managed cloud hosting", where=("FR", "BE"), tenders=PROFILE, languages=languages
+    )
     return WorkflowContext(
         company="acme-cloud",
         redis=redis,
@@ -113,7 +121,9 @@ async def test_offline_run_on_bundled_notices_ranks_drafts_and_exports_after_app
 
     output = await answer(graph, config, question, approved=True)
     assert [m.tender.id for m in output.ranked] == [OP_IT]
-    assert output.ranked[0].reasons[0] == "CPV 72230000 matches 72"
+    assert output.ranked[0].reasons[0] == Reason(
+        code="cpv", values={"code": "72230000", "prefix": "72"}
+    )
     assert output.today == date(2019, 12, 2) and output.unpublished > 0
     [draft] = output.drafts
     assert draft.language == "en" and draft.by == "template"
@@ -204,7 +214,7 @@ async def test_founder_can_pick_a_notice_reported_on_an_earlier_run_by_id(
     op_it, rouen = state["drafts"]
     assert op_it.tender_id == OP_IT and op_it.verdict != "no-bid"
     assert rouen.verdict == "no-bid" and rouen.language == "fr"
-    assert "ruled out by the profile: deadline passed" in rouen.memo
+    assert "écarté par le profil : date limite dépassée" in rouen.memo  # a French notice
     assert state["missing"] == ["ted:nope"]
 
 
@@ -243,6 +253,9 @@ async def test_notice_in_a_language_without_templates_is_drafted_in_english_and_
     assert draft.language == "en" and draft.note.startswith(note)
     assert draft.memo.startswith("# Bid / no-bid memo — Cloud-Hosting") and note in draft.memo
     assert "The buyer is in DE, outside the countries the company serves." in draft.memo
+    report = TendersOutput(today=date.today(), language="fr", drafts=[draft]).summary()
+    assert "lettre de candidature en anglais, à partir de gabarits." in report
+    assert "  L'avis est en allemand ; Equipage n'a de gabarits qu'en français" in report
 
 
 def test_summary_says_plainly_when_every_source_failed() -> None:
@@ -335,3 +348,108 @@ async def test_ceo_runs_the_tender_watch_and_the_summary_comes_back_after_approv
         "tender-ted-f42be27e-09cf-4f0e-a745-63ec689631e6.docx",
         "tender-ted-f42be27e-09cf-4f0e-a745-63ec689631e6.md",
     ]
+
+
+async def test_french_company_reads_the_report_and_the_approval_question_in_french(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    graph = compiled(context(redis, keys, tmp_path, languages=("fr", "en")))
+    config, question, _ = await run_until_question(graph, TendersInput.bundled())
+    assert question is not None
+    text = question.text
+    assert text.startswith("**Veille des appels d'offres — 2019-12-02**")
+    assert "avis lu(s) sur les avis fournis avec Equipage" in text
+    assert "**Nouveaux avis pertinents, du meilleur au moins bon**" in text
+    assert "   Pourquoi : CPV 72230000 correspond à 72 ; " in text
+    assert "date limite dans " in text and " jours" in text
+    assert "_Avis fournis : de vrais avis livrés avec Equipage" in text
+    assert "**Brouillons** (1)" in text
+    # The notice is English, so its drafts stay English; the report says so in French.
+    assert "lettre de candidature en anglais, à partir de gabarits." in text
+    assert "Approuvez pour les exporter en Markdown et DOCX." in text
+    assert "Exporter les brouillons ? Ces fichiers seront écrits :\n- " in text
+    for english in ("Tender watch", "New matches", "Why:", "Export the drafts?", "Read "):
+        assert english not in text, english
+    output = await answer(graph, config, question, approved=True)
+    assert output.language == "fr" and output.drafts[0].language == "en"
+    assert output.drafts[0].memo.startswith("# Bid / no-bid memo — Provision of IT Services")
+    assert "\nExportés :\n- " in output.summary()
+
+
+async def test_input_language_overrides_the_company_language_either_way(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    french = compiled(context(redis, keys, tmp_path, languages=("fr", "en")))
+    _, question, _ = await run_until_question(
+        french, TendersInput.bundled(language="en"), "english"
+    )
+    assert question is not None
+    assert question.text.startswith("**Tender watch — 2019-12-02**")
+    assert "   Why: CPV 72230000 matches 72; " in question.text
+    assert "Export the drafts? These files will be written:" in question.text
+    english = compiled(context(redis, keys, tmp_path / "en"))
+    _, none, state = await run_until_question(
+        english, TendersInput.bundled(language="fr", pick=0), "french"
+    )
+    assert none is None  # the first run claimed the match: nothing new, nothing to draft
+    summary = state["output"].summary()
+    assert summary.startswith("**Veille des appels d'offres — 2019-12-02**")
+    assert "Aucun nouvel appel d'offres ne correspond au profil cette fois-ci." in summary
+    assert "1 déjà signalé(s) (non répété(s))" in summary
+
+
+def test_french_summary_says_failures_changes_and_amounts_the_french_way() -> None:
+    notice = Tender(
+        id="ted:200-2025", source=Source.TED, notice_id="200-2025", title="Hébergement",
+        buyer="Ville de Lyon", country="FR", language="fr", value=300_000, currency="EUR",
+        links=("https://ted.europa.eu/en/notice/-/detail/200-2025",),
+    )  # fmt: skip
+    change = Change(
+        tender=notice,
+        title="Hébergement et infogérance",
+        status="changed",
+        changes=(  # the seen register's sentences, as it stores them
+            "deadline moved from 2025-04-02 12:00 UTC to 2025-04-16 12:00 UTC",
+            "estimated value changed from not stated to 300,000 EUR",
+            "lots added or renamed: LOT-0002: Sauvegarde",
+        ),
+        first_reported=date(2025, 3, 3),
+    )
+    ranked = Match(tender=notice, score=70, reasons=(Reason(code="no_deadline"),))
+    failure = SourceFailure(
+        source="ted", reason="api.ted.europa.eu answered HTTP 503 (after 2 attempts)", attempts=2
+    )
+    output = TendersOutput(
+        today=date(2025, 3, 10), language="fr", fetched={"ted": 0, "boamp": 3},
+        failures=[failure], ranked=[ranked], changes=[change],
+    )  # fmt: skip
+    summary = output.summary()
+    assert (
+        "⚠️ Résultats partiels : TED en échec : api.ted.europa.eu a répondu HTTP 503 "
+        "(après 2 tentatives). La suite ne vient que des autres sources." in summary
+    )
+    assert "3 avis lu(s) sur TED et le BOAMP (BOAMP 3, TED 0)." in summary
+    assert "Ville de Lyon (FR) — pas de date limite indiquée — 300\u00a0000 EUR" in summary
+    assert "   Pourquoi : date limite non indiquée" in summary
+    assert "**Avis déjà signalés qui ont changé** (1)" in summary
+    assert (
+        "- Hébergement et infogérance : **modifié** — date limite déplacée : 2025-04-02 12:00 "
+        "UTC → 2025-04-16 12:00 UTC ; valeur estimée modifiée : non indiquée → 300\u00a0000 "
+        "EUR ; lots ajoutés ou renommés : LOT-0002: Sauvegarde (`ted:200-2025`, signalé le "
+        "2025-03-03)" in summary
+    )
+    english = output.model_copy(update={"language": "en"}).summary()
+    assert "⚠️ Partial results: TED failed: api.ted.europa.eu answered HTTP 503" in english
+    assert "estimated value changed from not stated to 300,000 EUR" in english
+
+
+async def test_notices_bundled_by_company_yaml_are_named_as_such_in_the_report(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    ctx = context(redis, keys, tmp_path)
+    assert ctx.profile is not None
+    demo = PROFILE.model_copy(update={"bundled": True})  # as the demo's company.yaml says
+    ctx = replace(ctx, profile=ctx.profile.model_copy(update={"tenders": demo}))
+    _, question, _ = await run_until_question(compiled(ctx), TendersInput())
+    assert question is not None
+    assert "notice(s) from the notices bundled with Equipage (" in question.text

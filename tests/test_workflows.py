@@ -294,3 +294,40 @@ async def test_workflow_prose_goes_through_the_anthropic_sdk_and_is_charged_to_t
     assert sent.body["messages"][-1]["content"][-1]["text"].startswith("<material>")
     spent = await redis.hgetall(keys.spend_threads)
     assert any(b"workflow.tenders" in field for field in spent)
+
+
+def in_french(config: CompanyConfig) -> CompanyConfig:
+    """The same company, whose first language is French."""
+    data: dict[str, Any] = config.model_dump(mode="json", exclude_unset=True)
+    data["company"]["profile"]["languages"] = ["fr", "en"]
+    return CompanyConfig.model_validate(data)
+
+
+async def test_digest_of_a_french_company_reads_french_through_the_crew(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    async with crew_running(redis, keys, in_french(with_workflows("digest"))) as crew:
+        await crew.tell("Quel est le bilan de l'activité de l'équipe ?")
+        _, summary = await crew.outbox(2)
+    assert "**Activité de l'équipe sur les dernières 24 h**" in summary.text
+    assert "- ceo : 1 message(s) traité(s)" in summary.text
+    assert "Délégations : 0. Questions qui vous ont été posées : 0" in summary.text
+    assert "Crew activity" not in summary.text and "handled" not in summary.text
+
+
+async def test_digest_input_language_overrides_the_company_language(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    from equipage.config import Profile
+    from equipage.llm.offline import OfflineModel
+    from equipage.workflow import WorkflowContext
+    from workflows.digest import WORKFLOW, DigestInput
+
+    french = Profile(sells="cloud hosting", languages=("fr", "en"))
+    graph = WORKFLOW.build(WorkflowContext("acme", redis, keys, OfflineModel(), french)).compile()
+    english = await graph.ainvoke({"input": DigestInput(language="en")})
+    assert english["output"].summary().startswith("**Crew activity over the last 24 h**")
+    assert "Nothing was handled in that time." in english["output"].summary()
+    default = await graph.ainvoke({"input": DigestInput()})
+    assert default["output"].summary().startswith("**Activité de l'équipe sur les dernières")
+    assert "Rien n'a été traité sur cette période." in default["output"].summary()

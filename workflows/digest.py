@@ -1,7 +1,8 @@
 """The ``digest`` workflow: what the crew did over the last hours, from the events stream.
 
 All counting, no model: the founder asks "what did the crew do today?" and gets figures
-they can trust, per role, with the questions asked and anything that failed.
+they can trust, per role, with the questions asked and anything that failed. The summary
+is in French or English (input ``language``, else the company's first language).
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict, Field
 
 from equipage.workflow import WorkflowContext, WorkflowState
+from workflows._language import Asked, language_field, report_language
 
 __all__ = ["WORKFLOW", "DigestInput", "DigestOutput"]
 
@@ -23,6 +25,7 @@ class DigestInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     hours: float = Field(24.0, gt=0, le=24 * 31, description="how far back to look")
+    language: Asked = language_field()
 
 
 class DigestOutput(BaseModel):
@@ -38,25 +41,42 @@ class DigestOutput(BaseModel):
     failures: int
     dead: int
     stopped: int
+    language: Literal["fr", "en"] = "en"
 
     def summary(self) -> str:
-        """Markdown for the founder."""
-        span = f"{self.hours:g} h"
-        lines = [f"**Crew activity over the last {span}**", ""]
+        """Markdown for the founder, in ``language``."""
+        say = _SAY[self.language]
+        lines = [say["title"].format(hours=f"{self.hours:g}"), ""]
         if not self.handled:
-            lines.append("Nothing was handled in that time.")
+            lines.append(say["nothing"])
         for role, count in sorted(self.handled.items()):
-            lines.append(f"- {role}: {count} message(s) handled")
-        tools = ", ".join(f"{n} {c}" for n, c in sorted(self.tool_calls.items())) or "none"
-        lines += [
-            "",
-            f"Delegations: {self.delegations}. Questions to you: {self.questions}, "
-            f"answered: {self.answers}.",
-            f"Model calls: {self.model_calls}. Tool calls: {tools}.",
-            f"Failures retried: {self.failures}. Dead letters: {self.dead}. "
-            f"Threads stopped: {self.stopped}.",
-        ]
+            lines.append(say["role"].format(role=role, count=count))
+        tools = ", ".join(f"{n} {c}" for n, c in sorted(self.tool_calls.items()))
+        lines += ["", say["figures"].format(tools=tools or say["none"], **self.model_dump())]
         return "\n".join(lines)
+
+
+_SAY = {
+    "en": {
+        "title": "**Crew activity over the last {hours} h**",
+        "nothing": "Nothing was handled in that time.",
+        "role": "- {role}: {count} message(s) handled",
+        "none": "none",
+        "figures": "Delegations: {delegations}. Questions to you: {questions}, answered: "
+        "{answers}.\nModel calls: {model_calls}. Tool calls: {tools}.\nFailures retried: "
+        "{failures}. Dead letters: {dead}. Threads stopped: {stopped}.",
+    },
+    "fr": {
+        "title": "**Activité de l'équipe sur les dernières {hours} h**",
+        "nothing": "Rien n'a été traité sur cette période.",
+        "role": "- {role} : {count} message(s) traité(s)",
+        "none": "aucun",
+        "figures": "Délégations : {delegations}. Questions qui vous ont été posées : "
+        "{questions}, avec réponse : {answers}.\nAppels au modèle : {model_calls}. Appels "
+        "d'outils : {tools}.\nÉchecs relancés : {failures}. Lettres mortes : {dead}. Fils "
+        "arrêtés : {stopped}.",
+    },
+}
 
 
 class _State(WorkflowState, total=False):
@@ -65,7 +85,10 @@ class _State(WorkflowState, total=False):
 
 class Digest:
     name = "digest"
-    description = "Counts what the crew did over the last hours (input: hours, default 24)"
+    description = (
+        "Counts what the crew did over the last hours (input: hours, default 24; language: "
+        "fr|en, the report's, default the company's)"
+    )
     handles = ("digest", "activity", "what did the crew do", "activité", "bilan", "résumé")
     read_only = True  # it only counts events
     untrusted_output = False  # figures computed from the crew's own events
@@ -104,6 +127,7 @@ class Digest:
                 failures=types["failed"],
                 dead=types["dead"],
                 stopped=types["stopped"],
+                language=report_language(params.language, ctx.profile),
             )
             return {"output": output}
 

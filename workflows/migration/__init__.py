@@ -28,8 +28,9 @@ class Migration:
     description = (
         "Plans a cloud migration from Google Cloud to Scaleway and/or Hetzner: reads Asset "
         "Inventory exports or Terraform plan/state JSON (input: paths, or content pasted; "
-        "targets; bandwidth_mbps), prices each resource before and after, writes the plan and "
-        "OpenTofu files, and asks the founder to sign off each runbook step in order"
+        "targets; bandwidth_mbps; language fr|en of the report), prices each resource "
+        "before and after, writes the plan and OpenTofu files, and asks the founder to sign "
+        "off each runbook step in order"
     )
     handles = (
         "migration",

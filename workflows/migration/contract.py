@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from workflows._language import Asked, language_field
 from workflows.migration.inventory import FORMATS
 from workflows.migration.location import Target
 from workflows.migration.plan import MigrationPlan
 from workflows.migration.report import (
-    SIGN_OFF,
     Decision,
     cost_lines,
     inventory_table,
@@ -16,6 +18,7 @@ from workflows.migration.report import (
     unmapped_lines,
 )
 from workflows.migration.runbook import Step
+from workflows.migration.words import words
 
 __all__ = ["MigrationInput", "MigrationOutput"]
 
@@ -41,6 +44,7 @@ class MigrationInput(BaseModel):
     bandwidth_mbps: float = Field(
         100.0, gt=0, le=100_000, description="sustained bandwidth out of Google, in Mbit/s"
     )
+    language: Asked = language_field()
 
     @field_validator("targets")
     @classmethod
@@ -62,6 +66,7 @@ class MigrationOutput(BaseModel):
     files: list[str] = []
     overview: str = ""
     overview_by: str = ""
+    language: Literal["fr", "en"] = "en"  # of the summary, plan.md and the step questions
 
     @property
     def approved(self) -> list[int]:
@@ -72,58 +77,58 @@ class MigrationOutput(BaseModel):
         return next((d for d in self.decisions if not d.approved), None)
 
     def runbook_state(self) -> str:
+        w = words(self.language)
         approved = self.approved
-        done = ", ".join(str(n) for n in approved) or "none"
+        done = ", ".join(str(n) for n in approved) or w["none"]
         rejected = self.rejected
         if rejected is not None:
             why = f" ({rejected.note})" if rejected.note else ""
-            return (
-                f"Steps approved: {done}. Step {rejected.step} ({rejected.title}) was "
-                f"rejected{why}: the runbook stops there; later steps were not offered."
+            return w["state_rejected"].format(
+                done=done, n=rejected.step, title=rejected.title, why=why
             )
         if len(approved) == len(self.steps):
-            return f"All {len(self.steps)} steps approved: {done}."
-        return f"Steps approved: {done} of {len(self.steps)}."
+            return w["state_all"].format(n=len(self.steps), done=done)
+        return w["state_some"].format(done=done, n=len(self.steps))
 
     def summary(self) -> str:
-        """Markdown for the founder."""
+        """Markdown for the founder, in ``language``."""
+        w, lang = words(self.language), self.language
         if self.plan is None:
-            return (
-                f"**Cloud migration plan: not made.** {self.problem}\n\n"
-                f"The workflow reads {FORMATS}."
-            )
+            return w["not_made"].format(problem=self.problem, formats=FORMATS)
         plan = self.plan
-        targets = " and ".join(t.value.title() for t in plan.targets)
-        lines = [f"**Cloud migration plan: Google Cloud → {targets}**", ""]
+        targets = w["and"].join(t.value.title() for t in plan.targets)
+        lines = [w["summary_title"].format(targets=targets), ""]
         if self.overview:
             lines += [self.overview, ""]
         if self.overview_by == "template":
-            lines += ["_Overview from a template (offline model); every figure is computed._", ""]
-        unmapped = unmapped_lines(plan)
+            lines += [w["summary_template"], ""]
+        unmapped = unmapped_lines(plan, lang)
+        more = len(unmapped) - 20
         lines += [
-            f"**Inventory**: {plan.inventory.records} records read from "
-            f"{len(plan.inventory.files)} file(s), {len(plan.planned)} planned; "
-            f"{len(unmapped)} placement(s) without equivalent, listed below. Nothing was "
-            "dropped.",
+            w["summary_inventory"].format(
+                records=plan.inventory.records,
+                files=len(plan.inventory.files),
+                planned=len(plan.planned),
+                unmapped=len(unmapped),
+            ),
             "",
-            *inventory_table(plan, _SHOWN),
+            *inventory_table(plan, _SHOWN, lang),
             "",
-            "**Monthly cost (EUR, excl. VAT)**",
-            *cost_lines(plan),
-            f"Prices from the project's table checked {plan.prices_checked}: prices change, "
-            "re-check before you sign.",
+            w["summary_cost"],
+            *cost_lines(plan, lang),
+            w["summary_prices"].format(checked=plan.prices_checked),
             "",
-            "**Without equivalent**",
-            *(unmapped[:20] or ["- none"]),
-            *([f"- … {len(unmapped) - 20} more in plan.md"] if len(unmapped) > 20 else []),
+            w["summary_unmapped"],
+            *(unmapped[:20] or [f"- {w['no_gap']}"]),
+            *([w["summary_more"].format(n=more)] if more > 0 else []),
             "",
-            "**Runbook**",
-            SIGN_OFF,
-            *runbook_lines(self.steps, self.decisions, self.bandwidth_mbps),
+            w["summary_runbook"],
+            w["sign_off"],
+            *runbook_lines(self.steps, self.decisions, self.bandwidth_mbps, lang),
             "",
             self.runbook_state(),
             "",
-            f"**Files** in {self.folder}:",
+            w["summary_files"].format(folder=self.folder),
             *[f"- {f}" for f in self.files],
         ]
         return "\n".join(lines)

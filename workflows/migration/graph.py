@@ -2,7 +2,8 @@
 
 Everything but the overview paragraph is plain code, so the offline model still yields the
 whole plan. The runbook's steps are offered one at a time: the founder approves step 1
-before step 2 is asked; a rejection stops the runbook there.
+before step 2 is asked; a rejection stops the runbook there. The summary, plan.md and the
+step questions are in the founder's language (input ``language``, else the company's).
 """
 
 from __future__ import annotations
@@ -18,14 +19,22 @@ from equipage.envelope import Answer, Envelope, Question
 from equipage.errors import InputRejected
 from equipage.tools import question_id
 from equipage.workflow import WorkflowContext, WorkflowState
+from workflows._language import report_language
 from workflows.migration.contract import MigrationInput, MigrationOutput
 from workflows.migration.inventory import Inventory, read_inventory
 from workflows.migration.plan import MigrationPlan, build_plan
 from workflows.migration.prices import load_prices
-from workflows.migration.report import Decision, cost_lines, plan_markdown, runbook_lines
+from workflows.migration.report import (
+    Decision,
+    cost_lines,
+    plan_markdown,
+    runbook_lines,
+    step_state,
+)
 from workflows.migration.report import unmapped_lines as unmapped
 from workflows.migration.runbook import Step, build_runbook
 from workflows.migration.terraform import generate
+from workflows.migration.words import eur, words
 
 __all__ = ["build_graph"]
 
@@ -39,6 +48,7 @@ _INSTRUCTIONS = (
 
 class _State(WorkflowState, total=False):
     run: str
+    language: str  # of the report: "fr" or "en"
     problem: str
     inventory: Inventory
     plan: MigrationPlan
@@ -56,8 +66,10 @@ def _fallback(plan: MigrationPlan, steps: list[Step], language: str) -> str:
     for item in plan.planned:
         kinds[item.resource.kind.value] = kinds.get(item.resource.kind.value, 0) + 1
     held = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-    costs = "; ".join(
-        f"{t.target.value.title()} €{t.after_eur:,.2f} against €{t.before_eur:,.2f}"
+    against = " contre " if language == "fr" else " against "
+    costs = (" ; " if language == "fr" else "; ").join(
+        f"{t.target.value.title()} {eur(t.after_eur, language)}{against}"
+        f"{eur(t.before_eur, language)}"
         for t in plan.totals
     )
     gaps = len(unmapped(plan))
@@ -93,17 +105,19 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
     async def parse(state: _State) -> dict[str, Any]:
         params: MigrationInput = state["input"]
         run = hashlib.sha256(params.model_dump_json().encode()).hexdigest()[:10]
+        language = report_language(params.language, ctx.profile)
         request = state.get("request")
         # Files sent with a chat request ("plan our move, here is the export") count too.
         sent = [(a.name, a.text) for a in (request.attachments if request else ()) if a.text]
         try:
             inventory = read_inventory(params.paths, params.content, sent)
         except InputRejected as err:
-            return {"run": run, "problem": str(err)}
+            return {"run": run, "language": language, "problem": str(err)}
         if not inventory.resources:
-            return {"run": run, "problem": "the inventory holds no resources: nothing to plan."}
+            problem = "the inventory holds no resources: nothing to plan."
+            return {"run": run, "language": language, "problem": problem}
         await ctx.progress(f"migration: read {inventory.records} records")
-        return {"run": run, "inventory": inventory}
+        return {"run": run, "language": language, "inventory": inventory}
 
     def plan(state: _State) -> dict[str, Any]:
         params: MigrationInput = state["input"]
@@ -112,15 +126,19 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
 
     def make(state: _State) -> dict[str, Any]:
         params: MigrationInput = state["input"]
-        steps = build_runbook(state["plan"], prices, params.bandwidth_mbps)
+        steps = build_runbook(state["plan"], prices, params.bandwidth_mbps, state["language"])
         return {"hcl": generate(state["plan"]), "runbook": steps}
 
     async def write(state: _State) -> dict[str, Any]:
         params: MigrationInput = state["input"]
-        made, steps = state["plan"], state["runbook"]
-        language = ctx.profile.language if ctx.profile else "en"
+        made, steps, language = state["plan"], state["runbook"], state["language"]
+        mbps = params.bandwidth_mbps
         material = "\n".join(
-            [*cost_lines(made), *unmapped(made), *runbook_lines(steps, [], params.bandwidth_mbps)]
+            [
+                *cost_lines(made, language),
+                *unmapped(made, language),
+                *runbook_lines(steps, [], mbps, language),
+            ]
         )
         written = await ctx.write(
             _INSTRUCTIONS.format(language="French" if language == "fr" else "English"),
@@ -130,7 +148,7 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
         folder = Path(ctx.files) / f"plan-{state['run']}"
         files = [*state["hcl"], "plan.md"]
         report = plan_markdown(
-            made, steps, files, written.text, written.by, params.bandwidth_mbps, prices.notes
+            made, steps, files, written.text, written.by, mbps, prices.notes, language
         )
         _save(folder, {**state["hcl"], "plan.md": report})
         await ctx.progress(f"migration: plan written to {folder}")
@@ -146,18 +164,22 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
         steps = state["runbook"]
         step = steps[len(decisions)]
         request: Envelope | None = state.get("request")
-        detail = "\n".join(runbook_lines([step], [], state["input"].bandwidth_mbps))
+        language = state["language"]
+        detail = "\n".join(runbook_lines([step], [], state["input"].bandwidth_mbps, language))
         question = Question(
             id=question_id(
                 f"workflow.{name}",
                 request.thread if request else state["run"],
                 f"step:{state['run']}:{step.number}",
             ),
-            text=(
-                f"Migration runbook, step {step.number} of {len(steps)}: {step.title}.\n"
-                f"{detail}\nRisks: {' '.join(step.risks)}\nRollback: {step.rollback}\n"
-                f"Details in {state['folder']}/plan.md. Do you sign off this step? "
-                "(The workflow executes nothing: your answer is recorded.)"
+            text=words(language)["question"].format(
+                n=step.number,
+                total=len(steps),
+                title=step.title,
+                detail=detail,
+                risks=" ".join(step.risks),
+                rollback=step.rollback,
+                folder=state["folder"],
             ),
         )
         # The node re-runs from its start on resume; it only records the answer.
@@ -189,16 +211,22 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
             files=state.get("files") or [],
             overview=state.get("overview", ""),
             overview_by=state.get("overview_by", ""),
+            language="fr" if state.get("language") == "fr" else "en",
         )
         if output.plan is not None and output.folder:
+            language, w = output.language, words(output.language)
             lines = [
                 output.runbook_state(),
                 "",
-                *runbook_lines(output.steps, output.decisions, params.bandwidth_mbps),
+                *runbook_lines(output.steps, output.decisions, params.bandwidth_mbps, language),
             ]
             lines += [
-                f"- step {d.step}: {'approved' if d.approved else 'rejected'}"
-                f"{' by ' + d.by if d.by else ''}{': ' + d.note if d.note else ''}"
+                w["decision"].format(
+                    n=d.step,
+                    state=step_state(d.approved, language),
+                    by=w["by"].format(member=d.by) if d.by else "",
+                    note=w["colon"] + d.note if d.note else "",
+                )
                 for d in output.decisions
             ]
             _save(Path(output.folder), {"runbook-state.md": "\n".join(lines) + "\n"})

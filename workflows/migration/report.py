@@ -2,6 +2,7 @@
 
 Figures come from the plan and the runbook; nothing here computes a price. The summary
 always says that the workflow executes nothing and that approving a step is a sign-off.
+Every function takes the report's ``language`` (fr or en); the sentences are in ``words``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from workflows.migration.location import Target
 from workflows.migration.plan import MigrationPlan, Totals
 from workflows.migration.runbook import Step
+from workflows.migration.words import eur, words
 
 __all__ = [
     "SIGN_OFF",
@@ -20,13 +22,11 @@ __all__ = [
     "inventory_table",
     "plan_markdown",
     "runbook_lines",
+    "step_state",
     "unmapped_lines",
 ]
 
-SIGN_OFF = (
-    "This workflow executes nothing: it plans. Approving a step records your sign-off "
-    "for that step (an audit trail); the team carries the step out."
-)
+SIGN_OFF = words("en")["sign_off"]
 
 
 class Decision(BaseModel):
@@ -41,10 +41,6 @@ class Decision(BaseModel):
     note: str = ""
 
 
-def eur(value: float | None) -> str:
-    return "unknown" if value is None else f"€{value:,.2f}"
-
-
 def _num(value: float | None, unit: str = "") -> str:
     return "?" if value is None else f"{value:g}{unit}"
 
@@ -54,11 +50,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "/").replace("\n", " ")
 
 
-def inventory_table(plan: MigrationPlan, limit: int | None = None) -> list[str]:
-    rows = [
-        "| Resource | Kind | Type | Location | vCPU | Memory | Disk | GCP €/month |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+def inventory_table(
+    plan: MigrationPlan, limit: int | None = None, language: str = "en"
+) -> list[str]:
+    w = words(language)
+    rows = [w["inventory_head"], "|---|---|---|---|---|---|---|---|"]
     shown = plan.planned if limit is None else plan.planned[:limit]
     for item in shown:
         r = item.resource
@@ -70,97 +66,114 @@ def inventory_table(plan: MigrationPlan, limit: int | None = None) -> list[str]:
         rows.append(
             f"| {_cell(r.name)} | {r.kind} | {_cell(size)} | {_cell(r.location)} | "
             f"{_num(r.vcpu)} | {_num(r.memory_gib, ' GiB')} | {_num(r.disk_gib, ' GiB')} | "
-            f"{eur(item.before.monthly_eur)} |"
+            f"{eur(item.before.monthly_eur, language)} |"
         )
     if limit is not None and len(plan.planned) > limit:
-        rows.append(f"| … {len(plan.planned) - limit} more in plan.md | | | | | | | |")
+        rows.append(w["more_rows"].format(n=len(plan.planned) - limit))
     return rows
 
 
-def _total_line(t: Totals) -> str:
+def _total_line(t: Totals, language: str) -> str:
+    w = words(language)
     pct = f" ({t.savings_pct:.0f} %)" if t.savings_pct is not None else ""
-    verb = "saves" if t.savings_eur >= 0 else "costs"
-    line = (
-        f"- **{t.target.value.title()}**: {eur(t.before_eur)} → {eur(t.after_eur)} per month, "
-        f"{verb} {eur(abs(t.savings_eur))}{pct} on the {t.mapped + t.self_managed - t.unpriced} "
-        "resource(s) priced on both sides"
+    line = w["total"].format(
+        target=t.target.value.title(),
+        before=eur(t.before_eur, language),
+        after=eur(t.after_eur, language),
+        verb=w["saves"] if t.savings_eur >= 0 else w["costs"],
+        diff=eur(abs(t.savings_eur), language),
+        pct=pct,
+        n=t.mapped + t.self_managed - t.unpriced,
     )
     extras = []
     if t.self_managed:
-        extras.append(f"{t.self_managed} self-managed")
+        extras.append(w["self_managed"].format(n=t.self_managed))
     if t.unmapped:
-        extras.append(f"{t.unmapped} without equivalent")
+        extras.append(w["unmapped"].format(n=t.unmapped))
     if t.unpriced:
-        extras.append(f"{t.unpriced} with a size or price unknown, not in the totals")
+        extras.append(w["unpriced"].format(n=t.unpriced))
     return line + (f" ({'; '.join(extras)})" if extras else "") + "."
 
 
-def cost_lines(plan: MigrationPlan) -> list[str]:
-    lines = [_total_line(t) for t in plan.totals]
+def cost_lines(plan: MigrationPlan, language: str = "en") -> list[str]:
+    lines = [_total_line(t, language) for t in plan.totals]
     known = plan.totals[0].gcp_total_eur if plan.totals else 0.0
-    lines.append(f"- Google Cloud today, everything priced: {eur(known)} per month.")
+    lines.append(words(language)["gcp_total"].format(total=eur(known, language)))
     return lines
 
 
-def _mapping_table(plan: MigrationPlan, target: Target) -> list[str]:
-    rows = [
-        "| Resource | Equivalent | Where | Status | GCP €/month | After €/month | Why |",
-        "|---|---|---|---|---|---|---|",
-    ]
+def _mapping_table(plan: MigrationPlan, target: Target, language: str) -> list[str]:
+    rows = [words(language)["mapping_head"], "|---|---|---|---|---|---|---|"]
     for item in plan.planned:
         choice = item.choice(target)
         if choice is None:
             continue
         rows.append(
             f"| {_cell(item.resource.name)} | {_cell(choice.offer or '—')} | "
-            f"{choice.location or '—'} | {choice.status} | {eur(item.before.monthly_eur)} | "
-            f"{eur(choice.cost.monthly_eur)} | {_cell(choice.reason)} |"
+            f"{choice.location or '—'} | {choice.status} | "
+            f"{eur(item.before.monthly_eur, language)} | "
+            f"{eur(choice.cost.monthly_eur, language)} | {_cell(choice.reason)} |"
         )
     return rows
 
 
-def unmapped_lines(plan: MigrationPlan) -> list[str]:
+def unmapped_lines(plan: MigrationPlan, language: str = "en") -> list[str]:
+    colon = words(language)["colon"]
     lines = []
     for target in plan.targets:
         for resource, choice in plan.unmapped(target):
             lines.append(
-                f"- {target.value}: {resource.name} ({resource.asset_type}): {choice.reason}"
+                f"- {target.value}{colon}{resource.name} ({resource.asset_type}){colon}"
+                f"{choice.reason}"
             )
     return lines
 
 
-def runbook_lines(steps: list[Step], decisions: list[Decision], mbps: float) -> list[str]:
+def step_state(approved: bool, language: str = "en") -> str:
+    """'approved' or 'rejected', in ``language``."""
+    return words(language)["approved" if approved else "rejected"]
+
+
+def runbook_lines(
+    steps: list[Step], decisions: list[Decision], mbps: float, language: str = "en"
+) -> list[str]:
+    w = words(language)
     decided = {d.step: d for d in decisions}
     stop = next((d.step for d in decisions if not d.approved), None)
     lines = []
     for step in steps:
         decision = decided.get(step.number)
         if decision is not None:
-            state = "approved" if decision.approved else "rejected"
+            state = step_state(decision.approved, language)
         else:
-            state = "not offered" if stop is not None and step.number > stop else "not yet"
+            state = w["not_offered"] if stop is not None and step.number > stop else w["not_yet"]
         if step.transfer_gib is None:
             moved = step.transfer_note
         else:
-            moved = (
-                f"{step.transfer_gib:g} GiB, about {step.hours or 0:.1f} h at {mbps:g} "
-                f"Mbit/s, Google egress {eur(step.egress_eur)}"
+            hours = f"{step.hours or 0:.1f}"
+            moved = w["moved"].format(
+                gib=f"{step.transfer_gib:g}",
+                hours=hours.replace(".", ",") if language == "fr" else hours,
+                mbps=f"{mbps:g}",
+                egress=eur(step.egress_eur, language),
             )
             if step.transfer_note:
                 moved += f" ({step.transfer_note})"
-        lines.append(f"{step.number}. **{step.title}** — sign-off: {state}. Data: {moved}.")
+        lines.append(w["step_line"].format(n=step.number, title=step.title, state=state,
+                                           moved=moved))  # fmt: skip
     return lines
 
 
-def _step_detail(step: Step) -> list[str]:
-    out = [f"### Step {step.number}. {step.title}", ""]
+def _step_detail(step: Step, language: str) -> list[str]:
+    w = words(language)
+    out = [w["step_head"].format(n=step.number, title=step.title), ""]
     out += [f"- {a}" for a in step.actions]
     if step.resources:
         names = ", ".join(step.resources[:12])
-        more = f" and {len(step.resources) - 12} more" if len(step.resources) > 12 else ""
-        out.append(f"- Resources: {_cell(names)}{more}")
-    out.append("- Risks: " + " ".join(step.risks))
-    out.append(f"- Rollback: {step.rollback}")
+        more = w["more"].format(n=len(step.resources) - 12) if len(step.resources) > 12 else ""
+        out.append(w["resources"].format(names=_cell(names), more=more))
+    out.append(w["risks"] + " ".join(step.risks))
+    out.append(w["rollback"].format(rollback=step.rollback))
     out.append("")
     return out
 
@@ -173,37 +186,42 @@ def plan_markdown(
     overview_by: str,
     mbps: float,
     price_notes: dict[str, str],
+    language: str = "en",
 ) -> str:
     """The whole plan, for plan.md."""
+    w = words(language)
+    targets = w["and"].join(t.value.title() for t in plan.targets)
     lines = [
-        "# Cloud migration plan: Google Cloud → "
-        + " and ".join(t.value.title() for t in plan.targets),
+        w["plan_title"].format(targets=targets),
         "",
         overview,
         "",
-        f"_Overview written by: {overview_by}._"
+        w["overview_by"].format(by=overview_by)
         if overview_by != "template"
-        else "_Overview from a template (offline model): the figures below are computed._",
+        else w["overview_template"],
         "",
-        f"> Prices from the project's price table, checked {plan.prices_checked}; prices "
-        f"change. USD converted at {plan.usd_to_eur} EUR per USD "
-        f"({plan.usd_to_eur_date}). " + " ".join(price_notes.values()),
+        w["prices_note"].format(
+            checked=plan.prices_checked, rate=plan.usd_to_eur, date=plan.usd_to_eur_date
+        )
+        + " ".join(price_notes.values()),
         "",
-        f"## Inventory ({plan.inventory.records} records from {len(plan.inventory.files)} file(s))",
+        w["inventory_heading"].format(
+            records=plan.inventory.records, files=len(plan.inventory.files)
+        ),
         "",
-        *inventory_table(plan),
+        *inventory_table(plan, language=language),
         "",
-        "## Monthly cost",
+        w["cost_heading"],
         "",
-        *cost_lines(plan),
+        *cost_lines(plan, language),
         "",
     ]
     for target in plan.targets:
-        lines += [f"## {target.value.title()}", "", *_mapping_table(plan, target), ""]
-    unmapped = unmapped_lines(plan)
-    lines += ["## Without equivalent", "", *(unmapped or ["- none"]), ""]
-    lines += ["## Runbook", "", SIGN_OFF, ""]
+        lines += [f"## {target.value.title()}", "", *_mapping_table(plan, target, language), ""]
+    unmapped = unmapped_lines(plan, language)
+    lines += [w["unmapped_heading"], "", *(unmapped or [f"- {w['no_gap']}"]), ""]
+    lines += [w["runbook_heading"], "", w["sign_off"], ""]
     for step in steps:
-        lines += _step_detail(step)
-    lines += ["## Files", "", *[f"- {f}" for f in files], ""]
+        lines += _step_detail(step, language)
+    lines += [w["files_heading"], "", *[f"- {f}" for f in files], ""]
     return "\n".join(lines)

@@ -5,6 +5,8 @@ Graph: fetch (sources, retried; a failing source leaves partial results) -> tria
 claimed so no run reports them twice) -> draft (memo, outline, letter for the picked
 tenders) -> approve (the founder says whether to export) -> export (Markdown + DOCX)
 -> report. Everything but the drafts' prose is plain code, so an offline run is useful.
+The report and the approval question are in the founder's language (input ``language``,
+else the company's first language); each draft is in its notice's language.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from equipage.config import TenderProfile
 from equipage.envelope import Answer, Envelope, Question
 from equipage.tools import question_id
 from equipage.workflow import WorkflowContext, WorkflowState
+from workflows._language import Asked, language_field, report_language
 from workflows.tenders.drafts import Draft, Drafter
 from workflows.tenders.export import export, planned
 from workflows.tenders.matching import Match, Rejection, match
 from workflows.tenders.model import Tender
+from workflows.tenders.phrases import phrases
 from workflows.tenders.report import TendersOutput
 from workflows.tenders.seen import Change, SeenRegister, Triage
 from workflows.tenders.sources import SourceFailure, SourcesConfig, fetch_tenders
@@ -56,6 +60,7 @@ class TendersInput(BaseModel):
     profile: TenderProfile | None = Field(
         None, description="overrides company.profile.tenders for this run"
     )
+    language: Asked = language_field()
 
     @classmethod
     def bundled(cls, **changes: Any) -> TendersInput:
@@ -66,6 +71,8 @@ class TendersInput(BaseModel):
 
 class _State(WorkflowState, total=False):
     run: str
+    language: str  # of the report: "fr" or "en"
+    bundled: bool  # the input's sources, or company.yaml's tenders.bundled
     today: str
     tenders: list[Tender]
     failures: list[SourceFailure]
@@ -94,7 +101,7 @@ class Tenders:
         "cancellations of notices seen before, drafts a bid/no-bid memo, answer outline and "
         "cover letter for the best (or the picked 'ids'), and asks approval to export them "
         "as Markdown and DOCX. Input: pick (default 1), ids, sources {bundled: true for the "
-        "offline demo}"
+        "offline demo}, language (fr|en: the report's; default the company's)"
     )
     # Words that mean public tenders and little else ("bid", "TED", "consultation" do not).
     handles = (
@@ -139,20 +146,18 @@ class Tenders:
                 f"tenders: {len(report.tenders)} notice(s) read"
                 + (f"; failed: {failed}" if failed else "")
             )
+            language = report_language(params.language, ctx.profile)
+            say = phrases(language)
             notes = []
             if sources.bundled:
-                notes.append(
-                    "Bundled notices: real notices shipped with Equipage, read as if today "
-                    f"were {today}; no network was used."
-                )
+                notes.append(say.bundled_note.format(today=today))
             if not (params.profile or (ctx.profile and ctx.profile.tenders)):
-                notes.append(
-                    "company.yaml has no company.profile.tenders: every notice in your "
-                    "countries and deadline window counts; add cpv and keywords to narrow it."
-                )
+                notes.append(say.no_profile_note)
             request: Envelope | None = state.get("request")
             return {
                 "notes": notes,
+                "language": language,
+                "bundled": sources.bundled,
                 "run": request.id if request else uuid.uuid4().hex,
                 "today": today.isoformat(),
                 "tenders": tenders,
@@ -205,9 +210,7 @@ class Tenders:
             drafts = state.get("drafts") or []
             if not drafts:
                 return {"export": "none"}
-            files = planned(drafts, ctx.files)
-            preview = _output(state, export="pending").summary()
-            listing = "\n".join(f"- {path}" for path in files)
+            files = [str(path) for path in planned(drafts, ctx.files)]
             request: Envelope | None = state.get("request")
             question = Question(
                 id=question_id(
@@ -215,7 +218,7 @@ class Tenders:
                     request.thread if request else state["run"],
                     f"export:{state['run']}",
                 ),
-                text=f"{preview}\nExport the drafts? These files will be written:\n{listing}",
+                text=_output(state, export="pending").question(files),
             )
             # The node re-runs from here on resume; the export itself is the next node.
             given = Answer.model_validate(interrupt(question))
@@ -279,8 +282,8 @@ def _picks(
         if judged.matches or judged.upcoming:
             picks.append((judged.matches or judged.upcoming)[0])
         else:
-            reason = f"ruled out by the profile: {judged.rejected[0].reason}"
-            picks.append(Match(tender=tender, score=0, reasons=(reason,)))
+            why = (judged.rejected[0].reason,)
+            picks.append(Match(tender=tender, score=0, reasons=why, ruled_out=True))
     return picks, missing
 
 
@@ -289,7 +292,8 @@ def _output(state: _State, *, export: str) -> TendersOutput:
     return TendersOutput.model_validate(
         {
             "today": date.fromisoformat(state["today"]),
-            "bundled": params.sources.bundled,
+            "language": state.get("language", "en"),
+            "bundled": state.get("bundled", params.sources.bundled),
             "fetched": state.get("fetched", {}),
             "failures": state.get("failures", []),
             "unpublished": state.get("unpublished", 0),

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from equipage.workflow import WorkflowContext
 from workflows.tenders.matching import Match, money, total_value
 from workflows.tenders.model import Criterion, Lot, Tender
-from workflows.tenders.wording import LANGUAGES, Wording, reason, wording
+from workflows.tenders.wording import EN, LANGUAGES, Wording, why, wording
 
 __all__ = ["Draft", "Drafter"]
 
@@ -32,6 +32,7 @@ class Draft(BaseModel):
     tender_id: str
     title: str
     language: str
+    notice_language: str = ""  # when it differs from ``language`` (no templates for it)
     note: str = ""  # e.g. the notice's language has no templates: drafted in English
     verdict: Literal["bid", "discuss", "no-bid"]
     recommendation: str  # the memo's judgement, for summaries
@@ -75,6 +76,7 @@ class Drafter:
             tender_id=tender.id,
             title=tender.title,
             language=words.code,
+            notice_language=tender.language if note else "",
             note=note,
             verdict=verdict,
             recommendation=judgement.text,
@@ -117,11 +119,12 @@ class Drafter:
             f"- {words.reference}: {tender.id}" + (f" — {tender.links[0]}" if tender.links else ""),
             f"- {words.deadline}: {_deadline(tender, words, today)}",
             f"- {words.value}: "
-            + (money(value, tender.currency) if value is not None else words.not_stated),
+            + (
+                money(value, tender.currency, words.code) if value is not None else words.not_stated
+            ),
             f"- {words.procedure}: {tender.procedure or words.not_stated}",
             f"- CPV: {', '.join(tender.cpv) or words.not_stated}",
-            f"- {words.fit}: {found.score}/100 — "
-            + "; ".join(reason(r, words) for r in found.reasons),
+            f"- {words.fit}: {found.score}/100 — " + "; ".join(why(found, words)),
         ]
         lots = [f"- {lot.id}: {lot.title or tender.title}" for lot in tender.lots]
         criteria = [_criterion(c) for c in tender.criteria] or [
@@ -239,7 +242,7 @@ def _material(found: Match) -> str:
     """What the model reads: the match's reasons and the notice (outside content)."""
     tender = found.tender
     lines = [
-        f"Fit score: {found.score}/100 ({'; '.join(found.reasons)})",
+        f"Fit score: {found.score}/100 ({'; '.join(why(found, EN))})",
         tender.model_dump_json(exclude={"links"}, exclude_none=True),
     ]
     return _clip("\n".join(lines), _NOTICE_CHARS)

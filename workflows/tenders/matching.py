@@ -2,13 +2,15 @@
 
 Plain code, deterministic: the same notices, profile and day give the same ranking. Each
 match carries the reasons for its score and each rejected notice the reason it was ruled
-out, in English sentences a founder can check against the notice.
+out, as a ``Reason`` (a code and its values) that ``wording`` puts in French or English
+sentences a founder can check against the notice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,7 +18,17 @@ from equipage.config import TenderProfile
 from equipage.text import words
 from workflows.tenders.model import NoticeKind, Tender
 
-__all__ = ["Match", "Ranking", "Rejection", "match", "money", "total_value"]
+__all__ = [
+    "Match",
+    "Ranking",
+    "Reason",
+    "ReasonCode",
+    "Rejection",
+    "amount",
+    "match",
+    "money",
+    "total_value",
+]
 
 # Points per criterion; they add up to 100.
 _CPV_POINTS = 35
@@ -27,16 +39,42 @@ _LANGUAGE_POINTS = 5
 _COMFORT_DAYS = 21  # a deadline this far away leaves time to write a good answer
 
 
+ReasonCode = Literal[
+    # why a notice scores
+    "cpv", "keyword_title", "keyword_description", "keyword_lot", "value", "no_value",
+    "deadline", "no_deadline", "prior",
+    # why a notice is ruled out
+    "award", "cancellation", "country", "deadline_passed", "deadline_short", "deadline_far",
+    "excluded_title", "excluded_description", "below_value", "no_fit", "other_trade",
+]  # fmt: skip
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Reason(_Model):
+    """One reason, as data: ``wording`` says it in the reader's language.
+
+    ``values`` fill the sentence: numbers stay numbers (days, amounts) so each language
+    writes them its own way.
+    """
+
+    code: ReasonCode
+    values: dict[str, str | int | float] = {}
+
+
 class Match(_Model):
-    """A notice that fits the profile, its score (0–100) and the reasons for it."""
+    """A notice that fits the profile, its score (0–100) and the reasons for it.
+
+    ``ruled_out`` marks a notice the founder picked although the profile rules it out:
+    its one reason is why.
+    """
 
     tender: Tender
     score: int
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    ruled_out: bool = False
 
 
 class Rejection(_Model):
@@ -44,7 +82,7 @@ class Rejection(_Model):
 
     tender_id: str
     title: str
-    reason: str
+    reason: Reason
 
 
 class Ranking(_Model):
@@ -65,7 +103,7 @@ def match(
     rejected: list[Rejection] = []
     for tender in tenders:
         verdict = _judge(tender, profile, countries, today)
-        if isinstance(verdict, str):
+        if isinstance(verdict, Reason):
             rejected.append(Rejection(tender_id=tender.id, title=tender.title, reason=verdict))
         elif tender.kind is NoticeKind.PRIOR:
             upcoming.append(verdict)
@@ -86,9 +124,16 @@ def total_value(tender: Tender) -> float | None:
     return sum(values) if values else None
 
 
-def money(value: float, currency: str | None) -> str:
-    """250000.0, 'EUR' -> '250,000 EUR'."""
-    return f"{value:,.0f} {currency or 'EUR'}".strip()
+def money(value: float, currency: str | None, language: str = "en") -> str:
+    """250000.0, 'EUR' -> '250,000 EUR' (English), '250 000 EUR' (French)."""
+    return f"{amount(value, language)} {currency or 'EUR'}".strip()
+
+
+def amount(value: float, language: str = "en") -> str:
+    """A whole amount with thousands grouped the reader's way: 20,000 or 20 000."""
+    grouped = f"{value:,.0f}"
+    # French groups thousands with a (no-break) space: a comma there is a decimal mark.
+    return grouped.replace(",", "\u00a0") if language == "fr" else grouped
 
 
 def _order(m: Match) -> tuple[int, str, str]:
@@ -96,35 +141,34 @@ def _order(m: Match) -> tuple[int, str, str]:
     return (-m.score, deadline, m.tender.id)
 
 
-def _judge(tender: Tender, profile: TenderProfile, countries: set[str], today: date) -> Match | str:
-    """A Match, or the reason (a sentence) the notice is ruled out."""
+def _judge(
+    tender: Tender, profile: TenderProfile, countries: set[str], today: date
+) -> Match | Reason:
+    """A Match, or the reason the notice is ruled out."""
     ruled_out = _ruled_out(tender, profile, countries, today)
-    if ruled_out:
+    if ruled_out is not None:
         return ruled_out
     cpv_points, cpv_reason = _cpv(tender, profile.cpv)
     keyword_points, keyword_reasons = _keywords(tender, profile.keywords)
     if (profile.cpv or profile.keywords) and not cpv_reason and not keyword_reasons:
-        return "no CPV code or keyword of the profile"
-    in_title = any(r.endswith(" in title") for r in keyword_reasons)
+        return Reason(code="no_fit")
+    in_title = any(r.code == "keyword_title" for r in keyword_reasons)
     if profile.cpv and tender.cpv and not cpv_reason and not in_title:
         # The buyer's own classification says another trade; a word in the body alone
         # ("centre de loisirs sans hébergement" in a school design contest) is noise.
-        return (
-            f"CPV {', '.join(tender.cpv[:3])} is outside the profile and its keywords "
-            "appear only in the body"
-        )
+        return Reason(code="other_trade", values={"codes": ", ".join(tender.cpv[:3])})
     reasons = [cpv_reason] if cpv_reason else []
     reasons += keyword_reasons
     points = cpv_points + keyword_points
     value = total_value(tender)
     if value is None:
         points += _VALUE_POINTS // 2
-        reasons.append("value not stated")
+        reasons.append(Reason(code="no_value"))
     else:
         points += _VALUE_POINTS
-        reasons.append(f"value {money(value, tender.currency)} ≥ {profile.min_value:,.0f}")
+        reasons.append(_value_reason("value", value, tender.currency, profile.min_value))
     if tender.kind is NoticeKind.PRIOR:
-        reasons.append("prior information notice: the call for tenders is not open yet")
+        reasons.append(Reason(code="prior"))
     else:
         comfort, reason = _deadline_points(_days_left(tender, today), profile.min_days)
         points += comfort
@@ -134,29 +178,39 @@ def _judge(tender: Tender, profile: TenderProfile, countries: set[str], today: d
     return Match(tender=tender, score=min(100, points), reasons=tuple(reasons))
 
 
-def _ruled_out(tender: Tender, profile: TenderProfile, countries: set[str], today: date) -> str:
-    """The hard filters: the reason the notice cannot be bid on by this company, or ''."""
+def _ruled_out(
+    tender: Tender, profile: TenderProfile, countries: set[str], today: date
+) -> Reason | None:
+    """The hard filters: the reason the notice cannot be bid on by this company, or None."""
     if tender.kind is NoticeKind.AWARD:
-        return "award notice: the contract is already awarded"
+        return Reason(code="award")
     if tender.kind is NoticeKind.CANCELLATION:
-        return "cancellation notice: there is nothing left to bid on"
+        return Reason(code="cancellation")
     if countries and tender.country and tender.country.upper() not in countries:
-        return f"country {tender.country} is not one of {', '.join(sorted(countries))}"
+        listed = ", ".join(sorted(countries))
+        return Reason(code="country", values={"country": tender.country, "countries": listed})
     days = _days_left(tender, today)
     if tender.kind is not NoticeKind.PRIOR and days is not None:
         if days < 0:
-            return f"deadline passed {-days} day(s) ago"
+            return Reason(code="deadline_passed", values={"days": -days})
         if days < profile.min_days:
-            return f"deadline in {days} day(s), fewer than the {profile.min_days} needed to bid"
+            return Reason(code="deadline_short", values={"days": days, "min": profile.min_days})
         if days > profile.horizon_days:
-            return f"deadline in {days} days, beyond the {profile.horizon_days}-day horizon"
+            horizon = profile.horizon_days
+            return Reason(code="deadline_far", values={"days": days, "horizon": horizon})
     excluded = _excluded(tender, profile.exclude)
-    if excluded:
+    if excluded is not None:
         return excluded
     value = total_value(tender)
     if value is not None and value < profile.min_value:
-        return f"value {money(value, tender.currency)} is below {profile.min_value:,.0f}"
-    return ""
+        return _value_reason("below_value", value, tender.currency, profile.min_value)
+    return None
+
+
+def _value_reason(
+    code: Literal["value", "below_value"], value: float, currency: str | None, minimum: float
+) -> Reason:
+    return Reason(code=code, values={"value": value, "currency": currency or "EUR", "min": minimum})
 
 
 def _days_left(tender: Tender, today: date) -> int | None:
@@ -165,15 +219,16 @@ def _days_left(tender: Tender, today: date) -> int | None:
     return (tender.deadline.date() - today).days
 
 
-def _deadline_points(days: int | None, min_days: int) -> tuple[int, str]:
+def _deadline_points(days: int | None, min_days: int) -> tuple[int, Reason]:
     if days is None:
-        return _DEADLINE_POINTS // 3, "deadline not stated"
+        return _DEADLINE_POINTS // 3, Reason(code="no_deadline")
     span = max(1, _COMFORT_DAYS - min_days)
     comfort = min(1.0, max(0.0, (days - min_days) / span))
-    return round(5 + comfort * (_DEADLINE_POINTS - 5)), f"deadline in {days} days"
+    points = round(5 + comfort * (_DEADLINE_POINTS - 5))
+    return points, Reason(code="deadline", values={"days": days})
 
 
-def _cpv(tender: Tender, prefixes: Sequence[str]) -> tuple[int, str]:
+def _cpv(tender: Tender, prefixes: Sequence[str]) -> tuple[int, Reason | None]:
     """Points for the deepest profile prefix a code of the notice starts with."""
     codes = list(dict.fromkeys([*tender.cpv, *(c for lot in tender.lots for c in lot.cpv)]))
     best: tuple[int, str, str] | None = None
@@ -182,19 +237,19 @@ def _cpv(tender: Tender, prefixes: Sequence[str]) -> tuple[int, str]:
             if code.startswith(prefix) and (best is None or len(prefix) > len(best[2])):
                 best = (codes.index(code), code, prefix)
     if best is None:
-        return 0, ""
+        return 0, None
     index, code, prefix = best
     depth = (len(prefix) - 2) / 6  # 2 digits: a division; 8 digits: the exact service
     points = round(20 + depth * (_CPV_POINTS - 20))
     if index > 0 or (tender.cpv and code != tender.cpv[0]):
         points -= 5  # an additional code: the notice is about something else first
-    return points, f"CPV {code} matches {prefix}"
+    return points, Reason(code="cpv", values={"code": code, "prefix": prefix})
 
 
-def _keywords(tender: Tender, keywords: Sequence[str]) -> tuple[int, list[str]]:
+def _keywords(tender: Tender, keywords: Sequence[str]) -> tuple[int, list[Reason]]:
     title = _stems(tender.title)
-    bodies = [("description", _stems(tender.description))] + [
-        (f"lot {lot.id}", _stems(f"{lot.title} {lot.description}")) for lot in tender.lots
+    bodies = [("", _stems(tender.description))] + [
+        (lot.id, _stems(f"{lot.title} {lot.description}")) for lot in tender.lots
     ]
     points, reasons = 0, []
     for keyword in dict.fromkeys(keywords):
@@ -203,26 +258,29 @@ def _keywords(tender: Tender, keywords: Sequence[str]) -> tuple[int, list[str]]:
             continue
         if _contains(title, phrase):
             points += _TITLE_POINTS
-            reasons.append(f"keyword '{keyword}' in title")
+            reasons.append(Reason(code="keyword_title", values={"keyword": keyword}))
             continue
-        where = next((name for name, body in bodies if _contains(body, phrase)), None)
-        if where is not None:
+        lot = next((name for name, body in bodies if _contains(body, phrase)), None)
+        if lot == "":
             points += _BODY_POINTS
-            reasons.append(f"keyword '{keyword}' in {where}")
+            reasons.append(Reason(code="keyword_description", values={"keyword": keyword}))
+        elif lot is not None:
+            points += _BODY_POINTS
+            reasons.append(Reason(code="keyword_lot", values={"keyword": keyword, "lot": lot}))
     return min(points, _KEYWORD_POINTS), reasons
 
 
-def _excluded(tender: Tender, exclude: Sequence[str]) -> str:
-    """The reason an exclude word rules the notice out, or ''."""
+def _excluded(tender: Tender, exclude: Sequence[str]) -> Reason | None:
+    """The reason an exclude word rules the notice out, or None."""
     title = _stems(tender.title)
     body = _stems(tender.description)
     for word in exclude:
         phrase = _stems(word)
         if phrase and _contains(title, phrase):
-            return f"excluded word '{word}' in title"
+            return Reason(code="excluded_title", values={"word": word})
         if phrase and _contains(body, phrase):
-            return f"excluded word '{word}' in description"
-    return ""
+            return Reason(code="excluded_description", values={"word": word})
+    return None
 
 
 def _stem(word: str) -> str:

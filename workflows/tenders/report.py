@@ -1,7 +1,8 @@
 """What a tender watch run hands back: the ranked list, changes, failures, drafts, files.
 
 ``TendersOutput.summary()`` is the Markdown the founder (or the agent that started the
-run) reads; everything in it is also in the model's fields for programs.
+run) reads, in ``language`` (see ``phrases``); everything in it is also in the model's
+fields for programs.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from pydantic import BaseModel, ConfigDict
 
 from workflows.tenders.drafts import Draft
 from workflows.tenders.matching import Match, Rejection, money, total_value
+from workflows.tenders.phrases import Phrases, phrases
 from workflows.tenders.seen import Change
 from workflows.tenders.sources import SourceFailure
+from workflows.tenders.wording import why, words_for
 
 __all__ = ["TendersOutput"]
 
 _LISTED = 10  # matches shown in full; the others are counted
 _NAMES = {"ted": "TED", "boamp": "BOAMP"}
-_VERDICTS = {"bid": "bid", "discuss": "to discuss", "no-bid": "no bid"}
 
 
 class TendersOutput(BaseModel):
@@ -29,6 +31,7 @@ class TendersOutput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     today: date
+    language: Literal["fr", "en"] = "en"  # of the summary; drafts follow their notice
     bundled: bool = False
     fetched: dict[str, int] = {}
     failures: list[SourceFailure] = []
@@ -46,109 +49,132 @@ class TendersOutput(BaseModel):
     notes: list[str] = []
 
     def summary(self) -> str:
-        """Markdown for the founder."""
-        lines = [f"**Tender watch — {self.today.isoformat()}**", ""]
-        lines += self._header()
-        lines += self._ranked()
+        """Markdown for the founder, in ``language``."""
+        say = phrases(self.language)
+        lines = [say.title.format(today=self.today.isoformat()), ""]
+        lines += self._header(say)
+        lines += self._ranked(say)
         if self.upcoming:
-            lines += ["", f"**Coming soon** (prior information, {len(self.upcoming)})"]
-            lines += [f"- {_line(m)}" for m in self.upcoming]
+            lines += ["", say.upcoming.format(n=len(self.upcoming))]
+            lines += [f"- {_line(m, say)}" for m in self.upcoming]
         if self.changes:
-            lines += ["", f"**Notices already reported that changed** ({len(self.changes)})"]
-            lines += [_change(c) for c in self.changes]
-        lines += self._drafts()
+            lines += ["", say.changed_head.format(n=len(self.changes))]
+            lines += [_change(c, say) for c in self.changes]
+        lines += self._drafts(say)
         return "\n".join(lines).rstrip() + "\n"
 
-    def _header(self) -> list[str]:
+    def question(self, files: list[str]) -> str:
+        """The approval question: this summary, then the files an export would write."""
+        say = phrases(self.language)
+        listing = "\n".join(f"- {path}" for path in files)
+        return f"{self.summary()}\n{say.ask}\n{listing}"
+
+    def _header(self, say: Phrases) -> list[str]:
         lines = []
         if self.failures:
-            failed = "; ".join(_failure(f) for f in self.failures)
+            failed = say.sep.join(_failure(f, say) for f in self.failures)
             if {f.source for f in self.failures} >= set(self.fetched):
-                lines += [f"⚠️ No results: every source failed. {failed}.", ""]
+                lines += [say.no_results.format(failed=failed), ""]
             else:
-                lines += [f"⚠️ Partial results: {failed}. What follows comes from the other "
-                          "sources only.", ""]  # fmt: skip
-        where = "the notices bundled with Equipage" if self.bundled else "TED and BOAMP"
+                lines += [say.partial.format(failed=failed), ""]
+        where = say.bundled_where if self.bundled else say.live_where
         counts = ", ".join(f"{_NAMES.get(k, k)} {v}" for k, v in sorted(self.fetched.items()))
-        lines.append(f"Read {sum(self.fetched.values())} notice(s) from {where}"
-                     + (f" ({counts})" if counts else "") + ".")  # fmt: skip
-        tally = [f"{len(self.ranked)} new match(es)"]
+        count = sum(self.fetched.values())
+        lines.append(say.read.format(count=count, where=where,
+                                     counts=f" ({counts})" if counts else ""))  # fmt: skip
+        tally = [say.new.format(n=len(self.ranked))]
         if self.repeated:
-            tally.append(f"{self.repeated} already reported (not repeated)")
+            tally.append(say.repeated.format(n=self.repeated))
         if self.rejected:
-            tally.append(f"{len(self.rejected)} ruled out")
+            tally.append(say.rejected.format(n=len(self.rejected)))
         if self.unpublished:
-            tally.append(f"{self.unpublished} published after {self.today} left out")
-        lines.append("; ".join(tally) + ".")
+            tally.append(say.unpublished.format(n=self.unpublished, today=self.today))
+        lines.append(say.sep.join(tally) + ".")
         lines += [f"_{note}_" for note in self.notes]
         return lines
 
-    def _ranked(self) -> list[str]:
+    def _ranked(self, say: Phrases) -> list[str]:
         if not self.ranked:
-            return ["", "No new tender matches the profile this time."]
-        lines = ["", "**New matches, best first**"]
+            return ["", say.nothing_new]
+        words = words_for(self.language)
+        lines = ["", say.ranked]
         for number, found in enumerate(self.ranked[:_LISTED], start=1):
-            lines.append(f"{number}. {_line(found)}")
-            lines.append(f"   Why: {'; '.join(found.reasons)}")
+            lines.append(f"{number}. {_line(found, say)}")
+            lines.append(f"   {say.why}{_colon(say)} {say.sep.join(why(found, words))}")
             if found.tender.links:
                 lines.append(f"   {found.tender.links[0]}")
         if len(self.ranked) > _LISTED:
-            lines.append(f"… and {len(self.ranked) - _LISTED} more (scores below the above).")
+            lines.append(say.more.format(n=len(self.ranked) - _LISTED))
         return lines
 
-    def _drafts(self) -> list[str]:
+    def _drafts(self, say: Phrases) -> list[str]:
         lines: list[str] = []
         if self.missing:
-            lines += ["", "Not found among the notices read: " + ", ".join(self.missing)]
+            lines += ["", say.missing + ", ".join(self.missing)]
         if not self.drafts:
             return lines
-        lines += ["", f"**Drafts** ({len(self.drafts)})"]
+        lines += ["", say.drafts.format(n=len(self.drafts))]
         for draft in self.drafts:
-            language = {"fr": "French", "en": "English"}.get(draft.language, draft.language)
-            made = "from templates" if "template" in draft.by else f"by {draft.by}"
-            lines.append(
-                f"- {draft.title} (`{draft.tender_id}`): {_VERDICTS[draft.verdict]}. Memo, "
-                f"answer outline and cover letter in {language}, {made}."
+            language = say.languages.get(draft.language, draft.language)
+            made = (
+                say.from_templates
+                if "template" in draft.by
+                else say.by_model.format(model=draft.by)
             )
+            verdict = say.verdicts[draft.verdict]
+            line = say.draft_line.format(
+                title=draft.title, id=draft.tender_id, verdict=verdict, language=language, made=made
+            )
+            lines.append(line)
             if draft.note:
-                lines.append(f"  {draft.note}")
-            lines.append(f"  Recommendation: {_clip(draft.recommendation, 500)}")
+                notice = say.languages.get(draft.notice_language, draft.notice_language)
+                lines.append("  " + say.other_language.format(language=notice))
+            recommendation = _clip(draft.recommendation, 500)
+            lines.append(f"  {say.recommendation}{_colon(say)} {recommendation}")
         if self.export == "approved":
-            lines += ["", "Exported:"] + [f"- {path}" for path in self.files]
+            lines += ["", say.exported] + [f"- {path}" for path in self.files]
         elif self.export == "rejected":
-            why = f" ({self.export_note})" if self.export_note else ""
-            lines += ["", f"Export refused{why}: no file was written."]
+            note = f" ({self.export_note})" if self.export_note else ""
+            lines += ["", say.refused.format(why=note)]
         elif self.export == "pending":
-            lines += ["", "Approve to export them as Markdown and DOCX."]
+            lines += ["", say.pending]
         return lines
 
 
-def _line(found: Match) -> str:
+def _colon(say: Phrases) -> str:
+    """':' in English, ' :' in French (a space before the colon)."""
+    return " :" if say.code == "fr" else ":"
+
+
+def _line(found: Match, say: Phrases) -> str:
     tender = found.tender
     value = total_value(tender)
+    deadline = f"{tender.deadline:%Y-%m-%d}" if tender.deadline else ""
     parts = [
         f"**{found.score}/100** {tender.title}",
-        f"{tender.buyer or 'buyer not stated'} ({tender.country or '?'})",
-        f"deadline {tender.deadline:%Y-%m-%d}" if tender.deadline else "no deadline stated",
-        money(value, tender.currency) if value is not None else "value not stated",
+        f"{tender.buyer or say.no_buyer} ({tender.country or '?'})",
+        say.deadline.format(day=deadline) if deadline else say.no_deadline,
+        money(value, tender.currency, say.code) if value is not None else say.no_value,
         f"`{tender.id}`",
     ]
     return " — ".join(parts)
 
 
-def _failure(failure: SourceFailure) -> str:
-    tries = "" if "attempt" in failure.reason else f" after {failure.attempts} attempt(s)"
-    return f"{_NAMES.get(failure.source, failure.source)} failed{tries}: {failure.reason}"
+def _failure(failure: SourceFailure, say: Phrases) -> str:
+    tries = "" if "attempt" in failure.reason else say.tries.format(n=failure.attempts)
+    source = _NAMES.get(failure.source, failure.source)
+    return say.failed.format(source=source, tries=tries, reason=say.translated(failure.reason))
 
 
-def _change(change: Change) -> str:
+def _change(change: Change, say: Phrases) -> str:
     if change.status == "cancelled":
-        head = f"- ~~{change.title}~~ **cancelled**"
+        head = f"- ~~{change.title}~~ **{say.cancelled}**"
     else:
-        head = f"- {change.title}: **changed**"
-    when = f", first reported {change.first_reported}" if change.first_reported else ""
+        head = f"- {change.title}{_colon(say)} **{say.changed}**"
+    when = say.first_reported.format(day=change.first_reported) if change.first_reported else ""
     link = f" {change.tender.links[0]}" if change.tender.links else ""
-    return f"{head} — {'; '.join(change.changes)} (`{change.tender.id}`{when}){link}"
+    changes = say.sep.join(say.translated(c) for c in change.changes)
+    return f"{head} — {changes} (`{change.tender.id}`{when}){link}"
 
 
 def _clip(text: str, limit: int) -> str:

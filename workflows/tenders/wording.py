@@ -1,16 +1,17 @@
 """The words of the tender drafts in French and English: headings, labels, templates.
 
-A notice in another language gets the English wording and a note saying so. Match
-reasons are written in English by the matcher; ``reason`` renders them in the draft's
-language.
+A notice in another language gets the English wording and a note saying so. The
+matcher's reasons are data (``matching.Reason``); ``say`` and ``why`` write them in
+either language, for a draft (the notice's language) or the report (the founder's).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-__all__ = ["EN", "FR", "LANGUAGES", "Wording", "wording"]
+from workflows.tenders.matching import Match, Reason, ReasonCode, amount, money
+
+__all__ = ["EN", "FR", "LANGUAGES", "Wording", "say", "why", "wording", "words_for"]
 
 LANGUAGES = {
     "bg": "Bulgarian", "cs": "Czech", "da": "Danish", "de": "German", "el": "Greek",
@@ -56,7 +57,8 @@ class Wording:
     show: dict[str, tuple[str, ...]]
     risk: dict[str, str]
     letter_template: str
-    reasons: tuple[tuple[str, str], ...]
+    reasons: dict[ReasonCode, str]  # a sentence per reason, filled from Reason.values
+    ruled_out: str  # a picked notice the profile rules out: "{reason}" is why
 
 
 EN = Wording(
@@ -112,7 +114,30 @@ EN = Wording(
         "methodology, our team and comparable references. We remain at your disposal "
         "for any question before {deadline}.\n\nYours faithfully,\n\n{company}"
     ),
-    reasons=(),
+    reasons={
+        "cpv": "CPV {code} matches {prefix}",
+        "keyword_title": "keyword '{keyword}' in title",
+        "keyword_description": "keyword '{keyword}' in description",
+        "keyword_lot": "keyword '{keyword}' in lot {lot}",
+        "value": "value {value} ≥ {min}",
+        "no_value": "value not stated",
+        "deadline": "deadline in {days} days",
+        "no_deadline": "deadline not stated",
+        "prior": "prior information notice: the call for tenders is not open yet",
+        "award": "award notice: the contract is already awarded",
+        "cancellation": "cancellation notice: there is nothing left to bid on",
+        "country": "country {country} is not one of {countries}",
+        "deadline_passed": "deadline passed {days} day(s) ago",
+        "deadline_short": "deadline in {days} day(s), fewer than the {min} needed to bid",
+        "deadline_far": "deadline in {days} days, beyond the {horizon}-day horizon",
+        "excluded_title": "excluded word '{word}' in title",
+        "excluded_description": "excluded word '{word}' in description",
+        "below_value": "value {value} is below {min}",
+        "no_fit": "no CPV code or keyword of the profile",
+        "other_trade": "CPV {codes} is outside the profile and its keywords appear only "
+        "in the body",
+    },
+    ruled_out="ruled out by the profile: {reason}",
 )
 
 FR = Wording(
@@ -171,17 +196,31 @@ FR = Wording(
         "Veuillez agréer, Madame, Monsieur, l'expression de nos salutations distinguées.\n\n"
         "{company}"
     ),
-    reasons=(
-        (r"^CPV (\S+) matches (\S+)$", r"CPV \1 correspond à \2"),
-        (r"^keyword '(.+)' in title$", r"mot-clé « \1 » dans le titre"),
-        (r"^keyword '(.+)' in description$", r"mot-clé « \1 » dans la description"),
-        (r"^keyword '(.+)' in lot (.+)$", r"mot-clé « \1 » dans le lot \2"),
-        (r"^deadline in (\d+) days$", r"date limite dans \1 jours"),
-        (r"^deadline not stated$", r"date limite non indiquée"),
-        (r"^value not stated$", r"valeur non indiquée"),
-        (r"^value (.+)$", r"valeur \1"),
-        (r"^prior information notice: .*$", r"avis de préinformation : l'appel n'est pas ouvert"),
-    ),
+    reasons={
+        "cpv": "CPV {code} correspond à {prefix}",
+        "keyword_title": "mot-clé « {keyword} » dans le titre",
+        "keyword_description": "mot-clé « {keyword} » dans la description",
+        "keyword_lot": "mot-clé « {keyword} » dans le lot {lot}",
+        "value": "valeur {value} ≥ {min}",
+        "no_value": "valeur non indiquée",
+        "deadline": "date limite dans {days} jours",
+        "no_deadline": "date limite non indiquée",
+        "prior": "avis de préinformation : l'appel d'offres n'est pas encore ouvert",
+        "award": "avis d'attribution : le marché est déjà attribué",
+        "cancellation": "avis d'annulation : il n'y a plus rien à quoi répondre",
+        "country": "pays {country} hors de la liste {countries}",
+        "deadline_passed": "date limite dépassée depuis {days} jour(s)",
+        "deadline_short": "date limite dans {days} jour(s), moins que les {min} nécessaires "
+        "pour répondre",
+        "deadline_far": "date limite dans {days} jours, au-delà de l'horizon de {horizon} jours",
+        "excluded_title": "mot exclu « {word} » dans le titre",
+        "excluded_description": "mot exclu « {word} » dans la description",
+        "below_value": "valeur {value} inférieure à {min}",
+        "no_fit": "aucun code CPV ni mot-clé du profil",
+        "other_trade": "CPV {codes} hors du profil, et ses mots-clés n'apparaissent que dans "
+        "le corps de l'avis",
+    },
+    ruled_out="écarté par le profil : {reason}",
 )
 
 
@@ -199,9 +238,24 @@ def wording(language: str) -> tuple[Wording, str]:
     return EN, note
 
 
-def reason(text: str, words: Wording) -> str:
-    """A matcher reason in the draft's language."""
-    for pattern, replacement in words.reasons:
-        if re.match(pattern, text):
-            return re.sub(pattern, replacement, text)
-    return text
+def words_for(language: str) -> Wording:
+    """French for ``fr``, English for anything else (the report's languages)."""
+    return FR if language == "fr" else EN
+
+
+def say(reason: Reason, words: Wording) -> str:
+    """One reason as a sentence of ``words``' language."""
+    fields: dict[str, object] = dict(reason.values)
+    if isinstance(value := fields.get("value"), int | float):
+        fields["value"] = money(value, str(fields.get("currency", "EUR")), words.code)
+    if isinstance(minimum := fields.get("min"), int | float):
+        fields["min"] = amount(minimum, words.code)
+    return words.reasons[reason.code].format(**fields)
+
+
+def why(found: Match, words: Wording) -> list[str]:
+    """A match's reasons as sentences; a picked notice the profile rules out says so."""
+    said = [say(r, words) for r in found.reasons]
+    if found.ruled_out:
+        return [words.ruled_out.format(reason="; ".join(said))]
+    return said

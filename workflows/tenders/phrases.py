@@ -1,0 +1,206 @@
+"""The sentences of the tender watch's report and approval question, in French and English.
+
+The report is written in the founder's language (``workflows._language``), whatever the
+notices' languages; drafts keep the notice's language (``wording``). Two kinds of text
+come from other modules as English sentences: what changed in a notice already reported
+(the seen register keeps them so) and why a source failed (``SourceError`` reasons).
+``changes`` and ``failure`` put the sentences they know in French and leave the others
+as they are, so a new English sentence shows up in English rather than not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workflows.tenders.wording import LANGUAGES
+
+__all__ = ["EN", "FR", "Phrases", "phrases"]
+
+_LANGUAGES_FR = {
+    "bg": "bulgare", "cs": "tchèque", "da": "danois", "de": "allemand", "el": "grec",
+    "en": "anglais", "es": "espagnol", "et": "estonien", "fi": "finnois", "fr": "français",
+    "ga": "irlandais", "hr": "croate", "hu": "hongrois", "it": "italien", "lt": "lituanien",
+    "lv": "letton", "mt": "maltais", "nl": "néerlandais", "pl": "polonais", "pt": "portugais",
+    "ro": "roumain", "sk": "slovaque", "sl": "slovène", "sv": "suédois",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """Every fixed sentence of one report language; ``{…}`` are filled by the report."""
+
+    code: str
+    sep: str  # between the items of a list on one line
+    title: str
+    no_results: str
+    partial: str
+    read: str
+    bundled_where: str
+    live_where: str
+    new: str
+    repeated: str
+    rejected: str
+    unpublished: str
+    nothing_new: str
+    ranked: str
+    why: str
+    more: str
+    upcoming: str
+    changed_head: str
+    cancelled: str
+    changed: str
+    first_reported: str
+    missing: str
+    drafts: str
+    draft_line: str
+    verdicts: dict[str, str]
+    languages: dict[str, str]  # language names, for drafts and other-language notices
+    from_templates: str
+    by_model: str
+    other_language: str
+    recommendation: str
+    exported: str
+    refused: str
+    pending: str
+    ask: str
+    no_buyer: str
+    deadline: str
+    no_deadline: str
+    no_value: str
+    failed: str
+    tries: str
+    bundled_note: str
+    no_profile_note: str
+    rules: tuple[tuple[str, str], ...] = ()  # English sentence patterns -> this language
+
+    def translated(self, text: str) -> str:
+        """An English sentence from the seen register or a source, in this language."""
+        for pattern, replacement in self.rules:
+            text = re.sub(pattern, replacement, text)
+        if self.code == "fr":
+            # 300,000 EUR -> 300 000 EUR: in French a comma is the decimal mark.
+            text = re.sub(r"\d{1,3}(?:,\d{3})+", lambda m: m[0].replace(",", "\u00a0"), text)
+        return text
+
+
+EN = Phrases(
+    code="en",
+    sep="; ",
+    title="**Tender watch — {today}**",
+    no_results="⚠️ No results: every source failed. {failed}.",
+    partial="⚠️ Partial results: {failed}. What follows comes from the other sources only.",
+    read="Read {count} notice(s) from {where}{counts}.",
+    bundled_where="the notices bundled with Equipage",
+    live_where="TED and BOAMP",
+    new="{n} new match(es)",
+    repeated="{n} already reported (not repeated)",
+    rejected="{n} ruled out",
+    unpublished="{n} published after {today} left out",
+    nothing_new="No new tender matches the profile this time.",
+    ranked="**New matches, best first**",
+    why="Why",
+    more="… and {n} more (scores below the above).",
+    upcoming="**Coming soon** (prior information, {n})",
+    changed_head="**Notices already reported that changed** ({n})",
+    cancelled="cancelled",
+    changed="changed",
+    first_reported=", first reported {day}",
+    missing="Not found among the notices read: ",
+    drafts="**Drafts** ({n})",
+    draft_line="- {title} (`{id}`): {verdict}. Memo, answer outline and cover letter in "
+    "{language}, {made}.",
+    verdicts={"bid": "bid", "discuss": "to discuss", "no-bid": "no bid"},
+    languages=LANGUAGES,
+    from_templates="from templates",
+    by_model="by {model}",
+    other_language="The notice is in {language}; Equipage has French and English templates "
+    "only, so this draft is in English.",
+    recommendation="Recommendation",
+    exported="Exported:",
+    refused="Export refused{why}: no file was written.",
+    pending="Approve to export them as Markdown and DOCX.",
+    ask="Export the drafts? These files will be written:",
+    no_buyer="buyer not stated",
+    deadline="deadline {day}",
+    no_deadline="no deadline stated",
+    no_value="value not stated",
+    failed="{source} failed{tries}: {reason}",
+    tries=" after {n} attempt(s)",
+    bundled_note="Bundled notices: real notices shipped with Equipage, read as if today were "
+    "{today}; no network was used.",
+    no_profile_note="company.yaml has no company.profile.tenders: every notice in your "
+    "countries and deadline window counts; add cpv and keywords to narrow it.",
+)
+
+FR = Phrases(
+    code="fr",
+    sep=" ; ",
+    title="**Veille des appels d'offres — {today}**",
+    no_results="⚠️ Aucun résultat : toutes les sources ont échoué. {failed}.",
+    partial="⚠️ Résultats partiels : {failed}. La suite ne vient que des autres sources.",
+    read="{count} avis lu(s) sur {where}{counts}.",
+    bundled_where="les avis fournis avec Equipage",
+    live_where="TED et le BOAMP",
+    new="{n} nouvel(s) avis pertinent(s)",
+    repeated="{n} déjà signalé(s) (non répété(s))",
+    rejected="{n} écarté(s)",
+    unpublished="{n} publié(s) après le {today}, laissé(s) de côté",
+    nothing_new="Aucun nouvel appel d'offres ne correspond au profil cette fois-ci.",
+    ranked="**Nouveaux avis pertinents, du meilleur au moins bon**",
+    why="Pourquoi",
+    more="… et {n} autre(s) (scores inférieurs).",
+    upcoming="**Bientôt** (avis de préinformation, {n})",
+    changed_head="**Avis déjà signalés qui ont changé** ({n})",
+    cancelled="annulé",
+    changed="modifié",
+    first_reported=", signalé le {day}",
+    missing="Introuvable(s) parmi les avis lus : ",
+    drafts="**Brouillons** ({n})",
+    draft_line="- {title} (`{id}`) : {verdict}. Note go / no-go, plan de réponse et lettre "
+    "de candidature en {language}, {made}.",
+    verdicts={"bid": "go", "discuss": "à discuter", "no-bid": "no-go"},
+    languages=_LANGUAGES_FR,
+    from_templates="à partir de gabarits",
+    by_model="par {model}",
+    other_language="L'avis est en {language} ; Equipage n'a de gabarits qu'en français et en "
+    "anglais, ce brouillon est donc en anglais.",
+    recommendation="Recommandation",
+    exported="Exportés :",
+    refused="Export refusé{why} : aucun fichier n'a été écrit.",
+    pending="Approuvez pour les exporter en Markdown et DOCX.",
+    ask="Exporter les brouillons ? Ces fichiers seront écrits :",
+    no_buyer="acheteur non indiqué",
+    deadline="date limite {day}",
+    no_deadline="pas de date limite indiquée",
+    no_value="valeur non indiquée",
+    failed="{source} en échec{tries} : {reason}",
+    tries=" après {n} tentative(s)",
+    bundled_note="Avis fournis : de vrais avis livrés avec Equipage, lus comme si nous étions "
+    "le {today} ; aucun accès au réseau.",
+    no_profile_note="company.yaml n'a pas de company.profile.tenders : tout avis de vos pays "
+    "et de la fenêtre de dates compte ; ajoutez des codes cpv et des keywords pour affiner.",
+    rules=(
+        # seen.py: what changed in a notice already reported
+        (r"^title changed from '(.*)' to '(.*)'$", r"titre modifié : « \1 » devient « \2 »"),
+        (r"^deadline moved from (.+) to (.+)$", r"date limite déplacée : \1 → \2"),
+        (r"^estimated value changed from (.+) to (.+)$", r"valeur estimée modifiée : \1 → \2"),
+        (r"^lots added or renamed: ", "lots ajoutés ou renommés : "),
+        (r"^lots removed or renamed: ", "lots retirés ou renommés : "),
+        (r"^procedure cancelled by notice (\S+)$", r"procédure annulée par l'avis \1"),
+        (r"\bnot stated\b", "non indiquée"),
+        # fetching.py, ted.py, boamp_api.py: why a source failed
+        (r"(\S+) did not answer within the timeout", r"\1 n'a pas répondu dans le délai"),
+        (r"(\S+) could not be reached \((\w+)\)", r"\1 injoignable (\2)"),
+        (r"(\S+) answered HTTP (\d+)", r"\1 a répondu HTTP \2"),
+        (r"\(after (\d+) attempts\)", r"(après \1 tentatives)"),
+        (r"^no attempt was made", "aucune tentative n'a été faite"),
+        (r"^the search answer is not the v3 shape", "la réponse de recherche n'a pas la forme v3"),
+        (r"^the records answer is not the (.+) shape", r"la réponse n'a pas la forme \1"),
+    ),
+)
+
+
+def phrases(language: str) -> Phrases:
+    """The report's sentences: French for ``fr``, English otherwise."""
+    return FR if language == "fr" else EN
