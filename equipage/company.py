@@ -116,7 +116,18 @@ Name = Annotated[str, AfterValidator(_name)]
 Tool = Annotated[str, AfterValidator(_tool)]
 Keyword = Annotated[str, AfterValidator(str.casefold), Field(min_length=1)]
 UserId = Annotated[str, BeforeValidator(_user_id), Field(min_length=1)]
-Country = Annotated[str, AfterValidator(lambda v: _code(v, "an ISO country code", "FR").upper())]
+
+
+def _norway(value: object) -> object:
+    # YAML 1.1 reads an unquoted NO as false: the one country code it turns into a bool.
+    return "NO" if value is False else value
+
+
+Country = Annotated[
+    str,
+    BeforeValidator(_norway),
+    AfterValidator(lambda v: _code(v, "an ISO country code", "FR").upper()),
+]
 Language = Annotated[str, AfterValidator(lambda v: _code(v, "an ISO 639-1 language", "fr").lower())]
 
 
@@ -372,6 +383,28 @@ class TelegramConfig(_Model):
     """Telegram: TELEGRAM_BOT_TOKEN (and TELEGRAM_WEBHOOK_SECRET for webhooks)."""
 
     mode: Literal["polling", "webhook"] = Field("polling", description="polling or webhook")
+    webhook_url: str | None = Field(
+        None,
+        description="webhook mode: the public HTTPS URL of /telegram/webhook, registered "
+        "with Telegram at start (e.g. https://crew.example.com/telegram/webhook)",
+    )
+
+    @model_validator(mode="after")
+    def _check_webhook(self) -> Self:
+        if self.webhook_url is None:
+            return self
+        parts = urlsplit(self.webhook_url)
+        if parts.scheme != "https" or not parts.hostname:
+            message = (
+                f"{self.webhook_url!r} is not an HTTPS URL, and Telegram only calls those: "
+                "give the public address of /telegram/webhook, e.g. "
+                "https://crew.example.com/telegram/webhook"
+            )
+            raise FieldIssues([(("webhook_url",), message)])
+        if self.mode != "webhook":
+            message = "a webhook URL is for webhook mode: set mode: webhook, or remove it"
+            raise FieldIssues([(("webhook_url",), message)])
+        return self
 
 
 class SlackConfig(_Model):

@@ -46,6 +46,7 @@ ReasonCode = Literal[
     # why a notice is ruled out
     "award", "cancellation", "country", "deadline_passed", "deadline_short", "deadline_far",
     "excluded_title", "excluded_description", "below_value", "no_fit", "other_trade",
+    "works",
 ]  # fmt: skip
 
 
@@ -152,6 +153,11 @@ def _judge(
     keyword_points, keyword_reasons = _keywords(tender, profile.keywords)
     if (profile.cpv or profile.keywords) and not cpv_reason and not keyword_reasons:
         return Reason(code="no_fit")
+    main = tender.cpv[0] if tender.cpv else ""
+    if tender.nature == "works" and not any(main.startswith(p) for p in profile.cpv):
+        # A works contract whose main code is another trade: the profile's codes are only
+        # the supplies it includes (software on a building site, screens to install).
+        return Reason(code="works", values={"code": main or "?"})
     in_title = any(r.code == "keyword_title" for r in keyword_reasons)
     if profile.cpv and tender.cpv and not cpv_reason and not in_title:
         # The buyer's own classification says another trade; a word in the body alone

@@ -136,6 +136,7 @@ EN = Wording(
         "no_fit": "no CPV code or keyword of the profile",
         "other_trade": "CPV {codes} is outside the profile and its keywords appear only "
         "in the body",
+        "works": "a works contract (main CPV {code}): the profile's codes are side codes only",
     },
     ruled_out="ruled out by the profile: {reason}",
 )
@@ -219,6 +220,8 @@ FR = Wording(
         "no_fit": "aucun code CPV ni mot-clé du profil",
         "other_trade": "CPV {codes} hors du profil, et ses mots-clés n'apparaissent que dans "
         "le corps de l'avis",
+        "works": "marché de travaux (CPV principal {code}) : les codes du profil n'y sont "
+        "que secondaires",
     },
     ruled_out="écarté par le profil : {reason}",
 )
