@@ -1,10 +1,12 @@
 """The gateway: the one place where people enter the crew, and where answers leave it.
 
 Inbound, it drops duplicate deliveries, lets only known members through, answers the
-commands (``/approve``, ``/reject``, ``/status``, ``/help``) and puts everything else on
-the entry role's inbox, with the text of the files they sent (``channels.attachments``) and
-a typing indicator kept alive meanwhile (``channels.presence``). Outbound, it reads the
-outbox in its own consumer group and hands each message to the adapter of the platform the
+commands (``/approve``, ``/reject``, ``/status``, ``/help``...; an accepted answer comes
+back as ``channels.answered.Answered``), passes ``/suggest`` and ``/endcall`` to the
+member's live call (``equipage.live``) and puts everything else on the entry role's
+inbox, with the text of the files they sent (``channels.attachments``) and a typing
+indicator kept alive meanwhile (``channels.presence``). Outbound, it reads the outbox in
+its own consumer group and hands each message to the adapter of the platform the
 conversation came from. ``aclose`` ends the background work it started.
 """
 
@@ -14,8 +16,10 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
+from channels.answered import Answered
 from channels.attachments import notice, read_attachments
 from channels.presence import Presence
+from equipage import live
 from equipage.approvals import Approvals
 from equipage.budget import Budget
 from equipage.bus import Bus, Delivery
@@ -40,6 +44,8 @@ HELP = (
     "/budget - what it spent, against the limits\n"
     "/stop - pause the crew (nothing new is handled); /resume - go on\n"
     "/pair CODE [member] - let someone who asked to join reach the crew (owner)\n"
+    "/suggest [focus] - during a live call: a suggestion now (focus: prix, pricing...)\n"
+    "/endcall - end your live call's session\n"
     "/help - this list"
 )
 _OWNER_ONLY = frozenset({"/approve", "/reject", "/stop", "/resume", "/pair"})
@@ -117,6 +123,8 @@ class Gateway:
             return [self._say(incoming, await self._pause(command == "/stop"))]
         if command == "/pair":
             return [self._say(incoming, await self._pair(rest))]
+        if command in ("/suggest", "/endcall", "/end"):  # /end: what the call's welcome says
+            return [self._say(incoming, await self._call(incoming, member, command, rest))]
         self._typing(incoming)  # first: reading the files may take a while
         attachments = incoming.attachments
         channel = self.channels.get(incoming.channel)
@@ -238,7 +246,31 @@ class Gateway:
             )
         )
         verdict = "Approved" if approved else "Rejected"
-        return self._say(incoming, f"{verdict} {approval.id}; the crew goes on.")
+        return Answered(
+            channel=incoming.channel,
+            chat=incoming.chat,
+            text=f"{verdict} {approval.id}; the crew goes on.",
+            thread=incoming.thread,
+            question_id=approval.id,
+            approved=approved,
+            by=member.name,
+            topic=approval.topic,
+        )
+
+    async def _call(self, incoming: Incoming, member: Member, command: str, focus: str) -> str:
+        """Reach the member's live call: a suggestion now, or the end of the session."""
+        redis, keys = self.bus.redis, self.bus.keys
+        session = await live.active(redis, keys, member.id)
+        if session is None:
+            return "No live session is running; start one with equipage live or ask the crew."
+        # The platform's message id: a redelivery the gateway handles again counts once.
+        producer = f"{incoming.channel}:{incoming.message_id}" if incoming.message_id else ""
+        if command == "/suggest":
+            await live.ask(redis, keys, session, focus, producer=producer)
+            about = f" about {focus.strip()[:80]}" if focus.strip() else ""
+            return f"Asked live session {session} for a suggestion{about}."
+        await live.end(redis, keys, session, producer=producer)
+        return f"Live session {session} is ending."
 
     async def _status(self) -> str:
         open_questions = await self.approvals.all()

@@ -1,8 +1,10 @@
 """The Slack channel: Events API requests (signed HTTP or Socket Mode) in, Block Kit out.
 
 Both modes read payloads with ``incoming`` and hand them to the gateway after Slack has
-had its answer. Beside it: ``slack_socket`` (the Socket Mode connection), ``slack_blocks``
-(what a message looks like on Slack) and ``slack_files`` (files people share).
+had its answer. A question whose button the gateway accepted gets its buttons replaced
+by who decided (``chat.update``, see ``channels.answered``). Beside it: ``slack_socket``
+(the Socket Mode connection), ``slack_blocks`` (what a message looks like on Slack) and
+``slack_files`` (files people share).
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
-from channels.slack_blocks import MAX_SECTION, MAX_TEXT, posts, split
+from channels.answered import Answered
+from channels.slack_blocks import MAX_SECTION, MAX_TEXT, Pressed, posts, pressed, split, update
 from channels.slack_files import attachments, fetch
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
 from equipage.errors import ConfigError, MissingExtraError
@@ -179,8 +182,8 @@ class SlackChannel:
             return  # ``routes`` serves Slack
         from channels.slack_socket import listen
 
-        def deliver(message: Incoming) -> None:
-            self._spawn(receiver, message)
+        def deliver(message: Incoming, button: Pressed | None) -> None:
+            self._spawn(receiver, message, button)
 
         await listen(self._app_token, deliver, stop, base_url=self._base_url)
 
@@ -212,25 +215,46 @@ class SlackChannel:
             if message is None:
                 log.debug("slack request of type %s ignored", payload.get("type"))
                 return Response(status_code=200)
-            self._spawn(receiver, message)
+            self._spawn(receiver, message, pressed(payload))
             if "command" in payload:
                 return JSONResponse(WORKING)
             return Response(status_code=200)
 
         return [Route("/slack/events", events, methods=["POST"])]
 
-    def _spawn(self, receiver: Receiver, message: Incoming) -> None:
+    def _spawn(self, receiver: Receiver, message: Incoming, button: Pressed | None) -> None:
         # Slack wants an answer within 3 s; the gateway's work goes on after it.
-        task = asyncio.create_task(self._handle(receiver, message))
+        task = asyncio.create_task(self._handle(receiver, message, button))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, receiver: Receiver, message: Incoming) -> None:
+    async def _handle(self, receiver: Receiver, message: Incoming, button: Pressed | None) -> None:
         try:
             for answer in await receiver.receive(message):
+                # Only an answer the gateway accepted marks the question: a stranger's press,
+                # or a press on a question already answered, leaves the message as it is.
+                if button and isinstance(answer, Answered) and answer.answers(button.question):
+                    await self._mark(button, answer)
                 await self.send(answer)
         except Exception:
             log.exception("slack message %s not handled", message.message_id)
+
+    async def _mark(self, button: Pressed, answer: Answered) -> None:
+        """Replace the question's buttons by a line saying who decided."""
+        from slack_sdk.errors import SlackApiError
+
+        arguments = update(button, answer.line)
+        if arguments is None:
+            log.info("slack message %s has no buttons of %s to replace", button.ts, button.question)
+            return
+        try:
+            # chat.update is not bound by postMessage's one message a second.
+            await self._call(self._client.chat_update, paced=False, **arguments)
+        except Exception as err:
+            # The answer itself went through (and its reply must still go): only its mark
+            # on the question is missing, whatever failed.
+            error = err.response.get("error") if isinstance(err, SlackApiError) else err
+            log.warning("slack question %s not marked answered: %s", answer.question_id, error)
 
     async def download(self, attachment: Attachment, *, limit: int) -> bytes:
         """A shared file's bytes, fetched with the bot token; DocumentRefused past ``limit``."""
@@ -241,31 +265,38 @@ class SlackChannel:
     async def send(self, message: Outgoing) -> None:
         """Post in the message's thread; a question ends with Approve and Reject buttons."""
         for arguments in posts(message):
-            await self._post(message.chat, thread_ts=message.thread, **arguments)
+            await self._call(
+                self._client.chat_postMessage,
+                channel=message.chat,
+                thread_ts=message.thread,
+                **arguments,
+            )
 
-    async def _post(self, chat: str, **arguments: Any) -> None:
+    async def _call(
+        self, method: Callable[..., Any], *, channel: str, paced: bool = True, **arguments: Any
+    ) -> None:
+        """Call a chat method in ``channel``, retried on rate limits; posts are paced."""
         from slack_sdk.errors import SlackApiError
 
-        lock = self._locks.setdefault(chat, asyncio.Lock())
+        lock = self._locks.setdefault(channel, asyncio.Lock())
         async with lock:
             for attempt in range(1, _TRIES + 1):
-                wait = self._last.get(chat, -math.inf) + _PACE - time.monotonic()
-                if wait > 0:
+                wait = self._last.get(channel, -math.inf) + _PACE - time.monotonic()
+                if paced and wait > 0:
                     await asyncio.sleep(wait)
                 try:
-                    await asyncio.to_thread(
-                        self._client.chat_postMessage, channel=chat, **arguments
-                    )
+                    await asyncio.to_thread(method, channel=channel, **arguments)
                 except SlackApiError as err:
                     if err.response.status_code != 429:
                         raise
                     wait = float(err.response.headers.get("Retry-After", 1))
                     if attempt == _TRIES or wait > _MAX_WAIT:
                         raise
-                    log.info("slack rate limit on %s: waiting %.0fs", chat, wait)
+                    log.info("slack rate limit on %s: waiting %.0fs", channel, wait)
                     await asyncio.sleep(wait)
                 else:
-                    self._last[chat] = time.monotonic()
+                    if paced:
+                        self._last[channel] = time.monotonic()
                     return
 
 

@@ -4,7 +4,8 @@ slack_sdk's aiohttp ``SocketModeClient`` opens the socket with ``apps.connection
 (app-level ``xapp-`` token), pings it, and reconnects on ``disconnect`` messages and
 dropped sockets. Each envelope is acknowledged on the socket before anything else
 happens, well inside Slack's 3 s, and its payload is read by the same ``incoming`` as
-an HTTP request's; what it means is delivered to ``deliver``, which must not block.
+an HTTP request's; what it means is delivered to ``deliver``, with the message whose
+button was pressed when there is one, and must not block.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from channels.slack import WORKING, incoming
+from channels.slack_blocks import Pressed, pressed
 from equipage.chat import Incoming
 from equipage.errors import ConfigError, MissingExtraError
 
@@ -33,7 +35,7 @@ _REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revok
 
 async def listen(
     app_token: str,
-    deliver: Callable[[Incoming], None],
+    deliver: Callable[[Incoming, Pressed | None], None],
     stop: asyncio.Event,
     *,
     base_url: str,
@@ -79,7 +81,7 @@ async def listen(
 async def _acknowledge(
     client: AsyncBaseSocketModeClient,
     request: SocketModeRequest,
-    deliver: Callable[[Incoming], None],
+    deliver: Callable[[Incoming, Pressed | None], None],
 ) -> None:
     """Ack the envelope on the socket first; only then hand on what it means."""
     from slack_sdk.socket_mode.response import SocketModeResponse
@@ -97,7 +99,7 @@ async def _acknowledge(
     if message is None:
         log.debug("slack %s envelope ignored", request.type)
         return
-    deliver(message)
+    deliver(message, pressed(request.payload))
 
 
 async def _close(client: SocketModeClient, connecting: asyncio.Future[Any] | None) -> None:

@@ -1,7 +1,10 @@
 """The Telegram channel: Bot API updates in, messages and approval buttons out.
 
 Files people send are fetched on the gateway's request (``download``): ``getFile``, then
-the file URL, which holds the bot token and so is never logged.
+the file URL, which holds the bot token and so is never logged. A question whose button
+the gateway accepted loses its keyboard and says who decided (``channels.answered``).
+In webhook mode with a ``webhook_url``, ``run`` registers it (``setWebhook``) at start.
+Beside it, ``telegram_text`` keeps texts within Telegram's limit.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ import hmac
 import json
 import logging
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from channels.answered import Answered
 from channels.attachments import fetch
+from channels.telegram_text import MAX_TEXT, split, with_line
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
 from equipage.documents import size_refusal
 from equipage.errors import ConfigError, MissingExtraError, RuntimeFailure
@@ -28,17 +34,32 @@ if TYPE_CHECKING:
     from telegram import Bot, InlineKeyboardMarkup
     from telegram.error import RetryAfter
 
-__all__ = ["MAX_BODY", "MAX_DOWNLOAD", "MAX_TEXT", "TelegramChannel", "incoming", "split"]
+__all__ = [
+    "ALLOWED_UPDATES",
+    "MAX_BODY",
+    "MAX_DOWNLOAD",
+    "MAX_TEXT",
+    "WEBHOOK_IS_SET",
+    "TelegramChannel",
+    "incoming",
+    "split",
+]
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 4096  # Bot API limit per message, in UTF-16 code units
 MAX_BODY = 1 << 20  # a webhook update larger than this is not Telegram's
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API lets bots download files up to 20 MB
 _DOWNLOAD_RULE = "Telegram lets bots download files of at most {limit}."
 _TRIES = 3
 _MAX_WAIT = 30.0  # flood waits longer than this go back to the gateway's retry
 _BUTTONS = {"budget": ("Resume", "Stop")}
+#: The updates the channel reads; Telegram sends no other kind to the webhook.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+WEBHOOK_IS_SET = (
+    "a webhook is set for this bot, and Telegram refuses long polling while it is: set "
+    "channels.telegram.mode: webhook (with webhook_url) in company.yaml, or remove the "
+    "webhook with: curl https://api.telegram.org/bot$TELEGRAM_BOT_TOKEN/deleteWebhook"
+)
 
 
 def incoming(update: dict[str, Any]) -> Incoming | None:
@@ -104,42 +125,24 @@ def _topic(message: dict[str, Any]) -> str | None:
     return str(message["message_thread_id"]) if message.get("is_topic_message") else None
 
 
-def split(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut ``text`` into non-blank pieces that fit a message, at paragraphs, lines or spaces."""
-    pieces: list[str] = []
-    rest = text
-    while rest:
-        cut, units = 0, 0
-        for char in rest:
-            units += 2 if ord(char) > 0xFFFF else 1
-            if units > limit:
-                break
-            cut += 1
-        if cut < len(rest):
-            head = rest[:cut]
-            for sep, floor in (("\n\n", limit // 4), ("\n", limit // 4), (" ", 1)):
-                at = head.rfind(sep)
-                if at >= floor:
-                    cut = at + len(sep)
-                    break
-        pieces.append(rest[:cut])
-        rest = rest[cut:]
-    return [piece for piece in pieces if piece.strip()]
-
-
 class _Redact(logging.Filter):
-    """Hides the bot token, which the Bot API puts in every request URL."""
+    """Hides the bot token, which the Bot API puts in every request URL, and other secrets."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *others: str) -> None:
         super().__init__()
         # The part after the colon is the secret, and survives URL-quoting unchanged.
-        self.secret = token.partition(":")[2] or token
+        # PTB logs every call's parameters at debug level: setWebhook's secret_token too.
+        # A secret of a few characters would blank those characters everywhere in the logs,
+        # and hides nothing worth hiding.
+        self.secrets = [token.partition(":")[2] or token, *(o for o in others if len(o) >= 6)]
 
     def filter(self, record: logging.LogRecord) -> bool:
         # Formatted now, once: PTB logs getFile's result dict and then writes the tokened
         # download URL into it, which a handler formatting later (pytest's) would show.
         message = record.getMessage()
-        record.msg, record.args = message.replace(self.secret, "<token>"), ()
+        for secret in self.secrets:
+            message = message.replace(secret, "<secret>")
+        record.msg, record.args = message, ()
         return True
 
 
@@ -164,6 +167,7 @@ class TelegramChannel:
         base_file_url: str | None = None,
         mode: Literal["polling", "webhook"] = "polling",
         webhook_secret: str | None = None,
+        webhook_url: str | None = None,
         poll_timeout: int = 30,
     ) -> None:
         try:
@@ -177,8 +181,9 @@ class TelegramChannel:
             )
         self.mode = mode
         self.webhook_secret = webhook_secret or ""
+        self.webhook_url = webhook_url if mode == "webhook" else None
         self.poll_timeout = poll_timeout
-        self._redact = _Redact(token)
+        self._redact = _Redact(token, self.webhook_secret)
         for name in _TOKEN_LOGGERS:
             logging.getLogger(name).addFilter(self._redact)
         if base_file_url is None and base_url and base_url.endswith("/bot"):
@@ -207,10 +212,12 @@ class TelegramChannel:
 
     # -- inbound ----------------------------------------------------------------------------
     async def run(self, receiver: Receiver, stop: asyncio.Event) -> None:
-        """Long-poll getUpdates until ``stop`` is set (webhook mode: return at once)."""
+        """Long-poll getUpdates until ``stop`` is set (webhook mode: register it, return)."""
         if self.mode == "webhook":
+            if self.webhook_url:
+                await self._register(self.webhook_url, stop)
             return
-        from telegram.error import InvalidToken, RetryAfter, TelegramError
+        from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 
         offset: int | None = None
         while not stop.is_set():
@@ -223,6 +230,13 @@ class TelegramChannel:
                 ) from err
             except RetryAfter as err:
                 await _pause(stop, _seconds(err))
+                continue
+            except Conflict as err:
+                if "webhook" in str(err).lower():
+                    raise ConfigError(WEBHOOK_IS_SET) from err
+                # Another poller of the same bot (a process still stopping): wait it out.
+                log.warning("telegram getUpdates conflict (%s); retrying", err)
+                await _pause(stop, 5.0)
                 continue
             except TelegramError as err:
                 log.warning("telegram getUpdates failed (%s); retrying", err)
@@ -237,6 +251,40 @@ class TelegramChannel:
                     await _pause(stop, 1.0)
                     break
                 offset = update.update_id + 1
+
+    async def _register(self, url: str, stop: asyncio.Event) -> None:
+        """setWebhook with the secret; the same call again on each start changes nothing."""
+        from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
+
+        failures = 0
+        while not stop.is_set():
+            try:
+                bot = await self._api()
+                await bot.set_webhook(
+                    url,
+                    secret_token=self.webhook_secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    drop_pending_updates=False,  # what came while we were down is still wanted
+                )
+            except InvalidToken as err:
+                raise ConfigError(
+                    "Telegram refused the bot token: check it with @BotFather"
+                ) from err
+            except BadRequest as err:
+                raise ConfigError(
+                    f"Telegram refused the webhook URL {url} ({err}): set "
+                    "channels.telegram.webhook_url to the public HTTPS address that reaches "
+                    "/telegram/webhook on this server"
+                ) from err
+            except RetryAfter as err:
+                await _pause(stop, _seconds(err))
+            except TelegramError as err:
+                failures += 1
+                log.warning("telegram setWebhook failed (%s); retrying", err)
+                await _pause(stop, min(2.0**failures, 60.0))
+            else:
+                log.info("telegram webhook set to %s", url)
+                return
 
     def routes(self, receiver: Receiver) -> list[Any]:
         """``POST /telegram/webhook`` in webhook mode; nothing when polling."""
@@ -277,11 +325,31 @@ class TelegramChannel:
         if message is None:
             log.debug("telegram update %s ignored", update.get("update_id"))
             return
+        pressed = _pressed(update)
         for answer in await receiver.receive(message):
+            # Only an answer the gateway accepted marks the question: a stranger's press
+            # of a forwarded button, or a second press, leaves the message as it is.
+            if pressed and isinstance(answer, Answered) and answer.answers(pressed.question):
+                await self._mark(pressed, answer)
             try:
                 await self.send(answer)
             except Exception:
                 log.exception("telegram answer to update %s not sent", update.get("update_id"))
+
+    async def _mark(self, pressed: _Pressed, answer: Answered) -> None:
+        """Take the buttons off the question's message and say there who decided."""
+        from telegram.error import TelegramError
+
+        try:
+            bot = await self._api()
+            # First, and alone if the text cannot be had: no second press is possible.
+            await bot.edit_message_reply_markup(pressed.chat, pressed.message_id)
+            if pressed.text:
+                text = with_line(pressed.text, answer.line)
+                await bot.edit_message_text(text, pressed.chat, pressed.message_id)
+        except TelegramError as err:
+            # The answer itself went through; only its mark on the question is missing.
+            log.warning("telegram question %s not marked answered: %s", answer.question_id, err)
 
     # -- outbound ---------------------------------------------------------------------------
     async def send(self, message: Outgoing) -> None:
@@ -350,6 +418,32 @@ class TelegramChannel:
     async def typing(self, chat: str) -> None:
         """Show "typing…" in ``chat`` while the crew works."""
         await (await self._api()).send_chat_action(chat, "typing")
+
+
+@dataclass(frozen=True)
+class _Pressed:
+    """The message whose approval button was pressed, as the callback query gives it."""
+
+    chat: str
+    message_id: int
+    question: str
+    text: str  # as sent (plain text); empty when Telegram no longer shows it to the bot
+
+
+def _pressed(update: dict[str, Any]) -> _Pressed | None:
+    callback = update.get("callback_query")
+    if not isinstance(callback, dict):
+        return None
+    action, _, question = str(callback.get("data") or "").partition(":")
+    message = callback.get("message")
+    # An inline-mode button has no message; we never send those, so nothing to edit.
+    if action not in ("approve", "reject") or not question or not isinstance(message, dict):
+        return None
+    try:
+        chat, message_id = str(message["chat"]["id"]), int(message["message_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return _Pressed(chat, message_id, question, str(message.get("text") or ""))
 
 
 def _keyboard(message: Outgoing) -> InlineKeyboardMarkup:

@@ -252,6 +252,10 @@ class WhatsAppChannel:
             for chunk in _chunks(text, TEXT_LIMIT):
                 await self._post(message.chat, "text", {"body": chunk, "preview_url": False})
             text = f"Approve or reject question {question.id}?"
+        # The Cloud API cannot edit a sent message, so these buttons stay pressable once the
+        # question is answered (Telegram and Slack take theirs away): the gateway's answer
+        # (``channels.answered.Answered``) goes out as the plain text it also is, and a
+        # later press is told the question is no longer open.
         buttons = [
             {"type": "reply", "reply": {"id": f"{verb}:{question.id}", "title": verb.title()}}
             for verb in ("approve", "reject")

@@ -1,7 +1,8 @@
 """The chat platforms ``equipage up`` starts, built from company.yaml and the environment.
 
 A platform listed in company.yaml without its secrets fails at start, naming the
-variable to set and where to get it. Slack in socket mode (``channels.slack.mode:
+variable to set and where to get it. Telegram in webhook mode with a ``webhook_url``
+registers it with Telegram when it starts. Slack in socket mode (``channels.slack.mode:
 socket``) needs an app-level SLACK_APP_TOKEN instead of the signing secret, and no
 public URL. Webhook routes of every platform share one HTTP server (``channels.web``).
 """
@@ -70,6 +71,7 @@ def platform_channels(
             base_url=env.get("TELEGRAM_API_BASE_URL"),
             mode=channels.telegram.mode,
             webhook_secret=secret,
+            webhook_url=channels.telegram.webhook_url,
             poll_timeout=10,  # how long a stop can wait on the open long poll
         )
     if channels.slack is not None:

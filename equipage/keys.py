@@ -194,6 +194,10 @@ class Keys:
         """Hash: rolling state of one live conversation (live_assist workflow)."""
         return f"{self.prefix}wf:live:{_part(session)}:state"
 
+    def live_active(self, member: str) -> str:
+        """String: id of the member's running live session, expiring with it (``/suggest``)."""
+        return f"{self.prefix}live:active:{_part(member)}"
+
     # -- LangGraph checkpoints -----------------------------------------------------------
     @property
     def cp_threads(self) -> str:

@@ -66,7 +66,7 @@ async def test_founder_on_telegram_gets_answers_and_approves_with_the_button(
             try:
                 fake.push_update(message(1, "A launch post and a hosting cost note, then publish."))
                 await wait_until(lambda: _sent_with_keyboard(fake), timeout=30, what="question")
-                question = next(m for m in fake.sent if m.get("reply_markup"))
+                question = next(m for m in fake.messages(FOUNDER) if m.get("reply_markup"))
                 markup = question["reply_markup"]
                 markup = json.loads(markup) if isinstance(markup, str) else markup
                 approve = markup["inline_keyboard"][0][0]["callback_data"]
@@ -77,7 +77,7 @@ async def test_founder_on_telegram_gets_answers_and_approves_with_the_button(
                         callback_query={
                             "id": "cb1",
                             "from": {"id": FOUNDER, "is_bot": False, "first_name": "Camille"},
-                            "message": {**question_message(question), "message_id": 99},
+                            "message": question,  # as the Bot API hands it back
                             "chat_instance": "1",
                             "data": approve,
                         },
@@ -92,11 +92,38 @@ async def test_founder_on_telegram_gets_answers_and_approves_with_the_button(
     assert any(t.startswith("Approved ") for t in texts)
     assert all(str(m["chat_id"]) == str(FOUNDER) for m in fake.sent)
     assert fake.called("answerCallbackQuery")
+    answered = fake.message(FOUNDER, question["message_id"])
+    assert "reply_markup" not in answered  # no second press possible
+    assert answered["text"] == question["text"] + "\n\n✓ Approved by Camille"
 
 
-def question_message(sent: dict[str, Any]) -> dict[str, Any]:
-    chat = {"id": FOUNDER, "type": "private", "first_name": "Camille"}
-    return {"chat": chat, "date": int(time.time()), "text": str(sent["text"])[:100]}
+@pytest.mark.e2e
+async def test_telegram_in_webhook_mode_registers_its_url_when_the_crew_starts(
+    tmp_path: Path,
+) -> None:
+    port, url = free_port(), "https://crew.example.com/telegram/webhook"
+    async with FakeTelegram(TOKEN) as fake:
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": fake.base_url,
+               "TELEGRAM_WEBHOOK_SECRET": "hook-secret"}  # fmt: skip
+        settings = Settings(home=tmp_path, channel_env=Settings.from_env(env).channel_env)
+        config = crew_on(
+            {"telegram": {"mode": "webhook", "webhook_url": url}}, {"telegram": str(FOUNDER)}, port
+        )
+        async with open_session(config, settings) as session:
+            stop = asyncio.Event()
+            running = asyncio.create_task(serve(session, stop, channels=[]))
+            try:
+                await wait_until(lambda: _true(fake.webhook is not None), what="webhook set")
+            finally:
+                stop.set()
+                await running
+    assert fake.webhook is not None
+    assert (fake.webhook["url"], fake.webhook["secret_token"]) == (url, "hook-secret")
+    assert fake.called("getUpdates") == []  # webhook mode never polls
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def _sent_with_keyboard(fake: FakeTelegram) -> bool:
@@ -169,9 +196,13 @@ async def test_founder_on_slack_gets_answers_in_the_thread_and_approves_with_the
                 assert await post(json.dumps(event).encode(), "application/json") == 200
                 await wait_until(lambda: _slack_question(fake), timeout=30, what="question")
                 value = await _slack_question(fake)
+                asked = next(p for p in fake.posted if p.body.get("blocks"))
+                question = fake.message("C1", asked.ts)
                 action = {"type": "block_actions", "trigger_id": "T1",
                           "user": {"id": "U0FOUNDER"}, "channel": {"id": "C1"},
-                          "container": {"thread_ts": "1700000000.000100"},
+                          "container": {"thread_ts": "1700000000.000100", "channel_id": "C1",
+                                        "message_ts": asked.ts},
+                          "message": question,
                           "actions": [{"action_id": "approve", "value": value}]}  # fmt: skip
                 form = httpx.QueryParams({"payload": json.dumps(action)})
                 body = str(form).encode()
@@ -183,6 +214,9 @@ async def test_founder_on_slack_gets_answers_in_the_thread_and_approves_with_the
                 await running
     threads = {str(p.body.get("thread_ts")) for p in fake.posted}  # type: ignore[union-attr]
     assert threads == {"1700000000.000100"}
+    blocks = fake.message("C1", asked.ts)["blocks"]
+    assert [b["type"] for b in blocks][-1] == "context"  # the buttons are gone
+    assert blocks[-1]["elements"][0]["text"] == "✓ Approved by Camille"
 
 
 async def _slack_question(fake: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from equipage.channelsetup import platform_channels
 from equipage.config import CompanyConfig, Settings
@@ -82,3 +83,40 @@ def test_slack_http_mode_ignores_an_app_token_and_serves_its_webhook() -> None:
 
     assert slack.mode == "http"
     assert [route.path for route in slack.routes(object())] == ["/slack/events"]
+
+
+def test_telegram_webhook_url_reaches_the_channel_that_registers_it() -> None:
+    settings = Settings.from_env(
+        {"TELEGRAM_BOT_TOKEN": "123:ABC", "TELEGRAM_WEBHOOK_SECRET": "s3cret"}
+    )
+    url = "https://crew.example.com/telegram/webhook"
+
+    made = platform_channels(
+        with_channels(telegram={"mode": "webhook", "webhook_url": url}), settings
+    )
+
+    telegram = made["telegram"]
+    assert (telegram.mode, telegram.webhook_url, telegram.webhook_secret) == (
+        "webhook",
+        url,
+        "s3cret",
+    )
+    assert [route.path for route in telegram.routes(object())] == ["/telegram/webhook"]
+
+
+@pytest.mark.parametrize(
+    ("telegram", "says"),
+    [
+        ({"mode": "webhook", "webhook_url": "http://crew.example.com/telegram/webhook"}, "HTTPS"),
+        ({"mode": "webhook", "webhook_url": "crew.example.com/telegram/webhook"}, "HTTPS"),
+        ({"webhook_url": "https://crew.example.com/telegram/webhook"}, "set mode: webhook"),
+    ],
+    ids=["http", "no-scheme", "polling"],
+)
+def test_telegram_webhook_url_must_be_https_and_in_webhook_mode(
+    telegram: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(ValidationError, match=says) as raised:
+        with_channels(telegram=telegram)
+
+    assert "webhook_url" in str(raised.value)

@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 import pytest
 import redis.asyncio as aioredis
 
+from channels.answered import Answered
 from channels.gateway import HELP, Gateway
+from equipage import live
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
 from equipage.chat import Attachment, Channel, Downloader, Incoming, Outgoing
@@ -305,6 +307,83 @@ async def test_telegram_command_with_a_bot_suffix_and_an_uppercase_id_is_underst
     [resume] = await inbox(redis, keys)
     assert resume.answer is not None
     assert (resume.answer.question_id, resume.answer.approved) == (QUESTION.id, True)
+
+
+async def test_accepted_answer_comes_back_as_answered_naming_the_member_and_verdict(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys, QUESTION.model_copy(update={"topic": "budget"}))
+
+    [answer] = await gateway.receive(said("alice", f"/reject {QUESTION.id} trop cher"))
+
+    assert isinstance(answer, Answered)
+    assert (answer.question_id, answer.approved, answer.by) == (QUESTION.id, False, "Alice")
+    assert answer.line == "✗ Stopped by Alice"  # a budget question's buttons: Resume, Stop
+    assert answer.answers(QUESTION.id.upper()) and not answer.answers("deadbeef")
+    assert (answer.channel, answer.chat) == ("console", "alice")
+
+
+@pytest.mark.parametrize(
+    ("user", "text"),
+    [("bob", f"/approve {QUESTION.id}"), ("alice", "/approve deadbeef"), ("alice", "/approve")],
+    ids=["not-the-owner", "unknown-question", "no-id"],
+)
+async def test_refused_answer_is_plain_text_that_marks_no_question(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys, user: str, text: str
+) -> None:
+    await ask(redis, keys)
+
+    [answer] = await gateway.receive(said(user, text))
+
+    assert type(answer) is Outgoing
+    assert await inbox(redis, keys) == []
+
+
+# -- live calls -------------------------------------------------------------------------------
+async def segments(redis: aioredis.Redis, keys: Keys, session: str) -> list[dict[str, str]]:
+    entries = await redis.xrange(keys.live_segments(session))
+    return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
+
+
+async def test_suggest_and_endcall_reach_the_members_running_live_session(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await live.mark_active(redis, keys, "alice", "call-7", seconds=60)
+
+    [asked] = await gateway.receive(said("alice", "/suggest le prix", message_id="m1"))
+    [again] = await gateway.receive(said("alice", "/SUGGEST", message_id="m2"))
+    [ended] = await gateway.receive(said("alice", "/endcall", message_id="m3"))
+
+    assert asked.text == "Asked live session call-7 for a suggestion about le prix."
+    assert again.text == "Asked live session call-7 for a suggestion."
+    assert ended.text == "Live session call-7 is ending."
+    assert await segments(redis, keys, "call-7") == [
+        {"kind": "ask", "text": "le prix", "id": "console:m1"},
+        {"kind": "ask", "id": "console:m2"},
+        {"kind": "end", "id": "console:m3"},
+    ]
+    assert await inbox(redis, keys) == []  # none of it is a task for the crew
+
+
+@pytest.mark.parametrize("command", ["/suggest pricing", "/endcall", "/end"])
+async def test_live_command_without_a_running_session_says_how_to_start_one(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys, command: str
+) -> None:
+    await live.mark_active(redis, keys, "alice", "call-7", seconds=60)  # alice's, not bob's
+
+    [answer] = await gateway.receive(said("bob", command))
+
+    assert answer.text == (
+        "No live session is running; start one with equipage live or ask the crew."
+    )
+    assert await segments(redis, keys, "call-7") == []
+    assert await inbox(redis, keys) == []
+
+
+async def test_help_lists_the_live_call_commands(gateway: Gateway) -> None:
+    [help_] = await gateway.receive(said("bob", "/help"))
+
+    assert "/suggest [focus]" in help_.text and "/endcall" in help_.text
 
 
 async def test_cli_messages_go_by_the_console_identity(

@@ -17,6 +17,10 @@ import redis.asyncio as aioredis
 from langgraph.checkpoint.memory import InMemorySaver
 from websockets.asyncio.client import connect as ws_connect
 
+from channels.gateway import Gateway
+from equipage import live as equipage_live
+from equipage.bus import Bus
+from equipage.chat import Incoming
 from equipage.config import Profile
 from equipage.envelope import Envelope, Kind
 from equipage.keys import Keys
@@ -27,7 +31,7 @@ from equipage.memory import Memory
 from equipage.testing import ScriptedModel, call, wait_for_stream, wait_until
 from equipage.text import matches_any
 from equipage.workflow import WorkflowContext
-from tests.test_crew import ORIGIN, crew_running
+from tests.test_crew import ORIGIN, company, crew_running
 from tests.test_workflows import with_workflows
 from workflows.live_assist import (
     WORKFLOW,
@@ -601,3 +605,72 @@ def test_the_workflow_declares_itself_read_only_with_untrusted_output_in_both_la
 )
 def test_lines_read_as_segments(line: str, expected: Segment | None) -> None:
     assert parse_line(line) == expected
+
+
+# -- reaching the call from chat (equipage.live) --------------------------------------------
+
+
+async def test_ask_and_end_written_from_chat_parse_as_the_segments_they_stand_for(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    await equipage_live.ask(redis, keys, SESSION, "  le prix ", producer="telegram:41")
+    await equipage_live.ask(redis, keys, SESSION)
+    await equipage_live.ask(redis, keys, SESSION, "x" * 5000, producer="p" * 300)
+    await equipage_live.end(redis, keys, SESSION, producer="telegram:42")
+
+    entries: Any = await redis.xrange(keys.live_segments(SESSION))
+    read = [from_entry(entry_id, fields).segment for entry_id, fields in entries]
+    focused, bare, long_, end = read
+    assert focused == Segment(kind="ask", text="le prix", id="telegram:41")
+    assert bare == Segment(kind="ask")
+    assert (long_.kind, len(long_.text)) == ("ask", 4000)  # still an ask, not speech
+    assert long_.id.startswith("sha256:") and len(long_.id) <= 200
+    assert end == Segment(kind="end", id="telegram:42")
+    # Field for field what live_assist's own producers write.
+    written = [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
+    assert written == [segment.fields() for segment in read]
+
+
+async def test_a_running_session_is_its_members_active_one_until_it_ends(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    async with live(redis, keys, tmp_path, max_duration=600) as call_:
+        await wait_until(lambda: _active_is(redis, keys, SESSION), what="the session marked")
+        ttl = await redis.ttl(keys.live_active(ORIGIN.member))
+        await call_.end()
+    assert 590 <= ttl <= 600  # it expires with the session's time limit
+    assert await equipage_live.active(redis, keys, ORIGIN.member) is None
+
+
+async def test_an_ended_session_leaves_the_members_newer_session_active(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    async with live(redis, keys, tmp_path) as call_:
+        await wait_until(lambda: _active_is(redis, keys, SESSION), what="the session marked")
+        await equipage_live.mark_active(redis, keys, ORIGIN.member, "call-2", seconds=60)
+        await call_.end()
+    assert await equipage_live.active(redis, keys, ORIGIN.member) == "call-2"
+
+
+async def _active_is(redis: aioredis.Redis, keys: Keys, session: str) -> bool:
+    return await equipage_live.active(redis, keys, ORIGIN.member) == session
+
+
+async def test_suggest_and_endcall_typed_in_chat_reach_the_running_session(
+    bus: Bus, redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    gateway = Gateway(company(), bus)
+    founder = Incoming(channel="console", chat="alice", user="alice", text="")
+    async with live(redis, keys, tmp_path, interval=600) as call_:
+        await call_.say("Bonjour, on regarde votre offre.")
+        [told] = await gateway.receive(founder.model_copy(update={"text": "/suggest trop cher"}))
+        [suggestion] = await wait_until(call_.suggestions, what="the suggestion asked for")
+        [ending] = await gateway.receive(founder.model_copy(update={"text": "/endcall"}))
+        output = await asyncio.wait_for(call_.task, 10)
+    assert told.text == f"Asked live session {SESSION} for a suggestion about trop cher."
+    assert suggestion.text.startswith("Argument : ")  # the focus, a price objection
+    assert ending.text == f"Live session {SESSION} is ending."
+    assert (output.ended, output.asked) == ("end", 1)
+    [answer] = await gateway.receive(founder.model_copy(update={"text": "/suggest"}))
+    assert answer.text.startswith("No live session is running")
+    await gateway.aclose()

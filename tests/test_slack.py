@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import Clock, SignatureVerifier
 from starlette.applications import Starlette
 
+from channels import slack_blocks
 from channels.gateway import Gateway
 from channels.slack import MAX_SECTION, MAX_TEXT, WORKING, SlackChannel, incoming, split, verify
 from equipage.approvals import Approval, Approvals
@@ -843,3 +844,165 @@ def _value(items: list[Any]) -> Any:
         return list(items)
 
     return probe
+
+
+# -- answered questions -------------------------------------------------------------------------
+QUESTION_ID = "3f9a1c2e"
+CHAN = "C00FAKECHAN1"
+
+
+async def asked(
+    slack: SlackChannel,
+    fake: FakeSlack,
+    redis: aioredis.Redis,
+    keys: Keys,
+    *,
+    topic: str = "approval",
+    open_in_redis: bool = True,
+) -> dict[str, Any]:
+    """Post the question with its buttons as the crew would; returns the message posted."""
+    text = "Voici le post de lancement.\n\nOn publie ?"
+    if open_in_redis:
+        approval = Approval(
+            id=QUESTION_ID, role="ceo", thread=f"slack:{CHAN}", text=text, topic=topic
+        )
+        await Approvals(redis, keys).open(approval, f"ceo:slack:{CHAN}")
+    question = Question(id=QUESTION_ID, text=text, topic=topic)
+    thread = ACTIONS["action"]["container"]["thread_ts"]
+    await slack.send(
+        Outgoing(channel="slack", chat=CHAN, text=text, thread=thread, question=question)
+    )
+    [posted] = fake.posted
+    return fake.message(CHAN, posted.ts)
+
+
+def press_on(message: dict[str, Any], verb: str, *, by: str = FOUNDER) -> dict[str, Any]:
+    """The recorded block_actions payload, as Slack sends it for a press on ``message``."""
+    action = json.loads(json.dumps(ACTIONS["action"]))
+    button = next(
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["value"] == f"{verb}:{QUESTION_ID}"
+    )
+    action["actions"] = [{**action["actions"][0], **button, "block_id": "P0z+f"}]
+    action["user"]["id"] = by
+    action["container"]["message_ts"] = message["ts"]
+    action["message"] = message
+    return dict(action)
+
+
+async def answers(redis: aioredis.Redis, keys: Keys) -> list[Envelope]:
+    return [e for e in await inbox(redis, keys) if e.kind is Kind.ANSWER]
+
+
+@pytest.mark.parametrize(
+    ("verb", "topic", "line"),
+    [
+        ("approve", "approval", "✓ Approved by Alice"),
+        ("reject", "approval", "✗ Rejected by Alice"),
+        ("approve", "budget", "✓ Resumed by Alice"),
+    ],
+)
+async def test_accepted_button_press_replaces_the_buttons_with_who_decided(
+    client: httpx.AsyncClient,
+    slack: SlackChannel,
+    fake: FakeSlack,
+    redis: aioredis.Redis,
+    keys: Keys,
+    verb: str,
+    topic: str,
+    line: str,
+) -> None:
+    question = await asked(slack, fake, redis, keys, topic=topic)
+
+    response = await post(client, {"payload": json.dumps(press_on(question, verb))}, form=True)
+
+    assert response.status_code == 200
+    [updated] = await wait_until(_value(fake.updated), what="the question updated")
+    assert (updated.body["channel"], updated.body["ts"]) == (CHAN, question["ts"])
+    after = fake.message(CHAN, question["ts"])
+    *sections, context = after["blocks"]
+    assert sections == question["blocks"][:-1]  # the question's text, untouched
+    assert context == {"type": "context", "elements": [{"type": "plain_text", "text": line}]}
+    assert after["text"] == f"{question['text']}\n\n{line}"
+    await slack.aclose()
+    [resume] = await answers(redis, keys)
+    assert resume.answer is not None and resume.answer.approved is (verb == "approve")
+    said = fake.posted[-1].body
+    assert said["text"].endswith(f"{QUESTION_ID}; the crew goes on.")
+
+
+@pytest.mark.parametrize(
+    ("by", "open_in_redis", "told"),
+    [
+        ("U0STRANGER", True, "not a member"),  # a forwarded button pressed by someone else
+        ("U00FAKEUSER2", True, "Only the owner"),
+        (FOUNDER, False, f"No open question {QUESTION_ID}"),
+    ],
+    ids=["stranger", "member-not-owner", "question-closed"],
+)
+async def test_button_press_the_gateway_refuses_leaves_the_question_as_it_is(
+    client: httpx.AsyncClient,
+    slack: SlackChannel,
+    fake: FakeSlack,
+    redis: aioredis.Redis,
+    keys: Keys,
+    by: str,
+    open_in_redis: bool,
+    told: str,
+) -> None:
+    question = await asked(slack, fake, redis, keys, open_in_redis=open_in_redis)
+
+    await post(client, {"payload": json.dumps(press_on(question, "approve", by=by))}, form=True)
+
+    await wait_until(lambda: _true(len(fake.posted) == 2), what="the refusal posted")
+    await slack.aclose()
+    assert told in fake.posted[-1].body["text"]
+    assert fake.updated == []
+    assert fake.message(CHAN, question["ts"]) == question
+    assert await answers(redis, keys) == []
+
+
+async def test_update_slack_refuses_still_lets_the_answer_through(
+    client: httpx.AsyncClient,
+    slack: SlackChannel,
+    fake: FakeSlack,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    question = await asked(slack, fake, redis, keys)
+    gone = {**question, "ts": "1767300000.000100"}  # a message Slack does not know
+
+    await post(client, {"payload": json.dumps(press_on(gone, "approve"))}, form=True)
+
+    await wait_until(lambda: _true(len(fake.posted) == 2), what="the answer posted")
+    await slack.aclose()
+    assert f"question {QUESTION_ID} not marked answered: message_not_found" in caplog.text
+    assert fake.posted[-1].body["text"].startswith(f"Approved {QUESTION_ID}")
+    assert len(await answers(redis, keys)) == 1
+
+
+async def test_button_pressed_over_the_socket_marks_the_question_answered_too(
+    live: Live, fake: FakeSlack, redis: aioredis.Redis, keys: Keys
+) -> None:
+    question = await asked(live.channel, fake, redis, keys)
+
+    envelope = fake.push("interactive", press_on(question, "reject"))
+
+    await acked(fake, envelope)
+    [updated] = await wait_until(_value(fake.updated), what="the question updated")
+    assert updated.ts == question["ts"]
+    assert fake.message(CHAN, question["ts"])["blocks"][-1]["elements"][0]["text"] == (
+        "✗ Rejected by Alice"
+    )
+
+
+def test_a_press_without_the_message_blocks_gives_nothing_to_update() -> None:
+    pressed = {"action_id": "approve", "value": "approve:3f9a1c2e"}
+    action = {**ACTIONS["action"], "actions": [{**ACTIONS["action"]["actions"][0], **pressed}]}
+
+    assert slack_blocks.pressed(action) is None  # the recorded message has no blocks
+    assert slack_blocks.pressed({"type": "block_actions", "actions": ["junk"]}) is None

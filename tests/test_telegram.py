@@ -19,6 +19,8 @@ from telegram.error import RetryAfter
 
 from channels.gateway import Gateway
 from channels.telegram import MAX_TEXT, TelegramChannel, incoming, split
+from channels.telegram_text import with_line
+from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
 from equipage.chat import Attachment, Downloader, Incoming, Outgoing, PlatformChannel
 from equipage.config import CompanyConfig
@@ -713,3 +715,264 @@ async def test_webhook_answers_telegram_without_waiting_on_the_typing_call(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+# -- answered questions -------------------------------------------------------------------------
+QUESTION_ID = "3f9a1c2e"
+
+
+async def asked(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    redis: aioredis.Redis,
+    keys: Keys,
+    *,
+    text: str = "Voici le post.\n\nShall I publish it?",
+    topic: str = "approval",
+    open_in_redis: bool = True,
+) -> dict[str, Any]:
+    """Send the question with its keyboard as the crew would; returns the message sent."""
+    if open_in_redis:
+        approval = Approval(
+            id=QUESTION_ID, role="ceo", thread=f"telegram:{ALICE}", text=text, topic=topic
+        )
+        await Approvals(redis, keys).open(approval, f"ceo:telegram:{ALICE}")
+    question = Question(id=QUESTION_ID, text=text, topic=topic)
+    await channel.send(Outgoing(channel="telegram", chat=ALICE, text=text, question=question))
+    message_id = len(fake.sent)  # the fake numbers messages from 1
+    return fake.message(ALICE, message_id)
+
+
+def press(message: dict[str, Any], data: str, *, by: str = ALICE, update_id: int = 3) -> Any:
+    """The real callback_query fixture, pressed by ``by`` on the question the bot sent."""
+    update = pressed(data, update_id=update_id)
+    update["callback_query"]["from"]["id"] = int(by)
+    update["callback_query"]["message"] = message
+    return update
+
+
+def edits(fake: FakeTelegram) -> list[str]:
+    return [name for name, _ in fake.calls if name.startswith("editMessage")]
+
+
+@pytest.mark.parametrize(
+    ("data", "topic", "line"),
+    [
+        (f"approve:{QUESTION_ID}", "approval", "✓ Approved by Alice"),
+        (f"reject:{QUESTION_ID}", "approval", "✗ Rejected by Alice"),
+        (f"reject:{QUESTION_ID}", "budget", "✗ Stopped by Alice"),
+    ],
+)
+async def test_accepted_button_press_takes_the_keyboard_away_and_says_who_decided(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+    data: str,
+    topic: str,
+    line: str,
+) -> None:
+    question = await asked(fake, channel, redis, keys, topic=topic)
+    assert "reply_markup" in question
+    fake.push_update(press(question, data))
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake, 2), what="the gateway's answer sent")
+
+    message_id = question["message_id"]
+    after = fake.message(ALICE, message_id)
+    assert "reply_markup" not in after  # nothing left to press
+    assert after["text"] == f"Voici le post.\n\nShall I publish it?\n\n{line}"
+    assert edits(fake) == ["editMessageReplyMarkup", "editMessageText"]
+    assert fake.called("editMessageReplyMarkup") == [
+        {"chat_id": ALICE, "message_id": str(message_id)}
+    ]
+    assert "parse_mode" not in fake.called("editMessageText")[0]  # plain text, as sent
+    [resume] = await inbox_answers(redis, keys)
+    assert resume.answer is not None and resume.answer.approved is data.startswith("approve")
+    assert fake.sent[-1]["text"].endswith(f"{QUESTION_ID}; the crew goes on.")
+
+
+@pytest.mark.parametrize(
+    ("by", "open_in_redis", "told"),
+    [
+        (STRANGER, True, "not a member"),  # a forwarded button pressed by someone else
+        (BOB, True, "Only the owner"),
+        (ALICE, False, f"No open question {QUESTION_ID}"),  # answered already, elsewhere
+    ],
+    ids=["stranger", "member-not-owner", "question-closed"],
+)
+async def test_button_press_the_gateway_refuses_leaves_the_question_as_it_is(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+    by: str,
+    open_in_redis: bool,
+    told: str,
+) -> None:
+    question = await asked(fake, channel, redis, keys, open_in_redis=open_in_redis)
+    fake.push_update(press(question, f"approve:{QUESTION_ID}", by=by))
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake, 2), what="the refusal sent")
+
+    assert told in fake.sent[-1]["text"]
+    assert edits(fake) == []
+    assert fake.message(ALICE, question["message_id"]) == question  # buttons still there
+    assert await inbox_answers(redis, keys) == []
+
+
+async def test_long_question_is_cut_so_the_verdict_fits_telegrams_4096_units(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    text = "Publier ? " + "😆" * 2040  # 4090 UTF-16 units: one message, full to the brim
+    question = await asked(fake, channel, redis, keys, text=text)
+    fake.push_update(press(question, f"approve:{QUESTION_ID}"))
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake, 2), what="the gateway's answer sent")
+
+    after = fake.message(ALICE, question["message_id"])["text"]
+    assert len(after.encode("utf-16-le")) // 2 <= MAX_TEXT  # the fake refuses longer ones
+    assert after.endswith("…\n\n✓ Approved by Alice")
+    assert text.startswith(after.split("…")[0]) and len(after.split("…")[0]) > 2000
+
+
+async def test_edit_telegram_refuses_still_lets_the_answer_through(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    question = await asked(fake, channel, redis, keys)
+    fake.fail_next("editMessageReplyMarkup", 400)
+    fake.push_update(press(question, f"approve:{QUESTION_ID}"))
+
+    async with polling(channel, gateway):
+        await wait_until(sent_count(fake, 2), what="the gateway's answer sent")
+
+    assert f"question {QUESTION_ID} not marked answered" in caplog.text
+    assert len(await inbox_answers(redis, keys)) == 1
+    assert fake.sent[-1]["text"].startswith(f"Approved {QUESTION_ID}")
+
+
+async def inbox_answers(redis: aioredis.Redis, keys: Keys) -> list[Envelope]:
+    return [e for e in await inbox(redis, keys) if e.kind is Kind.ANSWER]
+
+
+# -- webhook registration -----------------------------------------------------------------------
+HOOK_URL = "https://crew.example.com/telegram/webhook"
+
+
+def hooked_channel(fake: FakeTelegram, url: str = HOOK_URL) -> TelegramChannel:
+    return TelegramChannel(
+        TOKEN, base_url=fake.base_url, mode="webhook", webhook_secret=SECRET, webhook_url=url
+    )
+
+
+async def test_webhook_mode_registers_its_url_with_the_secret_at_start_and_again_harmlessly(
+    fake: FakeTelegram, gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hooked = hooked_channel(fake)
+    try:
+        await hooked.run(gateway, asyncio.Event())
+        await hooked.run(gateway, asyncio.Event())  # the next start
+    finally:
+        await hooked.aclose()
+
+    first, again = fake.called("setWebhook")
+    assert first == again
+    assert fake.webhook == first
+    assert (first["url"], first["secret_token"]) == (HOOK_URL, SECRET)
+    assert first["allowed_updates"] == ["message", "edited_message", "callback_query"]
+    assert first["drop_pending_updates"] in ("false", "False", False)
+    assert f"telegram webhook set to {HOOK_URL}" in caplog.text
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("uvicorn"))
+    assert "setWebhook" in ours  # PTB logged the call and its parameters...
+    assert SECRET not in ours and TOKEN.split(":")[1] not in ours  # ...without the secrets
+
+
+async def test_webhook_mode_without_a_url_leaves_telegram_alone(
+    fake: FakeTelegram, gateway: Gateway
+) -> None:
+    async with webhook(fake, gateway) as (hooked, _):
+        await hooked.run(gateway, asyncio.Event())
+
+    assert fake.called("setWebhook") == [] and fake.webhook is None
+
+
+async def test_webhook_url_telegram_refuses_stops_the_channel_with_the_reason(
+    fake: FakeTelegram, gateway: Gateway
+) -> None:
+    hooked = hooked_channel(fake, "http://crew.example.com/telegram/webhook")
+    try:
+        with pytest.raises(ConfigError, match=r"(?i)https url must be provided") as raised:
+            await hooked.run(gateway, asyncio.Event())
+    finally:
+        await hooked.aclose()
+
+    assert "channels.telegram.webhook_url" in str(raised.value)
+    assert SECRET not in str(raised.value)
+    assert fake.webhook is None
+
+
+async def test_polling_a_bot_that_has_a_webhook_fails_saying_how_to_fix_it(
+    fake: FakeTelegram, channel: TelegramChannel, gateway: Gateway
+) -> None:
+    hooked = hooked_channel(fake)
+    try:
+        await hooked.run(gateway, asyncio.Event())  # left over from a webhook deployment
+    finally:
+        await hooked.aclose()
+
+    with pytest.raises(ConfigError, match="a webhook is set for this bot") as raised:
+        await asyncio.wait_for(channel.run(gateway, asyncio.Event()), timeout=5)
+
+    assert "mode: webhook" in str(raised.value) and "deleteWebhook" in str(raised.value)
+    assert TOKEN not in str(raised.value)
+    assert len(fake.called("getUpdates")) == 1  # not retried: retrying cannot help
+
+
+async def test_polling_works_again_once_the_webhook_is_deleted(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    hooked = hooked_channel(fake)
+    try:
+        await hooked.run(gateway, asyncio.Event())
+    finally:
+        await hooked.aclose()
+    async with httpx.AsyncClient() as client:
+        await client.post(f"{fake.base_url}{TOKEN}/deleteWebhook")
+    fake.push_update(fixture("nutgram_update_text"))
+
+    async with polling(channel, gateway):
+        await wait_for_stream(redis, keys.inbox("ceo"), 1)
+
+    assert fake.webhook is None
+
+
+def test_verdict_goes_under_a_text_that_fits_and_cuts_one_that_does_not_between_words() -> None:
+    line = "✓ Approved by Camille"
+    fits = "a" * (MAX_TEXT - len(line) - 2)
+    words = "Le devis est prêt. " * 300  # 5,700 characters: cut between words
+
+    assert with_line("Publier ?", line) == "Publier ?\n\n✓ Approved by Camille"
+    assert with_line(fits, line) == fits + "\n\n" + line  # exactly 4096: not cut
+    cut = with_line(words, line)
+    head = cut.removesuffix("…\n\n✓ Approved by Camille")
+    assert len(cut) <= MAX_TEXT and head != cut and len(head) > 3000
+    assert words.startswith(head) and words[len(head)] == " "  # a whole word last

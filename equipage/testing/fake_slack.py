@@ -3,11 +3,13 @@
     async with FakeSlack(token="xoxb-test", app_token="xapp-test") as fake:
         client = WebClient(token="xoxb-test", base_url=fake.base_url)
 
-Web API: ``auth.test``, ``chat.postMessage`` and ``apps.connections.open`` (app-level
-token only); every post is recorded with the monotonic time it arrived, so tests can
-check pacing. ``rate_limit_next`` makes the next call answer HTTP 429 with
-``Retry-After``, as Slack does when a method's tier is exceeded. ``files`` are served at
-their ``url_private_download`` to the bot token only.
+Web API: ``auth.test``, ``chat.postMessage``, ``chat.update`` and
+``apps.connections.open`` (app-level token only); every post and update is recorded
+with the monotonic time it arrived, so tests can check pacing. Posted messages are kept
+(``message``): ``chat.update`` changes one as Slack does, and answers
+``message_not_found`` for a ts it never gave. ``rate_limit_next`` makes the next call
+answer HTTP 429 with ``Retry-After``, as Slack does when a method's tier is exceeded.
+``files`` are served at their ``url_private_download`` to the bot token only.
 
 Socket Mode: ``apps.connections.open`` hands out a one-use ``ws://.../link/?ticket=``
 URL; the socket says ``hello``, carries the envelopes ``push`` queues, records the
@@ -54,10 +56,12 @@ def sign(body: bytes, secret: str, timestamp: int) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Posted:
-    """One ``chat.postMessage`` call as received, with its monotonic arrival time."""
+    """One ``chat.postMessage`` (or ``chat.update``) call as received, with its monotonic
+    arrival time and the ts of the message it made or changed."""
 
     at: float
     body: Json
+    ts: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class FakeSlack:
         self.app_token = app_token
         self.bot_user = bot_user
         self.posted: list[Posted] = []
+        self.updated: list[Posted] = []  # chat.update calls, as received
+        self._messages: dict[tuple[str, str], Json] = {}  # (channel, ts) -> message
         self.rejected: list[tuple[int, str]] = []  # (status, method) of refused calls
         self.acks: list[Ack] = []
         self.opened = 0  # socket URLs handed out by apps.connections.open
@@ -115,6 +121,11 @@ class FakeSlack:
     def open_sockets(self) -> int:
         """Sockets the server still holds open."""
         return len(self._links)
+
+    def message(self, channel: str, ts: str) -> Json:
+        """A posted message as it stands after any updates, with ``ts`` (a copy)."""
+        found: Json = json.loads(json.dumps(self._messages[(channel, ts)]))
+        return found
 
     def file_url(self, name: str) -> str:
         """Where a file of ``files`` is served, as in a message's ``url_private_download``."""
@@ -208,6 +219,8 @@ class FakeSlack:
             return JSONResponse({"ok": True, "user_id": self.bot_user, "team_id": "T00FAKE00AA"})
         if method == "chat.postMessage":
             return JSONResponse(self._post(args))
+        if method == "chat.update":
+            return JSONResponse(self._update(args))
         return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
 
     def _post(self, args: Json) -> Json:
@@ -215,12 +228,30 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not args.get("text") and not args.get("blocks"):
             return {"ok": False, "error": "no_text"}
-        self.posted.append(Posted(time.monotonic(), args))
         self._ts += 1
         ts = f"{1767400000 + self._ts}.000100"
+        self.posted.append(Posted(time.monotonic(), args, ts))
         message: Json = {"type": "message", "user": self.bot_user, "ts": ts, **args}
         message.pop("channel", None)
+        self._messages[(str(args["channel"]), ts)] = message
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+
+    def _update(self, args: Json) -> Json:
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if (channel, ts) not in self._messages:
+            return {"ok": False, "error": "message_not_found"}
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        self.updated.append(Posted(time.monotonic(), args, ts))
+        message = self._messages[(channel, ts)]
+        for name in ("text", "blocks"):
+            if name in args:
+                message[name] = args[name]
+        message["edited"] = {"user": self.bot_user, "ts": f"{time.time():.6f}"}
+        text = message.get("text", "")
+        return {"ok": True, "channel": channel, "ts": ts, "text": text, "message": message}
 
     def _open(self, given: str) -> Json:
         # Slack answers a bot or user token here with not_allowed_token_type.

@@ -10,9 +10,14 @@ what the bot sent::
         bot = telegram.Bot("123:abc", base_url=fake.base_url, base_file_url=fake.base_file_url)
 
 ``hold(method)`` makes calls of a method wait until the returned event is set, to show
-what does not wait on them. Simplifications: one bot, no webhooks delivered (setWebhook
-only answers); ``getUpdates`` forgets updates below ``offset`` like the real server, and
-returns at most ``limit`` of the rest.
+what does not wait on them. Sent messages are kept (``message``), so ``editMessageText``
+and ``editMessageReplyMarkup`` change them as Telegram does: an edit without
+``reply_markup`` takes the inline keyboard away, and one that changes nothing, finds no
+message or passes 4096 characters is refused with the Bot API's 400. ``setWebhook``
+(HTTPS URLs only) is remembered in ``webhook``, and while one is set ``getUpdates``
+answers 409 Conflict, like the real server; ``deleteWebhook`` removes it.
+Simplifications: one bot, no webhooks delivered; ``getUpdates`` forgets updates below
+``offset`` like the real server, and returns at most ``limit`` of the rest.
 """
 
 from __future__ import annotations
@@ -36,8 +41,15 @@ __all__ = ["FakeTelegram"]
 Json = dict[str, Any]
 BOT = {"id": 8765336106, "is_bot": True, "first_name": "Equipage", "username": "equipage_bot"}
 # Bot API parameters that python-telegram-bot sends JSON-encoded inside a form field.
-_OBJECT_PARAMS = frozenset({"reply_markup", "entities", "reply_parameters", "link_preview_options"})
+_OBJECT_PARAMS = frozenset(
+    {"reply_markup", "entities", "reply_parameters", "link_preview_options", "allowed_updates"}
+)
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API serves bots files up to 20 MB
+MAX_TEXT = 4096  # characters (UTF-16 code units) in a message's text
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
 
 
 class FakeTelegram:
@@ -50,6 +62,8 @@ class FakeTelegram:
         self.calls: list[tuple[str, Json]] = []  # every method call, in order
         self.answered: list[str] = []  # methods whose answer went out, in order
         self.downloads: list[str] = []  # file paths fetched from /file/bot<token>/
+        self.webhook: Json | None = None  # the setWebhook parameters in force
+        self._messages: dict[tuple[str, int], Json] = {}  # (chat id, message id) -> message
         self._files: dict[str, tuple[str, bytes, int]] = {}  # file_id -> path, bytes, size
         self._holds: dict[str, asyncio.Event] = {}
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
@@ -92,6 +106,17 @@ class FakeTelegram:
         """The parameters of every call of ``method``, in order."""
         return [params for name, params in self.calls if name == method]
 
+    def messages(self, chat_id: str | int) -> list[Json]:
+        """The messages the bot sent to a chat, in order, as they stand now (copies)."""
+        return [
+            self.message(chat, number) for chat, number in self._messages if chat == str(chat_id)
+        ]
+
+    def message(self, chat_id: str | int, message_id: int) -> Json:
+        """A message the bot sent, as it stands after any edits (a copy)."""
+        found: Json = json.loads(json.dumps(self._messages[(str(chat_id), message_id)]))
+        return found
+
     async def __aenter__(self) -> Self:
         routes = [
             Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
@@ -133,6 +158,8 @@ class FakeTelegram:
             result = await handler(params)
         except _BadRequest as err:
             return _error(400, f"Bad Request: {err}")
+        except _Refused as err:
+            return _error(err.status, err.description)
         self.answered.append(method)
         return JSONResponse({"ok": True, "result": result})
 
@@ -161,6 +188,12 @@ class FakeTelegram:
         return BOT
 
     async def _getUpdates(self, params: Json) -> list[Json]:
+        if self.webhook is not None:
+            raise _Refused(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         if offset:  # the real server forgets what an offset confirmed
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
@@ -188,7 +221,49 @@ class FakeTelegram:
             message["message_thread_id"] = int(params["message_thread_id"])
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
+        self._messages[(str(params["chat_id"]), message_id)] = message
         return message
+
+    async def _editMessageText(self, params: Json) -> Json:
+        message = self._editable(params)
+        text = str(params.get("text") or "")
+        if not text.strip():
+            raise _BadRequest("message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > MAX_TEXT:
+            raise _BadRequest("message is too long")
+        markup = params.get("reply_markup")
+        if text == message["text"] and markup == message.get("reply_markup"):
+            raise _BadRequest(_NOT_MODIFIED)
+        message["text"] = text
+        self._set_markup(message, markup)
+        message["edit_date"] = int(time.time())
+        return message
+
+    async def _editMessageReplyMarkup(self, params: Json) -> Json:
+        message = self._editable(params)
+        markup = params.get("reply_markup")
+        if markup == message.get("reply_markup"):
+            raise _BadRequest(_NOT_MODIFIED)
+        self._set_markup(message, markup)
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _editable(self, params: Json) -> Json:
+        try:
+            key = (str(params["chat_id"]), int(params["message_id"]))
+        except (KeyError, ValueError):
+            raise _BadRequest("message identifier is not specified") from None
+        if key not in self._messages:
+            raise _BadRequest("message to edit not found")
+        return self._messages[key]
+
+    @staticmethod
+    def _set_markup(message: Json, markup: Json | None) -> None:
+        # An edit without reply_markup leaves the message without an inline keyboard.
+        if markup and markup.get("inline_keyboard"):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
 
     async def _sendChatAction(self, params: Json) -> bool:
         return True
@@ -197,14 +272,39 @@ class FakeTelegram:
         return True
 
     async def _setWebhook(self, params: Json) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            self.webhook = None  # an empty URL removes the webhook
+            return True
+        if not url.startswith("https://"):
+            raise _BadRequest("bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook = params
         return True
 
     async def _deleteWebhook(self, params: Json) -> bool:
+        self.webhook = None
         return True
+
+    async def _getWebhookInfo(self, params: Json) -> Json:
+        hook = self.webhook or {}
+        info: Json = {"url": hook.get("url", ""), "has_custom_certificate": False}
+        info["pending_update_count"] = len(self.updates)
+        if "allowed_updates" in hook:
+            info["allowed_updates"] = hook["allowed_updates"]
+        return info
 
 
 class _BadRequest(Exception):
     """A 400 answer, with the Bot API's description after "Bad Request: "."""
+
+
+class _Refused(Exception):
+    """An error answer other than 400, with the Bot API's whole description."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
 
 
 _DESCRIPTIONS = {

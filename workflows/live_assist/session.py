@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from equipage import live
 from equipage.envelope import Envelope, Kind, Origin
 from equipage.memory import Memory
 from equipage.workflow import WorkflowContext
@@ -99,12 +100,18 @@ class Session:
         self.given = snapshot.given
         self.last_sent = snapshot.last_sent
         await self.state.once("start", self._envelope("start", self._welcome()))
+        # So the member's /suggest and /endcall in chat reach this session.
+        member, limit = self.audience.origin.member, snapshot.started + self.params.max_duration
+        await live.mark_active(
+            self.ctx.redis, self.ctx.keys, member, self.session, seconds=limit - now
+        )
         ended = await self._listen(snapshot.cursor, snapshot.started, stop)
         if ended != "stopped":
             # Over for good: a re-run of the node returns this output at once. A stopped
             # runner is only this one giving up; the next one resumes the conversation.
             await self.state.end(ended)
             await self.state.expire(KEEP_SECONDS)
+            await live.mark_ended(self.ctx.redis, self.ctx.keys, member, self.session)
         return self._output(await self.state.counts(), ended)
 
     async def _listen(self, cursor: str, started: float, stop: asyncio.Event | None) -> str:
