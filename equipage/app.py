@@ -206,6 +206,9 @@ async def _console_loop(gateway: Any, channel: Any, user: str, stop: asyncio.Eve
             await channel.send(answer)
 
 
+Say = Callable[[str], Awaitable[list[Outgoing]]]
+
+
 async def converse(
     session: Session,
     text: str,
@@ -222,22 +225,11 @@ async def converse(
     ``on_question`` may answer a question at once (``/approve ID``) instead of leaving it
     for a later ``equipage send``.
     """
-    gateway = make_gateway(session, {})
-    identity = member.identities.get("console") or member.id
 
-    async def start() -> list[Outgoing]:
-        return list(
-            await gateway.receive(Incoming(channel="cli", chat=member.id, user=identity, text=text))
-        )
+    async def start(say: Say) -> list[Outgoing]:
+        return await say(text)
 
-    async def answer(command: str) -> list[Outgoing]:
-        incoming = Incoming(channel="cli", chat=member.id, user=identity, text=command)
-        return list(await gateway.receive(incoming))
-
-    try:
-        return await _relay(session, member.id, start, answer, on_message, on_question, timeout)
-    finally:
-        await gateway.aclose()
+    return await _relay(session, member, start, on_message, on_question, timeout)
 
 
 async def run_workflow(
@@ -263,10 +255,8 @@ async def run_workflow(
             f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in error.errors()
         )
         raise ConfigError(f"workflow {name} refused its input: {problems}") from error
-    gateway = make_gateway(session, {})
-    identity = member.identities.get("console") or member.id
 
-    async def start() -> list[Outgoing]:
+    async def start(say: Say) -> list[Outgoing]:
         run = Envelope(
             kind=Kind.WORKFLOW,
             company=session.keys.company,
@@ -279,21 +269,37 @@ async def run_workflow(
         await session.bus.publish(run)
         return []
 
-    async def answer(command: str) -> list[Outgoing]:
-        incoming = Incoming(channel="cli", chat=member.id, user=identity, text=command)
-        return list(await gateway.receive(incoming))
-
-    try:
-        return await _relay(session, member.id, start, answer, on_message, on_question, timeout)
-    finally:
-        await gateway.aclose()
+    return await _relay(session, member, start, on_message, on_question, timeout)
 
 
 async def _relay(
     session: Session,
+    member: Member,
+    start: Callable[[Say], Awaitable[list[Outgoing]]],
+    on_message: Callable[[Outgoing], Awaitable[None]],
+    on_question: Callable[[Outgoing], Awaitable[str | None]] | None,
+    timeout: float,
+) -> int:
+    """Start, then show every message for ``member`` on the ``cli`` channel until settled."""
+    gateway = make_gateway(session, {})
+    identity = member.identities.get("console") or member.id
+    chat = member.id
+
+    async def say(text: str) -> list[Outgoing]:
+        incoming = Incoming(channel="cli", chat=chat, user=identity, text=text)
+        return list(await gateway.receive(incoming))
+
+    try:
+        return await _follow(session, chat, start, say, on_message, on_question, timeout)
+    finally:
+        await gateway.aclose()
+
+
+async def _follow(
+    session: Session,
     chat: str,
-    start: Callable[[], Awaitable[list[Outgoing]]],
-    answer: Callable[[str], Awaitable[list[Outgoing]]],
+    start: Callable[[Say], Awaitable[list[Outgoing]]],
+    say: Say,
     on_message: Callable[[Outgoing], Awaitable[None]],
     on_question: Callable[[Outgoing], Awaitable[str | None]] | None,
     timeout: float,
@@ -317,7 +323,7 @@ async def _relay(
             shown += 1
 
     try:
-        await show(await start())
+        await show(await start(say))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -335,7 +341,7 @@ async def _relay(
                     if message.question is not None and on_question is not None:
                         command = await on_question(message)
                         if command:
-                            await show(await answer(command))
+                            await show(await say(command))
             if settled and not reply:
                 return shown
             if loop.time() > deadline:

@@ -430,26 +430,15 @@ def test_workflow_is_declared_read_only_with_untrusted_output() -> None:
 async def test_offline_ceo_coaches_a_transcript_the_founder_sends_in_chat(
     redis: aioredis.Redis, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from equipage.envelope import Attachment, Envelope, Kind
-    from tests.test_crew import ORIGIN, crew_running
+    from equipage.envelope import Attachment, Kind
+    from tests.test_crew import crew_running
     from tests.test_workflows import with_workflows
 
     monkeypatch.chdir(tmp_path)
     talk = FIXTURES / "umd-mith_webvtt-player_unlocking-the-airwaves_en.vtt"
     sent = Attachment(name=talk.name, mime="text/vtt", ref="F1", text=talk.read_text())
     async with crew_running(redis, keys, with_workflows("coaching")) as crew:
-        await crew.bus.publish(
-            Envelope(
-                kind=Kind.TASK,
-                company="acme",
-                to="ceo",
-                sender="member:alice",
-                thread="console:alice",
-                text="Coach me on this talk transcript, please",
-                origin=ORIGIN,
-                attachments=(sent,),
-            )
-        )
+        await crew.tell("Coach me on this talk transcript, please", files=(sent,))
         _ack, report = await crew.outbox(2)
     assert report.kind is Kind.REPLY
     assert talk.name in report.text

@@ -18,7 +18,7 @@ from equipage.bus import Bus
 from equipage.config import CompanyConfig
 from equipage.connection import EmbeddedRedis, RedisTarget, connect
 from equipage.crew import build_crew
-from equipage.envelope import Answer, Envelope, Kind, Origin
+from equipage.envelope import Answer, Attachment, Envelope, Kind, Origin
 from equipage.keys import Keys
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import Completion
@@ -58,7 +58,14 @@ class Running:
     keys: Keys
     bus: Bus
 
-    async def tell(self, text: str, *, to: str = "ceo", thread: str = "console:alice") -> Envelope:
+    async def tell(
+        self,
+        text: str,
+        *,
+        to: str = "ceo",
+        thread: str = "console:alice",
+        files: tuple[Attachment, ...] = (),
+    ) -> Envelope:
         envelope = Envelope(
             kind=Kind.TASK,
             company="acme",
@@ -67,6 +74,7 @@ class Running:
             thread=thread,
             text=text,
             origin=ORIGIN,
+            attachments=files,
         )
         await self.bus.publish(envelope)
         return envelope

@@ -723,25 +723,14 @@ async def test_offline_ceo_starts_the_migration_on_a_french_request_and_says_wha
 async def test_an_export_sent_with_a_chat_request_is_planned_and_step_one_is_asked(
     redis: aioredis.Redis, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from equipage.envelope import Attachment, Envelope
-    from tests.test_crew import ORIGIN
+    from equipage.envelope import Attachment
 
     monkeypatch.chdir(tmp_path)
     export = GCP / "cai_export_policy-library_enforce_labels_compute_instances.json"
     sent = Attachment(name=export.name, mime="application/json", ref="F1", text=export.read_text())
     async with crew_running(redis, keys, with_workflows("migration")) as crew:
-        await crew.bus.publish(
-            Envelope(
-                kind=Kind.TASK,
-                company="acme",
-                to="ceo",
-                sender="member:alice",
-                thread="console:alice",
-                text="On veut quitter Google Cloud pour Scaleway ou Hetzner : voici l'export",
-                origin=ORIGIN,
-                attachments=(sent,),
-            )
-        )
+        text = "On veut quitter Google Cloud pour Scaleway ou Hetzner : voici l'export"
+        await crew.tell(text, files=(sent,))
         _ack, question = await crew.outbox(2)
     assert question.kind is Kind.QUESTION and question.question is not None
     assert question.text.startswith("Migration runbook, step 1 of 4")
