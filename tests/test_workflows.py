@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -331,3 +332,44 @@ async def test_digest_input_language_overrides_the_company_language(
     default = await graph.ainvoke({"input": DigestInput()})
     assert default["output"].summary().startswith("**Activité de l'équipe sur les dernières")
     assert "Rien n'a été traité sur cette période." in default["output"].summary()
+
+
+async def test_a_workflow_paused_for_approval_resumes_after_workers_and_redis_restart(
+    tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from equipage.connection import EmbeddedRedis, RedisTarget, connect
+
+    monkeypatch.chdir(tmp_path)
+    data: dict[str, Any] = with_workflows("tenders").model_dump(mode="json", exclude_unset=True)
+    data["company"]["profile"]["where"] = ["FR", "BE", "LU"]
+    watch = {"cpv": ["72"], "keywords": ["IT services"], "bundled": True}
+    data["company"]["profile"]["tenders"] = watch
+    config = CompanyConfig.model_validate(data)
+    home = tmp_path / "data"
+    server = EmbeddedRedis(home).start()
+    redis = connect(RedisTarget(socket=server.socket_file))
+    async with crew_running(redis, keys, config) as crew:
+        await crew.tell("Find this week's public tenders and draft an answer")
+        _ack, question = await crew.outbox(2)
+    assert question.kind is Kind.QUESTION and question.sender == "workflow.tenders"
+    assert _exports(tmp_path) == []
+    await redis.aclose()
+    server.stop()  # everything stops; the paused run lives on in the AOF
+
+    server = EmbeddedRedis(home).start()
+    redis = connect(RedisTarget(socket=server.socket_file))
+    try:
+        async with crew_running(redis, keys, config) as crew:
+            await crew.answer(question, approved=True)
+            *_, report = await crew.outbox(3)
+        assert report.kind is Kind.REPLY and report.sender == "ceo"
+        assert "Provision of IT Services Related to OP IT Systems" in report.text
+        [docx] = _exports(tmp_path)
+        assert docx.startswith("tender-ted-f42be27e")
+    finally:
+        await redis.aclose()
+        server.stop()
+
+
+def _exports(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob("*.docx")]
