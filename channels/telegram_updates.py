@@ -1,0 +1,109 @@
+"""Telegram Updates read: what a person wrote, edited, sent as a file or pressed, as Incoming.
+
+An Update arrives as the Bot API's JSON (a webhook body, or a polled ``Update.to_dict()``).
+``incoming`` turns messages, edited messages, documents and approval-button presses into
+``Incoming``; ``pressed`` finds the message whose button was pressed, so the adapter can
+mark it answered. Anything else (joins, service messages, malformed updates) is None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from equipage.chat import Attachment, Incoming
+
+__all__ = ["ALLOWED_UPDATES", "Pressed", "incoming", "pressed"]
+
+#: The updates the channel reads; Telegram sends no other kind to the webhook.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+
+
+def incoming(update: dict[str, Any]) -> Incoming | None:
+    """The Incoming an Update stands for, or None for updates people did not write."""
+    try:
+        return _translate(update)
+    except (KeyError, TypeError, ValueError):
+        return None  # malformed: retrying would not make it readable
+
+
+def _translate(update: dict[str, Any]) -> Incoming | None:
+    update_id = str(update.get("update_id", ""))
+    callback = update.get("callback_query")
+    if isinstance(callback, dict):
+        action, _, question = str(callback.get("data") or "").partition(":")
+        sender = callback.get("from") or {}
+        if action not in ("approve", "reject") or not question or "id" not in sender:
+            return None
+        message = callback.get("message") or {}
+        user = str(sender["id"])
+        # An inline-mode button has no message: the presser's private chat answers.
+        chat = str(message["chat"]["id"]) if "chat" in message else user
+        return Incoming(
+            channel="telegram",
+            chat=chat,
+            user=user,
+            text=f"/{action} {question}",
+            message_id=update_id,
+            thread=_topic(message),
+        )
+    edited = "edited_message" in update
+    message = update.get("edited_message") or update.get("message")
+    if not isinstance(message, dict) or "id" not in (message.get("from") or {}):
+        return None
+    document = message.get("document")
+    attachments: tuple[Attachment, ...] = ()
+    if isinstance(document, dict):
+        attachments = (
+            Attachment(
+                name=document.get("file_name") or "document",
+                mime=document.get("mime_type") or "application/octet-stream",
+                size=document.get("file_size") or 0,
+                ref=document["file_id"],
+            ),
+        )
+    text = message.get("text") or message.get("caption") or ""
+    if not text and not attachments:
+        return None
+    return Incoming(
+        channel="telegram",
+        chat=str(message["chat"]["id"]),
+        user=str(message["from"]["id"]),
+        text=text,
+        message_id=update_id,
+        thread=_topic(message),
+        edited=edited,
+        attachments=attachments,
+    )
+
+
+def _topic(message: dict[str, Any]) -> str | None:
+    # Replies in plain supergroups carry a thread id too; only forum topics are threads.
+    return str(message["message_thread_id"]) if message.get("is_topic_message") else None
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """The message whose approval button was pressed, as the callback query gives it."""
+
+    chat: str
+    message_id: int
+    question: str
+    text: str  # as sent (plain text); empty when Telegram no longer shows it to the bot
+
+
+def pressed(update: dict[str, Any]) -> Pressed | None:
+    """The message of an approval button's press, or None when there is none to edit."""
+    callback = update.get("callback_query")
+    if not isinstance(callback, dict):
+        return None
+    action, _, question = str(callback.get("data") or "").partition(":")
+    message = callback.get("message")
+    # An inline-mode button has no message; we never send those, so nothing to edit.
+    if action not in ("approve", "reject") or not question or not isinstance(message, dict):
+        return None
+    try:
+        chat, message_id = str(message["chat"]["id"]), int(message["message_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return Pressed(chat, message_id, question, str(message.get("text") or ""))
