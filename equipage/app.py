@@ -42,6 +42,7 @@ __all__ = [
     "raise_budget",
     "run_workflow",
     "serve",
+    "worker_pools",
 ]
 
 log = logging.getLogger(__name__)
@@ -157,13 +158,8 @@ async def serve(
         web = session.config.channels.web
         tasks.append(asyncio.create_task(serve_webhooks(routes, web.host, web.port, stop)))
     if workers:
-        worker = Worker(
-            session.bus,
-            session.crew.handlers,
-            name=name,
-            concurrency=session.config.runtime.workers,
-        )
-        tasks.append(asyncio.create_task(worker.run(stop)))
+        for worker in worker_pools(session, name):
+            tasks.append(asyncio.create_task(worker.run(stop)))
         if session.config.schedules:
             scheduler = Scheduler(session.config, session.redis, session.keys, session.bus)
             tasks.append(asyncio.create_task(scheduler.run(stop)))
@@ -184,6 +180,22 @@ async def serve(
             closer = getattr(adapter, "aclose", None)
             if closer is not None:
                 await closer()
+
+
+def worker_pools(session: Session, name: str) -> list[Worker]:
+    """The workers of one process: one for the crew, one for runs that last (a live call).
+
+    A live call holds its handler for as long as the conversation; in a pool of its own it
+    cannot take the slots the founder's requests need.
+    """
+    runtime = session.config.runtime
+    handlers = session.crew.handlers
+    long = {inbox: h for inbox, h in handlers.items() if inbox in session.crew.long_running}
+    short = {inbox: h for inbox, h in handlers.items() if inbox not in long}
+    pools = [Worker(session.bus, short, name=name, concurrency=runtime.workers)]
+    if long:
+        pools.append(Worker(session.bus, long, name=f"{name}-long", concurrency=runtime.long_runs))
+    return pools
 
 
 def _report_crash(task: asyncio.Task[Any]) -> None:

@@ -367,6 +367,9 @@ class RuntimeConfig(_Model):
     max_attempts: int = Field(5, ge=1, description="deliveries before the dead-letter stream")
     visibility_timeout: float = Field(60.0, gt=0, description="seconds before a reclaim")
     workers: int = Field(2, ge=1, description="concurrent handlers per worker process")
+    long_runs: int = Field(
+        4, ge=1, description="workflow runs that last (live calls) held at once per process"
+    )
     monthly_budget: float = Field(
         50.0, ge=0, description="most the company spends on model calls per month"
     )

@@ -115,6 +115,8 @@ class Crew:
     models: list[ChatModel] = field(default_factory=list)
     #: Set when the process stops: long workflow nodes hand their envelope over.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Inboxes of workflows whose runs last (``long_running``): served by a pool of their own.
+    long_running: frozenset[str] = frozenset()
 
     @property
     def entry_role(self) -> str:
@@ -260,6 +262,9 @@ def build_crew(
         mcp=mcp,
         models=built,
         stopping=stopping,
+        long_running=frozenset(
+            workflow_inbox(w.name) for w in runnable if getattr(w, "long_running", False)
+        ),
     )
 
 

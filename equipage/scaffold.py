@@ -120,6 +120,7 @@ runtime:
   max_attempts: 5           # deliveries of a failing message before it is set aside
   visibility_timeout: 60.0  # seconds before a message a crashed worker held is retried
   workers: 2                # messages handled at once by each worker process
+  long_runs: 4              # live calls followed at once, in a pool of their own
   timezone: UTC             # time zone of the schedules' cron times, e.g. Europe/Paris
 """)
 

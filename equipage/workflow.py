@@ -157,6 +157,7 @@ class Workflow(Protocol):
     handles: tuple[str, ...]  # keywords (any language) that call for it
     read_only: bool  # True when running it changes nothing outside the crew
     untrusted_output: bool  # True when its output carries content from outside
+    # Optional ``long_running = True``: a run lasts (a live call) and gets its own worker pool.
     Input: type[BaseModel]
     Output: type[BaseModel]
 

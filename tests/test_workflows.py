@@ -373,3 +373,18 @@ async def test_a_workflow_paused_for_approval_resumes_after_workers_and_redis_re
 
 def _exports(folder: Path) -> list[str]:
     return [p.name for p in folder.rglob("*.docx")]
+
+
+async def test_live_calls_get_a_worker_pool_of_their_own(redis: aioredis.Redis, keys: Keys) -> None:
+    from equipage.app import Session, worker_pools
+    from equipage.config import Settings
+    from equipage.connection import RedisTarget
+
+    config = with_workflows("digest", "live_assist")
+    crew = build_crew(config, redis, keys)
+    session = Session(Settings(), config, RedisTarget(url="redis://unused"), redis, keys, crew, [])
+    crew_pool, calls = worker_pools(session, "w1")
+    assert "workflow.live_assist" not in crew_pool.handlers
+    assert {"ceo", "workflow.digest"} <= set(crew_pool.handlers)
+    assert set(calls.handlers) == {"workflow.live_assist"}
+    assert (calls.name, calls.concurrency) == ("w1-long", config.runtime.long_runs)

@@ -92,6 +92,7 @@ class LiveAssist:
         "live suggestions",
         "live assist",
     )
+    long_running = True  # one run lasts the whole call: a worker pool of its own
     read_only = True  # it reads a transcript and writes to the founder only
     untrusted_output = True  # suggestions quote what the other party said
     Input = LiveInput
