@@ -423,7 +423,7 @@ async def test_a_transcript_sent_with_a_chat_request_is_the_one_measured(
 def test_workflow_is_declared_read_only_with_untrusted_output() -> None:
     assert WORKFLOW.name == "coaching"
     assert WORKFLOW.read_only and WORKFLOW.untrusted_output
-    assert {"coaching", "prise de parole", "débit", "pitch"} <= set(WORKFLOW.handles)
+    assert {"coaching", "prise de parole", "débit de parole", "my pitch"} <= set(WORKFLOW.handles)
     assert isinstance(Measures.model_json_schema(), dict)
 
 

@@ -388,3 +388,26 @@ async def test_live_calls_get_a_worker_pool_of_their_own(redis: aioredis.Redis, 
     assert {"ceo", "workflow.digest"} <= set(crew_pool.handlers)
     assert set(calls.handlers) == {"workflow.live_assist"}
     assert (calls.name, calls.concurrency) == ("w1-long", config.runtime.long_runs)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("Find this week's public tenders and draft an answer", ["tenders"]),
+        ("Trouve les appels d'offres de la semaine", ["tenders"]),
+        ("On veut quitter Google Cloud pour Scaleway", ["migration"]),
+        ("Coach me on my talk, here is the transcript", ["coaching"]),
+        ("Aide-moi pendant mon appel avec Acme", ["live_assist"]),
+        ("What did the crew do today?", ["digest"]),
+        ("We launch next week: I need a launch post and the pitch", []),
+        ("Let's talk pricing for the hosting offer", []),
+    ],
+)
+def test_requests_route_to_the_one_workflow_they_call_for(
+    request_text: str, expected: list[str]
+) -> None:
+    from equipage.text import matches_any
+    from equipage.workflow import available_workflows
+
+    workflows = [load_workflow(name) for name in available_workflows()]
+    assert [w.name for w in workflows if matches_any(request_text, w.handles)] == expected

@@ -158,10 +158,12 @@ class Coaching:
         "strengths, three things to work on and an exercise (input: path or text, "
         "optional speaker)"
     )
+    # Phrases, not bare words: requests are routed on whole-word matches, and "talk",
+    # "pitch" or "oral" alone ("let's talk pricing", "the launch pitch") are not coaching.
     handles = (
-        "coaching", "coach", "speaking", "public speaking", "talk", "pitch", "speech",
-        "transcript", "presentation", "filler words", "prise de parole", "transcription",
-        "débit", "discours", "oral", "mots parasites", "tics de langage",
+        "coaching", "coach me", "speaking coach", "public speaking", "my talk", "my pitch",
+        "my speech", "transcript", "filler words", "prise de parole", "transcription",
+        "débit de parole", "mon discours", "mon oral", "mots parasites", "tics de langage",
     )  # fmt: skip
     read_only = True  # it reads a transcript and writes files in its own folder only
     untrusted_output = True  # the report quotes words from a transcript sent from outside
