@@ -31,6 +31,7 @@ from equipage.errors import ConfigError, DeliveryRefused
 from equipage.keys import GATEWAY_GROUP
 from equipage.llm.pricing import CURRENCY
 from equipage.members import Members
+from equipage.text import language_of
 
 __all__ = ["HELP", "Gateway"]
 
@@ -288,7 +289,11 @@ class Gateway:
 
     def _origin(self, incoming: Incoming, member: Member) -> Origin:
         return Origin(
-            channel=incoming.channel, chat=incoming.chat, member=member.id, thread=incoming.thread
+            channel=incoming.channel,
+            chat=incoming.chat,
+            member=member.id,
+            thread=incoming.thread,
+            language=language_of(incoming.text),
         )
 
     def _say(self, incoming: Incoming, text: str) -> Outgoing:

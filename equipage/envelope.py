@@ -52,6 +52,9 @@ class Origin(_Model):
     chat: str
     member: str
     thread: str | None = None  # platform thread (Slack thread_ts, Telegram topic...)
+    #: The language the person wrote in (``fr``/``en``), when the gateway could tell:
+    #: reports made for them far down the chain (a workflow's) follow it.
+    language: str | None = None
 
 
 class ReplyTo(_Model):

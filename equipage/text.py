@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["fold", "is_french", "matches_any", "words"]
+__all__ = ["fold", "is_french", "language_of", "matches_any", "words"]
 
 _FRENCH_MARKERS = frozenset(
     "le la les un une des du de et est pour avec sur dans nous vous je tu il elle "
@@ -39,6 +39,16 @@ def matches_any(text: str, keywords: Iterable[str]) -> list[str]:
         if phrase and re.search(rf"\b{re.escape(phrase)}[sx]?\b", folded):
             found.append(keyword)
     return found
+
+
+def language_of(text: str) -> str | None:
+    """``fr`` or ``en`` when the text's function words say so, None when it has none."""
+    tokens = re.findall(r"[a-zàâçéèêëîïôûùüÿœ']+", text.casefold())
+    french = sum(t in _FRENCH_MARKERS for t in tokens)
+    english = sum(t in _ENGLISH_MARKERS for t in tokens)
+    if french == english == 0:
+        return None
+    return "fr" if french > english else "en"
 
 
 def is_french(text: str) -> bool:

@@ -146,7 +146,7 @@ async def test_known_members_message_becomes_one_task_on_the_entry_roles_inbox(
     assert task.sender == "member:alice"
     assert task.thread == "console:alice"
     assert task.text == "Prepare a launch post"
-    assert task.origin == Origin(channel="console", chat="alice", member="alice")
+    assert task.origin == Origin(channel="console", chat="alice", member="alice", language="en")
 
 
 async def test_message_in_a_platform_thread_keeps_the_thread_in_its_key_and_origin(
@@ -832,3 +832,11 @@ async def test_closing_the_gateway_ends_the_typing_it_keeps_alive(bus: Bus) -> N
 
     assert task.cancelled()
     assert gateway.presence.chats == frozenset()
+
+
+def test_the_origin_remembers_the_language_the_person_wrote_in() -> None:
+    from equipage.text import language_of
+
+    assert language_of("Prépare un post de lancement pour la semaine prochaine") == "fr"
+    assert language_of("Prepare a launch post for next week") == "en"
+    assert language_of("/status") is None  # nothing to tell: reports use the company's

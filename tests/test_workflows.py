@@ -411,3 +411,30 @@ def test_requests_route_to_the_one_workflow_they_call_for(
 
     workflows = [load_workflow(name) for name in available_workflows()]
     assert [w.name for w in workflows if matches_any(request_text, w.handles)] == expected
+
+
+async def test_a_workflow_reports_in_the_language_the_founder_wrote_in(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from equipage.envelope import Envelope, Origin
+
+    monkeypatch.chdir(tmp_path)
+    data: dict[str, Any] = with_workflows("tenders").model_dump(mode="json", exclude_unset=True)
+    data["company"]["profile"]["tenders"] = {"cpv": ["72"], "bundled": True}
+    config = CompanyConfig.model_validate(data)  # the company's first language is English
+    french = Origin(channel="console", chat="alice", member="alice", language="fr")
+    async with crew_running(redis, keys, config) as crew:
+        await crew.bus.publish(
+            Envelope(
+                kind=Kind.TASK,
+                company="acme",
+                to="ceo",
+                sender="member:alice",
+                thread="console:alice",
+                text="Trouve les appels d'offres de la semaine",
+                origin=french,
+            )
+        )
+        _ack, question = await crew.outbox(2)
+    assert question.sender == "workflow.tenders"
+    assert question.text.startswith("**Veille des appels d'offres")

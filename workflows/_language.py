@@ -1,10 +1,9 @@
-"""The language a workflow writes its report in: the one its input asks, else the company's.
+"""The language a workflow writes its report in.
 
-The request that starts a workflow carries no text (a ``WorkflowCall`` is a name and an
-input), so the founder's own words cannot be read here. The rule is therefore explicit:
-the input's ``language`` when it is ``fr`` or ``en`` (an agent that knows the conversation
-passes it), else the first of ``company.profile.languages``, else English. Reports exist
-in French and English only; any other company language gets English.
+The input's ``language`` when it is ``fr`` or ``en``; else the language the founder wrote in,
+which the gateway read off their message and which travels on the thread's ``Origin``
+through every delegation; else the first of ``company.profile.languages`` (a scheduled run
+has no message); else English. Reports exist in French and English only.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from equipage.config import Profile
+from equipage.envelope import Origin
 
 __all__ = ["LANGUAGE_HELP", "Asked", "Said", "language_field", "report_language"]
 
@@ -21,8 +21,9 @@ Asked = Literal["auto", "fr", "en"]
 Said = Literal["fr", "en"]
 
 LANGUAGE_HELP = (
-    "language of the report for the founder: 'fr' or 'en'; 'auto' (default) uses the "
-    "company's first language (company.profile.languages), English when it is neither"
+    "language of the report for the founder: 'fr' or 'en'; 'auto' (default) follows the "
+    "language the founder wrote in, else the company's first language "
+    "(company.profile.languages), English when it is neither"
 )
 
 
@@ -31,10 +32,12 @@ def language_field() -> Any:
     return Field("auto", description=LANGUAGE_HELP)
 
 
-def report_language(asked: str, profile: Profile | None) -> Said:
-    """``fr`` or ``en``: the input's explicit choice, else the company's first language."""
+def report_language(asked: str, profile: Profile | None, origin: Origin | None = None) -> Said:
+    """``fr`` or ``en``: the input's choice, the founder's, else the company's first language."""
     if asked == "fr":
         return "fr"
     if asked == "en":
         return "en"
+    if origin is not None and origin.language in ("fr", "en"):
+        return "fr" if origin.language == "fr" else "en"
     return "fr" if profile is not None and profile.language == "fr" else "en"

@@ -127,7 +127,7 @@ class Digest:
                 failures=types["failed"],
                 dead=types["dead"],
                 stopped=types["stopped"],
-                language=report_language(params.language, ctx.profile),
+                language=report_language(params.language, ctx.profile, state.get("origin")),
             )
             return {"output": output}
 

@@ -105,7 +105,7 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
     async def parse(state: _State) -> dict[str, Any]:
         params: MigrationInput = state["input"]
         run = hashlib.sha256(params.model_dump_json().encode()).hexdigest()[:10]
-        language = report_language(params.language, ctx.profile)
+        language = report_language(params.language, ctx.profile, state.get("origin"))
         request = state.get("request")
         # Files sent with a chat request ("plan our move, here is the export") count too.
         sent = [(a.name, a.text) for a in (request.attachments if request else ()) if a.text]

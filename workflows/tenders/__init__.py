@@ -146,7 +146,7 @@ class Tenders:
                 f"tenders: {len(report.tenders)} notice(s) read"
                 + (f"; failed: {failed}" if failed else "")
             )
-            language = report_language(params.language, ctx.profile)
+            language = report_language(params.language, ctx.profile, state.get("origin"))
             say = phrases(language)
             notes = []
             if sources.bundled:
