@@ -450,3 +450,10 @@ def test_criteria_and_lots_do_not_change_the_fingerprint() -> None:
     richer = ted.model_copy(update={"criteria": (Criterion(kind="price", weight=40),)})
     assert fingerprint(richer) == fingerprint(ted)
     assert fingerprint(ted.model_copy(update={"buyer": "Ville de Lille"})) != fingerprint(ted)
+
+
+def test_the_kind_of_buyer_body_does_not_split_one_procedure_in_two() -> None:
+    ted, boamp = copies()
+    as_commune = boamp.model_copy(update={"buyer": "Commune de Lyon"})
+    assert fingerprint(as_commune) == fingerprint(ted)
+    assert fingerprint(boamp.model_copy(update={"buyer": "Commune de Lille"})) != fingerprint(ted)

@@ -34,6 +34,12 @@ __all__ = ["Change", "Fresh", "SeenRegister", "Triage", "fingerprint"]
 _STOPWORDS = frozenset(
     "a au aux d de des du en et l la le les pour par sur un une the of and for to in".split()
 )
+# The same buyer is "Commune de Lyon" on one platform and "Ville de Lyon" on the other:
+# the kind of body is left out of the fingerprint, its name is kept.
+_BUYER_KINDS = frozenset(
+    "commune ville mairie city town municipality council conseil departemental "
+    "departement region".split()
+)
 _ORDER = {
     NoticeKind.PRIOR: 0,
     NoticeKind.CONTRACT: 1,
@@ -122,7 +128,8 @@ class _Group:
 def fingerprint(tender: Tender) -> str:
     """Same procedure on TED and BOAMP -> same fingerprint: buyer, title, deadline day."""
     day = tender.deadline.date().isoformat() if tender.deadline else ""
-    text = "\n".join([_normal(tender.buyer), _normal(tender.title), day])
+    buyer = " ".join(w for w in _normal(tender.buyer).split() if w not in _BUYER_KINDS)
+    text = "\n".join([buyer, _normal(tender.title), day])
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
