@@ -457,3 +457,21 @@ def test_the_kind_of_buyer_body_does_not_split_one_procedure_in_two() -> None:
     as_commune = boamp.model_copy(update={"buyer": "Commune de Lyon"})
     assert fingerprint(as_commune) == fingerprint(ted)
     assert fingerprint(boamp.model_copy(update={"buyer": "Commune de Lille"})) != fingerprint(ted)
+
+
+async def test_procedures_over_a_year_past_their_deadline_are_forgotten_with_their_refs(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    register = SeenRegister(redis, keys)
+    ted, boamp = copies()
+    other = tender("200-2025", title="Infogérance des serveurs", buyer="Ville de Nantes", days=60)
+    assert sorted(await report(register, [ted, boamp, other], "r1")) == sorted([ted.id, other.id])
+    before = await redis.hlen(keys.tenders_seen())
+    # Two months on: nothing is a year past its deadline yet.
+    assert await register.prune(today=TODAY + timedelta(days=60)) == 0
+    # 30 + 365 days on, the first procedure's deadline is over a year old; the second is not.
+    assert await register.prune(today=TODAY + timedelta(days=30 + 366)) == 1
+    fields = {f.decode() for f in await redis.hkeys(keys.tenders_seen())}
+    assert len(fields) < before
+    assert not any(ted.id in f or boamp.id in f for f in fields)
+    assert any(other.id in f for f in fields)

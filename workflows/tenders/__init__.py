@@ -169,6 +169,7 @@ class Tenders:
         async def triage(state: _State) -> dict[str, Any]:
             today = date.fromisoformat(state["today"])
             found = await seen.triage(state["tenders"], run=state["run"], today=today)
+            await seen.prune(today=today)
             return {"triage": found.model_dump(mode="json")}
 
         async def rank(state: _State) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -179,6 +179,30 @@ class SeenRegister:
             if won:
                 claimed.append(item)
         return claimed
+
+    async def prune(self, *, today: date, keep_days: int = 365) -> int:
+        """Forget procedures whose deadline (or, without one, report) is over ``keep_days``
+        old, with the refs pointing at them: the register stays the size of a year's
+        watch. Returns how many procedures were forgotten."""
+        cutoff = today - timedelta(days=keep_days)
+        old: set[str] = set()
+        refs: dict[str, str] = {}
+        async for name, value in self.redis.hscan_iter(self.key):
+            field_name, raw = name.decode(), value.decode()
+            if field_name.startswith("ref:"):
+                refs[field_name] = raw
+                continue
+            try:
+                record = _Record.model_validate_json(raw)
+            except ValidationError:
+                continue  # overwritten as new when its procedure comes back
+            last = record.deadline.date() if record.deadline else record.reported
+            if last < cutoff:
+                old.add(field_name)
+        if old:
+            dead = [*old, *(ref for ref, slot in refs.items() if slot in old)]
+            await self.redis.hdel(self.key, *dead)
+        return len(old)
 
     async def _group(self, ordered: Sequence[Tender]) -> list[_Group]:
         """Group copies and amendments of one procedure, by stored links or fingerprint."""
