@@ -7,7 +7,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import hcl2
 import pytest
@@ -38,9 +38,11 @@ from workflows.migration.mapping import Status, choose
 from workflows.migration.plan import MigrationPlan, build_plan
 from workflows.migration.prices import PriceTable, load_prices
 from workflows.migration.resource import Kind as RKind
-from workflows.migration.resource import Resource, Rule
+from workflows.migration.resource import NodePool, Resource, Rule
 from workflows.migration.runbook import build_runbook, transfer_hours
 from workflows.migration.terraform import generate
+from workflows.migration.why import Why, WhyCode
+from workflows.migration.words import said
 
 GCP = FIXTURES / "gcp"
 SAMPLES = sorted(str(p) for p in GCP.iterdir() if p.suffix in {".json", ".tfstate"})
@@ -412,6 +414,43 @@ def test_european_regions_map_to_the_nearest_target_location() -> None:
     assert "latency for its users will change" in choose(far, prices, Target.HETZNER).reason
 
 
+def test_mapping_reasons_are_data_said_in_french_or_english() -> None:
+    prices = load_prices()
+    disk = Resource(kind=RKind.DISK, name="d", asset_type="t", source="s",
+                    region="europe-west9", disk_gib=10)  # fmt: skip
+    choice = choose(disk, prices, Target.SCALEWAY)
+    place = Why(code="nearest", values={"location": "fr-par", "region": "europe-west9", "km": 0})
+    assert choice.why == (Why(code="block_volume"), place)
+    assert said(choice.why, "en") == "block volume; fr-par is nearest to europe-west9 (0 km)"
+    assert said(choice.why, "fr") == (
+        "volume bloc ; fr-par est le plus proche de europe-west9 (0 km)"
+    )
+    far = disk.model_copy(update={"region": "us-east1"})
+    assert said(choose(far, prices, Target.HETZNER).why, "fr") == (
+        "volume bloc ; us-east1 est hors des régions européennes que nous plaçons : fsn1 par "
+        "défaut ; la latence pour ses utilisateurs changera"
+    )
+    pool = Resource(kind=RKind.NODE_POOL, name="p", asset_type="t", source="s",
+                    pools=(NodePool(name="web"),))  # fmt: skip
+    [unknown] = choose(pool, prices, Target.SCALEWAY).why
+    assert said([unknown], "fr") == "pool web : type de machine ou nombre de nœuds inconnu"
+    assert said([unknown], "en") == "pool web: machine type or node count unknown"
+
+
+def test_every_mapping_reason_has_a_french_and_an_english_sentence() -> None:
+    for code in get_args(WhyCode):
+        values: dict[str, str | int | float] = {
+            "offer": "x", "vcpu": 1.5, "memory": 2.0, "gib": 20.0, "engine": "", "nodes": 2,
+            "pool": "p", "on": "", "location": "fr-par", "region": "r", "km": 3, "type": "t",
+            "target": "scaleway", "tier": "db", "notes": "n",
+        }  # fmt: skip
+        reason = [Why(code=code, values=values)]
+        french, english = said(reason, "fr"), said(reason, "en")
+        assert french and english and french != english, code
+    assert said([Why(code="cheapest_server", values={"offer": "x", "vcpu": 1.5, "memory": 2.0})],
+                "fr") == "x est le moins cher avec ≥ 1,5 vCPU et ≥ 2 Gio"  # fmt: skip
+
+
 # --- generated OpenTofu ----------------------------------------------------------------
 
 
@@ -628,6 +667,15 @@ async def test_the_whole_workflow_on_the_offline_model_writes_the_plan_and_tf_fi
     for item in output.plan.planned:
         assert f"| {item.resource.name} |" in report
     assert "## Sans équivalent" in report and "service-account-id" in report
+    # Mapping reasons, the unmapped list and the price notes are French too.
+    assert "les comptes de service ne se transposent pas : créez à la main une clé d'API" in (
+        report
+    )
+    assert " est le moins cher avec ≥ " in report and "Gio (vCPU partagés)" in report
+    assert "Les prix Scaleway sont les mêmes dans toutes les régions" in report
+    untranslated = ("is the cheapest", "do not carry over", "nearest to", "Scaleway prices are")
+    for sentence in untranslated:
+        assert sentence not in report, sentence
     assert "## Coût mensuel" in report and "| Ressource | Genre |" in report
     summary = output.summary()
     assert summary.startswith("**Plan de migration cloud : Google Cloud → Scaleway et Hetzner**")

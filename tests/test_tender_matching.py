@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
@@ -12,8 +13,17 @@ import yaml
 
 from equipage.config import TenderProfile
 from equipage.keys import Keys
+from workflows.tenders.difference import (
+    Amount,
+    Cancelled,
+    DeadlineMoved,
+    Difference,
+    LotsChanged,
+    ValueChanged,
+)
 from workflows.tenders.matching import Match, Ranking, ReasonCode, match
 from workflows.tenders.model import Criterion, Lot, NoticeKind, Source, Tender
+from workflows.tenders.phrases import differences, phrases
 from workflows.tenders.seen import SeenRegister, fingerprint
 from workflows.tenders.sources import bundled_tenders
 from workflows.tenders.wording import EN, FR, say, why
@@ -308,6 +318,12 @@ def copies() -> tuple[Tender, Tender]:
     return ted, boamp
 
 
+def written(changes: tuple[Difference, ...], language: str) -> list[str]:
+    """What changed, as the report writes it in ``language``."""
+    say = phrases(language)
+    return [line for change in changes for line in differences(change, say)]
+
+
 async def report(register: SeenRegister, tenders: list[Tender], run: str) -> list[str]:
     """Triage and claim like a run does; the ids it reports as new."""
     triage = await register.triage(tenders, run=run, today=TODAY)
@@ -361,11 +377,22 @@ async def test_change_of_a_seen_notice_is_reported_as_a_change_saying_what_chang
     [reported] = triage.changes
     assert reported.status == "changed"
     assert reported.first_reported == TODAY
-    assert reported.changes == (
+    assert ted.deadline is not None
+    assert reported.changes == (  # values, not sentences: each report language says them
+        DeadlineMoved(before=ted.deadline, after=ted.deadline + timedelta(days=14)),
+        ValueChanged(before=None, after=Amount(value=300_000.0, currency="EUR")),
+        LotsChanged(added=("LOT-0002: Sauvegarde",)),
+    )
+    assert written(reported.changes, "en") == [
         "deadline moved from 2025-04-02 12:00 UTC to 2025-04-16 12:00 UTC",
         "estimated value changed from not stated to 300,000 EUR",
         "lots added or renamed: LOT-0002: Sauvegarde",
-    )
+    ]
+    assert written(reported.changes, "fr") == [
+        "date limite déplacée : 2025-04-02 12:00 UTC → 2025-04-16 12:00 UTC",
+        "valeur estimée modifiée : non indiquée → 300\u00a0000 EUR",
+        "lots ajoutés ou renommés : LOT-0002: Sauvegarde",
+    ]
     repeat = await register.triage([change], run="r3", today=TODAY)
     assert not repeat.changes and repeat.repeated == (change.id,)
 
@@ -387,7 +414,9 @@ async def test_cancellation_of_a_seen_notice_is_reported_once_as_a_cancellation(
     [cancelled] = (await register.triage([cancel], run="r2", today=TODAY)).changes
     assert cancelled.status == "cancelled"
     assert cancelled.title == boamp.title
-    assert cancelled.changes == ("procedure cancelled by notice boamp:25-9999",)
+    assert cancelled.changes == (Cancelled(notice="boamp:25-9999"),)
+    assert written(cancelled.changes, "en") == ["procedure cancelled by notice boamp:25-9999"]
+    assert written(cancelled.changes, "fr") == ["procédure annulée par l'avis boamp:25-9999"]
     later = await register.triage([boamp, cancel], run="r3", today=TODAY)
     assert not later.changes and not later.new
 
@@ -430,6 +459,26 @@ async def test_run_that_re_executes_after_a_crash_reports_its_own_claims_again(
     once = await register.triage([retitled], run="r3", today=TODAY)
     twice = await register.triage([retitled], run="r3", today=TODAY)
     assert once.changes == twice.changes and len(once.changes) == 1
+    assert written(once.changes[0].changes, "fr") == [
+        "titre modifié : « Hébergement et infogérance du système d'information » devient "
+        "« Hébergement sécurisé »"
+    ]
+
+
+async def test_record_stored_with_english_sentences_of_an_older_version_is_still_read(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    ted, _ = copies()
+    register = SeenRegister(redis, keys)
+    await report(register, [ted], "r1")
+    slot = f"fp:{fingerprint(ted)}"
+    raw = await redis.hget(keys.tenders_seen(), slot)
+    assert raw is not None
+    stored = json.loads(raw)
+    stored.update(status="changed", changes=["deadline moved from 2025-04-02 to 2025-04-16"])
+    await redis.hset(keys.tenders_seen(), slot, json.dumps(stored))
+    again = await register.triage([ted], run="r2", today=TODAY)
+    assert again.repeated == (ted.id,) and not again.new  # not mistaken for a new notice
 
 
 async def test_prior_notice_followed_by_its_call_for_tenders_reports_the_call_as_new(

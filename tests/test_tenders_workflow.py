@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,16 @@ from tests.test_crew import Running
 from tests.test_tender_sources import fake_notices
 from tests.test_workflows import with_workflows
 from workflows.tenders import WORKFLOW, TendersInput, TendersOutput
+from workflows.tenders.difference import (
+    Amount,
+    Cancelled,
+    DeadlineMoved,
+    LotsChanged,
+    TitleChanged,
+    ValueChanged,
+)
 from workflows.tenders.drafts import Drafter
+from workflows.tenders.failure import SourceProblem
 from workflows.tenders.matching import Match, Reason
 from workflows.tenders.model import Source, Tender
 from workflows.tenders.seen import Change
@@ -200,6 +209,27 @@ async def test_second_run_reports_nothing_twice_then_the_cancellation_as_such(
     assert cancelled.status == "cancelled" and cancelled.tender.id.startswith("ted:1d192942")
     assert "~~Provision of IT Services Related to OP IT Systems" in output.summary()
     assert "**cancelled**" in output.summary()
+    assert cancelled.changes == (Cancelled(notice=cancelled.tender.id),)
+
+
+def test_what_changed_and_why_a_source_failed_survive_a_checkpoint_as_data() -> None:
+    types = state_types(TendersOutput)
+    kept = {Amount, Cancelled, DeadlineMoved, LotsChanged, TitleChanged, ValueChanged}
+    assert kept | {SourceProblem} <= types
+    change = Change(
+        tender=Tender(id="ted:1", source=Source.TED, notice_id="1", title="Cloud"),
+        title="Cloud",
+        status="changed",
+        changes=(DeadlineMoved(before=None, after=datetime(2025, 4, 16, 12, tzinfo=UTC)),),
+    )
+    problem = SourceProblem(kind="http_status", host="api.ted.europa.eu", status=503)
+    output = TendersOutput(
+        today=date(2025, 3, 3),
+        changes=[change],
+        failures=[SourceFailure(source="ted", problem=problem, attempts=2)],
+    )
+    serde = serializer(*types)
+    assert serde.loads_typed(serde.dumps_typed(output)) == output
 
 
 async def test_founder_can_pick_a_notice_reported_on_an_earlier_run_by_id(
@@ -236,7 +266,10 @@ async def test_failing_source_gives_partial_results_that_say_what_failed(
     assert "boamp:16-186359" in [m.tender.id for m in output.ranked]
     assert {m.tender.source for m in output.ranked} == {"boamp"}
     summary = output.summary()
-    assert "⚠️ Partial results: TED failed: " in summary and "HTTP 503" in summary
+    assert "⚠️ Partial results: TED failed after 2 attempt(s): " in summary
+    assert "127.0.0.1 answered HTTP 503" in summary
+    [failure] = output.failures
+    assert failure.problem == SourceProblem(kind="http_status", host="127.0.0.1", status=503)
     assert "What follows comes from the other sources only." in summary
 
 
@@ -259,16 +292,27 @@ async def test_notice_in_a_language_without_templates_is_drafted_in_english_and_
 
 
 def test_summary_says_plainly_when_every_source_failed() -> None:
+    timeout = SourceProblem(kind="timeout", host="api.ted.europa.eu")
+    bad = SourceProblem(kind="unreadable", host="boamp.example", expected="Explore API v2.1")
     failures = [
-        SourceFailure(source="ted", reason="api.ted.europa.eu timed out", attempts=4),
-        SourceFailure(source="boamp", reason="HTTP 502 (after 4 attempts)", attempts=4),
+        SourceFailure(source="ted", problem=timeout, attempts=4),
+        SourceFailure(source="boamp", problem=bad, attempts=1),
     ]
     output = TendersOutput(today=date(2025, 3, 3), fetched={"ted": 0, "boamp": 0},
                            failures=failures)  # fmt: skip
     summary = output.summary()
-    assert "⚠️ No results: every source failed. TED failed after 4 attempt(s): " in summary
-    assert "BOAMP failed: HTTP 502 (after 4 attempts)." in summary
+    assert (
+        "⚠️ No results: every source failed. TED failed after 4 attempt(s): "
+        "api.ted.europa.eu did not answer within the timeout; BOAMP failed after 1 attempt(s): "
+        "the answer of boamp.example is not the Explore API v2.1 shape." in summary
+    )
     assert "Partial results" not in summary
+    french = output.model_copy(update={"language": "fr"}).summary()
+    assert (
+        "⚠️ Aucun résultat : toutes les sources ont échoué. TED en échec après 4 tentative(s) : "
+        "api.ted.europa.eu n'a pas répondu dans le délai ; BOAMP en échec après 1 tentative(s) : "
+        "la réponse de boamp.example n'a pas la forme Explore API v2.1." in french
+    )
 
 
 async def test_model_prose_replaces_the_templates_and_the_drafts_say_who_wrote_them(
@@ -408,25 +452,30 @@ def test_french_summary_says_failures_changes_and_amounts_the_french_way() -> No
         tender=notice,
         title="Hébergement et infogérance",
         status="changed",
-        changes=(  # the seen register's sentences, as it stores them
-            "deadline moved from 2025-04-02 12:00 UTC to 2025-04-16 12:00 UTC",
-            "estimated value changed from not stated to 300,000 EUR",
-            "lots added or renamed: LOT-0002: Sauvegarde",
+        changes=(  # as the seen register stores them: values, no sentences
+            DeadlineMoved(
+                before=datetime(2025, 4, 2, 12, tzinfo=UTC),
+                after=datetime(2025, 4, 16, 12, tzinfo=UTC),
+            ),
+            ValueChanged(before=None, after=Amount(value=300_000, currency="EUR")),
+            LotsChanged(added=("LOT-0002: Sauvegarde",)),
+            TitleChanged(before="Hébergement et infogérance", after="Hébergement"),
         ),
         first_reported=date(2025, 3, 3),
     )
     ranked = Match(tender=notice, score=70, reasons=(Reason(code="no_deadline"),))
-    failure = SourceFailure(
-        source="ted", reason="api.ted.europa.eu answered HTTP 503 (after 2 attempts)", attempts=2
-    )
+    answered = SourceProblem(kind="http_status", host="api.ted.europa.eu", status=503)
+    refused = SourceProblem(kind="connection", host="boamp.example", error="ConnectError")
+    failure = SourceFailure(source="ted", problem=answered, attempts=2)
+    unreachable = SourceFailure(source="boamp", problem=refused, attempts=3)
     output = TendersOutput(
         today=date(2025, 3, 10), language="fr", fetched={"ted": 0, "boamp": 3},
         failures=[failure], ranked=[ranked], changes=[change],
     )  # fmt: skip
     summary = output.summary()
     assert (
-        "⚠️ Résultats partiels : TED en échec : api.ted.europa.eu a répondu HTTP 503 "
-        "(après 2 tentatives). La suite ne vient que des autres sources." in summary
+        "⚠️ Résultats partiels : TED en échec après 2 tentative(s) : api.ted.europa.eu a "
+        "répondu HTTP 503. La suite ne vient que des autres sources." in summary
     )
     assert "3 avis lu(s) sur TED et le BOAMP (BOAMP 3, TED 0)." in summary
     assert "Ville de Lyon (FR) — pas de date limite indiquée — 300\u00a0000 EUR" in summary
@@ -435,12 +484,22 @@ def test_french_summary_says_failures_changes_and_amounts_the_french_way() -> No
     assert (
         "- Hébergement et infogérance : **modifié** — date limite déplacée : 2025-04-02 12:00 "
         "UTC → 2025-04-16 12:00 UTC ; valeur estimée modifiée : non indiquée → 300\u00a0000 "
-        "EUR ; lots ajoutés ou renommés : LOT-0002: Sauvegarde (`ted:200-2025`, signalé le "
-        "2025-03-03)" in summary
+        "EUR ; lots ajoutés ou renommés : LOT-0002: Sauvegarde ; titre modifié : « Hébergement "
+        "et infogérance » devient « Hébergement » (`ted:200-2025`, signalé le 2025-03-03)"
+        in summary
+    )
+    for english in ("moved", "changed from", "not stated", "answered", "attempts", "after"):
+        assert english not in summary, english
+    both = output.model_copy(update={"failures": [failure, unreachable]})
+    assert "BOAMP en échec après 3 tentative(s) : boamp.example injoignable (ConnectError)" in (
+        both.summary()
     )
     english = output.model_copy(update={"language": "en"}).summary()
-    assert "⚠️ Partial results: TED failed: api.ted.europa.eu answered HTTP 503" in english
+    assert "⚠️ Partial results: TED failed after 2 attempt(s): api.ted.europa.eu answered " in (
+        english
+    )
     assert "estimated value changed from not stated to 300,000 EUR" in english
+    assert "title changed from 'Hébergement et infogérance' to 'Hébergement'" in english
 
 
 async def test_notices_bundled_by_company_yaml_are_named_as_such_in_the_report(

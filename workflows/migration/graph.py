@@ -148,7 +148,7 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
         folder = Path(ctx.files) / f"plan-{state['run']}"
         files = [*state["hcl"], "plan.md"]
         report = plan_markdown(
-            made, steps, files, written.text, written.by, mbps, prices.notes, language
+            made, steps, files, written.text, written.by, mbps, prices.notes_in(language), language
         )
         _save(folder, {**state["hcl"], "plan.md": report})
         await ctx.progress(f"migration: plan written to {folder}")

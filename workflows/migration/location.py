@@ -11,6 +11,8 @@ import math
 import re
 from enum import StrEnum
 
+from workflows.migration.why import Why, why
+
 __all__ = ["DEFAULT", "Target", "nearest", "scaleway_zone", "split_location"]
 
 
@@ -77,21 +79,19 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 6371 * 2 * math.asin(math.sqrt(h))
 
 
-def nearest(region: str | None, target: Target) -> tuple[str, str]:
+def nearest(region: str | None, target: Target) -> tuple[str, Why]:
     """The target location nearest to a GCP region, and why it was chosen."""
     where = (region or "").lower()
     here = _GCP.get(where)
     if here is None:
         chosen = DEFAULT[target]
         if not where or where == "unknown":
-            return chosen, f"source region unknown: {chosen} by default"
-        return chosen, (
-            f"{where} is outside the European regions we place: {chosen} by default; "
-            "latency for its users will change"
-        )
+            return chosen, why("region_unknown", location=chosen)
+        return chosen, why("region_far", region=where, location=chosen)
     places = _TARGETS[target]
     chosen = min(places, key=lambda name: _km(here, places[name]))
-    return chosen, f"{chosen} is nearest to {where} ({_km(here, places[chosen]):.0f} km)"
+    km = round(_km(here, places[chosen]))
+    return chosen, why("nearest", location=chosen, region=where, km=km)
 
 
 def scaleway_zone(region: str) -> str:

@@ -24,38 +24,32 @@ from workflows.migration.sizing import (
     total,
     unmapped,
 )
+from workflows.migration.why import Why, why
 
 __all__ = ["Choice", "Part", "Status", "choose"]
 
 
-def _compute(resource: Resource, prices: PriceTable, target: Target, where: str) -> Choice:
+def _compute(resource: Resource, prices: PriceTable, target: Target, where: Why) -> Choice:
     if resource.vcpu is None or resource.memory_gib is None:
-        return unmapped(
-            target,
-            f"machine type {resource.machine_type or '(none)'} is not in the table, so its "
-            "size is unknown; add it to machines.py or size the server by hand",
-        )
+        return unmapped(target, why("unknown_machine", type=resource.machine_type or ""))
     found = server(prices, target, resource.vcpu, resource.memory_gib, resource.disk_gib)
     if found is None:
-        return unmapped(
-            target,
-            f"no {target} server has ≥ {resource.vcpu:g} vCPU and ≥ {resource.memory_gib:g} GiB",
-        )
-    parts, reason = found
+        size = {"vcpu": float(resource.vcpu), "memory": float(resource.memory_gib)}
+        return unmapped(target, why("no_server", target=target.value, **size))
+    parts, reasons = found
     return Choice(
         target=target,
         status=Status.MAPPED,
         offer=parts[0].offer,
-        location=where,
-        reason=f"{reason}; {where}",
+        why=(*reasons, where),
         parts=tuple(parts),
         cost=total(parts),
     )
 
 
-def _database(resource: Resource, prices: PriceTable, target: Target, where: str) -> Choice:
+def _database(resource: Resource, prices: PriceTable, target: Target, where: Why) -> Choice:
     if resource.vcpu is None or resource.memory_gib is None:
-        return unmapped(target, f"Cloud SQL tier {resource.machine_type} unknown: size unknown")
+        return unmapped(target, why("unknown_tier", tier=resource.machine_type or ""))
     nodes = 2 if resource.high_availability else 1
     if target is Target.HETZNER:
         found = server(
@@ -69,8 +63,8 @@ def _database(resource: Resource, prices: PriceTable, target: Target, where: str
             public_ip=False,
         )
         if found is None:
-            return unmapped(target, "no Hetzner server is large enough for this database")
-        parts, reason = found
+            return unmapped(target, why("no_db_server"))
+        parts, reasons = found
         parts.append(
             part(
                 prices,
@@ -85,24 +79,15 @@ def _database(resource: Resource, prices: PriceTable, target: Target, where: str
             target=target,
             status=Status.SELF_MANAGED,
             offer=parts[0].offer,
-            location=where,
-            reason=(
-                f"Hetzner Cloud has no managed database: {resource.engine or 'the engine'} "
-                f"on {nodes} server(s) you operate (backups, upgrades, failover are yours); "
-                f"{reason}"
-            ),
+            why=(why("managed_db_missing", engine=resource.engine or "", nodes=nodes), *reasons),
             parts=tuple(parts),
             cost=total(parts),
         )
     if resource.engine not in {"postgres", "mysql"}:
-        return unmapped(
-            target,
-            f"Scaleway Managed Database runs PostgreSQL and MySQL only; "
-            f"{resource.engine or 'this engine'} has no managed equivalent",
-        )
+        return unmapped(target, why("engine_unsupported", engine=resource.engine or ""))
     row = cheapest(prices, target, "db", resource.vcpu, resource.memory_gib, "x86_64")
     if row is None:
-        return unmapped(target, "no Scaleway database node is large enough")
+        return unmapped(target, why("no_db_node"))
     parts = [
         part(prices, target, row.sku, "db", count=nodes),
         part(
@@ -114,24 +99,21 @@ def _database(resource: Resource, prices: PriceTable, target: Target, where: str
             size=max(resource.disk_gib or 10.0, 5.0),
         ),
     ]
-    reason = (
-        f"{row.offer} is the cheapest node with ≥ {resource.vcpu:g} vCPU and "
-        f"≥ {resource.memory_gib:g} GiB; {where}"
-    )
+    size = {"vcpu": float(resource.vcpu), "memory": float(resource.memory_gib)}
+    reasons = [why("cheapest_db_node", offer=row.offer, **size), where]
     if resource.high_availability:
-        reason += "; high availability: a standby node"
+        reasons.append(why("standby"))
     return Choice(
         target=target,
         status=Status.MAPPED,
         offer=row.offer,
-        location=where,
-        reason=reason,
+        why=tuple(reasons),
         parts=tuple(parts),
         cost=total(parts),
     )
 
 
-def _bucket(resource: Resource, prices: PriceTable, target: Target, where: str) -> Choice:
+def _bucket(resource: Resource, prices: PriceTable, target: Target, where: Why) -> Choice:
     cold = (resource.storage_class or "").upper() in {"COLDLINE", "ARCHIVE"}
     sku = "storage.glacier" if cold and target is Target.SCALEWAY else "storage.standard"
     row = prices.row(PROVIDER[target], sku)
@@ -142,8 +124,7 @@ def _bucket(resource: Resource, prices: PriceTable, target: Target, where: str) 
             target=target,
             status=Status.MAPPED,
             offer=name,
-            location=where,
-            reason=f"S3-compatible {name}; {where}; copy with rclone",
+            why=(why("s3", offer=name), where, why("rclone")),
             cost=cost,
         )
     stored = part(prices, target, sku, "storage", size=resource.disk_gib)
@@ -151,16 +132,15 @@ def _bucket(resource: Resource, prices: PriceTable, target: Target, where: str) 
         target=target,
         status=Status.MAPPED,
         offer=name,
-        location=where,
-        reason=f"S3-compatible {name}; {where}",
+        why=(why("s3", offer=name), where),
         parts=(stored,),
         cost=total([stored]),
     )
 
 
-def _kubernetes(resource: Resource, prices: PriceTable, target: Target, where: str) -> Choice:
+def _kubernetes(resource: Resource, prices: PriceTable, target: Target, where: Why) -> Choice:
     parts: list[Part] = []
-    notes: list[str] = []
+    notes: list[Why] = []
     if resource.kind is Kind.KUBERNETES:
         if target is Target.SCALEWAY:
             parts.append(part(prices, target, "k8s.control-plane", "control-plane"))
@@ -170,7 +150,7 @@ def _kubernetes(resource: Resource, prices: PriceTable, target: Target, where: s
             parts += found[0]
     for pool in resource.pools:
         if pool.vcpu is None or pool.memory_gib is None or pool.nodes is None:
-            return unmapped(target, f"pool {pool.name}: machine type or node count unknown")
+            return unmapped(target, why("pool_unknown", pool=pool.name))
         found = server(
             prices,
             target,
@@ -182,17 +162,16 @@ def _kubernetes(resource: Resource, prices: PriceTable, target: Target, where: s
             public_ip=target is Target.HETZNER,
         )
         if found is None:
-            return unmapped(target, f"no {target} server fits pool {pool.name}")
+            return unmapped(target, why("no_pool_server", target=target.value, pool=pool.name))
         parts += found[0]
-        notes.append(f"pool {pool.name}: {pool.nodes} × {found[0][0].offer}")
+        notes.append(why("pool", pool=pool.name, nodes=pool.nodes, offer=found[0][0].offer))
     if target is Target.SCALEWAY:
         offer = "Kapsule" if resource.kind is Kind.KUBERNETES else "Kapsule pool"
         return Choice(
             target=target,
             status=Status.MAPPED,
             offer=offer,
-            location=where,
-            reason="; ".join([f"Kubernetes Kapsule (managed); {where}", *notes]),
+            why=(why("kapsule"), where, *notes),
             parts=tuple(parts),
             cost=total(parts),
         )
@@ -200,16 +179,7 @@ def _kubernetes(resource: Resource, prices: PriceTable, target: Target, where: s
         target=target,
         status=Status.SELF_MANAGED,
         offer="k3s on servers",
-        location=where,
-        reason="; ".join(
-            [
-                "Hetzner Cloud has no managed Kubernetes: k3s on servers you operate "
-                "(e.g. with kube-hetzner or hetzner-k3s), one control-plane server "
-                "(three for high availability)",
-                *notes,
-                where,
-            ]
-        ),
+        why=(why("k3s"), *notes, where),
         parts=tuple(parts),
         cost=total(parts),
     )
@@ -233,7 +203,7 @@ _SKUS = {
 }
 
 
-def _simple(resource: Resource, prices: PriceTable, target: Target, where: str) -> Choice:
+def _simple(resource: Resource, prices: PriceTable, target: Target, where: Why) -> Choice:
     scw, hz, shared = _LABELS[resource.kind]
     sku = _SKUS.get((resource.kind, target), shared)
     parts = [part(prices, target, sku, resource.kind.value)] if sku else []
@@ -241,8 +211,7 @@ def _simple(resource: Resource, prices: PriceTable, target: Target, where: str) 
         target=target,
         status=Status.MAPPED,
         offer=scw if target is Target.SCALEWAY else hz,
-        location=where,
-        reason=f"same role; {where}",
+        why=(why("same_role"), where),
         parts=tuple(parts),
         cost=total(parts),
     )
@@ -250,12 +219,12 @@ def _simple(resource: Resource, prices: PriceTable, target: Target, where: str) 
 
 def choose(resource: Resource, prices: PriceTable, target: Target) -> Choice:
     """The equivalent of ``resource`` on ``target``, or why there is none."""
-    where, why = nearest(resource.region, target)
-    choice = _choose(resource, prices, target, f"{where} ({why})")
+    where, reason = nearest(resource.region, target)
+    choice = _choose(resource, prices, target, reason)
     return choice.model_copy(update={"location": where})
 
 
-def _choose(resource: Resource, prices: PriceTable, target: Target, located: str) -> Choice:
+def _choose(resource: Resource, prices: PriceTable, target: Target, located: Why) -> Choice:
     kind = resource.kind
     if kind is Kind.COMPUTE:
         return _compute(resource, prices, target, located)
@@ -266,8 +235,7 @@ def _choose(resource: Resource, prices: PriceTable, target: Target, located: str
                 target=target,
                 status=Status.MAPPED,
                 offer="block volume",
-                location=located,
-                reason=f"block volume; size unknown; {located}",
+                why=(why("block_volume"), why("size_unknown"), located),
                 cost=Cost(monthly_eur=None, detail="size unknown"),
             )
         parts = [part(prices, target, sku, "volume", size=resource.disk_gib)]
@@ -275,8 +243,7 @@ def _choose(resource: Resource, prices: PriceTable, target: Target, located: str
             target=target,
             status=Status.MAPPED,
             offer=parts[0].offer,
-            location=located,
-            reason=f"block volume; {located}",
+            why=(why("block_volume"), located),
             parts=tuple(parts),
             cost=total(parts),
         )
@@ -292,20 +259,14 @@ def _choose(resource: Resource, prices: PriceTable, target: Target, located: str
             target=target,
             status=Status.MAPPED,
             offer=f"configured on {on}",
-            location=located,
-            reason=f"a setting of {on}, not a resource of its own",
+            why=(why("setting_of", on=resource.parent or ""),),
             cost=Cost(monthly_eur=0.0, detail="free"),
         )
     if kind is Kind.IDENTITY:
-        return unmapped(
-            target,
-            "service accounts do not carry over: create an API key "
-            "(a Scaleway IAM application, a Hetzner project token) with the "
-            "least rights by hand",
-        )
+        return unmapped(target, why("identity"))
     if kind in _LABELS:
         return _simple(resource, prices, target, located)
-    extra = "; ".join(resource.notes)
-    return unmapped(
-        target, f"no equivalent rule for {resource.asset_type}" + (f" ({extra})" if extra else "")
-    )
+    if resource.notes:  # the inventory's own notes, as its parser wrote them
+        notes = "; ".join(resource.notes)
+        return unmapped(target, why("no_rule_noted", type=resource.asset_type, notes=notes))
+    return unmapped(target, why("no_rule", type=resource.asset_type))

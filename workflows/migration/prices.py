@@ -64,8 +64,15 @@ class PriceTable(_Model):
     checked: date
     hours_per_month: float
     usd_to_eur: FxRate
-    notes: dict[str, str]
+    notes: dict[str, str]  # provider -> its note, in English
+    notes_fr: dict[str, str] = {}  # the same in French; a missing one falls back to English
     rows: tuple[PriceRow, ...]
+
+    def notes_in(self, language: str) -> dict[str, str]:
+        """Provider -> its note in ``language`` (French for ``fr``, else English)."""
+        if language != "fr":
+            return self.notes
+        return {p: self.notes_fr.get(p) or note for p, note in self.notes.items()}
 
     def row(self, provider: Provider, sku: str) -> PriceRow:
         for row in self.rows:
@@ -119,9 +126,11 @@ def load_prices() -> PriceTable:
     raw = yaml.safe_load(text)
     rows: list[PriceRow] = []
     notes: dict[str, str] = {}
+    notes_fr: dict[str, str] = {}
     for provider in ("gcp", "scaleway", "hetzner"):
         section = raw[provider]
         notes[provider] = " ".join(str(section.get("note", "")).split())
+        notes_fr[provider] = " ".join(str(section.get("note_fr", "")).split())
         for row in section["rows"]:
             merged = {
                 "provider": provider,
@@ -136,5 +145,6 @@ def load_prices() -> PriceTable:
         hours_per_month=raw["hours_per_month"],
         usd_to_eur=FxRate.model_validate(raw["usd_to_eur"]),
         notes=notes,
+        notes_fr=notes_fr,
         rows=tuple(rows),
     )

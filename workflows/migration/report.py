@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from workflows.migration.location import Target
 from workflows.migration.plan import MigrationPlan, Totals
 from workflows.migration.runbook import Step
-from workflows.migration.words import eur, words
+from workflows.migration.words import eur, said, words
 
 __all__ = [
     "SIGN_OFF",
@@ -112,7 +112,7 @@ def _mapping_table(plan: MigrationPlan, target: Target, language: str) -> list[s
             f"| {_cell(item.resource.name)} | {_cell(choice.offer or '—')} | "
             f"{choice.location or '—'} | {choice.status} | "
             f"{eur(item.before.monthly_eur, language)} | "
-            f"{eur(choice.cost.monthly_eur, language)} | {_cell(choice.reason)} |"
+            f"{eur(choice.cost.monthly_eur, language)} | {_cell(said(choice.why, language))} |"
         )
     return rows
 
@@ -124,7 +124,7 @@ def unmapped_lines(plan: MigrationPlan, language: str = "en") -> list[str]:
         for resource, choice in plan.unmapped(target):
             lines.append(
                 f"- {target.value}{colon}{resource.name} ({resource.asset_type}){colon}"
-                f"{choice.reason}"
+                f"{said(choice.why, language)}"
             )
     return lines
 

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from workflows.migration.gcpcost import Cost
 from workflows.migration.location import Target
 from workflows.migration.prices import PriceRow, PriceTable, Provider
+from workflows.migration.why import Why, WhyCode, why
+from workflows.migration.words import said
 
 __all__ = [
     "PROVIDER",
@@ -49,15 +51,20 @@ class Part(_Model):
 
 
 class Choice(_Model):
-    """The equivalent of one resource on one target."""
+    """The equivalent of one resource on one target, and why (``words.said`` says it)."""
 
     target: Target
     status: Status
     offer: str = ""
     location: str = ""
-    reason: str
+    why: tuple[Why, ...]
     parts: tuple[Part, ...] = ()
     cost: Cost
+
+    @property
+    def reason(self) -> str:
+        """Why, in English: for the OpenTofu comments (code); reports use ``words.said``."""
+        return said(self.why, "en")
 
 
 PROVIDER: dict[Target, Provider] = {Target.SCALEWAY: "scaleway", Target.HETZNER: "hetzner"}
@@ -77,11 +84,11 @@ def cheapest(
     return min(fits, key=lambda r: (prices.monthly(r), r.vcpu or 0), default=None)
 
 
-def unmapped(target: Target, reason: str) -> Choice:
+def unmapped(target: Target, reason: Why) -> Choice:
     return Choice(
         target=target,
         status=Status.UNMAPPED,
-        reason=reason,
+        why=(reason,),
         cost=Cost(monthly_eur=None, detail="no equivalent"),
     )
 
@@ -121,16 +128,15 @@ def server(
     count: int = 1,
     role: str = "server",
     public_ip: bool = True,
-) -> tuple[list[Part], str] | None:
+) -> tuple[list[Part], list[Why]] | None:
     """Parts for ``count`` servers of that size, their disks and IPs; None if none fits."""
     row = cheapest(prices, target, _SERVERS[target], vcpu, memory_gib, "x86_64")
     if row is None:
         return None
     parts = [part(prices, target, row.sku, role, count=count)]
     disk = disk_gib if disk_gib is not None else _DEFAULT_DISK_GIB
-    reason = f"{row.offer} is the cheapest with ≥ {vcpu:g} vCPU and ≥ {memory_gib:g} GiB"
-    if row.shared:
-        reason += " (shared vCPU)"
+    code: WhyCode = "cheapest_shared" if row.shared else "cheapest_server"
+    reasons = [why(code, offer=row.offer, vcpu=float(vcpu), memory=float(memory_gib))]
     if target is Target.SCALEWAY:
         # Scaleway instances boot from a block volume billed on its own.
         parts.append(part(prices, target, "volume.sbs-5k", "volume", count=count, size=disk))
@@ -144,7 +150,7 @@ def server(
             parts.append(part(prices, target, "ip.primary-ipv4", "ip", count=count))
         arm = cheapest(prices, target, "server", vcpu, memory_gib, "arm64")
         if arm is not None and prices.monthly(arm) < prices.monthly(row):
-            reason += f"; {arm.offer} (arm64) is cheaper if the software runs on arm64"
+            reasons.append(why("arm_cheaper", offer=arm.offer))
     if disk_gib is None:
-        reason += f"; disk size unknown, {_DEFAULT_DISK_GIB:g} GiB assumed"
-    return parts, reason
+        reasons.append(why("disk_assumed", gib=_DEFAULT_DISK_GIB))
+    return parts, reasons

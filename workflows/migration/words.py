@@ -1,13 +1,18 @@
 """The migration report's sentences in English and French: summary, plan.md, step question.
 
 The report is in the founder's language (``workflows._language``). The runbook's own
-steps are in ``runbook_text``; the reasons a resource maps the way it does
-(``mapping``) and the price table's notes stay in English, as the price sources are.
+steps are in ``runbook_text``; the reasons a resource maps the way it does come as data
+(``why``) and ``said`` writes them here; the price table's notes are in ``prices.yaml``
+in both languages.
 """
 
 from __future__ import annotations
 
-__all__ = ["eur", "words"]
+from collections.abc import Iterable
+
+from workflows.migration.why import Why, WhyCode
+
+__all__ = ["eur", "said", "words"]
 
 _EN = {
     "unknown": "unknown",
@@ -142,6 +147,112 @@ _FR = {
     "by": " par {member}",
     "colon": " : ",
 }
+
+
+_WHY_EN: dict[WhyCode, str] = {
+    "cheapest_server": "{offer} is the cheapest with ≥ {vcpu} vCPU and ≥ {memory} GiB",
+    "cheapest_shared": "{offer} is the cheapest with ≥ {vcpu} vCPU and ≥ {memory} GiB "
+    "(shared vCPU)",
+    "arm_cheaper": "{offer} (arm64) is cheaper if the software runs on arm64",
+    "disk_assumed": "disk size unknown, {gib} GiB assumed",
+    "cheapest_db_node": "{offer} is the cheapest node with ≥ {vcpu} vCPU and ≥ {memory} GiB",
+    "standby": "high availability: a standby node",
+    "managed_db_missing": "Hetzner Cloud has no managed database: {engine} on {nodes} "
+    "server(s) you operate (backups, upgrades, failover are yours)",
+    "s3": "S3-compatible {offer}",
+    "rclone": "copy with rclone",
+    "pool": "pool {pool}: {nodes} × {offer}",
+    "kapsule": "Kubernetes Kapsule (managed)",
+    "k3s": "Hetzner Cloud has no managed Kubernetes: k3s on servers you operate (e.g. with "
+    "kube-hetzner or hetzner-k3s), one control-plane server (three for high availability)",
+    "same_role": "same role",
+    "block_volume": "block volume",
+    "size_unknown": "size unknown",
+    "setting_of": "a setting of {on}, not a resource of its own",
+    "nearest": "{location} is nearest to {region} ({km} km)",
+    "region_unknown": "source region unknown: {location} by default",
+    "region_far": "{region} is outside the European regions we place: {location} by default; "
+    "latency for its users will change",
+    "unknown_machine": "machine type {type} is not in the table, so its size is unknown; add "
+    "it to machines.py or size the server by hand",
+    "no_server": "no {target} server has ≥ {vcpu} vCPU and ≥ {memory} GiB",
+    "unknown_tier": "Cloud SQL tier {tier} unknown: size unknown",
+    "no_db_server": "no Hetzner server is large enough for this database",
+    "engine_unsupported": "Scaleway Managed Database runs PostgreSQL and MySQL only; {engine} "
+    "has no managed equivalent",
+    "no_db_node": "no Scaleway database node is large enough",
+    "pool_unknown": "pool {pool}: machine type or node count unknown",
+    "no_pool_server": "no {target} server fits pool {pool}",
+    "identity": "service accounts do not carry over: create an API key (a Scaleway IAM "
+    "application, a Hetzner project token) with the least rights by hand",
+    "no_rule": "no equivalent rule for {type}",
+    "no_rule_noted": "no equivalent rule for {type} ({notes})",
+}
+
+_WHY_FR: dict[WhyCode, str] = {
+    "cheapest_server": "{offer} est le moins cher avec ≥ {vcpu} vCPU et ≥ {memory} Gio",
+    "cheapest_shared": "{offer} est le moins cher avec ≥ {vcpu} vCPU et ≥ {memory} Gio "
+    "(vCPU partagés)",
+    "arm_cheaper": "{offer} (arm64) coûte moins cher si le logiciel tourne sur arm64",
+    "disk_assumed": "taille de disque inconnue, {gib} Gio supposés",
+    "cheapest_db_node": "{offer} est le nœud le moins cher avec ≥ {vcpu} vCPU et ≥ {memory} Gio",
+    "standby": "haute disponibilité : un nœud de secours",
+    "managed_db_missing": "Hetzner Cloud n'a pas de base de données managée : {engine} sur "
+    "{nodes} serveur(s) que vous exploitez (sauvegardes, mises à jour et bascule à votre "
+    "charge)",
+    "s3": "{offer} compatible S3",
+    "rclone": "copie avec rclone",
+    "pool": "pool {pool} : {nodes} × {offer}",
+    "kapsule": "Kubernetes Kapsule (managé)",
+    "k3s": "Hetzner Cloud n'a pas de Kubernetes managé : k3s sur des serveurs que vous "
+    "exploitez (par exemple avec kube-hetzner ou hetzner-k3s), un serveur de plan de contrôle "
+    "(trois pour la haute disponibilité)",
+    "same_role": "même rôle",
+    "block_volume": "volume bloc",
+    "size_unknown": "taille inconnue",
+    "setting_of": "un réglage de {on}, pas une ressource à part entière",
+    "nearest": "{location} est le plus proche de {region} ({km} km)",
+    "region_unknown": "région source inconnue : {location} par défaut",
+    "region_far": "{region} est hors des régions européennes que nous plaçons : {location} "
+    "par défaut ; la latence pour ses utilisateurs changera",
+    "unknown_machine": "le type de machine {type} n'est pas dans la table, sa taille est donc "
+    "inconnue ; ajoutez-le à machines.py ou dimensionnez le serveur à la main",
+    "no_server": "aucun serveur {target} n'a ≥ {vcpu} vCPU et ≥ {memory} Gio",
+    "unknown_tier": "niveau Cloud SQL {tier} inconnu : taille inconnue",
+    "no_db_server": "aucun serveur Hetzner n'est assez grand pour cette base de données",
+    "engine_unsupported": "Scaleway Managed Database ne propose que PostgreSQL et MySQL ; "
+    "{engine} n'a pas d'équivalent managé",
+    "no_db_node": "aucun nœud de base de données Scaleway n'est assez grand",
+    "pool_unknown": "pool {pool} : type de machine ou nombre de nœuds inconnu",
+    "no_pool_server": "aucun serveur {target} ne convient au pool {pool}",
+    "identity": "les comptes de service ne se transposent pas : créez à la main une clé d'API "
+    "(une application IAM Scaleway, un jeton de projet Hetzner) aux droits minimaux",
+    "no_rule": "aucune règle d'équivalence pour {type}",
+    "no_rule_noted": "aucune règle d'équivalence pour {type} ({notes})",
+}
+
+# A value a resource does not state, said the reader's way.
+_BLANK = {
+    "en": {"type": "(none)", "engine": "the engine", "on": "its load balancer"},
+    "fr": {"type": "(aucun)", "engine": "le moteur", "on": "son répartiteur de charge"},
+}
+
+
+def said(reasons: Iterable[Why], language: str = "en") -> str:
+    """A choice's reasons as one line of ``language``: French for ``fr``, else English."""
+    fr = language == "fr"
+    sentences, blank = (_WHY_FR, _BLANK["fr"]) if fr else (_WHY_EN, _BLANK["en"])
+    lines = []
+    for reason in reasons:
+        fields: dict[str, str] = {}
+        for name, value in reason.values.items():
+            if isinstance(value, float):
+                text = f"{value:g}"
+                fields[name] = text.replace(".", ",") if fr else text
+            else:
+                fields[name] = str(value) or blank.get(name, "")
+        lines.append(sentences[reason.code].format(**fields))
+    return (" ; " if fr else "; ").join(lines)
 
 
 def words(language: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from equipage.errors import SourceError
 from workflows.tenders.boamp import BoampRecord, from_record
 from workflows.tenders.fetching import Fetcher
 from workflows.tenders.model import Tender
@@ -64,9 +63,7 @@ async def search_boamp(
         try:
             page = _Page.model_validate_json(response.content)
         except ValidationError as err:
-            raise SourceError(
-                "boamp", f"the records answer is not the Explore API v2.1 shape ({err.title})"
-            ) from err
+            raise fetcher.unreadable(url, "Explore API v2.1 records") from err
         records += page.results
         offset += len(page.results)
         if not page.results or offset >= page.total_count:

@@ -2,8 +2,8 @@
 
 A request is retried on timeouts, connection errors, 429 and 5xx, waiting the server's
 ``Retry-After`` when it sends one (capped), else an exponential backoff. When retries
-run out it raises ``SourceError`` with a reason fit for the founder: status or error
-kind and host, never headers or bodies.
+run out it raises ``SourceError`` and keeps why as ``problem`` (a ``SourceProblem``: status
+or error kind and host, never headers or bodies), which the report words for the founder.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Self
 import httpx
 
 from equipage.errors import SourceError
+from workflows.tenders.failure import SourceProblem
+from workflows.tenders.phrases import EN, problem
 
 __all__ = ["Fetcher"]
 
@@ -39,6 +41,8 @@ class Fetcher:
         self.retries = retries
         self.backoff = backoff
         self.attempts = 0
+        #: Why the last request that raised failed; ``None`` while none has.
+        self.problem: SourceProblem | None = None
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
@@ -56,26 +60,35 @@ class Fetcher:
 
     async def send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
         """The first 2xx answer; SourceError once ``retries`` retries have failed."""
-        reason = "no attempt was made"
+        host = _host(url)
         for attempt in range(self.retries + 1):
             self.attempts += 1
             wait = self.backoff * 2**attempt
             try:
                 response = await self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
             except httpx.TimeoutException:
-                reason = f"{_host(url)} did not answer within the timeout"
+                found = SourceProblem(kind="timeout", host=host)
             except httpx.TransportError as err:
-                reason = f"{_host(url)} could not be reached ({type(err).__name__})"
+                found = SourceProblem(kind="connection", host=host, error=type(err).__name__)
             else:
                 if response.is_success:
                     return response
-                reason = f"{_host(url)} answered HTTP {response.status_code}"
+                found = SourceProblem(kind="http_status", host=host, status=response.status_code)
                 if response.status_code != 429 and response.status_code < 500:
                     break  # a 4xx other than 429 will not change on retry
                 wait = _retry_after(response) or wait
             if attempt < self.retries:
                 await asyncio.sleep(min(wait, _MAX_WAIT))
-        raise SourceError(self.source, f"{reason} (after {self.attempts} attempts)")
+        raise self.failed(found)
+
+    def unreadable(self, url: str, expected: str) -> SourceError:
+        """The error to raise when an answer of ``url`` is not the ``expected`` API shape."""
+        return self.failed(SourceProblem(kind="unreadable", host=_host(url), expected=expected))
+
+    def failed(self, found: SourceProblem) -> SourceError:
+        """Keep ``found`` as the source's problem; the error says it in English for logs."""
+        self.problem = found
+        return SourceError(self.source, f"{problem(found, EN)} (after {self.attempts} attempts)")
 
 
 def _host(url: str) -> str:

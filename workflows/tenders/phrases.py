@@ -1,21 +1,31 @@
 """The sentences of the tender watch's report and approval question, in French and English.
 
 The report is written in the founder's language (``workflows._language``), whatever the
-notices' languages; drafts keep the notice's language (``wording``). Two kinds of text
-come from other modules as English sentences: what changed in a notice already reported
-(the seen register keeps them so) and why a source failed (``SourceError`` reasons).
-``changes`` and ``failure`` put the sentences they know in French and leave the others
-as they are, so a new English sentence shows up in English rather than not at all.
+notices' languages; drafts keep the notice's language (``wording``). What changed in a
+notice already reported (``difference``) and why a source failed (``failure``) come as
+data; ``differences`` and ``problem`` write them here, in either language. Dates are ISO
+in both, as everywhere else in the report; amounts are grouped the reader's way.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from workflows.tenders.difference import (
+    Amount,
+    Cancelled,
+    DeadlineMoved,
+    Difference,
+    LotsChanged,
+    TitleChanged,
+    ValueChanged,
+)
+from workflows.tenders.failure import SourceProblem
+from workflows.tenders.matching import money
 from workflows.tenders.wording import LANGUAGES
 
-__all__ = ["EN", "FR", "Phrases", "phrases"]
+__all__ = ["EN", "FR", "Phrases", "differences", "phrases", "problem"]
 
 _LANGUAGES_FR = {
     "bg": "bulgare", "cs": "tchèque", "da": "danois", "de": "allemand", "el": "grec",
@@ -72,16 +82,14 @@ class Phrases:
     tries: str
     bundled_note: str
     no_profile_note: str
-    rules: tuple[tuple[str, str], ...] = ()  # English sentence patterns -> this language
-
-    def translated(self, text: str) -> str:
-        """An English sentence from the seen register or a source, in this language."""
-        for pattern, replacement in self.rules:
-            text = re.sub(pattern, replacement, text)
-        if self.code == "fr":
-            # 300,000 EUR -> 300 000 EUR: in French a comma is the decimal mark.
-            text = re.sub(r"\d{1,3}(?:,\d{3})+", lambda m: m[0].replace(",", "\u00a0"), text)
-        return text
+    not_stated: str  # a deadline or value the notice does not state
+    title_changed: str
+    deadline_moved: str
+    value_changed: str
+    lots_added: str
+    lots_removed: str
+    cancelled_by: str
+    problems: dict[str, str]  # SourceProblem.kind -> sentence, filled from its fields
 
 
 EN = Phrases(
@@ -131,6 +139,19 @@ EN = Phrases(
     "{today}; no network was used.",
     no_profile_note="company.yaml has no company.profile.tenders: every notice in your "
     "countries and deadline window counts; add cpv and keywords to narrow it.",
+    not_stated="not stated",
+    title_changed="title changed from '{before}' to '{after}'",
+    deadline_moved="deadline moved from {before} to {after}",
+    value_changed="estimated value changed from {before} to {after}",
+    lots_added="lots added or renamed: {lots}",
+    lots_removed="lots removed or renamed: {lots}",
+    cancelled_by="procedure cancelled by notice {notice}",
+    problems={
+        "timeout": "{host} did not answer within the timeout",
+        "connection": "{host} could not be reached ({error})",
+        "http_status": "{host} answered HTTP {status}",
+        "unreadable": "the answer of {host} is not the {expected} shape",
+    },
 )
 
 FR = Phrases(
@@ -180,27 +201,57 @@ FR = Phrases(
     "le {today} ; aucun accès au réseau.",
     no_profile_note="company.yaml n'a pas de company.profile.tenders : tout avis de vos pays "
     "et de la fenêtre de dates compte ; ajoutez des codes cpv et des keywords pour affiner.",
-    rules=(
-        # seen.py: what changed in a notice already reported
-        (r"^title changed from '(.*)' to '(.*)'$", r"titre modifié : « \1 » devient « \2 »"),
-        (r"^deadline moved from (.+) to (.+)$", r"date limite déplacée : \1 → \2"),
-        (r"^estimated value changed from (.+) to (.+)$", r"valeur estimée modifiée : \1 → \2"),
-        (r"^lots added or renamed: ", "lots ajoutés ou renommés : "),
-        (r"^lots removed or renamed: ", "lots retirés ou renommés : "),
-        (r"^procedure cancelled by notice (\S+)$", r"procédure annulée par l'avis \1"),
-        (r"\bnot stated\b", "non indiquée"),
-        # fetching.py, ted.py, boamp_api.py: why a source failed
-        (r"(\S+) did not answer within the timeout", r"\1 n'a pas répondu dans le délai"),
-        (r"(\S+) could not be reached \((\w+)\)", r"\1 injoignable (\2)"),
-        (r"(\S+) answered HTTP (\d+)", r"\1 a répondu HTTP \2"),
-        (r"\(after (\d+) attempts\)", r"(après \1 tentatives)"),
-        (r"^no attempt was made", "aucune tentative n'a été faite"),
-        (r"^the search answer is not the v3 shape", "la réponse de recherche n'a pas la forme v3"),
-        (r"^the records answer is not the (.+) shape", r"la réponse n'a pas la forme \1"),
-    ),
+    not_stated="non indiquée",
+    title_changed="titre modifié : « {before} » devient « {after} »",
+    deadline_moved="date limite déplacée : {before} → {after}",
+    value_changed="valeur estimée modifiée : {before} → {after}",
+    lots_added="lots ajoutés ou renommés : {lots}",
+    lots_removed="lots retirés ou renommés : {lots}",
+    cancelled_by="procédure annulée par l'avis {notice}",
+    problems={
+        "timeout": "{host} n'a pas répondu dans le délai",
+        "connection": "{host} injoignable ({error})",
+        "http_status": "{host} a répondu HTTP {status}",
+        "unreadable": "la réponse de {host} n'a pas la forme {expected}",
+    },
 )
 
 
 def phrases(language: str) -> Phrases:
     """The report's sentences: French for ``fr``, English otherwise."""
     return FR if language == "fr" else EN
+
+
+def differences(change: Difference, say: Phrases) -> list[str]:
+    """One difference as sentences of ``say``'s language (lots: one for added, one removed)."""
+    match change:
+        case TitleChanged():
+            return [say.title_changed.format(before=change.before, after=change.after)]
+        case DeadlineMoved():
+            before, after = _when(change.before, say), _when(change.after, say)
+            return [say.deadline_moved.format(before=before, after=after)]
+        case ValueChanged():
+            before, after = _amount(change.before, say), _amount(change.after, say)
+            return [say.value_changed.format(before=before, after=after)]
+        case LotsChanged():
+            said = []
+            if change.added:
+                said.append(say.lots_added.format(lots=say.sep.join(change.added)))
+            if change.removed:
+                said.append(say.lots_removed.format(lots=say.sep.join(change.removed)))
+            return said
+        case Cancelled():
+            return [say.cancelled_by.format(notice=change.notice)]
+
+
+def problem(found: SourceProblem, say: Phrases) -> str:
+    """Why a source failed, as a sentence of ``say``'s language."""
+    return say.problems[found.kind].format(**found.model_dump())
+
+
+def _when(moment: datetime | None, say: Phrases) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip() if moment else say.not_stated
+
+
+def _amount(value: Amount | None, say: Phrases) -> str:
+    return money(value.value, value.currency, say.code) if value else say.not_stated

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from workflows.tenders.drafts import Draft
 from workflows.tenders.matching import Match, Rejection, money, total_value
-from workflows.tenders.phrases import Phrases, phrases
+from workflows.tenders.phrases import Phrases, differences, phrases, problem
 from workflows.tenders.seen import Change
 from workflows.tenders.sources import SourceFailure
 from workflows.tenders.wording import why, words_for
@@ -161,9 +161,9 @@ def _line(found: Match, say: Phrases) -> str:
 
 
 def _failure(failure: SourceFailure, say: Phrases) -> str:
-    tries = "" if "attempt" in failure.reason else say.tries.format(n=failure.attempts)
+    tries = say.tries.format(n=failure.attempts) if failure.attempts else ""
     source = _NAMES.get(failure.source, failure.source)
-    return say.failed.format(source=source, tries=tries, reason=say.translated(failure.reason))
+    return say.failed.format(source=source, tries=tries, reason=problem(failure.problem, say))
 
 
 def _change(change: Change, say: Phrases) -> str:
@@ -173,7 +173,7 @@ def _change(change: Change, say: Phrases) -> str:
         head = f"- {change.title}{_colon(say)} **{say.changed}**"
     when = say.first_reported.format(day=change.first_reported) if change.first_reported else ""
     link = f" {change.tender.links[0]}" if change.tender.links else ""
-    changes = say.sep.join(say.translated(c) for c in change.changes)
+    changes = say.sep.join(line for c in change.changes for line in differences(c, say))
     return f"{head} — {changes} (`{change.tender.id}`{when}){link}"
 
 

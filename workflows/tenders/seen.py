@@ -22,11 +22,19 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from equipage.keys import Keys
 from equipage.text import words
-from workflows.tenders.matching import money
+from workflows.tenders.difference import (
+    Amount,
+    Cancelled,
+    DeadlineMoved,
+    Difference,
+    LotsChanged,
+    TitleChanged,
+    ValueChanged,
+)
 from workflows.tenders.model import NoticeKind, Tender
 
 __all__ = ["Change", "Fresh", "SeenRegister", "Triage", "fingerprint"]
@@ -86,7 +94,7 @@ class Change(_Model):
     tender: Tender  # the newest notice: the change or the cancellation
     title: str  # the title as first reported, which the founder recognises
     status: Literal["changed", "cancelled"]
-    changes: tuple[str, ...]
+    changes: tuple[Difference, ...]  # ``phrases`` says them in the report's language
     first_reported: date | None = None
 
 
@@ -111,9 +119,18 @@ class _Record(_Model):
     lots: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()
     status: Literal["new", "changed", "cancelled"] = "new"
-    changes: tuple[str, ...] = ()
+    changes: tuple[Difference, ...] = ()
     run: str
     reported: date
+
+    @field_validator("changes", mode="before")
+    @classmethod
+    def _drop_sentences(cls, value: object) -> object:
+        # Records written before changes were data hold English sentences: they are only
+        # read back by the run that wrote them, so dropping them loses nothing later.
+        if isinstance(value, list | tuple):
+            return [item for item in value if not isinstance(item, str)]
+        return value
 
 
 @dataclass
@@ -292,7 +309,7 @@ def _outcome(group: _Group, record: _Record | None, run: str) -> Fresh | Change 
             tender=notice,
             title=record.first_title or record.title,
             status="cancelled",
-            changes=(f"procedure cancelled by notice {notice.id}",),
+            changes=(Cancelled(notice=notice.id),),
             first_reported=record.reported,
         )
     if current is None:
@@ -323,25 +340,21 @@ def _current(members: Sequence[Tender]) -> Tender | None:
     return best.model_copy(update={"links": links}) if links != best.links else best
 
 
-def _differences(record: _Record, tender: Tender) -> tuple[str, ...]:
-    found = []
+def _differences(record: _Record, tender: Tender) -> tuple[Difference, ...]:
+    found: list[Difference] = []
     if _normal(record.title) != _normal(tender.title):
-        found.append(f"title changed from '{record.title}' to '{tender.title}'")
+        found.append(TitleChanged(before=record.title, after=tender.title))
     if record.deadline != tender.deadline:
-        before = _when(record.deadline)
-        found.append(f"deadline moved from {before} to {_when(tender.deadline)}")
+        found.append(DeadlineMoved(before=record.deadline, after=tender.deadline))
     if not _same_value(record.value, tender.value):
-        before = money(record.value, record.currency) if record.value else "not stated"
-        after = money(tender.value, tender.currency) if tender.value else "not stated"
-        found.append(f"estimated value changed from {before} to {after}")
+        before = Amount(value=record.value, currency=record.currency) if record.value else None
+        after = Amount(value=tender.value, currency=tender.currency) if tender.value else None
+        found.append(ValueChanged(before=before, after=after))
     lots = _lots(tender)
     if set(lots) != set(record.lots):
-        added = sorted(set(lots) - set(record.lots))
-        removed = sorted(set(record.lots) - set(lots))
-        if added:
-            found.append("lots added or renamed: " + "; ".join(added))
-        if removed:
-            found.append("lots removed or renamed: " + "; ".join(removed))
+        added = tuple(sorted(set(lots) - set(record.lots)))
+        removed = tuple(sorted(set(record.lots) - set(lots)))
+        found.append(LotsChanged(added=added, removed=removed))
     return tuple(found)
 
 
@@ -383,10 +396,6 @@ def _ids(refs: Iterable[str]) -> tuple[str, ...]:
 
 def _normal(text: str) -> str:
     return " ".join(w for w in words(text) if w not in _STOPWORDS)
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M %Z").strip() if moment else "not stated"
 
 
 def _same_value(a: float | None, b: float | None) -> bool:

@@ -20,8 +20,10 @@ from equipage.errors import SourceError
 from workflows.tenders.boamp import parse_boamp_json, parse_boamp_xml
 from workflows.tenders.boamp_api import search_boamp, where_clause
 from workflows.tenders.eforms import parse_eforms
+from workflows.tenders.failure import SourceProblem
 from workflows.tenders.fetching import Fetcher
 from workflows.tenders.model import Tender
+from workflows.tenders.phrases import EN, problem
 from workflows.tenders.ted import expert_query, search_ted
 from workflows.tenders.tedxml import parse_ted_xml
 from workflows.tenders.xmlsafe import parse_xml
@@ -56,13 +58,18 @@ class SourcesConfig(BaseModel):
 
 
 class SourceFailure(BaseModel):
-    """A source that failed after its retries; the reason carries no secrets."""
+    """A source that failed after its retries; the problem carries no secrets."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str
-    reason: str
+    problem: SourceProblem  # ``phrases.problem`` says it in the report's language
     attempts: int
+
+    @property
+    def reason(self) -> str:
+        """The problem in English, for logs and programs; reports use ``phrases.problem``."""
+        return problem(self.problem, EN)
 
 
 class FetchReport(BaseModel):
@@ -123,8 +130,10 @@ async def fetch_tenders(
         ) as fetcher:
             try:
                 return await jobs[name](fetcher), None
-            except SourceError as err:
-                return [], SourceFailure(source=name, reason=err.reason, attempts=fetcher.attempts)
+            except SourceError:
+                # Every SourceError of a source comes from its fetcher, which kept why.
+                found = fetcher.problem or SourceProblem(kind="unreadable", expected="?")
+                return [], SourceFailure(source=name, problem=found, attempts=fetcher.attempts)
 
     results = await asyncio.gather(*(run(name) for name in jobs))
     return FetchReport(

@@ -110,7 +110,7 @@ async def search_ted(
         try:
             page = _Page.model_validate_json(response.content)
         except ValueError as err:
-            raise SourceError("ted", f"the search answer is not the v3 shape ({err})") from err
+            raise fetcher.unreadable(url, "TED v3 search") from err
         hits += page.notices
         token = page.iterationNextToken
         if not page.notices or not token:
