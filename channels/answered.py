@@ -5,21 +5,19 @@ open question) and who the member is. When it was, its immediate answer is an
 ``Answered``: an ``Outgoing`` like any other, so every adapter can send its text, which
 also names the question, the verdict and the member. An adapter that received the answer
 from a button press, and whose platform can edit messages, marks the question's message
-with ``line`` and takes its buttons away, so the chat shows what was decided and the
-question cannot be answered twice. Adapters that cannot edit (WhatsApp) just send it.
+with ``line`` (in the member's language) and takes its buttons away, so the chat shows
+what was decided and the question cannot be answered twice. Adapters that cannot edit
+(WhatsApp) just send it.
 """
 
 from __future__ import annotations
 
-from equipage.chat import Outgoing
+from channels.wording import Worded, wording
 
 __all__ = ["Answered"]
 
-# What the two buttons say per question topic, in the past tense (cf. the adapters' labels).
-_VERDICTS = {"budget": ("Resumed", "Stopped")}
 
-
-class Answered(Outgoing):
+class Answered(Worded):
     """The gateway's answer to an accepted approval or rejection."""
 
     question_id: str
@@ -33,6 +31,9 @@ class Answered(Outgoing):
 
     @property
     def line(self) -> str:
-        """The line that marks the question answered: "✓ Approved by Camille"."""
-        yes, no = _VERDICTS.get(self.topic, ("Approved", "Rejected"))
-        return f"✓ {yes} by {self.by}" if self.approved else f"✗ {no} by {self.by}"
+        """The line that marks the question answered: "✓ Approved by Camille", in ``language``.
+
+        A question's buttons say what it decides ("Resume"/"Stop" for a budget), so does the
+        line, in the past tense.
+        """
+        return wording(self.language).mark(self.topic, self.approved, self.by)

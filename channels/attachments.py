@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from channels.wording import EN, Wording
 from equipage.chat import Attachment, Downloader
 from equipage.documents import Limits, extract, size_refusal
 from equipage.errors import DocumentRefused, RuntimeFailure, SourceError
@@ -116,13 +117,13 @@ def _reason(attachment: Attachment, refused: DocumentRefused) -> str:
     return str(refused).removeprefix(f"{attachment.name}: ")
 
 
-def notice(attachments: Sequence[Attachment]) -> str | None:
-    """What to tell the person at once about files that were not read, if any."""
+def notice(attachments: Sequence[Attachment], say: Wording = EN) -> str | None:
+    """What to tell the person at once about files that were not read, if any, in ``say``."""
     failed = [a for a in attachments if a.error]
     if not failed:
         return None
-    lines = [f"I could not read {a.name}: {a.error}" for a in failed]
-    lines.append("Your message went to the crew all the same, without that content.")
+    lines = [say.unread.format(name=a.name, error=a.error) for a in failed]
+    lines.append(say.unread_after)
     return "\n".join(lines)
 
 

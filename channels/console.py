@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
 
+from channels.wording import words_for
 from equipage.chat import Outgoing
 
 __all__ = ["ConsoleChannel"]
@@ -24,11 +25,14 @@ class ConsoleChannel:
 
 
 def render(message: Outgoing) -> Panel:
-    """A message as a panel titled by its sender; a question says how to answer it."""
+    """A message as a panel titled by its sender; a question says how to answer it.
+
+    The hint is in the person's language when the gateway worded the message for them.
+    """
     body = message.text
     if message.question:
-        q = message.question.id
-        body += f"\n\n**Answer:** `/approve {q}` or `/reject {q} [reason]`"
+        say = words_for(message)
+        body += f"\n\n**{say.answer}** {say.hint(message.question.id, code='`{}`')}"
     title = message.sender or "crew"
     style = "yellow" if message.question else "cyan"
     return Panel(Markdown(body), title=f"[bold]{title}[/]", title_align="left", border_style=style)

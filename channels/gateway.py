@@ -8,6 +8,16 @@ inbox, with the text of the files they sent (``channels.attachments``) and a typ
 indicator kept alive meanwhile (``channels.presence``). Outbound, it reads the outbox in
 its own consumer group and hands each message to the adapter of the platform the
 conversation came from. ``aclose`` ends the background work it started.
+
+What the gateway says itself (command answers, refusals, notices) and what adapters add
+to a question (its hint, its buttons, the mark once answered) follow the person's
+language (``channels.wording``), decided in this order: the language of their message
+when its words tell (``equipage.text.language_of``; a command's ids and codes tell
+nothing, only the note of ``/approve`` and ``/reject`` is read); else the language the
+member last wrote in, kept in Redis (``Keys.member_languages``) so every gateway process
+knows it; else the company's first language (``profile.language``); else English.
+Commands are the same in every language; ``/approuver`` and ``/refuser`` are accepted
+for ``/approve`` and ``/reject``.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from collections.abc import Mapping
 from channels.answered import Answered
 from channels.attachments import notice, read_attachments
 from channels.presence import Presence
+from channels.wording import EN, Worded, Wording, wording
 from equipage import live
 from equipage.approvals import Approvals
 from equipage.budget import Budget
@@ -37,19 +48,11 @@ __all__ = ["HELP", "Gateway"]
 
 log = logging.getLogger(__name__)
 
-HELP = (
-    "Talk to the crew in plain words. Commands:\n"
-    "/approve ID [note] - approve what the crew asked\n"
-    "/reject ID [reason] - refuse it\n"
-    "/status - what the crew is doing\n"
-    "/budget - what it spent, against the limits\n"
-    "/stop - pause the crew (nothing new is handled); /resume - go on\n"
-    "/pair CODE [member] - let someone who asked to join reach the crew (owner)\n"
-    "/suggest [focus] - during a live call: a suggestion now (focus: prix, pricing...)\n"
-    "/endcall - end your live call's session\n"
-    "/help - this list"
-)
+HELP = EN.help
+# French founders may type the verb in French; the commands themselves stay the same.
+_ALIASES = {"/approuver": "/approve", "/refuser": "/reject"}
 _OWNER_ONLY = frozenset({"/approve", "/reject", "/stop", "/resume", "/pair"})
+_COMMANDS = _OWNER_ONLY | {"/help", "/status", "/budget", "/suggest", "/endcall", "/end"}
 _SEEN_TTL = 7 * 24 * 3600
 
 
@@ -101,31 +104,36 @@ class Gateway:
             raise
 
     async def _handle(self, incoming: Incoming) -> list[Outgoing]:
-        member = await self._member(incoming)
-        if member is None:
-            return [await self._stranger(incoming)]
-        await self._release_held(incoming)
         text = incoming.text.strip()
-        if not text and not incoming.attachments:
-            return []
         command, _, rest = text.partition(" ")
         command = command.lower().split("@", 1)[0]  # Telegram appends @botname
+        command = _ALIASES.get(command, command)
+        member = await self._member(incoming)
+        spoken = _words(text, command, rest)
+        if member is None:
+            shown = language_of(spoken) if spoken else None
+            return [await self._stranger(incoming, wording(self._language(shown)))]
+        await self._release_held(incoming)
+        if not text and not incoming.attachments:
+            return []
+        shown = await self._shown(member, spoken)
+        say = wording(self._language(shown))
         if command in _OWNER_ONLY and member.role != "owner":
-            return [self._say(incoming, f"Only the owner of this crew can use {command}.")]
+            return [self._say(incoming, say.owner_only.format(command=command))]
         if command in ("/approve", "/reject"):
-            return [await self._answer(incoming, member, command == "/approve", rest)]
+            return [await self._answer(incoming, member, command == "/approve", rest, shown)]
         if command == "/help":
-            return [self._say(incoming, HELP)]
+            return [self._say(incoming, say.help)]
         if command == "/status":
-            return [self._say(incoming, await self._status())]
+            return [self._say(incoming, await self._status(say))]
         if command == "/budget":
-            return [self._say(incoming, await self._budget())]
+            return [self._say(incoming, await self._budget(say))]
         if command in ("/stop", "/resume"):
-            return [self._say(incoming, await self._pause(command == "/stop"))]
+            return [self._say(incoming, await self._pause(command == "/stop", say))]
         if command == "/pair":
-            return [self._say(incoming, await self._pair(rest))]
+            return [self._say(incoming, await self._pair(rest, say))]
         if command in ("/suggest", "/endcall", "/end"):  # /end: what the call's welcome says
-            return [self._say(incoming, await self._call(incoming, member, command, rest))]
+            return [self._say(incoming, await self._call(incoming, member, command, rest, say))]
         self._typing(incoming)  # first: reading the files may take a while
         attachments = incoming.attachments
         channel = self.channels.get(incoming.channel)
@@ -139,11 +147,11 @@ class Gateway:
                 sender=f"member:{member.id}",
                 thread=self._thread(incoming),
                 text=text,
-                origin=self._origin(incoming, member),
+                origin=self._origin(incoming, member, shown),
                 attachments=attachments,
             )
         )
-        unread = notice(attachments)
+        unread = notice(attachments, say)
         return [self._say(incoming, unread)] if unread else []
 
     async def _release_held(self, incoming: Incoming) -> None:
@@ -170,10 +178,28 @@ class Gateway:
             return known or next((m for m in self.config.members if m.id == incoming.user), None)
         return await self.members.find(incoming.channel, incoming.user)
 
-    async def _stranger(self, incoming: Incoming) -> Outgoing:
+    async def _shown(self, member: Member, spoken: str) -> str | None:
+        """The language of ``spoken`` when its words tell, else the one the member last wrote.
+
+        A language told is remembered for the member, so the commands they type next (no
+        words of their own) are answered in it too, by whichever gateway process gets them.
+        """
+        told = language_of(spoken) if spoken else None
+        key = self.bus.keys.member_languages()
+        if told is not None:
+            await self.bus.redis.hset(key, member.id, told)
+            return told
+        known = await self.bus.redis.hget(key, member.id)
+        return known.decode() if isinstance(known, bytes) else known
+
+    def _language(self, shown: str | None) -> str:
+        """The language to answer in: the one the person showed, else the company's first."""
+        return shown or self.config.company.profile.language or "en"
+
+    async def _stranger(self, incoming: Incoming, say: Wording) -> Outgoing:
         """No agent hears a stranger; they get a code the owner can approve."""
         if incoming.channel in LOCAL_CHANNELS:
-            return self._say(incoming, "You are not a member of this crew; ask its owner.")
+            return self._say(incoming, say.stranger_local)
         pairing = await self.members.request(incoming.channel, incoming.user, incoming.chat)
         log.warning(
             "message from unknown %s user %s refused; pairing code %s",
@@ -181,104 +207,112 @@ class Gateway:
             incoming.user,
             pairing.code,
         )
-        return self._say(
-            incoming,
-            "You are not a member of this crew yet. Ask its owner to approve your pairing "
-            f"code {pairing.code} (/pair {pairing.code}, or: equipage pair approve "
-            f"{pairing.code}). Nothing you send reaches the crew until then.",
-        )
+        return self._say(incoming, say.stranger.format(code=pairing.code))
 
-    async def _pair(self, rest: str) -> str:
+    async def _pair(self, rest: str, say: Wording) -> str:
         code, _, member = rest.strip().partition(" ")
         if not code:
             pending = await self.members.pending()
             listing = "; ".join(f"{p.code} ({p.platform} {p.user})" for p in pending)
-            return f"Pending pairing codes: {listing or 'none'}. Write /pair CODE [member]."
+            return say.pending.format(listing=listing or say.none)
         try:
             pairing, member_id = await self.members.approve(code, as_member=member.strip() or None)
         except ConfigError as err:
             return str(err)
-        return f"{pairing.platform} user {pairing.user} is now member {member_id}."
+        return say.paired.format(platform=pairing.platform, user=pairing.user, member=member_id)
 
-    async def _pause(self, stop: bool) -> str:
+    async def _pause(self, stop: bool, say: Wording) -> str:
         keys = self.bus.keys
         if stop:
             await self.bus.redis.set(keys.paused, "1")
-            return "The crew is paused: nothing new is handled until /resume. Work in hand ends."
+            return say.paused
         await self.bus.redis.delete(keys.paused)
-        return "The crew goes on."
+        return say.resumed
 
-    async def _budget(self) -> str:
+    async def _budget(self, say: Wording) -> str:
         if self.budget is None:
-            return "No budget is kept in this process."
+            return say.no_budget
         spend = await self.budget.spend()
-        lines = [
-            f"This month: {spend.month_total:.4f} of {spend.monthly_limit:g} {CURRENCY}.",
-            *(
-                f"- {role}: {spend.day.get(role, 0.0):.4f} of {limit:g} today"
-                for role, limit in spend.daily_limits.items()
-            ),
+        month = say.budget_month.format(
+            spent=say.number(spend.month_total, ".4f"),
+            limit=say.number(spend.monthly_limit, "g"),
+            currency=CURRENCY,
+        )
+        days = [
+            say.budget_role.format(
+                role=role,
+                spent=say.number(spend.day.get(role, 0.0), ".4f"),
+                limit=say.number(limit, "g"),
+            )
+            for role, limit in spend.daily_limits.items()
         ]
-        return "\n".join(lines)
+        return "\n".join([month, *days])
 
     async def _first_time(self, incoming: Incoming) -> bool:
         key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
         return bool(await self.bus.redis.set(key, 1, nx=True, ex=_SEEN_TTL))
 
     async def _answer(
-        self, incoming: Incoming, member: Member, approved: bool, rest: str
+        self, incoming: Incoming, member: Member, approved: bool, rest: str, shown: str | None
     ) -> Outgoing:
+        language = self._language(shown)
+        say = wording(language)
         question_id, _, note = rest.strip().partition(" ")
         if not question_id:
             verb = "/approve" if approved else "/reject"
-            return self._say(incoming, f"Which question? Write {verb} ID; /status lists them.")
+            return self._say(incoming, say.which_question.format(verb=verb))
         if member.role != "owner":
-            return self._say(incoming, "Only the owner of this crew can approve or reject.")
+            return self._say(incoming, say.only_owner_answers)
         approval = await self.approvals.get(question_id)
         if approval is None:
-            return self._say(incoming, f"No open question {question_id}; /status lists them.")
+            return self._say(incoming, say.no_open_question.format(id=question_id))
         await self.bus.publish(
             approval.answered(
                 self.bus.keys.company,
                 member=member.id,
                 approved=approved,
                 note=note.strip(),
-                origin=self._origin(incoming, member),
+                origin=self._origin(incoming, member, shown),
             )
         )
-        verdict = "Approved" if approved else "Rejected"
+        verdict = say.approved if approved else say.rejected
         return Answered(
             channel=incoming.channel,
             chat=incoming.chat,
-            text=f"{verdict} {approval.id}; the crew goes on.",
+            text=say.goes_on.format(verdict=verdict, id=approval.id),
             thread=incoming.thread,
             question_id=approval.id,
             approved=approved,
             by=member.name,
             topic=approval.topic,
+            language=language,
         )
 
-    async def _call(self, incoming: Incoming, member: Member, command: str, focus: str) -> str:
+    async def _call(
+        self, incoming: Incoming, member: Member, command: str, focus: str, say: Wording
+    ) -> str:
         """Reach the member's live call: a suggestion now, or the end of the session."""
         redis, keys = self.bus.redis, self.bus.keys
         session = await live.active(redis, keys, member.id)
         if session is None:
-            return "No live session is running; start one with equipage live or ask the crew."
+            return say.no_live
         # The platform's message id: a redelivery the gateway handles again counts once.
         producer = f"{incoming.channel}:{incoming.message_id}" if incoming.message_id else ""
         if command == "/suggest":
             await live.ask(redis, keys, session, focus, producer=producer)
-            about = f" about {focus.strip()[:80]}" if focus.strip() else ""
-            return f"Asked live session {session} for a suggestion{about}."
+            about = say.asked_about.format(focus=focus.strip()[:80]) if focus.strip() else ""
+            return say.asked_live.format(session=session, about=about)
         await live.end(redis, keys, session, producer=producer)
-        return f"Live session {session} is ending."
+        return say.ending_live.format(session=session)
 
-    async def _status(self) -> str:
+    async def _status(self, say: Wording) -> str:
         open_questions = await self.approvals.all()
-        lines = [f"{len(open_questions)} question(s) waiting for you."]
+        lines = [say.waiting.format(count=len(open_questions))]
         # The last line is the question itself; a blank question still gets listed.
         lines += [
-            f"- {a.id} ({a.role}): {(a.text.strip().splitlines() or [''])[-1][:120]}"
+            say.waiting_one.format(
+                id=a.id, role=a.role, text=(a.text.strip().splitlines() or [""])[-1][:120]
+            )
             for a in open_questions
         ]
         return "\n".join(lines)
@@ -287,14 +321,27 @@ class Gateway:
         base = f"{incoming.channel}:{incoming.chat}"
         return f"{base}:{incoming.thread}" if incoming.thread else base
 
-    def _origin(self, incoming: Incoming, member: Member) -> Origin:
+    def _origin(self, incoming: Incoming, member: Member, shown: str | None) -> Origin:
+        # Only a language the person showed: what reads it falls back to the company's own.
         return Origin(
             channel=incoming.channel,
             chat=incoming.chat,
             member=member.id,
             thread=incoming.thread,
-            language=language_of(incoming.text),
+            language=shown,
         )
+
+    async def _worded(self, envelope: Envelope) -> Outgoing:
+        """The platform message; a question's hint and buttons in its person's language."""
+        message = outgoing(envelope)
+        origin = envelope.origin
+        if message.question is None or origin is None:
+            return message
+        shown = origin.language
+        if shown is None:  # a question no message of theirs led to (a schedule, a budget)
+            known = await self.bus.redis.hget(self.bus.keys.member_languages(), origin.member)
+            shown = known.decode() if isinstance(known, bytes) else known
+        return Worded(**dict(message), language=self._language(shown))
 
     def _say(self, incoming: Incoming, text: str) -> Outgoing:
         return Outgoing(
@@ -347,7 +394,7 @@ class Gateway:
             # The answer ends the indicator; stopped first so none is re-sent after it.
             self.presence.stop(envelope.origin.channel, envelope.origin.chat)
             try:
-                await channel.send(outgoing(envelope))
+                await channel.send(await self._worded(envelope))
             except DeliveryRefused as refused:
                 # Retrying cannot help; the person writing again can. Held, acked.
                 origin = envelope.origin
@@ -362,3 +409,13 @@ class Gateway:
                 await reader.fail(delivery, f"{type(err).__name__}: {err}", attempt)
                 return
         await reader.commit(delivery, [])
+
+
+def _words(text: str, command: str, rest: str) -> str:
+    """The words of a message that can tell its language; of a command, only an answer's note.
+
+    Ids, codes and a live call's focus keyword ("prix", "pricing") are no sentences.
+    """
+    if command in ("/approve", "/reject"):
+        return rest.strip().partition(" ")[2]
+    return "" if command in _COMMANDS else text

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from channels.wording import words_for
 from equipage.chat import Outgoing
 
 __all__ = ["MAX_SECTION", "MAX_TEXT", "Pressed", "posts", "pressed", "split", "update"]
@@ -20,7 +21,6 @@ __all__ = ["MAX_SECTION", "MAX_TEXT", "Pressed", "posts", "pressed", "split", "u
 MAX_TEXT = 40_000  # chat.postMessage truncates text longer than this
 MAX_SECTION = 3_000  # a section block's text may not be longer
 _SECTIONS = MAX_TEXT // MAX_SECTION  # per message, so the fallback text fits too
-_BUTTONS = {"budget": ("Resume", "Stop")}
 
 
 def split(text: str, limit: int) -> list[str]:
@@ -53,7 +53,7 @@ def posts(message: Outgoing) -> list[dict[str, Any]]:
     sections = split(text, MAX_SECTION) or [_escape(message.question.text) or "?"]
     groups = [sections[i : i + _SECTIONS] for i in range(0, len(sections), _SECTIONS)]
     qid = message.question.id
-    yes, no = _BUTTONS.get(message.question.topic, ("Approve", "Reject"))
+    yes, no = words_for(message).labels(message.question.topic)
     buttons = {
         "type": "actions",
         "elements": [

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from channels.answered import Answered
 from channels.telegram_text import split, with_line
 from channels.telegram_updates import Pressed
+from channels.wording import words_for
 from equipage.chat import Outgoing
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ Api: TypeAlias = Callable[[], Awaitable["Bot"]]
 
 _TRIES = 3
 _MAX_WAIT = 30.0  # flood waits longer than this go back to the gateway's retry
-_BUTTONS = {"budget": ("Resume", "Stop")}
 
 
 async def send(api: Api, message: Outgoing) -> None:
@@ -72,7 +72,7 @@ def _keyboard(message: Outgoing) -> InlineKeyboardMarkup:
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
     assert message.question is not None
-    yes, no = _BUTTONS.get(message.question.topic, ("Approve", "Reject"))
+    yes, no = words_for(message).labels(message.question.topic)
     qid = message.question.id
     return InlineKeyboardMarkup(
         [

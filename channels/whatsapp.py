@@ -18,6 +18,7 @@ from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.attachments import fetch
+from channels.wording import words_for
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
 from equipage.documents import size_refusal
 from equipage.errors import MissingExtraError, RuntimeFailure, WindowClosed
@@ -247,18 +248,19 @@ class WhatsAppChannel:
             for chunk in _chunks(text, TEXT_LIMIT):
                 await self._post(message.chat, "text", {"body": chunk, "preview_url": False})
             return
+        say = words_for(message)
         text = text or question.text
         if not text.strip() or len(text) > BUTTON_BODY_LIMIT:
             for chunk in _chunks(text, TEXT_LIMIT):
                 await self._post(message.chat, "text", {"body": chunk, "preview_url": False})
-            text = f"Approve or reject question {question.id}?"
+            text = say.choose.format(id=question.id)
         # The Cloud API cannot edit a sent message, so these buttons stay pressable once the
         # question is answered (Telegram and Slack take theirs away): the gateway's answer
         # (``channels.answered.Answered``) goes out as the plain text it also is, and a
         # later press is told the question is no longer open.
         buttons = [
-            {"type": "reply", "reply": {"id": f"{verb}:{question.id}", "title": verb.title()}}
-            for verb in ("approve", "reject")
+            {"type": "reply", "reply": {"id": f"{verb}:{question.id}", "title": title}}
+            for verb, title in zip(("approve", "reject"), say.labels(question.topic), strict=True)
         ]
         interactive = {"type": "button", "body": {"text": text}, "action": {"buttons": buttons}}
         await self._post(message.chat, "interactive", interactive)

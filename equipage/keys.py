@@ -172,6 +172,10 @@ class Keys:
         """When a person last wrote on a platform with a reply window (WhatsApp)."""
         return f"{self.prefix}window:{_part(channel)}:{_part(user)}"
 
+    def member_languages(self) -> str:
+        """Hash member id -> language they last wrote in (``fr``/``en``), for the gateway."""
+        return f"{self.prefix}member:languages"
+
     @property
     def paused(self) -> str:
         """Set when the founder paused the crew."""

@@ -10,14 +10,16 @@ import pytest
 import redis.asyncio as aioredis
 
 from channels.answered import Answered
+from channels.attachments import notice
 from channels.gateway import HELP, Gateway
+from channels.wording import FR, Worded
 from equipage import live
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
 from equipage.chat import Attachment, Channel, Downloader, Incoming, Outgoing
 from equipage.config import CompanyConfig
 from equipage.documents import Limits
-from equipage.envelope import Envelope, Kind, Origin
+from equipage.envelope import Envelope, Kind, Origin, Question
 from equipage.errors import DocumentRefused, RuntimeFailure
 from equipage.keys import GATEWAY_GROUP, Keys
 from equipage.testing import wait_for_stream, wait_until
@@ -840,3 +842,185 @@ def test_the_origin_remembers_the_language_the_person_wrote_in() -> None:
     assert language_of("Prépare un post de lancement pour la semaine prochaine") == "fr"
     assert language_of("Prepare a launch post for next week") == "en"
     assert language_of("/status") is None  # nothing to tell: reports use the company's
+
+
+# -- the person's language ---------------------------------------------------------------------
+FRENCH_ASK = "Prépare un post de lancement pour la semaine prochaine"
+FRENCH_COMPANY = CONFIG.model_copy(
+    update={
+        "company": CONFIG.company.model_copy(
+            update={
+                "profile": CONFIG.company.profile.model_copy(update={"languages": ("fr", "en")})
+            }
+        )
+    }
+)
+
+
+async def test_french_founders_help_and_status_come_in_french(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys)
+    await gateway.receive(said("alice", FRENCH_ASK))
+
+    [help_] = await gateway.receive(said("alice", "/help"))
+    [status] = await gateway.receive(said("alice", "/status"))
+
+    assert help_.text == FR.help != HELP
+    assert "/approve ID [note] (ou /approuver)" in help_.text
+    assert status.text.splitlines() == [
+        "1 question(s) en attente de votre réponse.",
+        "- 3f9a1c2e (ceo) : Shall I publish it?",
+    ]
+    # Bob wrote nothing yet in an English company: English.
+    [bobs] = await gateway.receive(said("bob", "/help"))
+    assert bobs.text == HELP
+
+
+async def test_approval_after_a_french_message_is_acknowledged_in_french(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys)
+    await gateway.receive(said("alice", FRENCH_ASK))
+
+    [answer] = await gateway.receive(said("alice", f"/approve {QUESTION.id}"))
+
+    assert isinstance(answer, Answered)
+    assert answer.text == f"Approuvé {QUESTION.id} ; l'équipage continue."
+    assert (answer.language, answer.line) == ("fr", "✓ Approuvé par Alice")
+    [_, resume] = await inbox(redis, keys)
+    assert resume.answer is not None and resume.answer.approved is True
+
+
+async def test_french_aliases_approve_and_reject_and_a_french_note_is_answered_in_french(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await ask(redis, keys)
+
+    [answer] = await gateway.receive(
+        said("alice", f"/refuser {QUESTION.id} pas cette semaine, merci")
+    )
+
+    assert answer.text == f"Refusé {QUESTION.id} ; l'équipage continue."
+    [resume] = await inbox(redis, keys)
+    assert resume.answer is not None
+    assert (resume.answer.approved, resume.answer.text) == (False, "pas cette semaine, merci")
+    [unknown] = await gateway.receive(said("alice", "/approuver deadbeef"))
+    assert unknown.text == "Aucune question deadbeef en attente ; /status les liste."
+
+
+async def test_members_language_is_remembered_in_redis_for_every_gateway_process(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    first, second = Gateway(CONFIG, bus), Gateway(CONFIG, bus)
+    try:
+        await first.receive(said("alice", FRENCH_ASK))
+        [stopped] = await second.receive(said("alice", "/stop"))
+        await second.receive(said("alice", "Prepare a launch post for next week"))
+        [resumed] = await first.receive(said("alice", "/resume"))
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+    assert stopped.text.startswith("L'équipage est en pause")
+    assert resumed.text == "The crew goes on."
+    assert await redis.hget(keys.member_languages(), "alice") == b"en"
+
+
+async def test_stranger_is_refused_in_the_companys_language(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    gateway = Gateway(FRENCH_COMPANY, bus)
+    try:
+        [refused] = await gateway.receive(said("mallory", "/start", channel="telegram"))
+        [english] = await gateway.receive(said("eve", "Please let me in", channel="telegram"))
+    finally:
+        await gateway.aclose()
+
+    [code] = [p.code for p in await gateway.members.pending() if p.user == "mallory"]
+    assert refused.text.startswith(
+        f"Vous n'êtes pas encore membre de cet équipage. Demandez à son propriétaire "
+        f"d'approuver votre code d'appairage {code} (/pair {code}"
+    )
+    assert english.text.startswith("You are not a member of this crew yet.")  # their words
+    assert await inbox(redis, keys) == []
+
+
+async def test_members_who_never_wrote_are_answered_in_the_companys_language(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    gateway = Gateway(FRENCH_COMPANY, bus)
+    try:
+        [no_session] = await gateway.receive(said("bob", "/endcall"))
+        [owner_only] = await gateway.receive(said("bob", "/stop"))
+    finally:
+        await gateway.aclose()
+
+    assert no_session.text.startswith("Aucune session en direct n'est en cours")
+    assert owner_only.text == "Seul le propriétaire de cet équipage peut utiliser /stop."
+
+
+@pytest.mark.parametrize(
+    ("origin_language", "remembered", "expected"),
+    [("fr", None, "fr"), (None, "fr", "fr"), (None, None, "en"), ("en", "fr", "en")],
+    ids=["origin", "member", "company", "origin-first"],
+)
+async def test_delivered_question_is_worded_in_its_persons_language(
+    bus: Bus,
+    redis: aioredis.Redis,
+    keys: Keys,
+    origin_language: str | None,
+    remembered: str | None,
+    expected: str,
+) -> None:
+    console = FakeChannel()
+    gateway = Gateway(CONFIG, bus, channels={"console": console})
+    if remembered:
+        await redis.hset(keys.member_languages(), "alice", remembered)
+    origin = Origin(channel="console", chat="alice", member="alice", language=origin_language)
+    await bus.publish(
+        Envelope(
+            kind=Kind.QUESTION,
+            company="acme",
+            to="human",
+            sender="ceo",
+            thread="console:alice",
+            text="Shall I publish it?",
+            origin=origin,
+            question=Question(id="3f9a1c2e", text="Shall I publish it?"),
+        )
+    )
+
+    async with delivering(gateway):
+        await wait_until(lambda: _value(console.sent), what="the question sent")
+    await gateway.aclose()
+
+    [sent] = console.sent
+    assert isinstance(sent, Worded)
+    assert sent.language == expected
+
+
+def test_console_says_how_to_answer_a_question_in_the_persons_language() -> None:
+    from rich.console import Console
+
+    from channels.console import render
+
+    question = Question(id="3f9a1c2e", text="Je le publie ?")
+    out = Console(width=100, record=True, color_system=None)
+    out.print(render(Worded(channel="console", chat="a", text="Voici.", question=question)))
+    out.print(render(Worded(channel="console", chat="a", text="Voici.", question=question,
+                            language="fr")))  # fmt: skip
+    english, french = out.export_text().split("Voici.")[1:]
+
+    assert "Answer: /approve 3f9a1c2e or /reject 3f9a1c2e [reason]" in english
+    assert "Répondre : /approve 3f9a1c2e ou /reject 3f9a1c2e [raison]" in french
+
+
+def test_unread_file_notice_follows_the_persons_language() -> None:
+    failed = Attachment(name="devis.pdf", mime="application/pdf", ref="f1", error="too big.")
+
+    assert notice([failed], FR) == (
+        "Je n'ai pas pu lire devis.pdf : too big.\n"
+        "Votre message est tout de même parti à l'équipage, sans ce contenu."
+    )
+    assert (notice([failed]) or "").startswith("I could not read devis.pdf: too big.")

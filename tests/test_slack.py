@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from channels import slack_blocks
 from channels.gateway import Gateway
 from channels.slack import MAX_SECTION, MAX_TEXT, WORKING, SlackChannel, incoming, split, verify
+from channels.wording import Worded
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
 from equipage.chat import Downloader, Incoming, Outgoing, PlatformChannel
@@ -371,6 +372,29 @@ async def test_question_is_posted_in_its_thread_with_approve_and_reject_buttons(
     )
     assert (approve["value"], reject["value"]) == ("approve:3f9a1c2e", "reject:3f9a1c2e")
     assert (reject["text"]["text"], reject["style"]) == ("Reject", "danger")
+
+
+async def test_question_worded_for_a_french_founder_has_french_buttons(
+    slack: SlackChannel, fake: FakeSlack
+) -> None:
+    question = Question(id="3f9a1c2e", text="Je le publie ?")
+    budget = Question(id="b1", text="Le plafond est atteint.", topic="budget")
+
+    await slack.send(
+        Worded(channel="slack", chat="C1", text="Voici le post.", question=question, language="fr")
+    )
+    await slack.send(
+        Worded(channel="slack", chat="C1", text="Budget", question=budget, language="fr")
+    )
+
+    labels = [
+        [(b["text"]["text"], b["value"]) for b in posted.body["blocks"][-1]["elements"]]
+        for posted in fake.posted
+    ]
+    assert labels == [
+        [("Approuver", "approve:3f9a1c2e"), ("Refuser", "reject:3f9a1c2e")],
+        [("Reprendre", "approve:b1"), ("Arrêter", "reject:b1")],
+    ]
 
 
 async def test_long_question_is_cut_into_sections_under_slacks_limit(

@@ -632,10 +632,9 @@ async def test_document_over_telegrams_20_mb_is_refused_unfetched_and_the_founde
 
     [told] = fake.sent
     assert told["chat_id"] == ALICE
-    assert told["text"].startswith(
-        "I could not read document.pdf: it is 25 MB. Telegram lets bots download files "
-        "of at most 20 MB."
-    )
+    # The caption is French, so is the notice; the reason is the document reader's own.
+    assert told["text"].startswith("Je n'ai pas pu lire document.pdf : it is 25 MB. ")
+    assert "Telegram lets bots download files of at most 20 MB." in told["text"]
     assert fake.called("getFile") == []
     [task] = await inbox(redis, keys)
     assert task.text == "Résume ce cahier des charges"  # the message itself went through
@@ -657,10 +656,8 @@ async def test_document_whose_real_size_telegram_refuses_is_reported_too_big(
     async with polling(channel, gateway):
         await wait_until(sent_count(fake), what="the founder told")
 
-    assert fake.sent[0]["text"].startswith(
-        "I could not read document.pdf: it is too large. Telegram lets bots download files "
-        "of at most 20 MB."
-    )
+    assert fake.sent[0]["text"].startswith("Je n'ai pas pu lire document.pdf : it is too large.")
+    assert "Telegram lets bots download files of at most 20 MB." in fake.sent[0]["text"]
     assert fake.downloads == []
     assert len(await inbox(redis, keys)) == 1
 
@@ -867,6 +864,69 @@ async def test_edit_telegram_refuses_still_lets_the_answer_through(
 
 async def inbox_answers(redis: aioredis.Redis, keys: Keys) -> list[Envelope]:
     return [e for e in await inbox(redis, keys) if e.kind is Kind.ANSWER]
+
+
+@pytest.mark.parametrize(
+    ("data", "topic", "labels", "line"),
+    [
+        (f"approve:{QUESTION_ID}", "approval", ["Approuver", "Refuser"], "✓ Approuvé par Alice"),
+        (f"reject:{QUESTION_ID}", "budget", ["Reprendre", "Arrêter"], "✗ Arrêté par Alice"),
+    ],
+)
+async def test_french_founders_question_has_french_buttons_and_is_marked_answered_in_french(
+    fake: FakeTelegram,
+    channel: TelegramChannel,
+    gateway: Gateway,
+    bus: Bus,
+    redis: aioredis.Redis,
+    keys: Keys,
+    data: str,
+    topic: str,
+    labels: list[str],
+    line: str,
+) -> None:
+    french = {**fixture("nutgram_update_text"), "update_id": 1}
+    french["message"] = {**french["message"], "text": "Prépare le post de lancement de la semaine"}
+    french["message"]["from"] = {**french["message"]["from"], "id": int(ALICE)}
+    french["message"]["chat"] = {**french["message"]["chat"], "id": int(ALICE)}
+    text = "Voici le post.\n\nJe le publie ?"
+    origin = Origin(channel="telegram", chat=ALICE, member="alice", language="fr")
+    approval = Approval(
+        id=QUESTION_ID, role="ceo", thread=f"telegram:{ALICE}", text=text, topic=topic
+    )
+    await Approvals(redis, keys).open(approval, f"ceo:telegram:{ALICE}")
+    stop = asyncio.Event()
+    delivery = asyncio.create_task(gateway.deliver("gw-test", stop, block_ms=50))
+    try:
+        async with polling(channel, gateway):
+            fake.push_update(french)  # what the founder last wrote: French
+            await wait_for_stream(redis, keys.inbox("ceo"), 1)
+            await bus.publish(
+                Envelope(
+                    kind=Kind.QUESTION,
+                    company="acme",
+                    to="human",
+                    sender="ceo",
+                    thread=f"telegram:{ALICE}",
+                    text=text,
+                    origin=origin,
+                    question=Question(id=QUESTION_ID, text=text, topic=topic),
+                )
+            )
+            await wait_until(sent_count(fake), what="the question sent")
+            [buttons] = fake.sent[0]["reply_markup"]["inline_keyboard"]
+            assert [b["text"] for b in buttons] == labels
+            fake.push_update(press(fake.message(ALICE, 1), data, update_id=2))
+            await wait_until(sent_count(fake, 2), what="the gateway's answer sent")
+    finally:
+        stop.set()
+        await delivery
+
+    after = fake.message(ALICE, 1)
+    assert "reply_markup" not in after
+    assert after["text"] == f"{text}\n\n{line}"
+    verdict = "Approuvé" if data.startswith("approve") else "Refusé"
+    assert fake.sent[-1]["text"] == f"{verdict} {QUESTION_ID} ; l'équipage continue."
 
 
 # -- webhook registration -----------------------------------------------------------------------
