@@ -28,6 +28,7 @@ from collections.abc import Mapping
 
 from channels.answered import Answered
 from channels.attachments import notice, read_attachments
+from channels.languages import Languages
 from channels.presence import Presence
 from channels.wording import EN, Worded, Wording, wording
 from equipage import live
@@ -82,6 +83,7 @@ class Gateway:
         self.approvals = Approvals(bus.redis, bus.keys)
         self.documents = documents or Limits()
         self.presence = Presence(every=typing_every, longest=typing_for)
+        self.languages = Languages(bus.redis, bus.keys, config.company.profile.language)
 
     async def aclose(self) -> None:
         """End the background work: the typing indicators still running."""
@@ -112,12 +114,12 @@ class Gateway:
         spoken = _words(text, command, rest)
         if member is None:
             shown = language_of(spoken) if spoken else None
-            return [await self._stranger(incoming, wording(self._language(shown)))]
+            return [await self._stranger(incoming, wording(self.languages.answer_in(shown)))]
         await self._release_held(incoming)
         if not text and not incoming.attachments:
             return []
-        shown = await self._shown(member, spoken)
-        say = wording(self._language(shown))
+        shown = await self.languages.shown(member.id, spoken)
+        say = wording(self.languages.answer_in(shown))
         if command in _OWNER_ONLY and member.role != "owner":
             return [self._say(incoming, say.owner_only.format(command=command))]
         if command in ("/approve", "/reject"):
@@ -178,24 +180,6 @@ class Gateway:
             return known or next((m for m in self.config.members if m.id == incoming.user), None)
         return await self.members.find(incoming.channel, incoming.user)
 
-    async def _shown(self, member: Member, spoken: str) -> str | None:
-        """The language of ``spoken`` when its words tell, else the one the member last wrote.
-
-        A language told is remembered for the member, so the commands they type next (no
-        words of their own) are answered in it too, by whichever gateway process gets them.
-        """
-        told = language_of(spoken) if spoken else None
-        key = self.bus.keys.member_languages()
-        if told is not None:
-            await self.bus.redis.hset(key, member.id, told)
-            return told
-        known = await self.bus.redis.hget(key, member.id)
-        return known.decode() if isinstance(known, bytes) else known
-
-    def _language(self, shown: str | None) -> str:
-        """The language to answer in: the one the person showed, else the company's first."""
-        return shown or self.config.company.profile.language or "en"
-
     async def _stranger(self, incoming: Incoming, say: Wording) -> Outgoing:
         """No agent hears a stranger; they get a code the owner can approve."""
         if incoming.channel in LOCAL_CHANNELS:
@@ -255,7 +239,7 @@ class Gateway:
     async def _answer(
         self, incoming: Incoming, member: Member, approved: bool, rest: str, shown: str | None
     ) -> Outgoing:
-        language = self._language(shown)
+        language = self.languages.answer_in(shown)
         say = wording(language)
         question_id, _, note = rest.strip().partition(" ")
         if not question_id:
@@ -339,9 +323,8 @@ class Gateway:
             return message
         shown = origin.language
         if shown is None:  # a question no message of theirs led to (a schedule, a budget)
-            known = await self.bus.redis.hget(self.bus.keys.member_languages(), origin.member)
-            shown = known.decode() if isinstance(known, bytes) else known
-        return Worded(**dict(message), language=self._language(shown))
+            shown = await self.languages.known(origin.member)
+        return Worded(**dict(message), language=self.languages.answer_in(shown))
 
     def _say(self, incoming: Incoming, text: str) -> Outgoing:
         return Outgoing(
