@@ -15,7 +15,7 @@ from pydantic import Field
 from equipage.config import Profile
 from equipage.envelope import Origin
 
-__all__ = ["LANGUAGE_HELP", "Asked", "Said", "language_field", "report_language"]
+__all__ = ["LANGUAGE_HELP", "Asked", "Said", "language_field", "number", "report_language"]
 
 Asked = Literal["auto", "fr", "en"]
 Said = Literal["fr", "en"]
@@ -41,3 +41,10 @@ def report_language(asked: str, profile: Profile | None, origin: Origin | None =
     if origin is not None and origin.language in ("fr", "en"):
         return "fr" if origin.language == "fr" else "en"
     return "fr" if profile is not None and profile.language == "fr" else "en"
+
+
+def number(value: float, spec: str, language: str = "en") -> str:
+    """``format(value, spec)`` the reader's way: in French, thousands grouped with a
+    no-break space and a decimal comma (a comma there would read as decimals)."""
+    text = format(value, spec)
+    return text.replace(",", "\u00a0").replace(".", ",") if language == "fr" else text

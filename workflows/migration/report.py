@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from workflows._language import number
 from workflows.migration.location import Target
 from workflows.migration.plan import MigrationPlan, Totals
 from workflows.migration.runbook import Step
@@ -150,10 +151,9 @@ def runbook_lines(
         if step.transfer_gib is None:
             moved = step.transfer_note
         else:
-            hours = f"{step.hours or 0:.1f}"
             moved = w["moved"].format(
                 gib=f"{step.transfer_gib:g}",
-                hours=hours.replace(".", ",") if language == "fr" else hours,
+                hours=number(step.hours or 0, ".1f", language),
                 mbps=f"{mbps:g}",
                 egress=eur(step.egress_eur, language),
             )

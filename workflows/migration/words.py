@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from workflows._language import number
 from workflows.migration.why import Why, WhyCode
 
 __all__ = ["eur", "said", "words"]
@@ -247,8 +248,7 @@ def said(reasons: Iterable[Why], language: str = "en") -> str:
         fields: dict[str, str] = {}
         for name, value in reason.values.items():
             if isinstance(value, float):
-                text = f"{value:g}"
-                fields[name] = text.replace(".", ",") if fr else text
+                fields[name] = number(value, "g", language)
             else:
                 fields[name] = str(value) or blank.get(name, "")
         lines.append(sentences[reason.code].format(**fields))
@@ -266,6 +266,4 @@ def eur(value: float | None, language: str = "en") -> str:
         return words(language)["unknown"]
     if language != "fr":
         return f"€{value:,.2f}"
-    # French: no-break space between thousands, comma before the cents, € after.
-    grouped = f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
-    return f"{grouped}\u00a0€"
+    return f"{number(value, ',.2f', 'fr')}\u00a0€"  # the euro sign after, in French

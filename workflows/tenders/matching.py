@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from equipage.config import TenderProfile
 from equipage.text import words
+from workflows._language import number
 from workflows.tenders.model import NoticeKind, Tender
 
 __all__ = [
@@ -132,9 +133,7 @@ def money(value: float, currency: str | None, language: str = "en") -> str:
 
 def amount(value: float, language: str = "en") -> str:
     """A whole amount with thousands grouped the reader's way: 20,000 or 20 000."""
-    grouped = f"{value:,.0f}"
-    # French groups thousands with a (no-break) space: a comma there is a decimal mark.
-    return grouped.replace(",", "\u00a0") if language == "fr" else grouped
+    return number(value, ",.0f", language)
 
 
 def _order(m: Match) -> tuple[int, str, str]:
