@@ -1,24 +1,26 @@
 """Prompt caching pays: a 10-turn conversation across 3 roles, with caching on and off.
 
-The real crew (CEO, CTO, marketing on ``anthropic:claude-opus-4-5``) runs through the
+The real crew (CEO, CTO, marketing on the model tests use) runs through the
 real ``anthropic`` SDK against ``equipage.testing.fake_anthropic``, which computes cache
 reads and writes the way the API documents them. The founder sends 10 requests; the
 CEO delegates each to the CTO or marketing, gets the result and replies. The same
 conversation runs twice, caching on then off, on fresh servers. Prints JSON with the
 cached share of input tokens in steady state (turns 3-10) and the cost per turn.
-Targets: cached share >= 0.8; cost with caching <= 0.35x the cost without.
+Targets: cached share >= 0.8 (``--target-cached-share``); cost with caching <= 0.35x
+the cost without (``--target-cost-ratio``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from _verdict import Check, Target, add_targets, finish
 
 from equipage.config import CompanyConfig
 from equipage.connection import open_target
@@ -28,15 +30,15 @@ from equipage.keys import Keys
 from equipage.llm.anthropic import AnthropicModel
 from equipage.llm.messages import Completion, Message, ToolSpec, Usage
 from equipage.llm.options import ProviderOptions
-from equipage.testing import wait_for_stream
+from equipage.testing import ANTHROPIC_TEST_MODEL, wait_for_stream
 from equipage.testing.fake_anthropic import FakeAnthropic, RecordedRequest, Step, text, tool_use
 from equipage.worker import Worker
 
-MODEL = "claude-opus-4-5"
+MODEL = ANTHROPIC_TEST_MODEL  # priced, and not deprecated by the locked SDK
 TURNS = 10
 STEADY_FROM = 3  # turns before this one warm the cache
-TARGET_SHARE = 0.8
-TARGET_RATIO = 0.35
+CACHED_SHARE = Target("cached_share", 0.8, "lowest cached share of input tokens that passes")
+COST_RATIO = Target("cost_ratio", 0.35, "highest cost ratio, caching on/off, that passes")
 ORIGIN = Origin(channel="console", chat="founder", member="founder")
 ANSWER = (
     "Here is the note you asked for. We run two application servers in Paris, a managed "
@@ -111,7 +113,7 @@ async def conversation(caching: bool) -> list[tuple[int, Usage]]:
                 r: Recording(AnthropicModel(MODEL, options)) for r in ("ceo", "cto", "marketing")
             }
             keys = Keys("bench", namespace="llm")
-            crew = build_crew(company(), redis, keys, models=models, options=options)  # type: ignore[arg-type]
+            crew = build_crew(company(), redis, keys, models=models, options=options)
             await crew.bus.ensure_groups(crew.handlers)
             stop = asyncio.Event()
             worker = asyncio.create_task(
@@ -152,11 +154,11 @@ def summarize(usages: list[tuple[int, Usage]]) -> dict[str, float]:
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    add_targets(parser, CACHED_SHARE, COST_RATIO)
     args = parser.parse_args(argv)
     cached = summarize(await conversation(caching=True))
     plain = summarize(await conversation(caching=False))
     ratio = cached["cost_per_turn"] / plain["cost_per_turn"] if plain["cost_per_turn"] else 0.0
-    ok = cached["cached_share_steady"] >= TARGET_SHARE and ratio <= TARGET_RATIO
     result = {
         "benchmark": "llm_prompt_caching",
         "model": f"anthropic:{MODEL}",
@@ -165,19 +167,20 @@ async def main(argv: list[str]) -> int:
         "with_caching": cached,
         "without_caching": plain,
         "cost_ratio": round(ratio, 4),
-        "target_cached_share": TARGET_SHARE,
-        "target_cost_ratio": TARGET_RATIO,
-        "ok": ok,
+        "target_cached_share": CACHED_SHARE.of(args),
+        "target_cost_ratio": COST_RATIO.of(args),
         "note": "token counts are the fake server's estimates (JSON length / 4)",
     }
-    text_out = json.dumps(result, indent=2)
-    print(text_out)
-    if args.out:
-        args.out.write_text(text_out + "\n")
-    verdict = "ok" if ok else "BELOW TARGET"
-    print(f"llm caching {verdict}: share {cached['cached_share_steady']}, cost x{ratio:.3f}",
-          file=sys.stderr)  # fmt: skip
-    return 0
+    checks = [
+        Check(
+            "with_caching.cached_share_steady",
+            cached["cached_share_steady"],
+            CACHED_SHARE.of(args),
+            at_most=False,
+        ),
+        Check("cost_ratio", round(ratio, 4), COST_RATIO.of(args)),
+    ]
+    return finish(__file__, result, checks, args.out)
 
 
 if __name__ == "__main__":

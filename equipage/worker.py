@@ -44,6 +44,7 @@ class Worker:
         concurrency: int = 4,
         block_ms: int = 500,
         keep_seconds: float = 24 * 3600,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bus = bus
         self.handlers = dict(handlers)
@@ -51,6 +52,9 @@ class Worker:
         self.concurrency = concurrency
         self.block_ms = block_ms
         self.keep_seconds = keep_seconds
+        # Paces the heartbeat, trim, reclaim and pause check: a test moves it by hand
+        # (equipage.testing.FakeClock) instead of waiting seconds of wall time.
+        self.clock = clock
         self._streams = {bus.keys.inbox(role): role for role in self.handlers}
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -60,12 +64,12 @@ class Worker:
         await self.bus.ensure_groups(self.handlers)
         next_reclaim = 0.0
         next_beat = 0.0
-        next_trim = time.monotonic() + 60.0
+        next_trim = self.clock() + 60.0
         next_pause_check = 0.0
         paused = False
         try:
             while not stop.is_set():
-                now = time.monotonic()
+                now = self.clock()
                 if now >= next_beat:
                     await self.bus.redis.zadd(self.bus.keys.workers, {self.name: time.time()})
                     next_beat = now + 2.0

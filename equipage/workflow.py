@@ -152,14 +152,23 @@ class WorkflowContext:
 
 
 class Workflow(Protocol):
-    name: str
-    description: str
-    handles: tuple[str, ...]  # keywords (any language) that call for it
-    read_only: bool  # True when running it changes nothing outside the crew
-    untrusted_output: bool  # True when its output carries content from outside
+    # Read-only members, so that plain class attributes (``Input = DigestInput``,
+    # ``handles = ("digest",)``) match: a settable protocol attribute must match exactly.
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def handles(self) -> tuple[str, ...]: ...  # keywords (any language) that call for it
+    @property
+    def read_only(self) -> bool: ...  # True when running it changes nothing outside the crew
+    @property
+    def untrusted_output(self) -> bool: ...  # True when its output carries outside content
     # Optional ``long_running = True``: a run lasts (a live call) and gets its own worker pool.
-    Input: type[BaseModel]
-    Output: type[BaseModel]
+    @property
+    def Input(self) -> type[BaseModel]: ...
+    @property
+    def Output(self) -> type[BaseModel]: ...
 
     def build(self, ctx: WorkflowContext) -> StateGraph[Any]:
         """The job's graph, not yet compiled."""

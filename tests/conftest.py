@@ -1,7 +1,13 @@
-"""Shared fixtures: one real embedded redis-server per session, one namespace per test."""
+"""Shared fixtures: one real server per session, one namespace per test.
+
+The server is the embedded Valkey, or the one EQUIPAGE_TEST_REDIS_URL names (another engine,
+e.g. Debian's redis-server 7 in .ci/redis7). Every test that reaches that server is marked
+``redis``, so ``pytest -m redis`` runs exactly those against it.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,8 +22,21 @@ from equipage.keys import Keys
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "redis_target" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
+
+
 @pytest.fixture(scope="session")
 def redis_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisTarget]:
+    # Tests keep to their own key namespace (the keys fixture), so one shared outside
+    # server is as good as a fresh embedded one; tests that restart or kill a server
+    # start their own embedded one instead.
+    url = os.environ.get("EQUIPAGE_TEST_REDIS_URL")
+    if url:
+        yield RedisTarget(url=url)
+        return
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
     try:
         yield RedisTarget(socket=server.socket_file)

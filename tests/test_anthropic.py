@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,18 +15,28 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
+from anthropic._data import DEPRECATED_MODELS  # private: tests read it, product code does not
 
 from equipage.errors import ConfigError, MissingExtraError, ModelError
-from equipage.llm import pricing
+from equipage.llm import deprecation, pricing
 from equipage.llm.anthropic import AnthropicModel
 from equipage.llm.base import ChatModel, load_model
 from equipage.llm.messages import Message, ToolCall, ToolSpec, Usage
 from equipage.llm.options import ProviderOptions
-from equipage.testing.fake_anthropic import FakeAnthropic, delay, error, text, tool_use
+from equipage.testing import ANTHROPIC_TEST_MODEL, models
+from equipage.testing.fake_anthropic import (
+    DEFAULT_TEXT,
+    FakeAnthropic,
+    delay,
+    error,
+    text,
+    tool_use,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "anthropic"
 KEY = "sk-ant-api03-test-0123456789-secret"
-MODEL = "claude-opus-4-5"  # priced, and not on anthropic 2.12's deprecated list
+MODEL = ANTHROPIC_TEST_MODEL
+DEPRECATED = "claude-opus-4-5"  # on anthropic 2.17's deprecated list, until January 2027
 HELLO = [Message.system("Tu es le CEO d'Acme."), Message.user("Bonjour !")]
 HI = [{"role": "user", "content": "Hi"}]  # raw Messages API turns, for the fake alone
 DELEGATE = ToolSpec(
@@ -186,7 +197,9 @@ async def test_a_429_with_retry_after_is_retried_once_the_wait_has_passed(
     assert completion.content == "ok"
     assert len(fake.requests) == 2
     (gap,) = gaps(fake)
-    assert 1.0 <= gap < 1.25 + 0.5  # retry-after plus at most 25% jitter (and some slack)
+    # Not sooner than asked; the upper bound leaves a loaded machine ample slack over the
+    # 1.25 s of retry-after plus jitter, and catches a far longer wait (the 8 s backoff cap).
+    assert 1.0 <= gap < 5.0
 
 
 async def test_overloaded_then_internal_error_then_success_is_retried_with_backoff(
@@ -264,7 +277,7 @@ async def test_a_model_slower_than_the_timeout_raises_a_model_error(
     with pytest.raises(ModelError, match=r"did not answer within 0\.5 s"):
         await model_for(timeout=0.5, max_retries=0).complete(HELLO, [])
 
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5  # ten times the timeout; the fake would take 30 s
     assert len(fake.requests) == 1
 
 
@@ -457,3 +470,43 @@ async def test_the_api_key_never_appears_in_errors_or_log_records(
         assert KEY not in str(failure) and KEY not in repr(failure)
     assert KEY not in caplog.text
     assert all(KEY not in record.getMessage() for record in caplog.records)
+
+
+def test_the_models_tests_use_are_priced_and_not_deprecated_by_the_installed_sdk() -> None:
+    exported = {name: getattr(models, name) for name in models.__all__}
+    specs = {name: m if ":" in m else f"anthropic:{m}" for name, m in exported.items()}
+    for name, spec in specs.items():
+        model = spec.removeprefix("anthropic:")
+        assert spec in pricing.PRICES, f"{name} = {model!r} has no row in equipage/llm/pricing.py"
+        assert model not in DEPRECATED_MODELS, (
+            f"anthropic {anthropic.__version__} deprecates {model!r} ({name}; end of life "
+            f"{DEPRECATED_MODELS[model]}): pick a newer priced model in equipage/testing/models.py"
+        )
+
+
+async def test_a_model_the_sdk_deprecates_still_answers_and_is_logged_once(
+    fake: FakeAnthropic, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deprecation, "_known", {})  # once per process: this test starts afresh
+    caplog.set_level(logging.INFO)
+    filters = list(warnings.filters)
+    options = ProviderOptions(anthropic_api_key=KEY, anthropic_base_url=fake.url)
+    first, second = AnthropicModel(DEPRECATED, options), AnthropicModel(DEPRECATED, options)
+    try:
+        answers = [await m.complete(HELLO, []) for m in (first, second, first)]
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+    assert [a.content for a in answers] == [DEFAULT_TEXT] * 3
+    assert [r.body["model"] for r in fake.requests] == [DEPRECATED] * 3
+    assert warnings.filters == filters  # -W error still holds for everything else
+    said = [r for r in caplog.records if "deprecated" in r.getMessage()]
+    assert [(r.name, r.levelno, r.getMessage()) for r in said] == [
+        (
+            "equipage.llm.anthropic",
+            logging.WARNING,
+            f"model {DEPRECATED} is deprecated by Anthropic and reaches end-of-life on "
+            f"{DEPRECATED_MODELS[DEPRECATED]}: choose a newer model in company.yaml",
+        )
+    ]

@@ -1,4 +1,8 @@
-"""The bus benchmark runs end to end and reports what it measured; it judges no target."""
+"""The benchmarks run end to end, report what they measured and exit 1 on a missed target.
+
+Timing targets are never judged here (a loaded CI box is slow for reasons of its own),
+except impossible ones, set on purpose to see a benchmark fail.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,25 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 BENCH = Path(__file__).parent.parent / "bench"
 
 
-def run_bench(tmp_path: Path, name: str, *args: str, timeout: float = 120) -> Any:
-    """Run ``bench/<name>.py`` with ``args``; its JSON, checked equal to the file it wrote."""
+class Ran(NamedTuple):
+    result: Any  # the JSON it printed, checked equal to the file it wrote
+    verdict: str  # its last stderr line
+
+
+def run_bench(
+    tmp_path: Path, name: str, *args: str, expect_ok: bool | None = None, timeout: float = 120
+) -> Ran:
+    """Run ``bench/<name>.py`` with ``args``; exit code 0 if its JSON says ok, else 1.
+
+    ``expect_ok`` pins the verdict; ``None`` leaves it to the machine's speed.
+    """
     out = tmp_path / f"{name}.json"
     run = subprocess.run(
         [sys.executable, str(BENCH / f"{name}.py"), *args, "--out", str(out)],
@@ -23,16 +37,21 @@ def run_bench(tmp_path: Path, name: str, *args: str, timeout: float = 120) -> An
         timeout=timeout,
         check=False,
     )
-    assert run.returncode == 0, run.stderr
+    assert run.stdout, run.stderr
     result = json.loads(run.stdout)
     assert json.loads(out.read_text()) == result
-    return result
+    assert run.returncode == (0 if result["ok"] else 1), run.stderr
+    if expect_ok is not None:
+        assert result["ok"] is expect_ok, run.stderr
+    verdict = run.stderr.splitlines()[-1]
+    assert verdict.startswith(f"bench/{name}.py: "), run.stderr
+    return Ran(result, verdict)
 
 
 def test_bus_benchmark_prints_framework_and_raw_latencies_and_their_ratio(
     tmp_path: Path,
 ) -> None:
-    result = run_bench(tmp_path, "bus", "--hops", "200", "--warmup", "50")
+    result = run_bench(tmp_path, "bus", "--hops", "200", "--warmup", "50").result
     assert result["benchmark"] == "bus_hop"
     assert result["hops"] == 200
     assert result["server"].startswith("redis ")
@@ -42,39 +61,45 @@ def test_bus_benchmark_prints_framework_and_raw_latencies_and_their_ratio(
     framework, raw = result["framework"], result["raw"]
     assert result["ratio_p50"] == pytest.approx(framework["p50_ms"] / raw["p50_ms"], abs=1e-3)
     assert result["ratio_p99"] == pytest.approx(framework["p99_ms"] / raw["p99_ms"], abs=1e-3)
+    assert result["target_ratio_p50"] == 3.0
     assert result["ok"] == (result["ratio_p50"] <= result["target_ratio_p50"])
 
 
 def test_llm_benchmark_reports_cached_share_and_cost_with_and_without_caching(
     tmp_path: Path,
 ) -> None:
-    result = run_bench(tmp_path, "llm", timeout=180)
+    result = run_bench(tmp_path, "llm", timeout=180).result
     cached, plain = result["with_caching"], result["without_caching"]
     assert cached["calls"] == plain["calls"] > 0
     assert 0 < cached["cached_share_steady"] <= 1 and plain["cached_share_steady"] == 0
     assert result["cost_ratio"] == pytest.approx(
         cached["cost_per_turn"] / plain["cost_per_turn"], abs=1e-4
     )
+    assert (result["target_cached_share"], result["target_cost_ratio"]) == (0.8, 0.35)
 
 
-def test_ingress_benchmark_reports_webhook_latencies_and_lost_requests(tmp_path: Path) -> None:
-    result = run_bench(tmp_path, "ingress", "--seconds", "2")
+def test_ingress_benchmark_loses_no_request_and_answers_every_one_with_a_2xx(
+    tmp_path: Path,
+) -> None:
+    result = run_bench(tmp_path, "ingress", "--seconds", "2").result
     assert result["benchmark"] == "ingress"
     assert result["rate_per_s"] == 50 and result["seconds"] == 2
     assert result["model_latency_s"] == 5 and result["target_p99_ms"] == 100
-    assert result["sent"] == 100
-    assert isinstance(result["lost"], int) and isinstance(result["responses_2xx"], int)
-    assert isinstance(result["ok"], bool)
+    assert result["sent"] == result["responses_2xx"] == 100
+    assert result["lost"] == result["duplicated"] == 0
     for kind in ("slack", "telegram", "all"):
         assert 0 <= result[kind]["p50_ms"] <= result[kind]["p99_ms"]
+    # What is left to decide the verdict is the latency, which this test does not judge.
+    assert result["ok"] == (result["all"]["p99_ms"] <= result["target_p99_ms"])
 
 
 def test_live_assist_benchmark_times_suggestions_without_the_model_against_a_raw_hop(
     tmp_path: Path,
 ) -> None:
-    result = run_bench(tmp_path, "live_assist", "--seconds", "3", "--ask-every", "5")
+    result = run_bench(tmp_path, "live_assist", "--seconds", "3", "--ask-every", "5").result
     assert result["benchmark"] == "live_assist"
     assert result["server"].startswith("redis ")
+    assert result["path"] == "worker pool -> WorkflowRunner -> live_assist graph"
     assert result["rate_per_s"] == 5 and result["segments"] == 15
     assert result["target_p99_ms"] == 100
     # Three of the fifteen segments are asks: every one of them is answered.
@@ -82,11 +107,44 @@ def test_live_assist_benchmark_times_suggestions_without_the_model_against_a_raw
     assert result["suggestions"] == result["suggestions_timed"] == result["model_calls"]
     assert sum(result["by_kind"].values()) == result["suggestions"]
     assert isinstance(result["dropped_rate_limit"], int)
+    assert 0 <= result["suggestions_queued_behind_model"] <= result["suggestions"]
     for kind in ("suggestion_latency", "segment_step_latency", "baseline_xadd_xread"):
         stats = result[kind]
         assert 0 < stats["p50_ms"] <= stats["p99_ms"] <= stats["max_ms"]
     latency, baseline = result["suggestion_latency"], result["baseline_xadd_xread"]
-    # The model sleeps 300 ms a call: had it been counted, no suggestion would be this fast.
+    # The model sleeps 300 ms a call: had a segment's own call been counted, no suggestion
+    # would be this fast (a call it queued behind does count).
     assert latency["p50_ms"] < 1000 * result["model_latency_s"]
     assert result["ratio_p50"] == pytest.approx(latency["p50_ms"] / baseline["p50_ms"], abs=1e-3)
     assert result["ok"] == (latency["p99_ms"] <= result["target_p99_ms"])
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "figure", "miss"),
+    [
+        (
+            "bus",
+            ("--hops", "50", "--warmup", "10", "--target-ratio-p50", "0.01"),
+            "ratio_p50",
+            "ratio_p50 {} > target 0.01",
+        ),
+        (
+            "live_assist",
+            ("--seconds", "1", "--ask-every", "5", "--target-p99-ms", "0.001"),
+            "suggestion_latency.p99_ms",
+            "suggestion_latency.p99_ms {} > target 0.001",
+        ),
+    ],
+    ids=["bus", "live_assist"],
+)
+def test_a_benchmark_missing_its_target_exits_1_naming_the_figure_after_writing_its_json(
+    tmp_path: Path, name: str, args: tuple[str, ...], figure: str, miss: str
+) -> None:
+    ran = run_bench(tmp_path, name, *args, expect_ok=False)
+    value: Any = ran.result
+    for part in figure.split("."):
+        value = value[part]
+    assert ran.verdict == f"bench/{name}.py: {miss.format(value)}"
+    assert ran.result["missed"] == [miss.format(value)]
+    target = "target_" + args[-2].removeprefix("--target-").replace("-", "_")
+    assert ran.result[target] == float(args[-1])

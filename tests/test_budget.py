@@ -17,10 +17,8 @@ from equipage.crew import build_crew
 from equipage.envelope import Kind
 from equipage.keys import Keys
 from equipage.llm.messages import Completion, Usage
-from equipage.testing import ScriptedModel, call, wait_until
+from equipage.testing import SONNET_SPEC, ScriptedModel, call, wait_until
 from tests.test_crew import company, crew_running
-
-SONNET = "anthropic:claude-sonnet-4-5"
 
 
 def priced(content: str = "", cost: float = 0.0, **tool: Any) -> Completion:
@@ -81,7 +79,7 @@ async def test_call_over_budget_is_not_made_and_the_thread_resumes_when_raised(
             priced(tool="remember", call_id="c1", fact="we sell hosting", cost=0.05),
             priced("Noted: we sell hosting.", cost=0.01),
         ],
-        name=SONNET,
+        name=SONNET_SPEC,
     )
     config = tight(daily=0.12)
     async with crew_running(redis, keys, config, models={"ceo": ceo}) as crew:
@@ -106,7 +104,7 @@ async def test_call_over_budget_is_not_made_and_the_thread_resumes_when_raised(
 async def test_failed_call_releases_its_hold(redis: aioredis.Redis, keys: Keys) -> None:
     ceo = ScriptedModel(
         [RuntimeError("connection reset"), priced("done", cost=0.01), priced("", cost=0.0)],
-        name=SONNET,
+        name=SONNET_SPEC,
     )
     async with crew_running(redis, keys, tight(daily=1.0), models={"ceo": ceo}) as crew:
         await crew.tell("hello")

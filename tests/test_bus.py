@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from equipage.bus import Bus
 from equipage.envelope import Envelope, Kind, Origin
 from equipage.keys import CONSUMER_GROUP, Keys
-from equipage.testing import wait_for_stream, wait_until
+from equipage.testing import stream_entries, wait_for_stream, wait_until
 from equipage.worker import Worker
 
 
@@ -53,7 +53,7 @@ async def test_published_envelope_is_read_by_one_consumer_and_acked_on_commit(
     assert await pending_count(redis, keys.inbox("ceo")) == 1
     assert await bus.commit(first[0], [reply_to(sent)]) is True
     assert await pending_count(redis, keys.inbox("ceo")) == 0
-    [(_, fields)] = await redis.xrange(keys.outbox)
+    [(_, fields)] = await stream_entries(redis, keys.outbox)
     assert Envelope.decode(fields[b"env"]).text == "re: hello"
 
 
@@ -69,7 +69,7 @@ async def test_redelivered_envelope_does_not_repeat_its_effects(
     assert await bus.commit(delivery, [reply_to(sent)]) is False
 
     assert await redis.xlen(keys.outbox) == 1
-    events = [json.loads(f[b"event"])["type"] for _, f in await redis.xrange(keys.events)]
+    events = [json.loads(f[b"event"])["type"] for _, f in await stream_entries(redis, keys.events)]
     assert events.count("duplicate") == 1
 
 
@@ -95,7 +95,7 @@ async def test_stale_pending_entry_is_reclaimed_by_another_worker(
         await running
     assert Envelope.decode(fields[b"env"]).cause == sent.id
     assert await pending_count(redis, keys.inbox("ceo")) == 0
-    events = [json.loads(f[b"event"]) for _, f in await redis.xrange(keys.events)]
+    events = [json.loads(f[b"event"]) for _, f in await stream_entries(redis, keys.events)]
     assert any(e["type"] == "reclaimed" and e["detail"] == "rescuer" for e in events)
 
 
@@ -190,6 +190,6 @@ async def test_trim_drops_acknowledged_entries_and_keeps_pending_and_unread_ones
     assert await redis.xlen(inbox) == 5  # all younger than the retention window
 
     await bus.trim(inbox, keep_seconds=0)
-    left = [Envelope.decode(f[b"env"]).text for _, f in await redis.xrange(inbox)]
+    left = [Envelope.decode(f[b"env"]).text for _, f in await stream_entries(redis, inbox)]
     assert left == ["in flight", "not read yet"]
     assert await bus.commit(in_flight, []) is True

@@ -170,7 +170,7 @@ async def test_founder_on_slack_gets_answers_in_the_thread_and_approves_with_the
 ) -> None:
     import httpx
 
-    from equipage.testing.fake_slack import FakeSlack, sign
+    from equipage.testing.fake_slack import FakeSlack, blocks, sign
 
     port, secret = free_port(), "s3cret"
     async with FakeSlack("xoxb-test") as fake:
@@ -212,11 +212,11 @@ async def test_founder_on_slack_gets_answers_in_the_thread_and_approves_with_the
             finally:
                 stop.set()
                 await running
-    threads = {str(p.body.get("thread_ts")) for p in fake.posted}  # type: ignore[union-attr]
+    threads = {str(p.body.get("thread_ts")) for p in fake.posted}
     assert threads == {"1700000000.000100"}
-    blocks = fake.message("C1", asked.ts)["blocks"]
-    assert [b["type"] for b in blocks][-1] == "context"  # the buttons are gone
-    assert blocks[-1]["elements"][0]["text"] == "✓ Approved by Camille"
+    *_, context = blocks(fake.message("C1", asked.ts))
+    assert context["type"] == "context"  # the buttons are gone
+    assert context["elements"][0]["text"] == "✓ Approved by Camille"
 
 
 async def _slack_question(fake: Any) -> str:

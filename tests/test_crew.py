@@ -150,7 +150,7 @@ async def test_paused_thread_resumes_with_the_answer_after_workers_and_redis_res
         await crew.tell(REQUEST)
         _, question = await crew.outbox(2)
     await redis.aclose()
-    server.stop()  # the last client leaves: redis-server shuts down, AOF on disk
+    server.stop()  # the last process leaves: the server saves and exits, AOF on disk
 
     server = EmbeddedRedis(home).start()
     redis = connect(RedisTarget(socket=server.socket_file))

@@ -9,6 +9,7 @@ import pytest
 from equipage.chat import Outgoing
 from equipage.config import Settings
 from equipage.demo import run_demo
+from equipage.testing import HAIKU_SPEC
 from equipage.testing.fake_anthropic import FakeAnthropic, RecordedRequest, Step, text, tool_use
 
 
@@ -69,13 +70,13 @@ async def test_demo_plays_through_the_anthropic_sdk_when_a_key_is_set() -> None:
         shown: list[Outgoing] = []
         result = await run_demo(
             lambda who, message: shown.append(message),
-            model="anthropic:claude-haiku-4-5",
+            model=HAIKU_SPEC,
             settings=settings,
         )
     assert result.ok, result.problems
     assert result.notes == []
     models = {r.body["model"] for r in fake.requests}
-    assert models == {"claude-haiku-4-5"}
+    assert models == {HAIKU_SPEC.removeprefix("anthropic:")}
     assert any(m.text == "Published, as approved." for m in shown)
     assert any(m.text == "This week's tenders, ranked, with drafts exported." for m in shown)
     assert any(name.endswith(".docx") for name in result.exports)

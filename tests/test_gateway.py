@@ -22,7 +22,7 @@ from equipage.documents import Limits
 from equipage.envelope import Envelope, Kind, Origin, Question
 from equipage.errors import DocumentRefused, RuntimeFailure
 from equipage.keys import GATEWAY_GROUP, Keys
-from equipage.testing import wait_for_stream, wait_until
+from equipage.testing import stream_entries, wait_for_stream, wait_until
 from tests.test_documents import FRENCH, pdf
 
 CONFIG = CompanyConfig.model_validate(
@@ -61,7 +61,7 @@ def said(
 
 
 async def inbox(redis: aioredis.Redis, keys: Keys, role: str = "ceo") -> list[Envelope]:
-    entries = await redis.xrange(keys.inbox(role))
+    entries = await stream_entries(redis, keys.inbox(role))
     return [Envelope.decode(fields[b"env"]) for _, fields in entries]
 
 
@@ -343,7 +343,7 @@ async def test_refused_answer_is_plain_text_that_marks_no_question(
 
 # -- live calls -------------------------------------------------------------------------------
 async def segments(redis: aioredis.Redis, keys: Keys, session: str) -> list[dict[str, str]]:
-    entries = await redis.xrange(keys.live_segments(session))
+    entries = await stream_entries(redis, keys.live_segments(session))
     return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
 
 
@@ -599,7 +599,7 @@ async def test_document_without_a_caption_still_reaches_the_crew(
     pdf = Attachment(name="devis.pdf", mime="application/pdf", ref="M1")
     incoming = Incoming(channel="console", chat="alice", user="alice", text="", attachments=(pdf,))
     await Gateway(CONFIG, bus).receive(incoming)
-    [(_, fields)] = await redis.xrange(keys.inbox("ceo"))
+    [(_, fields)] = await stream_entries(redis, keys.inbox("ceo"))
     assert Envelope.decode(fields[b"env"]).attachments == (pdf,)
 
 

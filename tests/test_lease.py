@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,13 +14,28 @@ from equipage.envelope import Envelope, Kind
 from equipage.errors import BusError
 from equipage.keys import Keys
 from equipage.lease import lease
-from equipage.testing import wait_for_stream, wait_until
+from equipage.testing import stream_entries, wait_for_stream, wait_until
 from equipage.worker import Worker
 
 
-async def elapsed(seconds: float) -> bool:
-    """A probe for wait_until: the point of these tests is time passing beyond a timeout."""
-    return time.monotonic() >= seconds
+async def renewals(count: int, spent: Callable[[], Awaitable[int]], what: str) -> None:
+    """Wait until a timer kept by Redis was renewed ``count`` times.
+
+    The timeouts under test (an entry's idle time against XAUTOCLAIM's min-idle, a key's
+    PX) run on the server's clock, which no test can move: so the test counts renewals,
+    each a third of the timeout apart. ``spent`` reads how much of the timer has run, in
+    ms; a reading below the one before is a renewal (readings far apart may see two as
+    one: the count is then low, and the wait longer, never shorter).
+    """
+    seen, last = 0, await spent()
+
+    async def renewed() -> bool:
+        nonlocal seen, last
+        now = await spent()
+        seen, last = seen + (now < last), now
+        return seen >= count
+
+    await wait_until(renewed, interval=0.01, what=f"{count} renewals of {what}")
 
 
 async def test_handler_slower_than_the_visibility_timeout_is_not_taken_over(
@@ -46,8 +60,19 @@ async def test_handler_slower_than_the_visibility_timeout_is_not_taken_over(
             Envelope(kind=Kind.TASK, company="acme", to="ceo", sender="member:a", thread="t")
         )
         await wait_until(lambda: _true(bool(calls)), what="handler started")
-        until = time.monotonic() + 5 * bus.visibility_timeout
-        await wait_until(lambda: elapsed(until), what="five visibility timeouts")
+
+        inbox = keys.inbox("ceo")
+        [claimed] = await redis.xpending_range(inbox, bus.group, "-", "+", 1)
+
+        async def idle() -> int:
+            [entry] = await redis.xpending_range(inbox, bus.group, "-", "+", 1)
+            assert entry["consumer"] == claimed["consumer"], "another worker reclaimed it"
+            assert entry["times_delivered"] == 1, "it was delivered again"
+            return int(entry["time_since_delivered"])
+
+        # Renewed every third of the visibility timeout: 9 renewals span over twice the
+        # timeout, while the other worker tried to reclaim it every quarter of it.
+        await renewals(9, idle, "the entry's claim")
         gate.set()
         await wait_for_stream(redis, keys.outbox, 1)
     finally:
@@ -55,7 +80,7 @@ async def test_handler_slower_than_the_visibility_timeout_is_not_taken_over(
         stop.set()
         await asyncio.gather(*workers)
     assert len(calls) == 1
-    events = [json.loads(f[b"event"])["type"] for _, f in await redis.xrange(keys.events)]
+    events = [json.loads(f[b"event"])["type"] for _, f in await stream_entries(redis, keys.events)]
     assert "reclaimed" not in events
 
 
@@ -63,11 +88,17 @@ async def test_lease_outlives_its_ttl_while_held_and_is_gone_once_released(
     redis: aioredis.Redis, keys: Keys
 ) -> None:
     key = keys.lock("ceo:t")
-    async with lease(redis, key, ttl=0.1):
-        until = time.monotonic() + 0.5
-        await wait_until(lambda: elapsed(until), what="five lease ttls")
+
+    async def spent() -> int:
+        left = int(await redis.pttl(key))
+        assert left > 0, "the lease expired while held"
+        return 100 - left
+
+    async with lease(redis, key, ttl=0.1):  # 100 ms
+        # Renewed every third of its ttl: 9 renewals span over twice the ttl.
+        await renewals(9, spent, "the lease")
         with pytest.raises(BusError, match="stayed locked"):
-            async with lease(redis, key, ttl=0.1, wait=0.2):
+            async with lease(redis, key, ttl=0.1, wait=0):
                 pass
     assert not await redis.exists(key)
     async with lease(redis, key, ttl=0.1, wait=0.2):

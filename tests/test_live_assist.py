@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,7 +29,7 @@ from equipage.llm.base import ChatModel
 from equipage.llm.messages import Completion, Message
 from equipage.llm.offline import OfflineModel
 from equipage.memory import Memory
-from equipage.testing import ScriptedModel, call, wait_for_stream, wait_until
+from equipage.testing import ScriptedModel, call, stream_entries, wait_for_stream, wait_until
 from equipage.text import matches_any
 from equipage.workflow import WorkflowContext
 from tests.test_crew import ORIGIN, company, crew_running
@@ -104,12 +105,12 @@ class Live:
             if self.task.done():
                 self.task.result()  # a crashed loop fails the test with its own error
             cursor = await self.redis.hget(state, "cursor")
-            return cursor is not None and _id(cursor.decode()) >= _id(entry)
+            return cursor is not None and _id(cursor) >= _id(entry)
 
         await wait_until(cursor_reached, what=f"segment {entry} being taken")
 
     async def suggestions(self) -> list[Envelope]:
-        entries: Any = await self.redis.xrange(self.keys.outbox)
+        entries = await stream_entries(self.redis, self.keys.outbox)
         found = [Envelope.decode(f[b"env"]) for _, f in entries]
         start = suggestion_id(self.session.session, "start")
         return [e for e in found if e.sender == SENDER and e.id != start]
@@ -151,8 +152,8 @@ async def live(
         await asyncio.gather(task, return_exceptions=True)
 
 
-def _id(entry: str) -> tuple[int, int]:
-    ms, _, seq = entry.partition("-")
+def _id(entry: bytes | str) -> tuple[int, int]:
+    ms, _, seq = (entry.decode() if isinstance(entry, bytes) else entry).partition("-")
     return int(ms), int(seq)
 
 
@@ -274,7 +275,7 @@ async def test_a_segment_taken_again_by_a_second_runner_does_not_send_a_second_s
 ) -> None:
     async with live(redis, keys, tmp_path, interval=0) as call_:
         entry = await call_.say("Honestly, this is too expensive.")
-        [raw] = await redis.xrange(keys.live_segments(SESSION), min=entry, max=entry)
+        [raw] = await stream_entries(redis, keys.live_segments(SESSION), entry, entry)
         # A runner that had read the segment too (one thought dead, still going) takes it.
         other = Session(
             context(redis, keys, tmp_path),
@@ -321,7 +322,7 @@ async def test_the_stdin_feeder_puts_lines_on_the_stream_and_ends_at_eof(
         await wait_for_stream(redis, keys.live_segments(SESSION), 3)
         writer.close()
         assert await asyncio.wait_for(feeding, 10) == 4
-    entries: Any = await redis.xrange(keys.live_segments(SESSION))
+    entries = await stream_entries(redis, keys.live_segments(SESSION))
     fields = [{k.decode(): v.decode() for k, v in f.items()} for _, f in entries]
     assert fields == [
         {"kind": "speech", "text": "C'est trop cher.", "speaker": "Client"},
@@ -382,7 +383,7 @@ async def test_the_websocket_feeder_takes_json_and_plain_messages_and_refuses_ba
         refused = json.loads(await client.recv())
     assert first["ok"] and second["ok"]
     assert not refused["ok"] and refused["error"].startswith("a segment must be a JSON object")
-    entries: Any = await redis.xrange(keys.live_segments(SESSION))
+    entries = await stream_entries(redis, keys.live_segments(SESSION))
     assert [e.decode() for e, _ in entries] == [first["entry"], second["entry"]]
     fields = [{k.decode(): v.decode() for k, v in f.items()} for _, f in entries]
     assert fields == [
@@ -426,7 +427,7 @@ async def test_the_graph_ends_on_an_end_segment_with_an_output_that_counts_right
     assert "- suggestions envoyées : 2 (1 argument, 1 question)" in output.summary()
     assert "- retenues par la limite de fréquence : 2" in output.summary()
     assert "gabarits" in output.summary()
-    outbox = [Envelope.decode(f[b"env"]) for _, f in await redis.xrange(keys.outbox)]
+    outbox = [Envelope.decode(f[b"env"]) for _, f in await stream_entries(redis, keys.outbox)]
     assert outbox[0].text.startswith(f"J'écoute la conversation (session {SESSION})")
     assert all(e.thread == request.thread and e.cause == request.id for e in outbox)
 
@@ -554,7 +555,7 @@ async def test_a_session_started_from_chat_sends_suggestions_to_that_chat_and_is
             entry = await add_segment(redis, keys, "rdv", Segment(speaker="Client", text=text))
             said += 1
             await wait_until(
-                lambda e=entry: _cursor_at(redis, keys, "rdv", e), what="the segment taken"
+                partial(_cursor_at, redis, keys, "rdv", entry), what="the segment taken"
             )
         await add_segment(redis, keys, "rdv", Segment(kind="end"))
         _, suggestion, summary = await crew.outbox(3)
@@ -563,7 +564,7 @@ async def test_a_session_started_from_chat_sends_suggestions_to_that_chat_and_is
     assert summary.sender == "ceo"
     assert "**Assistance en direct, session rdv** (fin signalée)" in summary.text
     assert f"- segments lus : {said}" in summary.text
-    events = [json.loads(f[b"event"]) for _, f in await redis.xrange(keys.events)]
+    events = [json.loads(f[b"event"]) for _, f in await stream_entries(redis, keys.events)]
     assert [e for e in events if e["type"] in ("reclaimed", "failed", "dead")] == []
     assert said >= 5
 
@@ -585,7 +586,7 @@ def test_requests_for_live_help_and_only_those_are_routed_to_the_workflow(
 
 async def _cursor_at(redis: aioredis.Redis, keys: Keys, session: str, entry: str) -> bool:
     cursor = await redis.hget(keys.live_state(session), "cursor")
-    return cursor is not None and _id(cursor.decode()) >= _id(entry)
+    return cursor is not None and _id(cursor) >= _id(entry)
 
 
 def test_the_workflow_declares_itself_read_only_with_untrusted_output_in_both_languages() -> None:
@@ -618,7 +619,7 @@ async def test_ask_and_end_written_from_chat_parse_as_the_segments_they_stand_fo
     await equipage_live.ask(redis, keys, SESSION, "x" * 5000, producer="p" * 300)
     await equipage_live.end(redis, keys, SESSION, producer="telegram:42")
 
-    entries: Any = await redis.xrange(keys.live_segments(SESSION))
+    entries = await stream_entries(redis, keys.live_segments(SESSION))
     read = [from_entry(entry_id, fields).segment for entry_id, fields in entries]
     focused, bare, long_, end = read
     assert focused == Segment(kind="ask", text="le prix", id="telegram:41")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ from equipage.envelope import Envelope
 from equipage.errors import ConfigError
 from equipage.keys import Keys
 from equipage.members import Members
-from equipage.testing import wait_for_stream, wait_until
+from equipage.testing import FakeClock, stream_entries, wait_for_stream, wait_until
 from equipage.worker import Worker
 
 
@@ -121,28 +120,40 @@ async def test_stop_pauses_the_crew_and_resume_lets_it_go_on(
     [paused] = await gateway.receive(said("111", "/stop"))
     assert paused.text.startswith("The crew is paused")
     stop = asyncio.Event()
-    worker = asyncio.create_task(Worker(bus, {"ceo": note}, name="w", block_ms=20).run(stop))
+    clock = FakeClock()
+    worker = Worker(bus, {"ceo": note}, name="w", block_ms=20, clock=clock)
+    running = asyncio.create_task(worker.run(stop))
     try:
         await gateway.receive(said("111", "while paused"))
         await wait_until(lambda: redis.exists(keys.inbox("ceo")), what="task queued")
         await wait_until(lambda: redis.zscore(keys.workers, "w"), what="worker alive")
-        # An unpaused worker takes the entry within one 20 ms read; give it 1.5 s.
-        until = time.monotonic() + 1.5
-        await wait_until(lambda: _after(until), what="1.5 s of pause")
+        # A heartbeat starts a turn of the worker's loop: once the second one is seen, a
+        # whole turn (beat, pause check, then the read an unpaused worker does) ran after
+        # the task was queued.
+        for _ in range(2):
+            await heartbeat(redis, keys, clock)
         [group] = await redis.xinfo_groups(keys.inbox("ceo"))
         assert group["last-delivered-id"] in (b"0-0", "0-0") and handled == []
-        [(_, fields)] = await redis.xrange(keys.inbox("ceo"))
+        [(_, fields)] = await stream_entries(redis, keys.inbox("ceo"))
         assert Envelope.decode(fields[b"env"]).text == "while paused"
         await gateway.receive(said("111", "/resume"))
+        clock.advance(1.0)  # the pause is checked once a second
         await wait_until(lambda: _handled(handled), timeout=10, what="handled after /resume")
     finally:
         stop.set()
-        await worker
+        await running
     assert handled == ["while paused"]
 
 
-async def _after(moment: float) -> bool:
-    return time.monotonic() >= moment
+async def heartbeat(redis: aioredis.Redis, keys: Keys, clock: FakeClock) -> None:
+    """Move the worker's clock to its next heartbeat and wait until it is written."""
+    before = await redis.zscore(keys.workers, "w")
+    clock.advance(2.0)  # the worker beats every 2 s of its clock
+
+    async def beaten() -> bool:
+        return await redis.zscore(keys.workers, "w") != before
+
+    await wait_until(beaten, what="the worker's next heartbeat")
 
 
 async def _handled(handled: list[str]) -> bool:

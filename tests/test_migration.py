@@ -36,7 +36,7 @@ from workflows.migration.location import Target
 from workflows.migration.machines import machine_spec, sql_tier_spec
 from workflows.migration.mapping import Status, choose
 from workflows.migration.plan import MigrationPlan, build_plan
-from workflows.migration.prices import PriceTable, load_prices
+from workflows.migration.prices import PriceTable, Provider, load_prices
 from workflows.migration.resource import Kind as RKind
 from workflows.migration.resource import NodePool, Resource, Rule
 from workflows.migration.runbook import build_runbook, transfer_hours
@@ -181,7 +181,7 @@ def test_machine_types_resolve_to_their_vcpu_and_memory(
 ) -> None:
     spec = machine_spec(name)
     assert spec is not None
-    assert (spec.vcpu, spec.memory_gib) == (vcpu, pytest.approx(memory))
+    assert spec.vcpu == vcpu and spec.memory_gib == pytest.approx(memory)
     assert spec.custom == ("custom" in name)
 
 
@@ -305,11 +305,15 @@ def test_gcp_cost_of_a_machine_is_computed_from_the_vcpu_and_memory_rows() -> No
 def test_each_equivalent_is_the_cheapest_offer_that_meets_the_spec() -> None:
     prices = load_prices()
     plan = full_plan(prices)
-    provider = {Target.SCALEWAY: ("scaleway", "instance"), Target.HETZNER: ("hetzner", "server")}
+    provider: dict[Target, tuple[Provider, str]] = {
+        Target.SCALEWAY: ("scaleway", "instance"),
+        Target.HETZNER: ("hetzner", "server"),
+    }
     for item in plan.planned:
         resource = item.resource
         if resource.kind is not RKind.COMPUTE or resource.vcpu is None:
             continue
+        assert resource.memory_gib is not None
         for target, (name, prefix) in provider.items():
             choice = item.choice(target)
             assert choice is not None and choice.status is Status.MAPPED

@@ -182,9 +182,9 @@ async def test_a_tool_call_without_text_is_sent_with_null_content_and_no_tools_f
 
     await model_for().complete([*HELLO, Message.assistant("", (call,))], [])
 
-    body = fake.requests[0].body
-    assert "tools" not in body
-    assistant = body["messages"][-1]
+    request = fake.requests[0]
+    assert "tools" not in request.body
+    assistant = request.messages[-1]
     assert assistant["content"] is None
     # What the model wrote goes back verbatim, not our wrapper around it.
     assert assistant["tool_calls"][0]["function"]["arguments"] == '{"query": "cr'

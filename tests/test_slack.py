@@ -30,8 +30,8 @@ from equipage.config import CompanyConfig
 from equipage.envelope import Attachment, Envelope, Kind, Origin, Question
 from equipage.errors import ConfigError, DocumentRefused, SourceError
 from equipage.keys import Keys
-from equipage.testing import wait_for_stream, wait_until
-from equipage.testing.fake_slack import Ack, FakeSlack, sign
+from equipage.testing import stream_entries, wait_for_stream, wait_until
+from equipage.testing.fake_slack import Ack, FakeSlack, blocks, sign
 
 FIXTURES = Path(__file__).parent / "fixtures" / "slack"
 TOKEN = "xoxb-test-token"
@@ -126,7 +126,7 @@ async def post(
 
 
 async def inbox(redis: aioredis.Redis, keys: Keys) -> list[Envelope]:
-    entries = await redis.xrange(keys.inbox("ceo"))
+    entries = await stream_entries(redis, keys.inbox("ceo"))
     return [Envelope.decode(fields[b"env"]) for _, fields in entries]
 
 
@@ -362,7 +362,8 @@ async def test_question_is_posted_in_its_thread_with_approve_and_reject_buttons(
 
     [posted] = fake.posted
     assert (posted.body["channel"], posted.body["thread_ts"]) == ("C1", "1.2")
-    section, actions = posted.body["blocks"]
+    section, actions = posted.blocks
+    assert section["type"] == "section" and actions["type"] == "actions"
     assert section["text"]["text"].startswith("Here is the launch post &lt;draft&gt; &amp; notes")
     approve, reject = actions["elements"]
     assert (approve["text"]["text"], approve["style"], approve["action_id"]) == (
@@ -387,10 +388,7 @@ async def test_question_worded_for_a_french_founder_has_french_buttons(
         Worded(channel="slack", chat="C1", text="Budget", question=budget, language="fr")
     )
 
-    labels = [
-        [(b["text"]["text"], b["value"]) for b in posted.body["blocks"][-1]["elements"]]
-        for posted in fake.posted
-    ]
+    labels = [[(b["text"]["text"], b["value"]) for b in posted.buttons] for posted in fake.posted]
     assert labels == [
         [("Approuver", "approve:3f9a1c2e"), ("Refuser", "reject:3f9a1c2e")],
         [("Reprendre", "approve:b1"), ("Arrêter", "reject:b1")],
@@ -406,10 +404,12 @@ async def test_long_question_is_cut_into_sections_under_slacks_limit(
     await slack.send(Outgoing(channel="slack", chat="C1", text=text, question=question))
 
     [posted] = fake.posted
-    *sections, actions = posted.body["blocks"]
+    *sections, actions = posted.blocks
     assert len(sections) >= 3 and actions["type"] == "actions"
-    assert all(len(s["text"]["text"]) <= MAX_SECTION for s in sections)
-    assert "".join(s["text"]["text"] for s in sections) == text
+    texts = [s["text"]["text"] for s in sections if s["type"] == "section"]
+    assert len(texts) == len(sections)
+    assert all(len(t) <= MAX_SECTION for t in texts)
+    assert "".join(texts) == text
 
 
 async def test_question_too_long_for_one_message_has_its_buttons_on_the_last(
@@ -421,9 +421,9 @@ async def test_question_too_long_for_one_message_has_its_buttons_on_the_last(
     await slack.send(Outgoing(channel="slack", chat="C1", text=text, question=question))
 
     first, last = fake.posted
-    assert [b["type"] for b in first.body["blocks"]] == ["section"] * 13
-    assert last.body["blocks"][-1]["type"] == "actions"
-    assert all(len(p.body["text"]) <= MAX_TEXT for p in fake.posted)
+    assert [b["type"] for b in first.blocks] == ["section"] * 13
+    assert last.blocks[-1]["type"] == "actions"
+    assert all(len(p.text) <= MAX_TEXT for p in fake.posted)
 
 
 def test_text_is_cut_at_spaces_and_never_inside_an_escaped_character() -> None:
@@ -439,8 +439,8 @@ async def test_text_over_slacks_limit_goes_in_several_messages_a_second_apart(
     await slack.send(Outgoing(channel="slack", chat="C1", text=text))
 
     first, second = fake.posted
-    assert all(len(p.body["text"]) <= MAX_TEXT for p in fake.posted)
-    assert first.body["text"] + second.body["text"] == text
+    assert all(len(p.text) <= MAX_TEXT for p in fake.posted)
+    assert first.text + second.text == text
     assert second.at - first.at >= 0.95
 
 
@@ -947,15 +947,15 @@ async def test_accepted_button_press_replaces_the_buttons_with_who_decided(
     [updated] = await wait_until(_value(fake.updated), what="the question updated")
     assert (updated.body["channel"], updated.body["ts"]) == (CHAN, question["ts"])
     after = fake.message(CHAN, question["ts"])
-    *sections, context = after["blocks"]
+    *sections, context = blocks(after)
     assert sections == question["blocks"][:-1]  # the question's text, untouched
     assert context == {"type": "context", "elements": [{"type": "plain_text", "text": line}]}
     assert after["text"] == f"{question['text']}\n\n{line}"
     await slack.aclose()
     [resume] = await answers(redis, keys)
     assert resume.answer is not None and resume.answer.approved is (verb == "approve")
-    said = fake.posted[-1].body
-    assert said["text"].endswith(f"{QUESTION_ID}; the crew goes on.")
+    said = fake.posted[-1]
+    assert said.text.endswith(f"{QUESTION_ID}; the crew goes on.")
 
 
 @pytest.mark.parametrize(
@@ -983,7 +983,7 @@ async def test_button_press_the_gateway_refuses_leaves_the_question_as_it_is(
 
     await wait_until(lambda: _true(len(fake.posted) == 2), what="the refusal posted")
     await slack.aclose()
-    assert told in fake.posted[-1].body["text"]
+    assert told in fake.posted[-1].text
     assert fake.updated == []
     assert fake.message(CHAN, question["ts"]) == question
     assert await answers(redis, keys) == []
@@ -1005,7 +1005,7 @@ async def test_update_slack_refuses_still_lets_the_answer_through(
     await wait_until(lambda: _true(len(fake.posted) == 2), what="the answer posted")
     await slack.aclose()
     assert f"question {QUESTION_ID} not marked answered: message_not_found" in caplog.text
-    assert fake.posted[-1].body["text"].startswith(f"Approved {QUESTION_ID}")
+    assert fake.posted[-1].text.startswith(f"Approved {QUESTION_ID}")
     assert len(await answers(redis, keys)) == 1
 
 
@@ -1019,9 +1019,9 @@ async def test_button_pressed_over_the_socket_marks_the_question_answered_too(
     await acked(fake, envelope)
     [updated] = await wait_until(_value(fake.updated), what="the question updated")
     assert updated.ts == question["ts"]
-    assert fake.message(CHAN, question["ts"])["blocks"][-1]["elements"][0]["text"] == (
-        "✗ Rejected by Alice"
-    )
+    *_, context = blocks(fake.message(CHAN, question["ts"]))
+    assert context["type"] == "context"
+    assert context["elements"][0]["text"] == "✗ Rejected by Alice"
 
 
 def test_a_press_without_the_message_blocks_gives_nothing_to_update() -> None:

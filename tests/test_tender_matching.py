@@ -520,7 +520,8 @@ async def test_procedures_over_a_year_past_their_deadline_are_forgotten_with_the
     assert await register.prune(today=TODAY + timedelta(days=60)) == 0
     # 30 + 365 days on, the first procedure's deadline is over a year old; the second is not.
     assert await register.prune(today=TODAY + timedelta(days=30 + 366)) == 1
-    fields = {f.decode() for f in await redis.hkeys(keys.tenders_seen())}
+    seen = await redis.hkeys(keys.tenders_seen())
+    fields = {f.decode() if isinstance(f, bytes) else f for f in seen}
     assert len(fields) < before
     assert not any(ted.id in f or boamp.id in f for f in fields)
     assert any(other.id in f for f in fields)

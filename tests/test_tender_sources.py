@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import partial
 from importlib import resources
 from zoneinfo import ZoneInfo
 
@@ -145,15 +146,18 @@ def test_legacy_dila_json_notice_reads_epoch_dates_and_accents() -> None:
 def test_boamp_record_nature_maps_to_change_and_cancellation_with_amends() -> None:
     from workflows.tenders.boamp import BoampRecord, from_record
 
-    base = dict(idweb="24-1", objet="Hébergement", nomacheteur="Ville", dateparution="2024-06-01",
-                datelimitereponse=None, cpv=["72415000"])  # fmt: skip
-    change = from_record(
-        BoampRecord.model_validate(boamp_record(**base, kind="change", amends="23-99"))
-    )  # type: ignore[arg-type]
+    record = partial(
+        boamp_record,
+        idweb="24-1",
+        objet="Hébergement",
+        nomacheteur="Ville",
+        dateparution="2024-06-01",
+        datelimitereponse=None,
+        cpv=["72415000"],
+    )
+    change = from_record(BoampRecord.model_validate(record(kind="change", amends="23-99")))
     assert (change.kind, change.amends, change.cpv) == (NoticeKind.CHANGE, "23-99", ("72415000",))
-    cancel = from_record(
-        BoampRecord.model_validate(boamp_record(**base, kind="cancellation", amends="23-99"))
-    )  # type: ignore[arg-type]
+    cancel = from_record(BoampRecord.model_validate(record(kind="cancellation", amends="23-99")))
     assert cancel.kind is NoticeKind.CANCELLATION and cancel.amends == "23-99"
 
 

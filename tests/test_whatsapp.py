@@ -28,6 +28,7 @@ from equipage.config import CompanyConfig
 from equipage.envelope import Envelope, Kind, Origin, Question
 from equipage.errors import RuntimeFailure
 from equipage.keys import Keys
+from equipage.testing import stream_entries
 from equipage.testing.fake_graph import FakeGraph, sign
 from tests.conftest import FIXTURES
 from tests.test_documents import FRENCH, pdf, word
@@ -74,7 +75,7 @@ def first_message(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def pressed(button_id: str) -> dict[str, Any]:
-    payload = copy.deepcopy(BUTTONS["button"])
+    payload: dict[str, Any] = copy.deepcopy(BUTTONS["button"])
     first_message(payload)["interactive"]["button_reply"]["id"] = button_id
     return payload
 
@@ -90,9 +91,11 @@ class Crew:
         self, payload: dict[str, Any] | bytes, signature: str | bytes | None = ""
     ) -> int:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        headers: dict[str, str | bytes] = {"content-type": "application/json"}
+        # Bytes throughout: a test sends a signature that is not ASCII.
+        headers = {b"content-type": b"application/json"}
         if signature is not None:
-            headers["x-hub-signature-256"] = signature or sign(body, SECRET)
+            given = signature or sign(body, SECRET)
+            headers[b"x-hub-signature-256"] = given if isinstance(given, bytes) else given.encode()
         response = await self.client.post("/whatsapp/webhook", content=body, headers=headers)
         return response.status_code
 
@@ -132,7 +135,7 @@ async def crew(fake: FakeGraph, bus: Bus) -> AsyncIterator[Crew]:
 
 
 async def inbox(redis: aioredis.Redis, keys: Keys) -> list[Envelope]:
-    return [Envelope.decode(f[b"env"]) for _, f in await redis.xrange(keys.inbox("ceo"))]
+    return [Envelope.decode(f[b"env"]) for _, f in await stream_entries(redis, keys.inbox("ceo"))]
 
 
 async def window_open(crew: Crew, user: str = ALICE, age: float = 0.0) -> None:
@@ -447,7 +450,7 @@ MEDIA_ID = "1234567890987654321"  # document.id in pywa's document message
 
 
 def document_from(user: str) -> dict[str, Any]:
-    payload = copy.deepcopy(PYWA["document"])
+    payload: dict[str, Any] = copy.deepcopy(PYWA["document"])
     first_message(payload)["from"] = user
     return payload
 

@@ -16,7 +16,7 @@ from equipage.bus import Bus
 from equipage.connection import RedisTarget
 from equipage.envelope import Envelope, Kind
 from equipage.keys import CONSUMER_GROUP, Keys
-from equipage.testing import wait_for_stream, wait_until
+from equipage.testing import stream_entries, wait_for_stream, wait_until
 from equipage.worker import Worker
 
 HANGING_WORKER = Path(__file__).parent / "procs" / "hanging_worker.py"
@@ -33,7 +33,7 @@ async def test_envelope_of_a_killed_worker_is_reclaimed_and_its_effect_happens_o
     await bus.publish(sent)
 
     doomed = subprocess.Popen(
-        [sys.executable, str(HANGING_WORKER), str(redis_target.socket), keys.namespace],
+        [sys.executable, str(HANGING_WORKER), _url(redis_target), keys.namespace],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
     )
     try:
@@ -114,8 +114,8 @@ async def test_a_handler_that_hands_over_on_stop_leaves_its_envelope_for_the_nex
     stop.set()
     stopping.set()  # what serve() does for the crew's long nodes
     await asyncio.wait_for(first, timeout=10)
-    events: list[object] = [f[b"event"] for _, f in await redis.xrange(keys.events)]
-    assert not any(b'"failed"' in e for e in events)  # type: ignore[operator]
+    events = [f[b"event"] for _, f in await stream_entries(redis, keys.events)]
+    assert not any(b'"failed"' in e for e in events)
     assert await redis.hlen(keys.errors) == 0
 
     handled: list[str] = []
@@ -134,3 +134,7 @@ async def test_a_handler_that_hands_over_on_stop_leaves_its_envelope_for_the_nex
 
 async def _done(handled: list[str]) -> bool:
     return bool(handled)
+
+
+def _url(target: RedisTarget) -> str:
+    return target.url or f"unix://{target.socket}"

@@ -15,7 +15,7 @@ from equipage.errors import ConfigError
 from equipage.keys import Keys
 from equipage.llm.messages import Completion, Message
 from equipage.prompting import parse_result
-from equipage.testing import ScriptedModel, call, wait_until
+from equipage.testing import HAIKU_SPEC, ScriptedModel, call, wait_until
 from equipage.workflow import load_workflow
 from tests.test_crew import company, crew_running
 
@@ -132,7 +132,7 @@ async def test_workflow_prose_past_the_budget_falls_back_to_the_template_and_say
     from equipage.budget import Budget
     from equipage.workflow import WorkflowContext
 
-    model = ScriptedModel([Completion(content="never")], name="anthropic:claude-haiku-4-5")
+    model = ScriptedModel([Completion(content="never")], name=HAIKU_SPEC)
     budget = Budget(redis, keys, daily={"ceo": 0.000001}, monthly=50.0)
     ctx = WorkflowContext("acme", redis, keys, model, budget=budget, role="ceo")
     written = await ctx.write("Summarise.", "a notice", fallback="TEMPLATE")
@@ -282,7 +282,7 @@ async def test_workflow_prose_goes_through_the_anthropic_sdk_and_is_charged_to_t
 
     async with FakeAnthropic(memo) as fake:
         options = ProviderOptions(anthropic_api_key="sk-test", anthropic_base_url=fake.url)
-        model = load_model("anthropic:claude-haiku-4-5", options)
+        model = load_model(HAIKU_SPEC, options)
         budget = Budget(redis, keys, daily={"ceo": 5.0}, monthly=50.0)
         ctx = WorkflowContext("acme", redis, keys, model, budget=budget, role="ceo", name="tenders")
         try:
@@ -290,7 +290,7 @@ async def test_workflow_prose_goes_through_the_anthropic_sdk_and_is_charged_to_t
         finally:
             await close_model(model)
     assert written.text == "Bid: the fit is strong."
-    assert "claude-haiku-4-5" in written.by
+    assert HAIKU_SPEC.removeprefix("anthropic:") in written.by
     [sent] = fake.requests
     assert sent.body["messages"][-1]["content"][-1]["text"].startswith("<material>")
     spent = await redis.hgetall(keys.spend_threads)

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from equipage.errors import ConfigError, MissingExtraError, ModelError
-from equipage.llm import pricing
+from equipage.llm import deprecation, pricing
 from equipage.llm.base import TextSink
 from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
 from equipage.llm.options import ProviderOptions
@@ -55,7 +55,7 @@ class AnthropicModel:
         except ImportError as err:
             raise MissingExtraError("the anthropic model provider", "anthropic") from err
         if not model_id:
-            raise ConfigError("name the model after 'anthropic:', e.g. anthropic:claude-opus-4-5")
+            raise ConfigError("name the model after 'anthropic:', e.g. anthropic:claude-sonnet-4-5")
         if not options.anthropic_api_key:
             raise ConfigError(
                 "the anthropic provider needs an API key: set ANTHROPIC_API_KEY (create one at "
@@ -96,18 +96,23 @@ class AnthropicModel:
         anthropic = self._anthropic
         for attempt in range(1, self._options.max_retries + 2):
             streamed = False
+            # Built apart from the request it sends, so a deprecation warning the SDK
+            # raises here is caught in synchronous code, never across an await.
+            manager = deprecation.logged(
+                lambda: self._client.messages.stream(
+                    model=self.model_id,
+                    max_tokens=self._options.max_tokens,
+                    system=system or anthropic.omit,
+                    messages=turns,
+                    tools=specs or anthropic.omit,
+                ),
+                vendor="Anthropic",
+                model_id=self.model_id,
+                log=log,
+            )
             try:
                 # The SDK's timeout bounds each read; this bounds a stream that trickles.
-                async with (
-                    asyncio.timeout(self._options.timeout),
-                    self._client.messages.stream(
-                        model=self.model_id,
-                        max_tokens=self._options.max_tokens,
-                        system=system or anthropic.omit,
-                        messages=turns,
-                        tools=specs or anthropic.omit,
-                    ) as stream,
-                ):
+                async with asyncio.timeout(self._options.timeout), manager as stream:
                     async for delta in stream.text_stream:
                         if on_text is not None:
                             streamed = True

@@ -7,6 +7,8 @@ real HTTP, JSON or server-sent events, and records every request it receives::
         fake.push_text("Bon", "jour")
         client = openai.AsyncOpenAI(base_url=fake.url, api_key="test")
 
+``RecordedRequest.messages`` reads a request's messages as typed values.
+
 Simplifications: one choice per answer, no logprobs, token counts are scripted, not
 computed; only ``POST /v1/chat/completions`` exists. ``tool_call_indexes`` mimics servers
 that omit the index of streamed tool calls or send 0 for all of them (Ollama did both).
@@ -22,17 +24,20 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal, Self
+from typing import Literal, NotRequired, Self
 
-from pydantic import JsonValue
+from pydantic import ConfigDict, JsonValue, TypeAdapter, with_config
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+# pydantic validates typing.TypedDict only from Python 3.12; typing_extensions comes with it.
+from typing_extensions import TypedDict
+
 from equipage.httpserver import LocalServer
 
-__all__ = ["FakeCall", "FakeOpenAI", "RecordedRequest"]
+__all__ = ["ChatMessage", "FakeCall", "FakeOpenAI", "RecordedRequest", "SentToolCall"]
 
 Json = dict[str, JsonValue]
 _ERROR_TYPES = {404: "not_found", 429: "rate_limit_exceeded"}  # else by status class
@@ -48,6 +53,33 @@ class FakeCall:
     pieces: int = 3  # streamed arguments arrive split in this many deltas
 
 
+# A request's messages as the client sends them; extra keys are kept, not dropped.
+@with_config(ConfigDict(extra="allow"))
+class _Function(TypedDict):
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
+@with_config(ConfigDict(extra="allow"))
+class SentToolCall(TypedDict):
+    """A tool call of an assistant message sent back to the server."""
+
+    id: str
+    type: Literal["function"]
+    function: _Function
+
+
+@with_config(ConfigDict(extra="allow"))
+class ChatMessage(TypedDict):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | list[JsonValue] | None  # text, or parts
+    tool_calls: NotRequired[list[SentToolCall]]
+    tool_call_id: NotRequired[str]
+
+
+_MESSAGES = TypeAdapter(list[ChatMessage])
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """One request as received: monotonic time, JSON body, whether a bearer token came."""
@@ -55,6 +87,11 @@ class RecordedRequest:
     at: float
     body: Json
     authorized: bool
+
+    @property
+    def messages(self) -> list[ChatMessage]:
+        """The ``messages`` of the body, checked and typed."""
+        return _MESSAGES.validate_python(self.body["messages"])
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ with the monotonic time it arrived, so tests can check pacing. Posted messages a
 ``message_not_found`` for a ts it never gave. ``rate_limit_next`` makes the next call
 answer HTTP 429 with ``Retry-After``, as Slack does when a method's tier is exceeded.
 ``files`` are served at their ``url_private_download`` to the bot token only.
+``Posted`` reads a call's ``text``, Block Kit ``blocks`` and ``buttons`` as typed values.
 
 Socket Mode: ``apps.connections.open`` hands out a one-use ``ws://.../link/?ticket=``
 URL; the socket says ``hello``, carries the envelopes ``push`` queues, records the
@@ -29,22 +30,82 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal, Self
+from typing import Annotated, Literal, NotRequired, Self
 from urllib.parse import parse_qsl, quote
 
-from pydantic import JsonValue
+from pydantic import ConfigDict, Field, JsonValue, TypeAdapter, with_config
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+# pydantic validates typing.TypedDict only from Python 3.12; typing_extensions comes with it.
+from typing_extensions import TypedDict
+
 from equipage.httpserver import LocalServer
 
-__all__ = ["Ack", "FakeSlack", "Posted", "sign"]
+__all__ = [
+    "Ack",
+    "ActionsBlock",
+    "Block",
+    "Button",
+    "ContextBlock",
+    "FakeSlack",
+    "Posted",
+    "SectionBlock",
+    "TextObject",
+    "blocks",
+    "sign",
+]
 
 Json = dict[str, JsonValue]
 EnvelopeType = Literal["events_api", "slash_commands", "interactive"]
+
+
+# Block Kit as the Slack channel writes it; extra keys are kept (extra="allow"), not dropped.
+@with_config(ConfigDict(extra="allow"))
+class TextObject(TypedDict):
+    """A text: ``mrkdwn`` in a section, ``plain_text`` on a button or in a context."""
+
+    type: Literal["mrkdwn", "plain_text"]
+    text: str
+
+
+@with_config(ConfigDict(extra="allow"))
+class Button(TypedDict):
+    type: Literal["button"]
+    text: TextObject
+    action_id: str
+    value: str
+    style: NotRequired[str]
+
+
+@with_config(ConfigDict(extra="allow"))
+class SectionBlock(TypedDict):
+    type: Literal["section"]
+    text: TextObject
+
+
+@with_config(ConfigDict(extra="allow"))
+class ActionsBlock(TypedDict):
+    type: Literal["actions"]
+    elements: list[Button]
+
+
+@with_config(ConfigDict(extra="allow"))
+class ContextBlock(TypedDict):
+    type: Literal["context"]
+    elements: list[TextObject]
+
+
+Block = Annotated[SectionBlock | ActionsBlock | ContextBlock, Field(discriminator="type")]
+_BLOCKS = TypeAdapter(list[Block])
+
+
+def blocks(message: Json) -> list[Block]:
+    """The Block Kit ``blocks`` of a message or of a call's arguments, checked and typed."""
+    return _BLOCKS.validate_python(message["blocks"])
 
 
 def sign(body: bytes, secret: str, timestamp: int) -> dict[str, str]:
@@ -62,6 +123,24 @@ class Posted:
     at: float
     body: Json
     ts: str = ""
+
+    @property
+    def text(self) -> str:
+        """The ``text`` argument: the message, or the notification and fallback of blocks."""
+        text = self.body["text"]
+        if not isinstance(text, str):
+            raise TypeError(f"text is not a string: {text!r}")
+        return text
+
+    @property
+    def blocks(self) -> list[Block]:
+        """The ``blocks`` argument, checked and typed."""
+        return blocks(self.body)
+
+    @property
+    def buttons(self) -> list[Button]:
+        """The buttons of the ``actions`` blocks, in order."""
+        return [e for b in self.blocks if b["type"] == "actions" for e in b["elements"]]
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from typing import TypeVar, cast
 
 import redis.asyncio as aioredis
 
-__all__ = ["wait_for_stream", "wait_until"]
+__all__ = ["StreamEntry", "stream_entries", "wait_for_stream", "wait_until"]
 
 T = TypeVar("T")
+StreamEntry = tuple[bytes, dict[bytes, bytes]]  # (id, fields) of a stream entry
 
 
 async def wait_until(
-    probe: Callable[[], Awaitable[T]],
+    probe: Callable[[], Awaitable[T | None]],
     *,
     timeout: float = 10.0,
     interval: float = 0.02,
@@ -32,13 +33,21 @@ async def wait_until(
         await asyncio.sleep(interval)
 
 
+async def stream_entries(
+    redis: aioredis.Redis, stream: str, start: str = "-", end: str = "+"
+) -> list[StreamEntry]:
+    """XRANGE ``stream`` from ``start`` to ``end`` on a client without decode_responses."""
+    # redis-py types entries for both decode modes (str or bytes, each part optional).
+    return cast(list[StreamEntry], await redis.xrange(stream, min=start, max=end) or [])
+
+
 async def wait_for_stream(
     redis: aioredis.Redis, stream: str, count: int, *, timeout: float = 10.0
-) -> list[tuple[bytes, dict[bytes, bytes]]]:
+) -> list[StreamEntry]:
     """Block on XREAD until ``stream`` holds at least ``count`` entries; return them all."""
     deadline = time.monotonic() + timeout
     while True:
-        entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(stream))
+        entries = await stream_entries(redis, stream)
         if len(entries) >= count:
             return entries
         left = deadline - time.monotonic()

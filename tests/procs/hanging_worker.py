@@ -13,8 +13,8 @@ from equipage.keys import Keys
 from equipage.worker import Worker
 
 
-async def main(socket: str, namespace: str) -> None:
-    redis = connect(RedisTarget(socket=socket))
+async def main(url: str, namespace: str) -> None:
+    redis = connect(RedisTarget(url=url))
     keys = Keys("acme", namespace=namespace)
     bus = Bus(redis, keys, visibility_timeout=0.5)
 
