@@ -18,7 +18,7 @@ COVERED := --cov=equipage --cov=agents --cov=channels --cov=workflows
 # Arguments for pytest in `test` and `test-latest`, e.g. TESTS="tests/test_bus.py -x".
 TESTS ?=
 
-.PHONY: install install-dev demo run test test-latest lint format bench lock clean
+.PHONY: install install-dev demo run test test-redis7 test-latest lint format bench lock clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,6 +45,11 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest $(COVERED) --cov-report= $(TESTS)
 	@echo "coverage: $$($(BIN)/coverage report --format=total)% of equipage, agents, channels, workflows"
+
+# The Redis-facing tests once more, against Debian's redis-server 7 (installed with apt when
+# missing): the second engine CI proves beside the embedded Valkey.
+test-redis7: install-dev
+	bash .ci/redis7
 
 # The suite against the newest releases pyproject allows, in a throwaway venv: drift is seen
 # here before a `make lock` brings it to users. Not part of CI.
