@@ -28,6 +28,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.redis)
 
 
+@pytest.fixture(autouse=True)
+def _policy_off_for_the_red_team_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EQUIPAGE_TEST_POLICY_OFF=1: no call ever waits for approval.
+
+    Only for measuring the red team (``pytest tests/test_redteam*.py``): with the policy
+    off its cases must mostly fail, else they prove nothing.
+    """
+    if os.environ.get("EQUIPAGE_TEST_POLICY_OFF") == "1":
+        from equipage.policy import Policy
+
+        monkeypatch.setattr(Policy, "needs_approval", lambda *args, **kwargs: False)
+
+
 @pytest.fixture(scope="session")
 def redis_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisTarget]:
     # Tests keep to their own key namespace (the keys fixture), so one shared outside
