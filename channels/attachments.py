@@ -2,7 +2,8 @@
 
 The gateway calls ``read_attachments`` for a member's message; each file comes back with
 its ``text``, or with the ``error`` that says why it was not read (too large, a type not
-read, a failed download), so nothing is lost: the message goes on either way. Adapters
+read, a failed download, too slow or too hungry to read), so nothing is lost: the message
+goes on either way. Files are read by ``equipage.readers``, in processes it can kill. Adapters
 use ``fetch`` to stream a platform's file URL under a byte cap.
 """
 
@@ -15,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from channels.wording import EN, Wording
 from equipage.chat import Attachment, Downloader
-from equipage.documents import Limits, extract, size_refusal
+from equipage.documents import Limits, size_refusal
 from equipage.errors import DocumentRefused, RuntimeFailure, SourceError
+from equipage.readers import readers
 
 if TYPE_CHECKING:
     import httpx
@@ -67,8 +69,10 @@ async def read_attachments(
 async def _read(channel: Downloader, attachment: Attachment, limits: Limits) -> Attachment:
     try:
         data = await channel.download(attachment, limit=limits.max_bytes)
-        document = await asyncio.to_thread(
-            extract, data, name=attachment.name, mime=attachment.mime, limits=limits
+        # In a child process of the shared pool: cancelled at the message's deadline, it
+        # is killed there, and a bomb spends the child's memory, not the gateway's.
+        document = await readers().extract(
+            data, name=attachment.name, mime=attachment.mime, limits=limits
         )
     except DocumentRefused as refused:
         return _failed(attachment, _reason(attachment, refused))

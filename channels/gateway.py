@@ -1,13 +1,14 @@
 """The gateway: the one place where people enter the crew, and where answers leave it.
 
 Inbound, it drops duplicate deliveries, lets only known members through, answers the
-commands (``/approve``, ``/reject``, ``/status``, ``/help``...; an accepted answer comes
-back as ``channels.answered.Answered``), passes ``/suggest`` and ``/endcall`` to the
-member's live call (``equipage.live``) and puts everything else on the entry role's
-inbox, with the text of the files they sent (``channels.attachments``) and a typing
-indicator kept alive meanwhile (``channels.presence``). Outbound, it reads the outbox in
-its own consumer group and hands each message to the adapter of the platform the
-conversation came from. ``aclose`` ends the background work it started.
+commands (``/approve``, ``/reject``, ``/show`` the whole of a question, ``/status``,
+``/help``...; an accepted answer comes back as ``channels.answered.Answered``), passes
+``/suggest`` and ``/endcall`` to the member's live call (``equipage.live``) and puts
+everything else on the entry role's inbox, with the text of the files they sent
+(``channels.attachments``) and a typing indicator kept alive meanwhile
+(``channels.presence``). Outbound, it reads the outbox in its own consumer group and hands
+each message to the adapter of the platform the conversation came from. ``aclose`` ends
+the background work it started.
 
 What the gateway says itself (command answers, refusals, notices) and what adapters add
 to a question (its hint, its buttons, the mark once answered) follow the person's
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 HELP = EN.help
 # French founders may type the verb in French; the commands themselves stay the same.
 _ALIASES = {"/approuver": "/approve", "/refuser": "/reject"}
-_OWNER_ONLY = frozenset({"/approve", "/reject", "/stop", "/resume", "/pair"})
+_OWNER_ONLY = frozenset({"/approve", "/reject", "/show", "/stop", "/resume", "/pair"})
 _COMMANDS = _OWNER_ONLY | {"/help", "/status", "/budget", "/suggest", "/endcall", "/end"}
 _SEEN_TTL = 7 * 24 * 3600
 
@@ -81,7 +82,7 @@ class Gateway:
         # (``equipage send``): acknowledged here without sending.
         self.relay_only = relay_only
         self.approvals = Approvals(bus.redis, bus.keys)
-        self.documents = documents or Limits()
+        self.documents = documents or Limits(memory=config.runtime.document_memory_mb * 1024 * 1024)
         self.presence = Presence(every=typing_every, longest=typing_for)
         self.languages = Languages(bus.redis, bus.keys, config.company.profile.language)
 
@@ -116,7 +117,7 @@ class Gateway:
             shown = language_of(spoken) if spoken else None
             return [await self._stranger(incoming, wording(self.languages.answer_in(shown)))]
         await self._release_held(incoming)
-        if not text and not incoming.attachments:
+        if not text and not incoming.attachments and not incoming.forwarded:
             return []
         shown = await self.languages.shown(member.id, spoken)
         say = wording(self.languages.answer_in(shown))
@@ -124,10 +125,12 @@ class Gateway:
             return [self._say(incoming, say.owner_only.format(command=command))]
         if command in ("/approve", "/reject"):
             return [await self._answer(incoming, member, command == "/approve", rest, shown)]
+        if command == "/show":
+            return [self._say(incoming, await self._show(rest, say))]
         if command == "/help":
             return [self._say(incoming, say.help)]
         if command == "/status":
-            return [self._say(incoming, await self._status(say))]
+            return [self._say(incoming, await self._status(member, say))]
         if command == "/budget":
             return [self._say(incoming, await self._budget(say))]
         if command in ("/stop", "/resume"):
@@ -151,6 +154,7 @@ class Gateway:
                 text=text,
                 origin=self._origin(incoming, member, shown),
                 attachments=attachments,
+                forwarded=incoming.forwarded,  # not their words: the crew reads it fenced
             )
         )
         unread = notice(attachments, say)
@@ -185,6 +189,13 @@ class Gateway:
         if incoming.channel in LOCAL_CHANNELS:
             return self._say(incoming, say.stranger_local)
         pairing = await self.members.request(incoming.channel, incoming.user, incoming.chat)
+        if pairing is None:
+            log.warning(
+                "message from unknown %s user %s refused; too many pairing codes pending",
+                incoming.channel,
+                incoming.user,
+            )
+            return self._say(incoming, say.stranger_crowded)
         log.warning(
             "message from unknown %s user %s refused; pairing code %s",
             incoming.channel,
@@ -272,6 +283,16 @@ class Gateway:
             language=language,
         )
 
+    async def _show(self, rest: str, say: Wording) -> str:
+        """The whole of what an open question asks: a call's long arguments unshortened."""
+        question_id = rest.strip().partition(" ")[0]
+        if not question_id:
+            return say.which_question.format(verb="/show")
+        approval = await self.approvals.get(question_id)
+        if approval is None:
+            return say.no_open_question.format(id=question_id)
+        return approval.full or approval.text
+
     async def _call(
         self, incoming: Incoming, member: Member, command: str, focus: str, say: Wording
     ) -> str:
@@ -289,9 +310,10 @@ class Gateway:
         await live.end(redis, keys, session, producer=producer)
         return say.ending_live.format(session=session)
 
-    async def _status(self, say: Wording) -> str:
-        open_questions = await self.approvals.all()
-        lines = [say.waiting.format(count=len(open_questions))]
+    async def _status(self, member: Member, say: Wording) -> str:
+        owner = member.role == "owner"
+        open_questions = await self.approvals.all(of_member=None if owner else member.id)
+        lines = [(say.waiting if owner else say.waiting_member).format(count=len(open_questions))]
         # The last line is the question itself; a blank question still gets listed.
         lines += [
             say.waiting_one.format(

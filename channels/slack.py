@@ -3,8 +3,8 @@
 Both modes read payloads with ``incoming`` and hand them to the gateway after Slack has
 had its answer. A question whose button the gateway accepted gets its buttons replaced
 by who decided (``chat.update``, see ``channels.answered``). Beside it: ``slack_socket``
-(the Socket Mode connection), ``slack_blocks`` (what a message looks like on Slack) and
-``slack_files`` (files people share).
+(the Socket Mode connection), ``slack_blocks`` (what a message looks like on Slack),
+``slack_files`` (files people share) and ``slack_shares`` (messages they share).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from urllib.parse import parse_qsl
 from channels.answered import Answered
 from channels.slack_blocks import MAX_SECTION, MAX_TEXT, Pressed, posts, pressed, split, update
 from channels.slack_files import attachments, fetch
+from channels.slack_logs import SDK_LOG
+from channels.slack_shares import shared
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
 from equipage.errors import ConfigError, MissingExtraError
 from equipage.httpserver import read_body
@@ -113,6 +115,7 @@ def _event(payload: dict[str, Any]) -> Incoming | None:
         thread=message.get("thread_ts") or message.get("ts"),
         edited=edited,
         attachments=attachments(message),
+        forwarded=shared(message),  # messages shared with it: not the person's words
     )
 
 
@@ -165,7 +168,11 @@ class SlackChannel:
         self._base_url = base_url or "https://slack.com/api/"
         # The blocking client, in a worker thread: HTTP mode needs no aiohttp (socket
         # mode does, for slack_sdk's socket client).
-        self._client: WebClient = WebClient(token=bot_token, base_url=self._base_url)
+        self._client: WebClient = WebClient(
+            token=bot_token,
+            base_url=self._base_url,
+            logger=SDK_LOG,  # no text in its logs
+        )
         self._locks: dict[str, asyncio.Lock] = {}
         self._last: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()

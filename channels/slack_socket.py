@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from channels.slack import WORKING, incoming
 from channels.slack_blocks import Pressed, pressed
+from channels.slack_logs import SDK_LOG
 from equipage.chat import Incoming
 from equipage.errors import ConfigError, MissingExtraError
 
@@ -54,8 +55,9 @@ async def listen(
     async def on_request(_: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
         await _acknowledge(client, request, deliver)
 
-    web = AsyncWebClient(base_url=base_url)
-    client = SocketModeClient(app_token, web_client=web, logger=log)
+    # Their debug lines carry envelopes and tickets: SDK_LOG blanks those.
+    web = AsyncWebClient(base_url=base_url, logger=SDK_LOG)
+    client = SocketModeClient(app_token, web_client=web, logger=SDK_LOG)
     client.socket_mode_request_listeners.append(on_request)
     connecting: asyncio.Future[Any] | None = None
     try:

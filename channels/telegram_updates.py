@@ -3,7 +3,9 @@
 An Update arrives as the Bot API's JSON (a webhook body, or a polled ``Update.to_dict()``).
 ``incoming`` turns messages, edited messages, documents and approval-button presses into
 ``Incoming``; ``pressed`` finds the message whose button was pressed, so the adapter can
-mark it answered. Anything else (joins, service messages, malformed updates) is None.
+mark it answered. Anything else (joins, service messages, malformed updates) is None. The
+text of a message the person forwarded is someone else's: it goes in ``Incoming.forwarded``
+(``channels.telegram_forwards``), never in their ``text``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from equipage.chat import Attachment, Incoming
+from channels.telegram_forwards import forward_of, is_forward
+from equipage.chat import Attachment, Forwarded, Incoming
 
 __all__ = ["ALLOWED_UPDATES", "Pressed", "incoming", "pressed"]
 
@@ -63,7 +66,12 @@ def _translate(update: dict[str, Any]) -> Incoming | None:
             ),
         )
     text = message.get("text") or message.get("caption") or ""
-    if not text and not attachments:
+    forwarded: tuple[Forwarded, ...] = ()
+    if is_forward(message):
+        # Another's words, as they wrote them: neither the person's request nor a command.
+        passed_on = forward_of(message, text)
+        forwarded, text = ((passed_on,) if passed_on else ()), ""
+    if not text and not attachments and not forwarded:
         return None
     return Incoming(
         channel="telegram",
@@ -74,6 +82,7 @@ def _translate(update: dict[str, Any]) -> Incoming | None:
         thread=_topic(message),
         edited=edited,
         attachments=attachments,
+        forwarded=forwarded,
     )
 
 

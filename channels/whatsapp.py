@@ -4,7 +4,8 @@ WhatsApp lets a business send free-form messages only within 24 hours of the per
 last message (the customer-service window); outside it, ``send`` refuses with
 :class:`WindowClosed` rather than have Graph reject the message. Media people send are
 fetched on the gateway's request (``download``): Graph gives a short-lived signed URL for
-the media id, fetched with the same bearer token and never logged.
+the media id, fetched with the same bearer token and never logged. What a person forwarded
+(``context.forwarded``, ``frequently_forwarded``) is read as ``Forwarded``, not as their text.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.attachments import fetch
 from channels.wording import words_for
-from equipage.chat import Attachment, Incoming, Outgoing, Receiver
+from equipage.chat import Attachment, Forwarded, Incoming, Outgoing, Receiver
 from equipage.documents import size_refusal
 from equipage.errors import MissingExtraError, RuntimeFailure, WindowClosed
 from equipage.httpserver import read_body
@@ -171,6 +172,14 @@ class WhatsAppChannel:
             attachments = (Attachment(name=name, mime=media["mime_type"], ref=media["id"]),)
         else:
             return None
+        forwarded: tuple[Forwarded, ...] = ()
+        context = _dict(message.get("context"))
+        if context.get("forwarded") or context.get("frequently_forwarded"):
+            # WhatsApp never says from whom, but the words are not the person's own.
+            said = Forwarded(
+                text=text, kind="caption" if attachments else "message", platform="WhatsApp"
+            )
+            forwarded, text = ((said,) if text else ()), ""
         user = str(message["from"])
         return Incoming(
             channel=self.name,
@@ -179,6 +188,7 @@ class WhatsAppChannel:
             text=text,
             message_id=message["id"],
             attachments=attachments,
+            forwarded=forwarded,
         )
 
     def routes(self, receiver: Receiver) -> list[Any]:

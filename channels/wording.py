@@ -30,6 +30,7 @@ class Wording:
     goes_on: str  # {verdict} {id}
     stranger_local: str
     stranger: str  # {code}
+    stranger_crowded: str
     pending: str  # {listing}
     none: str
     paired: str  # {platform} {user} {member}
@@ -40,6 +41,7 @@ class Wording:
     budget_role: str  # {role} {spent} {limit}
     decimal: str
     waiting: str  # {count}
+    waiting_member: str  # {count}: the questions of a member's own conversations
     waiting_one: str  # {id} {role} {text}
     no_live: str
     asked_live: str  # {session} {about}
@@ -81,6 +83,7 @@ EN = Wording(
         "Talk to the crew in plain words. Commands:\n"
         "/approve ID [note] - approve what the crew asked\n"
         "/reject ID [reason] - refuse it\n"
+        "/show ID - the whole of what a question asks you to approve\n"
         "/status - what the crew is doing\n"
         "/budget - what it spent, against the limits\n"
         "/stop - pause the crew (nothing new is handled); /resume - go on\n"
@@ -102,6 +105,10 @@ EN = Wording(
         "code {code} (/pair {code}, or: equipage pair approve {code}). Nothing you send "
         "reaches the crew until then."
     ),
+    stranger_crowded=(
+        "You are not a member of this crew, and too many requests to join it are waiting. "
+        "Ask its owner directly, or write again in an hour."
+    ),
     pending="Pending pairing codes: {listing}. Write /pair CODE [member].",
     none="none",
     paired="{platform} user {user} is now member {member}.",
@@ -112,6 +119,7 @@ EN = Wording(
     budget_role="- {role}: {spent} of {limit} today",
     decimal=".",
     waiting="{count} question(s) waiting for you.",
+    waiting_member="{count} question(s) of your conversations wait for the owner.",
     waiting_one="- {id} ({role}): {text}",
     no_live="No live session is running; start one with equipage live or ask the crew.",
     asked_live="Asked live session {session} for a suggestion{about}.",
@@ -134,6 +142,7 @@ FR = Wording(
         "Parlez à l'équipage en langage courant. Commandes :\n"
         "/approve ID [note] (ou /approuver) - approuver ce que l'équipage demande\n"
         "/reject ID [raison] (ou /refuser) - le refuser\n"
+        "/show ID - tout ce qu'une question vous demande d'approuver\n"
         "/status - ce que fait l'équipage\n"
         "/budget - ce qu'il a dépensé, au regard des plafonds\n"
         "/stop - mettre l'équipage en pause (rien de nouveau n'est traité) ; "
@@ -158,6 +167,10 @@ FR = Wording(
         "d'approuver votre code d'appairage {code} (/pair {code}, ou : equipage pair "
         "approve {code}). Rien de ce que vous envoyez n'atteint l'équipage d'ici là."
     ),
+    stranger_crowded=(
+        "Vous n'êtes pas membre de cet équipage, et trop de demandes pour le rejoindre sont "
+        "en attente. Contactez directement son propriétaire, ou réécrivez dans une heure."
+    ),
     pending="Codes d'appairage en attente : {listing}. Écrivez /pair CODE [membre].",
     none="aucun",
     paired="L'utilisateur {platform} {user} est désormais le membre {member}.",
@@ -171,6 +184,7 @@ FR = Wording(
     budget_role="- {role} : {spent} sur {limit} aujourd'hui",
     decimal=",",
     waiting="{count} question(s) en attente de votre réponse.",
+    waiting_member="{count} question(s) de vos conversations en attente du propriétaire.",
     waiting_one="- {id} ({role}) : {text}",
     no_live=(
         "Aucune session en direct n'est en cours ; lancez-en une avec equipage live "

@@ -18,6 +18,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict
 
+from equipage.approval_text import call_text
+from equipage.approvals import Answers, Asked
 from equipage.audit import Audit, AuditEntry
 from equipage.budget import Budget, Refusal, worst_case_tokens
 from equipage.compaction import (
@@ -72,18 +74,29 @@ def _merge_pending(old: dict[str, str] | None, new: dict[str, str]) -> dict[str,
     return merged
 
 
+def _latest(old: Any, new: Any) -> Any:
+    return new
+
+
+# The runner writes ``inbox``, ``hops``, ``steps``, ``repeats`` and ``answers`` with each
+# answer it resumes a thread with. A node may pause twice in one step (a budget question
+# asked again), so a step can take two such writes: the latest wins, where a plain value
+# would fail the step ("Can receive only one value per step") and the thread with it.
 class AgentState(TypedDict, total=False):
     messages: Annotated[list[Message], merge_messages]
     parked: list[Envelope]
-    inbox: str
+    inbox: Annotated[str, _latest]
     outbox: Annotated[Outbox, merge_outbox]
     origin: Origin | None
     reply_to: ReplyTo | None
-    hops: int
+    hops: Annotated[int, _latest]
     pending: Annotated[dict[str, str], _merge_pending]
-    steps: int
-    repeats: dict[str, int]  # tool call signature -> times called while handling ``inbox``
+    steps: Annotated[int, _latest]
+    #: tool call signature -> times called while handling ``inbox``
+    repeats: Annotated[dict[str, int], _latest]
     files: tuple[Attachment, ...]  # files of the request the thread works on
+    #: answers so far to the questions of a turn that asked several at once
+    answers: Annotated[dict[str, Answer], _latest]
 
 
 Emit = Callable[[Event], Awaitable[None]]
@@ -107,6 +120,7 @@ class AgentSpec:
     max_repeats: int = 2  # identical tool calls allowed per turn before the loop breaker
     compact_at: int = 24_000  # estimated tokens of history that trigger a summary
     keep_recent: int = 8  # messages kept verbatim after a compaction
+    language: str = "en"  # the company's first: approvals are worded in it by default
 
 
 def thread_id(role: str, thread: str) -> str:
@@ -130,7 +144,7 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             hops=state.get("hops", 0),
             origin=state.get("origin"),
             reply_to=state.get("reply_to"),
-            tainted=tainted(state.get("messages", [])),
+            tainted=tainted(state.get("messages", [])) or bool(spec.policy.outside),
             files=tuple(state.get("files") or ()),
         )
 
@@ -190,7 +204,7 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
                 history = [summary_message(summary.content, older), *kept]
                 compacted = True
         system = spec.system_prompt
-        if tainted(history):
+        if tainted(history) or spec.policy.outside:
             system = f"{system.rstrip()}\n\n{UNTRUSTED_NOTE}"
         prompt = [Message.system(system), *(wrap_untrusted(m) for m in history)]
         completion = await budgeted(prompt, spec.toolbox.specs(), "turn")
@@ -229,25 +243,25 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
         emitted: list[Envelope] = []
         pending: dict[str, str] = {}
         thread = str(config["configurable"]["thread_id"])
+        gated = {c.id: _approval(spec, state, here, c, thread) for c in call_turn.tool_calls}
+        asks = {c.id: spec.toolbox.asks(c, here) for c in call_turn.tool_calls}
+        asked = [q for q in (*gated.values(), *asks.values()) if q is not None]
+        # Every question of the turn at once, before any call runs: the founder answers
+        # them in any order, the thread resumes once with all the answers, and this
+        # node's re-run on resume repeats no call. The audit keeps one entry per event.
+        answers = _answers(interrupt(Asked(questions=tuple(asked)))) if asked else {}
         for call in call_turn.tool_calls:
-            if here.tainted and spec.policy.needs_approval(
-                call, workflow_read_only=spec.toolbox.read_only_workflows
-            ):
-                sources = [m.name or m.role for m in state["messages"] if m.untrusted]
-                question = Question(
-                    id=question_id(spec.role, thread, f"tool-{call.id}"),
-                    text=Policy.question(spec.role, call, sources),
-                    topic="tool",
-                )
-                # Paused here until the founder answers; a node re-run on resume finds
-                # the answer at once, and the audit keeps one entry per event.
-                given = Answer.model_validate(interrupt(question))
-                if not given.approved:
+            if (gate := gated[call.id]) is not None:
+                given = answers.get(gate.id)
+                if given is None or not given.approved:
                     refusal = f"refused: the founder did not allow {call.name} here"
                     results.append(Message.tool(call, refusal))
-                    await _audit(spec, "refused", call, thread, f"member:{given.member}")
+                    who = f"member:{given.member}" if given else "nobody"
+                    await _audit(spec, "refused", call, thread, who)
                     continue
-            outcome = await spec.toolbox.run(call, here)
+            ask = asks[call.id]
+            reply = answers.get(ask.id) if ask is not None else None
+            outcome = await spec.toolbox.run(call, here, reply)
             result = Message.tool(call, outcome.text)
             results.append(result.model_copy(update={"untrusted": outcome.untrusted}))
             emitted.extend(outcome.envelopes)
@@ -291,6 +305,33 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
     graph.add_edge("tools", "model")
     graph.add_edge("finish", END)
     return graph
+
+
+def _approval(
+    spec: AgentSpec, state: AgentState, here: ThreadContext, call: ToolCall, thread: str
+) -> Question | None:
+    """The founder's approval ``call`` needs, worded for them; None when it needs none."""
+    if not here.tainted or not spec.policy.needs_approval(
+        call, workflow_read_only=spec.toolbox.read_only_workflows
+    ):
+        return None
+    sources = [m.name or m.role for m in state["messages"] if m.untrusted]
+    sources.extend(spec.policy.outside)
+    qid = question_id(spec.role, thread, f"tool-{call.id}")
+    origin = here.origin
+    language = origin.language if origin is not None and origin.language else spec.language
+    shown = call_text(spec.role, call, sources, question_id=qid, language=language)
+    return Question(id=qid, text=shown.text, topic="tool", full=shown.full)
+
+
+def _answers(value: object) -> dict[str, Answer]:
+    """The answers a turn's questions resumed with, by id: one Answer when one was asked."""
+    if isinstance(value, Answers):
+        return dict(value.items)
+    if isinstance(value, dict) and "items" in value:
+        return dict(Answers.model_validate(value).items)
+    given = Answer.model_validate(value)
+    return {given.question_id: given}
 
 
 async def _reserve(

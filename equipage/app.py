@@ -18,9 +18,11 @@ import redis.asyncio as aioredis
 from pydantic import JsonValue, ValidationError
 
 from equipage.approvals import Approval, Approvals
+from equipage.audit import Anchorer, AuditReport, company_anchorer, company_key, verify_company
 from equipage.bus import Bus
 from equipage.channelsetup import platform_channels, serve_webhooks
 from equipage.chat import Incoming, Outgoing, outgoing
+from equipage.claim import claim
 from equipage.config import CompanyConfig, Member, Settings
 from equipage.connection import RedisTarget, check_server, connect, open_target
 from equipage.crew import Crew, build_crew
@@ -32,7 +34,7 @@ from equipage.scheduler import Scheduler
 from equipage.status import backlog, live_workers
 from equipage.tools import workflow_inbox
 from equipage.worker import Worker, consumer_name
-from equipage.workflow import load_workflow
+from equipage.workflow import load_workflow, with_settings
 
 __all__ = [
     "Session",
@@ -42,6 +44,7 @@ __all__ = [
     "raise_budget",
     "run_workflow",
     "serve",
+    "verify_audit",
     "worker_pools",
 ]
 
@@ -81,6 +84,8 @@ class Session:
     keys: Keys
     crew: Crew
     notes: list[str]
+    #: Keeps copies of the audit chain's head outside Redis (``serve`` runs it).
+    anchorer: Anchorer | None = None
 
     @property
     def bus(self) -> Bus:
@@ -105,10 +110,13 @@ async def open_session(
         try:
             await check_server(redis)
             keys = Keys(config.company.id, settings.namespace)
+            source = str(config.source) if config.source else None
+            await claim(redis, keys, config.company.name, source=source)
             if force_offline:
                 models, notes = dict.fromkeys(config.roles, "offline"), list[str]()
             else:
                 models, notes = model_plan(config, settings)
+            audit_key = await company_key(settings.audit_key, home or settings.home, redis, keys)
             crew = build_crew(
                 config,
                 redis,
@@ -116,12 +124,15 @@ async def open_session(
                 models=models,
                 options=settings.provider_options(),
                 files=(home or settings.home) / "files",
+                audit_key=audit_key,
             )
+            anchorer = company_anchorer(redis, keys, audit_key, home or settings.home)
             try:
                 await crew.start()
                 await crew.bus.ensure_groups(crew.handlers)
-                yield Session(settings, config, target, redis, keys, crew, notes)
+                yield Session(settings, config, target, redis, keys, crew, notes, anchorer)
             finally:
+                await anchorer.anchor_quietly()  # what this process wrote, before it goes
                 await crew.aclose()
         finally:
             await redis.aclose()
@@ -163,6 +174,8 @@ async def serve(
         if session.config.schedules:
             scheduler = Scheduler(session.config, session.redis, session.keys, session.bus)
             tasks.append(asyncio.create_task(scheduler.run(stop)))
+        if session.anchorer is not None:
+            tasks.append(asyncio.create_task(session.anchorer.run(stop)))
     if console_input and "console" in adapters:
         owner = session.config.owner
         user = console_user or owner.identities.get("console") or owner.id
@@ -257,11 +270,12 @@ async def run_workflow(
     """Run workflow ``name`` by hand for ``member``; relay its messages as ``converse`` does.
 
     The input is checked against the workflow's ``Input`` first, so a mistake in the input
-    file is reported before anything runs.
+    file is reported before anything runs. The owner's own run may set owner-only fields
+    and give any path (``WorkflowCall.by_owner``); another member's may not.
     """
     workflow = load_workflow(name)
     try:
-        workflow.Input.model_validate(data)
+        workflow.Input.model_validate(with_settings(session.config.workflows.get(name, {}), data))
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in error.errors()
@@ -276,7 +290,9 @@ async def run_workflow(
             sender=f"member:{member.id}",
             thread=f"cli:{member.id}/wf-{name}/{new_id()[:8]}",
             origin=Origin(channel="cli", chat=member.id, member=member.id),
-            workflow=WorkflowCall(name=name, input=data),
+            workflow=WorkflowCall(
+                name=name, input=data, by_owner=member.id == session.config.owner.id
+            ),
         )
         await session.bus.publish(run)
         return []
@@ -387,3 +403,18 @@ async def raise_budget(
         )
         resumed.append(approval)
     return resumed
+
+
+async def verify_audit(
+    config: CompanyConfig, settings: Settings, *, home: Path | None = None
+) -> AuditReport:
+    """Check the company's whole audit chain against its anchors (``equipage audit verify``)."""
+    where = home or settings.home
+    with open_target(settings.redis_url, where) as target:
+        redis = connect(target)
+        try:
+            await check_server(redis)
+            keys = Keys(config.company.id, settings.namespace)
+            return await verify_company(settings.audit_key, where, redis, keys)
+        finally:
+            await redis.aclose()

@@ -7,13 +7,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from equipage.envelope import Attachment, Envelope, Question
+from equipage.envelope import Attachment, Envelope, Forwarded, Question
 
 __all__ = [
     "LOCAL_CHANNELS",
     "Attachment",
     "Channel",
     "Downloader",
+    "Forwarded",
     "Incoming",
     "Outgoing",
     "PlatformChannel",
@@ -29,7 +30,8 @@ LOCAL_CHANNELS = frozenset({"console", "cli"})
 class Incoming(BaseModel):
     """A person's message, as an adapter read it from its platform.
 
-    A button press arrives as the command it stands for (``/approve 3f9a1c2e``).
+    A button press arrives as the command it stands for (``/approve 3f9a1c2e``). ``text``
+    holds only what the person typed: what they forwarded or shared goes in ``forwarded``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -42,6 +44,7 @@ class Incoming(BaseModel):
     thread: str | None = None  # platform thread (Slack thread_ts, Telegram topic)
     edited: bool = False  # a correction of an earlier message
     attachments: tuple[Attachment, ...] = ()
+    forwarded: tuple[Forwarded, ...] = ()
 
 
 class Outgoing(BaseModel):

@@ -20,14 +20,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from equipage import __version__
-from equipage.app import Session, converse, open_session, raise_budget, run_workflow, serve
+from equipage.app import (
+    Session,
+    converse,
+    open_session,
+    raise_budget,
+    run_workflow,
+    serve,
+    verify_audit,
+)
+from equipage.approvals import Approval, Approvals
+from equipage.audit import AuditReport
 from equipage.chat import Outgoing
 from equipage.config import CompanyConfig, Settings, load_config
 from equipage.errors import ConfigError, EquipageError
 from equipage.llm.pricing import CURRENCY
 from equipage.members import Members, Pairing
 from equipage.status import StatusReport, read_status
-from equipage.workflow import available_workflows, load_workflow, read_input
+from equipage.workflow import available_workflows, load_workflow, owner_only_fields, read_input
 
 app = typer.Typer(
     help="Run a clone of your company as a crew of role agents on one Redis bus.",
@@ -78,15 +88,24 @@ def init(
     name: Annotated[str, typer.Option(help="your company's name")] = "My Company",
     force: Annotated[bool, typer.Option(help="overwrite existing files")] = False,
 ) -> None:
-    """Write a commented company.yaml and the role prompts to edit."""
+    """Write a commented company.yaml, the role prompts to edit and the audit key."""
+    from equipage.audit import create_key_file
     from equipage.scaffold import write_starter
 
     with _errors():
+        settings = Settings.from_env()
         written = write_starter(
             directory, company_name=name, owner_console_id=getpass.getuser(), force=force
         )
+        # Never replaced, even with --force: a new key leaves the signed log unverifiable.
+        key = None if settings.audit_key else create_key_file(directory / settings.home)
     for path in written:
         out.print(f"[green]wrote[/] {path}")
+    if key is not None:
+        out.print(
+            f"[green]wrote[/] {key}: it signs the audit log; keep a copy apart from the "
+            "Redis data (or set EQUIPAGE_AUDIT_KEY to its content)"
+        )
     out.print("Next: edit company.yaml, then [bold]equipage up[/] to talk to your crew.")
 
 
@@ -299,6 +318,31 @@ async def _approve_pairing(
         )
 
 
+approvals_app = typer.Typer(help="Questions waiting for your answer.", no_args_is_help=True)
+app.add_typer(approvals_app, name="approvals")
+
+
+@approvals_app.command("show")
+def approvals_show(
+    question: Annotated[str, typer.Argument(help="the question's id, as in /approve ID")],
+    config: ConfigOption = None,
+) -> None:
+    """The whole of what an open question asks: a call's every argument, unshortened."""
+    with _errors():
+        settings, company = _load(config)
+        approval = asyncio.run(_approval(settings, company, question))
+    if approval is None:
+        _fail(f"No open question {question}; 'equipage status' lists them.", 2)
+    # As stored: hidden characters already shown by their code point; no markup read in it.
+    out.print(approval.full or approval.text, markup=False, highlight=False, soft_wrap=True)
+    out.print(f"/approve {approval.id}  or  /reject {approval.id} [reason]", markup=False)
+
+
+async def _approval(settings: Settings, company: CompanyConfig, question: str) -> Approval | None:
+    async with open_session(company, settings) as session:
+        return await Approvals(session.redis, session.keys).get(question)
+
+
 workflow_app = typer.Typer(help="The company's recurring jobs, run by hand.", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
 
@@ -316,6 +360,9 @@ def workflow_list(config: ConfigOption = None) -> None:
                 table.add_row(name, "-", f"[red]cannot load: {escape(str(error))}[/]", "")
                 continue
             fields = ", ".join(workflow.Input.model_fields)
+            if kept := ", ".join(owner_only_fields(workflow.Input)):
+                # Only company.yaml (workflows.<name>) and `workflow run --set` set these.
+                fields += f" (set by you only: {kept})"
             enabled = "yes" if name in company.workflows else "no"
             table.add_row(name, enabled, escape(workflow.description), escape(fields))
     out.print(table)
@@ -378,6 +425,43 @@ async def _workflow_run(
             )
         except TimeoutError as error:
             _fail(f"{error}; 'equipage status' shows where it stands")
+
+
+audit_app = typer.Typer(
+    help="The audit log: who asked, which agent did what, who approved.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOption = None) -> None:
+    """Check the whole audit chain with its key and anchors; exit 1 and say where it breaks."""
+    with _errors():
+        settings, company = _load(config)
+        report = asyncio.run(verify_audit(company, settings))
+    _render_audit(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _render_audit(report: AuditReport) -> None:
+    head = report.head
+    at = f", head #{head.seq} (entry {head.id})" if head is not None else ""
+    if report.ok:
+        out.print(f"[green]audit chain whole:[/] {report.entries} entries{at}")
+    else:
+        count = len(report.breaks) + report.more
+        err.print(
+            f"[bold red]audit chain broken:[/] {count} problem(s) in {report.entries} entries"
+        )
+        for problem in report.breaks:
+            err.print(f"  {escape(str(problem))}", soft_wrap=True)
+        if report.more:
+            err.print(f"  ... and {report.more} more")
+    if report.anchor is not None:
+        out.print(f"checked against {report.anchor.describe()}", soft_wrap=True)
+    for note in report.notes():
+        out.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
 
 
 @app.command()

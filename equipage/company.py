@@ -112,6 +112,15 @@ def _user_id(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _enabled(value: object) -> object:
+    """``workflows: [tenders]`` is ``workflows: {tenders: {}}``; a name alone has no settings."""
+    if isinstance(value, list | tuple) and all(isinstance(name, str) for name in value):
+        return {name: {} for name in value}
+    if isinstance(value, dict):
+        return {name: {} if settings is None else settings for name, settings in value.items()}
+    return value
+
+
 Name = Annotated[str, AfterValidator(_name)]
 Tool = Annotated[str, AfterValidator(_tool)]
 Keyword = Annotated[str, AfterValidator(str.casefold), Field(min_length=1)]
@@ -251,10 +260,34 @@ class McpServer(_Model):
     allow: tuple[Annotated[str, Field(min_length=1)], ...] = Field(
         description="the server's tools this role may use, e.g. [read_file]"
     )
-    side_effects: tuple[str, ...] = Field(
-        (), description="allowed tools to treat as side-effecting whatever the server says"
+    read_only: tuple[str, ...] = Field(
+        (),
+        description="allowed tools that change nothing outside the crew, e.g. [search]; "
+        "the others ask you first in a thread that holds outside content, whatever the "
+        "server says of them",
+    )
+    describe: dict[str, Annotated[str, AfterValidator(_one_line), Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="tool -> what it does, in your words, e.g. {search: Search our wiki}; "
+        "the model sees this instead of the server's own description",
+    )
+    server_descriptions: bool = Field(
+        False,
+        description="also show the model the server's own descriptions, fenced as outside "
+        "content; every thread of the role then counts as holding outside content",
     )
     trusted: bool = Field(False, description="true only if results never carry outside content")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _side_effects_is_gone(cls, data: object) -> object:
+        if isinstance(data, dict) and "side_effects" in data:
+            message = (
+                "side_effects: is gone: every allowed tool is side-effecting unless listed "
+                "in `read_only:`; remove side_effects: and list the tools that only read there"
+            )
+            raise FieldIssues([(("side_effects",), message)])
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -276,9 +309,12 @@ class McpServer(_Model):
         if not self.allow:
             message = "list the tools this role may use, e.g. [read_file]; none are offered"
             issues.append((("allow",), message))
-        for i, tool in enumerate(self.side_effects):
+        for i, tool in enumerate(self.read_only):
             if tool not in self.allow:
-                issues.append((("side_effects", i), f"{tool!r} is not in allow; add it there"))
+                issues.append((("read_only", i), f"{tool!r} is not in allow; add it there"))
+        for tool in self.describe:
+            if tool not in self.allow:
+                issues.append((("describe", tool), f"{tool!r} is not in allow; add it there"))
         if issues:
             raise FieldIssues(issues)
         return self
@@ -370,6 +406,12 @@ class RuntimeConfig(_Model):
     long_runs: int = Field(
         4, ge=1, description="workflow runs that last (live calls) held at once per process"
     )
+    document_memory_mb: int = Field(
+        512,
+        ge=128,
+        description="most memory, in MB, that reading one file a person sent may take; "
+        "the process reading it is stopped past it",
+    )
     monthly_budget: float = Field(
         50.0, ge=0, description="most the company spends on model calls per month"
     )
@@ -448,7 +490,12 @@ class CompanyConfig(_Model):
     company: Company
     members: tuple[Member, ...] = Field(min_length=1, description="at least the owner")
     roles: dict[Name, RoleConfig] = Field(min_length=1, description="role name -> role")
-    workflows: tuple[Name, ...] = Field((), description="enabled workflow names")
+    workflows: Annotated[dict[Name, dict[str, JsonValue]], BeforeValidator(_enabled)] = Field(
+        default_factory=dict,
+        description="enabled workflows: a list of names, or name -> settings, the owner's "
+        "values under every run of it (e.g. tenders: {sources: {ted_base_url: ...}}); only "
+        "settings and your command line may set the fields a workflow keeps for you",
+    )
     schedules: tuple[Schedule, ...] = Field((), description="workflows run on a schedule")
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)

@@ -84,7 +84,9 @@ def load_config(path: str | Path) -> CompanyConfig:
 
 
 #: Environment variables a stdio MCP server does not inherit: the crew's own secrets.
-_CREW_SECRETS = frozenset({"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "REDIS_URL"})
+_CREW_SECRETS = frozenset(
+    {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "REDIS_URL", "EQUIPAGE_AUDIT_KEY"}
+)
 
 #: Environment variables of the chat platforms, read here like every other one.
 CHANNEL_ENV = (
@@ -114,6 +116,8 @@ class Settings:
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     namespace: str = "eq"
+    #: Signs the audit chain (EQUIPAGE_AUDIT_KEY); unset: ``<home>/audit.key``.
+    audit_key: str | None = None
     #: Chat platform secrets and endpoints, by environment variable name.
     channel_env: Mapping[str, str] = field(default_factory=dict)
 
@@ -141,6 +145,7 @@ class Settings:
             openai_api_key=get("OPENAI_API_KEY"),
             openai_base_url=get("OPENAI_BASE_URL"),
             namespace=namespace,
+            audit_key=get("EQUIPAGE_AUDIT_KEY"),
             channel_env={name: value for name in CHANNEL_ENV if (value := get(name))},
         )
 
@@ -155,7 +160,7 @@ class Settings:
 
     def __repr__(self) -> str:
         shown: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
-        for secret in ("anthropic_api_key", "openai_api_key"):
+        for secret in ("anthropic_api_key", "openai_api_key", "audit_key"):
             if shown[secret] is not None:
                 shown[secret] = "***"
         shown["channel_env"] = sorted(self.channel_env)  # names only, never values

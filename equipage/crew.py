@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Any, get_args
 
@@ -15,7 +16,8 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from pydantic import BaseModel
 
 from equipage.agent import AgentSpec, Outbox, build_agent_graph
-from equipage.audit import Audit
+from equipage.approvals import Answers, Asked
+from equipage.audit import Audit, AuditKey
 from equipage.budget import Budget
 from equipage.bus import Bus
 from equipage.checkpoint import RedisSaver
@@ -44,7 +46,14 @@ from equipage.registry import role_tools
 from equipage.runtime import ThreadRunner, WorkflowRunner
 from equipage.tools import Toolbox, workflow_inbox
 from equipage.worker import Handler
-from equipage.workflow import Workflow, WorkflowContext, available_workflows, load_workflow
+from equipage.workflow import (
+    Workflow,
+    WorkflowContext,
+    available_workflows,
+    check_settings,
+    crew_refusal,
+    load_workflow,
+)
 
 __all__ = ["Crew", "build_crew", "serializer", "state_types", "tools_for"]
 
@@ -52,7 +61,8 @@ log = logging.getLogger(__name__)
 
 
 _STATE_TYPES = (
-    Message, ToolCall, Envelope, Kind, Origin, ReplyTo, Question, Answer, Attachment
+    Message, ToolCall, Envelope, Kind, Origin, ReplyTo, Question, Answer, Attachment, Asked,
+    Answers,
 )  # fmt: skip
 
 
@@ -63,7 +73,7 @@ def serializer(*extra: type) -> JsonPlusSerializer:
     )
 
 
-def _installed(exclude: Sequence[str]) -> list[Workflow]:
+def _installed(exclude: Collection[str]) -> list[Workflow]:
     """Installed workflows not in ``exclude``; one that does not load is skipped, logged."""
     found = []
     for name in available_workflows():
@@ -109,7 +119,7 @@ class Crew:
     bus: Bus
     handlers: dict[str, Handler]
     budget: Budget
-    #: Role -> its MCP tools, and the policy that learns their side effects at ``start()``.
+    #: Role -> its MCP tools, and the policy that holds their side effects.
     mcp: dict[str, tuple[McpTools, Policy]] = field(default_factory=dict)
     #: Every model the crew built, closed with it (providers hold HTTP connections).
     models: list[ChatModel] = field(default_factory=list)
@@ -117,6 +127,8 @@ class Crew:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     #: Inboxes of workflows whose runs last (``long_running``): served by a pool of their own.
     long_running: frozenset[str] = frozenset()
+    #: The audit chain the crew signs (``build_crew`` always sets it).
+    audit: Audit | None = None
 
     @property
     def entry_role(self) -> str:
@@ -125,9 +137,8 @@ class Crew:
     async def start(self) -> None:
         """Connect the roles' MCP servers and list their tools; before handling anything."""
         try:
-            for tools, policy in self.mcp.values():
+            for tools, _ in self.mcp.values():
                 await tools.start()
-                policy.side_effects.update(tools.side_effects())
         except BaseException:
             await self.aclose()
             raise
@@ -149,8 +160,13 @@ def build_crew(
     bus: Bus | None = None,
     options: ProviderOptions | None = None,
     files: Path | None = None,
+    audit_key: AuditKey | None = None,
 ) -> Crew:
-    """Build every role's graph; ``models`` overrides some roles' model specs."""
+    """Build every role's graph; ``models`` overrides some roles' model specs.
+
+    ``audit_key`` signs the audit chain; without one, a key of this crew's own signs it,
+    which only this crew's ``audit`` can check (``open_session`` passes the company's).
+    """
     runtime = config.runtime
     bus = bus or Bus(
         redis,
@@ -166,7 +182,7 @@ def build_crew(
         monthly=runtime.monthly_budget,
     )
     max_tokens = (options or ProviderOptions()).max_tokens
-    audit = Audit(redis, keys)
+    audit = Audit(redis, keys, audit_key or AuditKey.generate())
     owner = config.owner.id
     team = [TeamMember(name, r.description, tuple(r.handles)) for name, r in config.roles.items()]
     variables = config.prompt_variables()
@@ -174,6 +190,14 @@ def build_crew(
     mcp: dict[str, tuple[McpTools, Policy]] = {}
     built: list[ChatModel] = []
     workflows = [load_workflow(name) for name in config.workflows]
+    for workflow in workflows:
+        check_settings(workflow.name, workflow.Input, config.workflows[workflow.name])
+    # What the crew may not set in a run it starts (owner-only fields), per workflow.
+    checks = {
+        w.name: partial(crew_refusal, w.name, w.Input, settings=config.workflows[w.name])
+        for w in workflows
+    }
+    crew_files = (files or Path(".equipage") / "files") / keys.company
     # Every installed workflow gets a handler, so one can be run by hand (`equipage
     # workflow run`) and its approvals answered later; agents are offered the enabled ones.
     runnable = [*workflows, *_installed(exclude=config.workflows)]
@@ -191,7 +215,8 @@ def build_crew(
             keys=keys,
             model=_model(options, built, (models or {}).get(config.runtime.entry_role, "offline")),
             profile=config.company.profile,
-            files=(files or Path(".equipage") / "files") / keys.company / workflow.name,
+            files=crew_files / workflow.name,
+            crew_files=crew_files,
             emit=bus.emit,
             name=workflow.name,
             company_name=config.company.name,
@@ -210,6 +235,8 @@ def build_crew(
             owner=owner,
             audit=audit,
             max_hops=runtime.max_hops,
+            language=config.company.profile.language,
+            settings=config.workflows.get(workflow.name, {}),
         )
     for role, settings in config.roles.items():
         allowed = tools_for(config, role)
@@ -218,8 +245,12 @@ def build_crew(
         if "delegate" in allowed and others:
             prompt = f"{prompt.rstrip()}\n\n{team_section(others)}\n"
         mcp_tools = McpTools(settings.mcp, role=role) if settings.mcp else None
-        # Until start() lists them, every MCP tool counts as side-effecting: safe by default.
-        policy = Policy(mcp_tools.side_effects() if mcp_tools else None)
+        # company.yaml alone says which MCP tools only read; what a server says is not asked.
+        policy = (
+            Policy(mcp_tools.side_effects(), outside=mcp_tools.metadata_sources())
+            if mcp_tools
+            else Policy()
+        )
         if mcp_tools is not None:
             mcp[role] = (mcp_tools, policy)
         spec = AgentSpec(
@@ -234,6 +265,7 @@ def build_crew(
                 workflows=offered,
                 read_only_workflows=[w.name for w in workflows if w.read_only],
                 mcp=mcp_tools,
+                workflow_checks=checks,
             ),
             policy=policy,
             audit=audit,
@@ -242,6 +274,7 @@ def build_crew(
             max_tokens=max_tokens,
             compact_at=runtime.compact_at_tokens,
             keep_recent=runtime.keep_recent,
+            language=config.company.profile.language,
         )
         graph = build_agent_graph(spec).compile(checkpointer=saver)
         handlers[role] = ThreadRunner(
@@ -253,6 +286,7 @@ def build_crew(
             owner=owner,
             audit=audit,
             max_hops=runtime.max_hops,
+            language=config.company.profile.language,
         )
     return Crew(
         config=config,
@@ -265,6 +299,7 @@ def build_crew(
         long_running=frozenset(
             workflow_inbox(w.name) for w in runnable if getattr(w, "long_running", False)
         ),
+        audit=audit,
     )
 
 

@@ -6,7 +6,10 @@ MIME type only where the bytes cannot tell: chat platforms' MIME types lie. It r
 cannot read with ``DocumentRefused``, whose message starts with the file's name and a colon
 (``"photo.jpg: it is an image ..."``) and says which types are read. It is pure (bytes in,
 text out) and bounded: bytes, characters, PDF pages, seconds and unzipped sizes are capped,
-so a hostile file costs little. ``prompt_messages`` shows the text to a model as untrusted:
+so a hostile file costs little (``equipage.wordfile`` reads a .docx as a stream). What no cap
+foresees, a parse that is slow or an allocation gone wild, ``equipage.readers`` stops: it
+runs ``extract`` in a process of its own, memory-capped and killed at the deadline.
+``prompt_messages`` shows the text to a model as untrusted:
 a document comes from outside the company even when the owner forwards it.
 """
 
@@ -18,13 +21,17 @@ import time
 import unicodedata
 import zipfile
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from equipage.envelope import Attachment
 from equipage.errors import DocumentRefused
 from equipage.llm.messages import Message
+from equipage.wordfile import MAX_PARTS, Unreadable, part_names, word_text
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 __all__ = [
     "READABLE",
@@ -35,6 +42,7 @@ __all__ = [
     "prompt_messages",
     "refusal",
     "size_refusal",
+    "size_text",
 ]
 
 READABLE = "PDF, Word (.docx), plain text, Markdown, CSV and JSON"
@@ -79,10 +87,11 @@ class Limits(BaseModel):
     max_bytes: int = 20 * 1024 * 1024  # Telegram's own limit for bots
     max_chars: int = 100_000  # of text per message, all its files together
     max_pages: int = 300
-    max_unzipped: int = 100 * 1024 * 1024  # a .docx's parts once inflated: zip bombs stop here
+    max_unzipped: int = 100 * 1024 * 1024  # a .docx's text or a PDF stream, once inflated
     max_files: int = 5  # read per message; the others reach the crew as names only
     concurrency: int = 3
     timeout: float = 30.0  # seconds for downloading and reading all files of one message
+    memory: int = 512 * 1024 * 1024  # the process that reads one file, all included
 
 
 class Document(BaseModel):
@@ -105,11 +114,11 @@ def size_refusal(
     name: str, size: int | None, limit: int, rule: str | None = None
 ) -> DocumentRefused:
     """The refusal of a file over ``limit`` bytes; ``rule`` says whose limit (with ``{limit}``)."""
-    said = f"it is {_mb(size)}." if size else "it is too large."
+    said = f"it is {size_text(size)}." if size else "it is too large."
     rule = rule or "I read files of at most {limit}."
     return refusal(
         name,
-        f"{said} {rule.format(limit=_mb(limit))} Send a smaller file "
+        f"{said} {rule.format(limit=size_text(limit))} Send a smaller file "
         "(a PDF of the pages that matter), or paste the text in the chat.",
     )
 
@@ -160,8 +169,9 @@ def _sniff(data: bytes, name: str, mime: str) -> Literal["pdf", "docx", "text"]:
 
 def _zip_kind(data: bytes, name: str) -> Literal["docx"]:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
+        names = part_names(data)
+    except Unreadable as err:
+        raise _unopened(name, err, "") from err
     except (zipfile.BadZipFile, ValueError, OSError) as err:
         raise refusal(name, f"it is a damaged zip file ({err}). {_SEND_ANOTHER}") from err
     if "word/document.xml" in names:
@@ -171,45 +181,73 @@ def _zip_kind(data: bytes, name: str) -> Literal["docx"]:
 
 
 def _pdf(data: bytes, name: str, limits: Limits) -> Document:
-    from pypdf import PasswordType, PdfReader
-    from pypdf.errors import DependencyError
+    from pypdf import PdfReader, apply_configuration, get_configuration
+    from pypdf.errors import DependencyError, LimitReachedError
 
     started = time.monotonic()
+    # pypdf stops inflating a stream at these (75 MB by default): one cap for both formats.
+    capped = get_configuration().with_overwrites(
+        **dict.fromkeys(_PYPDF_SIZE_LIMITS, limits.max_unzipped)
+    )
     try:
-        reader = PdfReader(io.BytesIO(data))
-        # Many PDFs are "encrypted" with an empty password only to restrict printing.
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-            raise refusal(
-                name, "it is protected by a password. Send a copy without the password, "
-                "or paste its text in the chat."
-            )  # fmt: skip
-        pages = len(reader.pages)
-        texts: list[str] = []
-        size, note = 0, ""
-        for number, page in enumerate(reader.pages, start=1):
-            if number > limits.max_pages:
-                note = f"only the first {limits.max_pages} of {pages} pages were read"
-                break
-            if time.monotonic() - started > limits.timeout:
-                note = f"reading stopped after {number - 1} of {pages} pages: it took too long"
-                break
-            text = page.extract_text() or ""
-            texts.append(text)
-            size += len(text)
-            if size > limits.max_chars:
-                break
+        with apply_configuration(capped):
+            return _pdf_text(PdfReader(io.BytesIO(data)), name, limits, started)
     except DependencyError as err:
         raise refusal(
             name, "it is encrypted in a way this installation cannot open (pip install "
             "'pypdf[crypto]'). Send a copy without protection, or paste its text."
         ) from err  # fmt: skip
-    except DocumentRefused:
+    except LimitReachedError as err:
+        raise refusal(
+            name, "it is built to take far more memory or work to read than a document "
+            "needs: I do not read it. Export it to PDF again and resend it, or paste its "
+            "text in the chat."
+        ) from err  # fmt: skip
+    except (DocumentRefused, MemoryError):
         raise
     except Exception as err:  # pypdf raises many kinds on a broken file; all mean the same
         raise refusal(
             name, f"it could not be read as a PDF: it looks damaged ({type(err).__name__}). "
             "Open it, export it to PDF again and resend it."
         ) from err  # fmt: skip
+
+
+_PYPDF_SIZE_LIMITS = (
+    "maximum_declared_stream_length",
+    "array_based_stream_maximum_output_length",
+    "zlib_maximum_output_length",
+    "lzw_maximum_output_length",
+    "run_length_maximum_output_length",
+    "jbig2_maximum_output_length",
+    "brotli_maximum_output_length",
+    "image_maximum_buffer_size",
+)
+
+
+def _pdf_text(reader: PdfReader, name: str, limits: Limits, started: float) -> Document:
+    from pypdf import PasswordType
+
+    # Many PDFs are "encrypted" with an empty password only to restrict printing.
+    if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+        raise refusal(
+            name, "it is protected by a password. Send a copy without the password, "
+            "or paste its text in the chat."
+        )  # fmt: skip
+    pages = len(reader.pages)
+    texts: list[str] = []
+    size, note = 0, ""
+    for number, page in enumerate(reader.pages, start=1):
+        if number > limits.max_pages:
+            note = f"only the first {limits.max_pages} of {pages} pages were read"
+            break
+        if time.monotonic() - started > limits.timeout:
+            note = f"reading stopped after {number - 1} of {pages} pages: it took too long"
+            break
+        text = page.extract_text() or ""
+        texts.append(text)
+        size += len(text)
+        if size > limits.max_chars:
+            break
     text = _clean("\n\n".join(t.strip() for t in texts if t.strip()))
     if not text:
         raise refusal(
@@ -220,39 +258,38 @@ def _pdf(data: bytes, name: str, limits: Limits) -> Document:
 
 
 def _docx(data: bytes, name: str, limits: Limits) -> Document:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        parts = archive.infolist()
-    # zipfile stops inflating at each part's declared size, so the sum of those bounds memory.
-    if len(parts) > 2000 or sum(p.file_size for p in parts) > limits.max_unzipped:
-        raise refusal(
-            name, f"it unpacks to more than {_mb(limits.max_unzipped)}, far more than a Word "
-            "document holds: I do not open it. Export it to PDF and send that instead."
-        )  # fmt: skip
     try:
-        import docx
-        from docx.table import Table
-
-        document = docx.Document(io.BytesIO(data))
-        blocks: list[str] = []
-        size = 0
-        for block in document.iter_inner_content():
-            if isinstance(block, Table):
-                rows = (" | ".join(cell.text.strip() for cell in row.cells) for row in block.rows)
-                blocks.append("\n".join(rows))
-            else:
-                blocks.append(block.text)
-            size += len(blocks[-1])
-            if size > limits.max_chars:
-                break
-    except Exception as err:  # a broken part or XML; python-docx raises many kinds
+        text, cut = word_text(data, max_unzipped=limits.max_unzipped, max_chars=limits.max_chars)
+    except Unreadable as err:
+        raise _unopened(name, err, size_text(limits.max_unzipped)) from err
+    except MemoryError:
+        raise
+    except Exception as err:  # a broken zip, part or XML: zipfile and expat raise many kinds
         raise refusal(
             name, f"it could not be read as a Word document: it looks damaged "
             f"({type(err).__name__}). Save it again as .docx or PDF and resend it."
         ) from err  # fmt: skip
-    text = _clean("\n".join(blocks))
+    text = _clean(text)
     if not text:
         raise refusal(name, "the Word document has no text.")
-    return _capped("docx", text, limits.max_chars, "")
+    note = f"only the first {limits.max_chars:,} characters were read" if cut else ""
+    return _capped("docx", text, limits.max_chars, note)
+
+
+def _unopened(name: str, err: Unreadable, unzipped: str) -> DocumentRefused:
+    """The refusal of a zip for what it is built like, not for damage."""
+    if err.what == "dtd":
+        return refusal(
+            name, "it declares a DTD or entities, which Word documents never need and "
+            "attacks do: I do not open it. Save it again as .docx or PDF and resend it."
+        )  # fmt: skip
+    what = f"unpacks to more than {unzipped}" if err.what == "unzipped" else (
+        f"holds more than {MAX_PARTS:,} parts"
+    )  # fmt: skip
+    return refusal(
+        name, f"it {what}, far more than a Word document needs: I do not open it. "
+        "Export it to PDF and send that instead."
+    )  # fmt: skip
 
 
 def _text(data: bytes, name: str, limits: Limits) -> Document:
@@ -296,7 +333,8 @@ def _capped(
     return Document(kind=kind, text=text, truncated=truncated, pages=pages)
 
 
-def _mb(size: int) -> str:
+def size_text(size: int) -> str:
+    """``size`` bytes as a person reads it: "820 bytes", "12 KB", "1.5 MB"."""
     if size < 1024:
         return f"{size} bytes"
     if size < 1024 * 1024:
@@ -306,7 +344,7 @@ def _mb(size: int) -> str:
 
 # -- what the model sees -----------------------------------------------------------------------
 def attachment_lines(attachments: Sequence[Attachment]) -> str:
-    """One line per file for the person's message: what it is, and whether it was read."""
+    """One line per file: what it is, and whether it was read (``equipage.outside``)."""
     lines = []
     for a in attachments:
         line = f"- {a.name} ({a.mime}, {a.size} bytes, ref {a.ref})"

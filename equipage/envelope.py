@@ -14,6 +14,7 @@ __all__ = [
     "Answer",
     "Attachment",
     "Envelope",
+    "Forwarded",
     "Kind",
     "Origin",
     "Question",
@@ -72,6 +73,9 @@ class Question(_Model):
     text: str
     options: tuple[str, ...] = ("approve", "reject")
     topic: str = "approval"  # "budget" when a limit paused the thread
+    #: The whole of what is asked when ``text`` shortens it (a call's long arguments):
+    #: kept with the open question for ``/show ID``, never sent on the outbox.
+    full: str = ""
 
 
 class Attachment(_Model):
@@ -88,6 +92,22 @@ class Attachment(_Model):
     error: str | None = None  # why the file was not read, said to the founder too
 
 
+class Forwarded(_Model):
+    """Words that came with a person's message without being theirs.
+
+    A message they forwarded or shared, the caption of a file they forwarded, a link's
+    preview: adapters put them here instead of in the person's ``text``, with who wrote
+    them when the platform says, and the crew reads them fenced as untrusted
+    (``equipage.outside``, which also words who wrote them).
+    """
+
+    text: str
+    kind: Literal["message", "caption", "preview"] = "message"
+    platform: str = ""  # where it was written: "Telegram", "Slack", "WhatsApp"
+    author: str | None = None  # who wrote it, as the platform names them
+    author_kind: Literal["user", "hidden_user", "chat", "channel", "site"] | None = None
+
+
 class Answer(_Model):
     """A person's answer to a Question."""
 
@@ -102,6 +122,9 @@ class WorkflowCall(_Model):
 
     name: str
     input: dict[str, JsonValue] = Field(default_factory=dict)
+    #: Set by the owner's own config or command line (a schedule, ``equipage workflow
+    #: run``), never by a tool: such an input may set owner-only fields and any path.
+    by_owner: bool = False
 
 
 class Envelope(_Model):
@@ -124,6 +147,7 @@ class Envelope(_Model):
     cause: str | None = None  # id of the envelope whose handling produced this one
     untrusted: bool = False  # written by a thread that had read content from outside
     attachments: tuple[Attachment, ...] = ()
+    forwarded: tuple[Forwarded, ...] = ()  # not the sender's words (absent from older envelopes)
     created_at: float = Field(default_factory=time.time)
 
     @property

@@ -4,7 +4,8 @@
     ├── ConfigError            a user mistake in company.yaml or the environment
     ├── MissingExtraError      an optional dependency is not installed
     ├── InputRejected          content from outside cannot be used (a file, a notice, an export)
-    │   └── DocumentRefused    a file a person sent is too large or of an unreadable type
+    │   ├── DocumentRefused    a file a person sent is too large or of an unreadable type
+    │   └── OffLimits          a path or address outside what the crew may touch
     ├── RuntimeFailure         something broke while running (Redis, a handler, a model)
     │   ├── BusError
     │   ├── CheckpointError
@@ -38,6 +39,7 @@ __all__ = [
     "InputRejected",
     "MissingExtraError",
     "ModelError",
+    "OffLimits",
     "RuntimeFailure",
     "SourceError",
     "WindowClosed",
@@ -83,6 +85,19 @@ class InputRejected(EquipageError):
 
 class DocumentRefused(InputRejected):
     """A file a person sent is too large, or of a type Equipage cannot read."""
+
+
+class OffLimits(InputRejected):
+    """A path outside the crew's files, or a network address the owner did not configure.
+
+    ``why`` is ``path``, ``private`` (an address not public) or ``redirect`` (to another
+    host); ``target`` the path or host refused.
+    """
+
+    def __init__(self, message: str, *, why: str = "path", target: str = "") -> None:
+        self.why = why
+        self.target = target
+        super().__init__(message)
 
 
 class RuntimeFailure(EquipageError):

@@ -20,12 +20,13 @@ CONSUMER_GROUP = "workers"
 #: Consumer group that channel gateways join on the outbox stream.
 GATEWAY_GROUP = "gateway"
 
-_COMPANY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# fullmatch, not ``$``: ``$`` also matches before a trailing newline ("acme\n").
+_COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 def validate_company_id(company: str) -> str:
     """Return ``company`` if it can sit inside a hash tag, else raise ValueError."""
-    if not _COMPANY_ID.match(company):
+    if not _COMPANY_ID.fullmatch(company):
         raise ValueError(
             f"company id {company!r} must be 1-63 characters of a-z, 0-9, '-' or '_', "
             "starting with a letter or digit"
@@ -94,6 +95,11 @@ class Keys:
 
     # -- people and company state ------------------------------------------------------
     @property
+    def claimed_by(self) -> str:
+        """Name of the company that claimed this id on this Redis (``equipage.claim``)."""
+        return f"{self.prefix}claimed-by"
+
+    @property
     def approvals(self) -> str:
         """Hash approval id -> open question waiting on a human (JSON)."""
         return f"{self.prefix}approvals"
@@ -128,18 +134,17 @@ class Keys:
 
     @property
     def audit(self) -> str:
-        """Append-only, hash-chained stream: who asked, which agent did what, who approved."""
+        """Append-only, HMAC-chained stream: who asked, which agent did what, who approved."""
         return f"{self.prefix}audit"
 
     @property
-    def audit_seen(self) -> str:
-        """Set of audit event names already recorded (re-runs record nothing twice)."""
-        return f"{self.prefix}audit:seen"
+    def audit_once(self) -> str:
+        """Hash HMAC(name) -> sequence number of the audit entry recording a named event.
 
-    @property
-    def audit_head(self) -> str:
-        """Hash of the newest audit entry, which the next entry chains to."""
-        return f"{self.prefix}audit:head"
+        Fields are keyed by the audit secret, so no one without it can pre-add the marker
+        of a future event; ``audit:seen``, the plain set used before signing, is unused.
+        """
+        return f"{self.prefix}audit:once"
 
     @property
     def memory(self) -> str:
@@ -163,6 +168,14 @@ class Keys:
     def pairings(self) -> str:
         """Sorted set of pending pairing codes by request time."""
         return f"{self.prefix}pairings"
+
+    def pairings_on(self, platform: str) -> str:
+        """Sorted set of the pending pairing codes asked on one platform, by request time."""
+        return f"{self.prefix}pairings:{_part(platform)}"
+
+    def pairing_asker(self, platform: str, user: str) -> str:
+        """The pending pairing code of one stranger (expires with it)."""
+        return f"{self.prefix}pairing-asker:{_part(platform)}:{_part(user)}"
 
     def held(self, channel: str, chat: str) -> str:
         """List of outbox envelopes a platform refused for now, sent when the person writes."""

@@ -8,6 +8,12 @@ call (the envelope is retried) and is reconnected on the next call.
 
 Listing happens once, in ``start()``: the tools offered to the model stay the same for the
 life of the worker.
+
+A server is outside content, its ``tools/list`` included: the model sees a tool's name, the
+description the owner wrote in company.yaml, and the schema's structure without its prose
+(``equipage.toolschema``). The server's own descriptions reach the model only when the
+config opts in, fenced, and the role's threads then count as tainted. Annotations such as
+``readOnlyHint`` are never believed: a tool is read-only when company.yaml says so.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from typing import TYPE_CHECKING
 from equipage.config import McpServer, mcp_process_env, offered_name
 from equipage.errors import ConfigError, MissingExtraError, RuntimeFailure
 from equipage.llm.messages import ToolCall, ToolSpec
+from equipage.policy import fence
 from equipage.tools import ToolOutcome
+from equipage.toolschema import reduce_schema
 
 if TYPE_CHECKING:
     from mcp import ClientSession
@@ -38,6 +46,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 30.0  # seconds for a server to start and answer the handshake
 CALL_TIMEOUT = 300.0  # seconds for one request before it counts as failed
 MAX_TEXT = 40_000  # characters of one result kept for the model
+MAX_METADATA = 4_000  # characters of a server's own words about one tool, when shown
 _MAX_PAGES = 100  # a tools/list paginator that never ends cannot hang the start
 
 
@@ -46,7 +55,6 @@ class _Offer:
     server: str
     tool: str  # the name the server knows it by
     spec: ToolSpec
-    side_effects: bool
 
 
 class McpTools:
@@ -85,14 +93,20 @@ class McpTools:
         return name in self._offers
 
     def side_effects(self) -> dict[str, bool]:
-        """Tool name -> side-effecting; before ``start()``, every allowed tool counts as one."""
-        if not self._started:
-            return {
-                offered_name(c.server.name, tool): True
-                for c in self._connections.values()
-                for tool in c.server.allow
-            }
-        return {name: offer.side_effects for name, offer in self._offers.items()}
+        """Tool name -> side-effecting: every allowed tool but those company.yaml says only read."""
+        return {
+            offered_name(c.server.name, tool): tool not in c.server.read_only
+            for c in self._connections.values()
+            for tool in c.server.allow
+        }
+
+    def metadata_sources(self) -> tuple[str, ...]:
+        """Servers whose own words are in every prompt (``server_descriptions: true``)."""
+        return tuple(
+            f"mcp:{c.server.name}"
+            for c in self._connections.values()
+            if c.server.server_descriptions
+        )
 
     async def call(self, call: ToolCall) -> ToolOutcome:
         """Run ``call`` on its server; tool errors come back as text, never as exceptions."""
@@ -126,21 +140,41 @@ class McpTools:
                 f"Fix `allow:` under roles.{self.role}.mcp in company.yaml.",
                 field=f"roles.{self.role}.mcp.{server.name}.allow",
             )
-        return [_offer(server, tools[name]) for name in server.allow]
+        return [self._offer(server, tools[name]) for name in server.allow]
+
+    def _offer(self, server: McpServer, tool: Tool) -> _Offer:
+        try:
+            parameters = reduce_schema(tool.input_schema)
+        except ValueError as err:
+            raise ConfigError(
+                f"MCP tool {tool.name!r} of server {server.name!r} (role {self.role!r}) cannot "
+                f"be offered: {err}. Remove it from `allow:` under roles.{self.role}.mcp.",
+                field=f"roles.{self.role}.mcp.{server.name}.allow",
+            ) from err
+        spec = ToolSpec(
+            name=offered_name(server.name, tool.name),
+            description=_description(server, tool),
+            parameters=parameters,
+        )
+        return _Offer(server.name, tool.name, spec)
 
 
-def _offer(server: McpServer, tool: Tool) -> _Offer:
-    read_only = tool.annotations is not None and tool.annotations.read_only_hint is True
-    description = tool.description or tool.title or f"the {tool.name} tool of {server.name}"
-    spec = ToolSpec.model_validate(
-        {
-            "name": offered_name(server.name, tool.name),
-            "description": description,
-            "parameters": tool.input_schema,
-        }
+def _description(server: McpServer, tool: Tool) -> str:
+    """The owner's words for the tool, then the server's own only if opted in, fenced."""
+    owners = server.describe.get(tool.name) or (
+        f"The {tool.name} tool of the MCP server {server.name}."
     )
-    side_effects = tool.name in server.side_effects or not read_only
-    return _Offer(server.name, tool.name, spec, side_effects)
+    if not server.server_descriptions:
+        return owners
+    lines = [text for text in (tool.title, tool.description) if text]
+    properties = tool.input_schema.get("properties")
+    if isinstance(properties, dict):
+        for name, schema in properties.items():
+            about = schema.get("description") if isinstance(schema, dict) else None
+            if isinstance(about, str) and about:
+                lines.append(f"- {name}: {about}")
+    said = "\n".join(lines)[:MAX_METADATA]
+    return f"{owners}\n{fence(said, f'mcp:{server.name}')}" if said else owners
 
 
 def _text(result: CallToolResult) -> str:

@@ -3,13 +3,16 @@
 A stranger gets a short pairing code; the owner approves it (``/pair CODE`` in chat or
 ``equipage pair approve CODE``), which links that platform identity to an existing
 member (the same person on another platform) or makes them a new member. Until then
-nothing they send reaches an agent.
+nothing they send reaches an agent. A stranger's code is found by their identity, so a
+request costs a few commands however many codes wait, and at most ``MAX_PENDING`` codes
+wait per platform, so a flood of new accounts cannot fill Redis.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,9 +21,10 @@ from equipage.config import CompanyConfig, Member
 from equipage.errors import ConfigError
 from equipage.keys import Keys
 
-__all__ = ["PAIRING_TTL", "Members", "Pairing"]
+__all__ = ["MAX_PENDING", "PAIRING_TTL", "Members", "Pairing"]
 
 PAIRING_TTL = 3600  # seconds a pairing code stays valid
+MAX_PENDING = 5000  # pairing codes waiting at once on one platform; strangers beyond wait
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
@@ -38,10 +42,18 @@ class Pairing(BaseModel):
 class Members:
     """The member registry of one company."""
 
-    def __init__(self, config: CompanyConfig, redis: aioredis.Redis, keys: Keys) -> None:
+    def __init__(
+        self,
+        config: CompanyConfig,
+        redis: aioredis.Redis,
+        keys: Keys,
+        *,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
         self.config = config
         self.redis = redis
         self.keys = keys
+        self.max_pending = max_pending
 
     async def find(self, platform: str, user: str) -> Member | None:
         """The member known as ``user`` on ``platform``, from the config or a pairing."""
@@ -55,30 +67,48 @@ class Members:
         listed = next((m for m in self.config.members if m.id == member_id), None)
         return listed or Member(id=member_id, name=member_id, role="member")
 
-    async def request(self, platform: str, user: str, chat: str, name: str = "") -> Pairing:
-        """A pairing code for a stranger; the same stranger keeps the same pending code."""
-        for pending in await self.pending():
-            if pending.platform == platform and pending.user == user:
-                return pending
-        code = "".join(secrets.choice(_ALPHABET) for _ in range(6))
-        pairing = Pairing(code=code, platform=platform, user=user, chat=chat, name=name)
+    async def request(self, platform: str, user: str, chat: str, name: str = "") -> Pairing | None:
+        """A pairing code for a stranger; the same stranger keeps the same pending code.
+
+        None when ``max_pending`` codes already wait on ``platform``.
+        """
+        asker = self.keys.pairing_asker(platform, user)
+        known = await self.redis.get(asker)
+        if known:
+            raw = await self.redis.get(self.keys.pairing(_text(known)))
+            if raw:
+                return Pairing.model_validate_json(raw)
+        waiting = self.keys.pairings_on(platform)
+        expired = time.time() - PAIRING_TTL
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.pairing(code), pairing.model_dump_json(), ex=PAIRING_TTL)
+            # Codes expire by themselves; their entries in the sets go here, each once.
+            pipe.zremrangebyscore(self.keys.pairings, "-inf", expired)
+            pipe.zremrangebyscore(waiting, "-inf", expired)
+            pipe.zcard(waiting)
+            *_, count = await pipe.execute()
+        if count >= self.max_pending:
+            return None
+        while True:
+            code = "".join(secrets.choice(_ALPHABET) for _ in range(6))
+            pairing = Pairing(code=code, platform=platform, user=user, chat=chat, name=name)
+            json = pairing.model_dump_json()
+            if await self.redis.set(self.keys.pairing(code), json, ex=PAIRING_TTL, nx=True):
+                break  # else another stranger holds that code: draw again
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(asker, code, ex=PAIRING_TTL)
             pipe.zadd(self.keys.pairings, {code: pairing.asked_at})
+            pipe.zadd(waiting, {code: pairing.asked_at})
             await pipe.execute()
         return pairing
 
     async def pending(self) -> list[Pairing]:
-        codes = await self.redis.zrange(self.keys.pairings, 0, -1)
-        found = []
-        for raw_code in codes:
-            code = raw_code.decode() if isinstance(raw_code, bytes) else str(raw_code)
-            raw = await self.redis.get(self.keys.pairing(code))
-            if raw:
-                found.append(Pairing.model_validate_json(raw))
-            else:
-                await self.redis.zrem(self.keys.pairings, code)  # expired
-        return found
+        """The codes waiting for the owner, oldest first."""
+        since = time.time() - PAIRING_TTL
+        codes: Any = await self.redis.zrangebyscore(self.keys.pairings, since, "+inf")
+        if not codes:
+            return []
+        found = await self.redis.mget([self.keys.pairing(_text(code)) for code in codes])
+        return [Pairing.model_validate_json(raw) for raw in found if raw]
 
     async def approve(self, code: str, *, as_member: str | None = None) -> tuple[Pairing, str]:
         """Link the identity behind ``code`` to ``as_member`` (or a new member id)."""
@@ -96,7 +126,14 @@ class Members:
         member_id = as_member or f"{pairing.platform}-{pairing.user}"
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.identities, f"{pairing.platform}:{pairing.user}", member_id)
-            pipe.delete(self.keys.pairing(code))
+            pipe.delete(
+                self.keys.pairing(code), self.keys.pairing_asker(pairing.platform, pairing.user)
+            )
             pipe.zrem(self.keys.pairings, code)
+            pipe.zrem(self.keys.pairings_on(pairing.platform), code)
             await pipe.execute()
         return pairing, member_id
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)

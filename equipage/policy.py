@@ -4,17 +4,18 @@ Every tool is declared read-only or side-effecting. Content from outside the com
 (documents, workflow outputs built from them, MCP results, chat from members who are
 not the owner, facts learned from any of these) is marked untrusted in the thread.
 While untrusted content is in a thread's context, a side-effecting call waits for the
-founder's approval: an instruction hidden in a document cannot act on its own.
+founder's approval: an instruction hidden in a document cannot act on its own. What
+the founder reads then, the whole call, is written by ``equipage.approval_text``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
+from equipage.defuse import defuse, label
 from equipage.llm.messages import Message, ToolCall
 
-__all__ = ["BUILTIN_SIDE_EFFECTS", "Policy", "tainted", "wrap_untrusted"]
+__all__ = ["BUILTIN_SIDE_EFFECTS", "Policy", "fence", "tainted", "wrap_untrusted"]
 
 #: Built-in tools that change durable state or start work; the others only read, talk
 #: to the founder, or hand a brief to a role (whose own calls face the same policy).
@@ -31,35 +32,36 @@ def tainted(messages: Iterable[Message]) -> bool:
     return any(m.untrusted for m in messages)
 
 
+def fence(text: str, source: str) -> str:
+    """``text`` fenced and labelled as outside content from ``source``."""
+    # Outside text could close the fence and speak outside it, or open a region of its
+    # own, in any spelling a model reads as a tag; a label (a file's name) could break
+    # out of the tag: both are defused.
+    return f'<untrusted source="{label(source)}">\n{defuse(text)}\n</untrusted>'
+
+
 def wrap_untrusted(message: Message) -> Message:
     """The message as the model sees it: untrusted text fenced and labelled."""
     if not message.untrusted:
         return message
-    source = (message.name or message.role).replace('"', "'")
-    # A document could close the fence itself and speak outside it: defuse its tags.
-    content = message.content.replace("</untrusted", "<\\/untrusted")
-    fenced = f'<untrusted source="{source}">\n{content}\n</untrusted>'
+    fenced = fence(message.content, message.name or message.role)
     return message.model_copy(update={"content": fenced})
 
 
 class Policy:
     """Side effects per tool: built-ins, plus workflows and MCP tools as declared."""
 
-    def __init__(self, side_effects: Mapping[str, bool] | None = None) -> None:
+    def __init__(
+        self, side_effects: Mapping[str, bool] | None = None, *, outside: Sequence[str] = ()
+    ) -> None:
         self.side_effects = {name: True for name in BUILTIN_SIDE_EFFECTS}
         self.side_effects.update(side_effects or {})
+        #: Sources of outside content in every prompt of the role (an MCP server's own
+        #: tool descriptions): its threads are tainted from the start.
+        self.outside = tuple(outside)
 
     def needs_approval(self, call: ToolCall, *, workflow_read_only: Mapping[str, bool]) -> bool:
         if call.name == "start_workflow":
             name = str(call.arguments.get("name", ""))
             return not workflow_read_only.get(name, False)
         return self.side_effects.get(call.name, False)
-
-    @staticmethod
-    def question(role: str, call: ToolCall, sources: list[str]) -> str:
-        args = json.dumps(call.arguments, ensure_ascii=False)[:400]
-        origin = ", ".join(sorted(set(sources))) or "outside the company"
-        return (
-            f"{role} wants to run {call.name} {args} while its context holds content from "
-            f"{origin}, which may carry instructions that are not yours. Allow this call?"
-        )

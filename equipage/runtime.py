@@ -9,6 +9,7 @@ that with the ack.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -16,21 +17,22 @@ import redis.asyncio as aioredis
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
-from pydantic import ValidationError
+from pydantic import JsonValue, ValidationError
 
 from equipage.agent import Emit, Outbox, thread_id
-from equipage.approvals import Approval, Approvals
+from equipage.approval_text import still_waiting, waiting_first
+from equipage.approvals import Answers, Approval, Approvals, Asked
 from equipage.audit import Audit, AuditEntry
-from equipage.documents import attachment_lines, prompt_messages
-from equipage.envelope import Envelope, Kind, Question, new_id
+from equipage.envelope import Answer, Envelope, Kind, Question, new_id
 from equipage.errors import HopLimitExceeded, InputRejected
 from equipage.events import Event, EventType
 from equipage.keys import Keys
 from equipage.lease import lease
 from equipage.llm.messages import Message
+from equipage.outside import outside_messages
 from equipage.prompting import result_text
 from equipage.tools import ThreadContext, answer, to_person, workflow_inbox
-from equipage.workflow import Workflow
+from equipage.workflow import Workflow, crew_refusal, with_settings
 
 __all__ = ["ThreadRunner", "WorkflowRunner"]
 
@@ -50,6 +52,7 @@ class ThreadRunner:
         audit: Audit | None = None,
         max_hops: int = 8,
         recursion_limit: int = 64,
+        language: str = "en",
     ) -> None:
         self.role = role
         self.graph = graph
@@ -60,6 +63,7 @@ class ThreadRunner:
         self.audit = audit
         self.max_hops = max_hops
         self.recursion_limit = recursion_limit
+        self.language = language  # the company's first: what it says follows the founder's
         self.approvals = Approvals(redis, keys)
 
     async def __call__(self, envelope: Envelope) -> list[Envelope]:
@@ -77,20 +81,29 @@ class ThreadRunner:
                 direct = await self._apply(envelope, snapshot, config, waiting)
                 if direct is not None:
                     return direct
-            elif snapshot.next and not snapshot.interrupts and not waiting:
-                # A worker died mid-run on this very envelope: finish from the checkpoint.
+            elif (
+                snapshot.next
+                and not _besides(waiting, envelope)
+                and _unfinished(snapshot, envelope)
+            ):
+                # A worker died mid-run on this very envelope (an answer that resumed the
+                # thread included): finish from the checkpoint.
                 await self.graph.ainvoke(None, config)
             if envelope.kind is Kind.ANSWER:
-                await self._release_parked(envelope, config)
+                await self._release_parked(envelope, config, waiting)
             return await self._emitted(envelope, key, config)
 
-    async def _release_parked(self, envelope: Envelope, config: RunnableConfig) -> None:
+    async def _release_parked(
+        self, envelope: Envelope, config: RunnableConfig, waiting: tuple[str, ...]
+    ) -> None:
         """Once answered (and not paused again), hand parked envelopes back to the inbox.
 
         Each becomes a turn of its own, so the answer's tool result stays next to its
         call. They leave through the outbox of this same checkpoint update, so a crash
         can neither lose nor repeat them.
         """
+        if _besides(waiting, envelope):
+            return  # the turn asked more than this question: it has not resumed yet
         snapshot = await self.graph.aget_state(config)
         parked: list[Envelope] = snapshot.values.get("parked") or []
         if not parked or snapshot.interrupts:
@@ -105,7 +118,7 @@ class ThreadRunner:
         envelope: Envelope,
         snapshot: StateSnapshot,
         config: RunnableConfig,
-        waiting: str | None,
+        waiting: tuple[str, ...],
     ) -> list[Envelope] | None:
         fresh = {
             "inbox": envelope.id,
@@ -115,21 +128,34 @@ class ThreadRunner:
         }
         if envelope.kind is Kind.ANSWER:
             given = envelope.answer
-            if given is None or waiting != given.question_id:
+            if given is None or given.question_id not in waiting:
                 asked = given.question_id if given else "?"
                 text = f"Question {asked} is no longer open; nothing was changed."
                 return [to_person(self._context(envelope), text)]
-            update = {**fresh, "hops": envelope.hops}
-            await self.graph.ainvoke(Command(resume=given, update=update), config)
+            update: dict[str, Any] = {**fresh, "hops": envelope.hops}
+            answers = {**(snapshot.values.get("answers") or {}), given.question_id: given}
+            others = [q for q in waiting if q not in answers]
+            if others:
+                # One turn asked several questions: its thread resumes once, with every
+                # answer; until then this one waits in the checkpoint, which the ack of
+                # this envelope follows, so a dead worker loses no answer.
+                ctx = self._context(envelope, snapshot.values)
+                note = to_person(ctx, still_waiting(self.role, others, self._language(ctx)))
+                update["answers"] = answers
+                update["outbox"] = Outbox(cause=envelope.id, items=(note,))
+                await self.graph.aupdate_state(config, update)
+                return None
+            resume: Answers | Answer = given
+            if len(answers) > 1:
+                resume, update["answers"] = Answers(items=answers), {}
+            await self.graph.ainvoke(Command(resume=resume, update=update), config)
             return None
         if waiting:
             parked = [*snapshot.values.get("parked", []), envelope]
             items: tuple[Envelope, ...] = ()
             if envelope.kind is Kind.TASK and envelope.sender.startswith("member:"):
-                reminder = (
-                    f"I am waiting for your answer to question {waiting} first: "
-                    f"/approve {waiting} or /reject {waiting} [reason]. Your message is kept."
-                )
+                ctx = self._context(envelope, snapshot.values)
+                reminder = waiting_first(waiting, self._language(ctx))
                 items = (to_person(self._context(envelope), reminder),)
             update = {**fresh, "parked": parked, "outbox": Outbox(cause=envelope.id, items=items)}
             await self.graph.aupdate_state(config, update)
@@ -139,10 +165,13 @@ class ThreadRunner:
 
     def start(self, envelope: Envelope) -> dict[str, Any]:
         """Graph input for a new envelope (beyond ``inbox``, ``outbox`` and ``steps``)."""
-        # Files' text first, as untrusted turns of their own; the person's words stay theirs.
-        files = prompt_messages(envelope.attachments, envelope.sender)
+        # What came with the envelope but is not its sender's words (files, their names,
+        # what they forwarded) first, as untrusted turns of their own; the words they typed
+        # stay theirs, last. A forward with no word of theirs is outside content only.
+        outside = outside_messages(envelope)
+        own = [self._message(envelope)] if envelope.text.strip() or not outside else []
         state: dict[str, Any] = {
-            "messages": [*files, self._message(envelope)],
+            "messages": [*outside, *own],
             "hops": envelope.hops,
         }
         if envelope.kind is Kind.RESULT and envelope.reply_to:
@@ -168,9 +197,8 @@ class ThreadRunner:
         if envelope.kind is Kind.ANSWER and envelope.answer:
             await self._audit_answer(envelope, key)
             await self.approvals.close(envelope.answer.question_id, key)
-        for pause in snapshot.interrupts:
-            question = Question.model_validate(pause.value)
-            ctx = self._context(envelope, snapshot.values)
+        ctx = self._context(envelope, snapshot.values)
+        for question in (q for pause in snapshot.interrupts for q in _questions(pause.value)):
             await self.approvals.open(
                 Approval(
                     id=question.id,
@@ -179,6 +207,7 @@ class ThreadRunner:
                     thread=envelope.thread,
                     text=question.text,
                     origin=ctx.origin,
+                    full=question.full,
                 ),
                 key,
             )
@@ -190,8 +219,15 @@ class ThreadRunner:
                     detail=f"{question.topic} {question.id}: {question.text[:300]}",
                 )
                 await self.audit.append(entry, once=f"asked:{question.id}")
-            out.append(to_person(ctx, question.text, question=question))
+            # The whole call stays with the open question (/show); the message is the text.
+            shown = question.model_copy(update={"full": ""})
+            out.append(to_person(ctx, question.text, question=shown))
         return out
+
+    def _language(self, ctx: ThreadContext) -> str:
+        """The founder's language when their message told it, else the company's."""
+        told = ctx.origin.language if ctx.origin is not None else None
+        return told or self.language
 
     async def _audit_answer(self, envelope: Envelope, key: str) -> None:
         given = envelope.answer
@@ -215,8 +251,6 @@ class ThreadRunner:
             text = result_text(envelope.sender, envelope.reply_to.call_id, envelope.text)
         else:
             text = envelope.text
-        if envelope.attachments:
-            text = f"{text}\n\nAttached files:\n{attachment_lines(envelope.attachments)}".strip()
         return Message(role="user", content=text, name=envelope.sender, untrusted=untrusted)
 
     def _context(self, envelope: Envelope, values: dict[str, Any] | None = None) -> ThreadContext:
@@ -245,18 +279,64 @@ class ThreadRunner:
         return [to_person(replace(self._context(envelope), reply_to=None), reason)]
 
 
+def _besides(waiting: tuple[str, ...], envelope: Envelope) -> tuple[str, ...]:
+    """The questions a thread waits on, besides the one ``envelope`` answers."""
+    answered = envelope.answer.question_id if envelope.answer else None
+    return tuple(q for q in waiting if q != answered)
+
+
+def _unfinished(snapshot: StateSnapshot, envelope: Envelope) -> bool:
+    """True when the run ``envelope`` started stopped short, not on a question of its own.
+
+    The pause an answer resumed still shows when the resumed step failed; its answer is
+    stored, so the run goes on from there rather than asking again.
+    """
+    asked = {q.id for pause in snapshot.interrupts for q in _questions(pause.value)}
+    return not asked or (envelope.answer is not None and envelope.answer.question_id in asked)
+
+
+def _questions(value: object) -> tuple[Question, ...]:
+    """The questions a pause asks: one, or every question of a turn (``Asked``)."""
+    if isinstance(value, Asked):
+        return value.questions
+    if isinstance(value, dict) and "questions" in value:
+        return Asked.model_validate(value).questions
+    return (Question.model_validate(value),)
+
+
 class WorkflowRunner(ThreadRunner):
     """The bus handler of one workflow: validates its input, reports its output back."""
 
-    def __init__(self, workflow: Workflow, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        *args: Any,
+        settings: Mapping[str, JsonValue] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(workflow_inbox(workflow.name), *args, **kwargs)
         self.workflow = workflow
+        #: company.yaml's ``workflows.<name>``: the owner's values under every run's input.
+        self.settings = dict(settings or {})
+
+    def _input(self, envelope: Envelope) -> dict[str, JsonValue]:
+        call = envelope.workflow
+        return with_settings(self.settings, call.input if call else {})
 
     async def __call__(self, envelope: Envelope) -> list[Envelope]:
         if envelope.kind is Kind.WORKFLOW:
             call = envelope.workflow
+            # start_workflow refuses these already; a run from any other producer is
+            # held to the same rule unless it says it is the owner's.
+            refusal = None
+            if call is not None and not call.by_owner:
+                name, model = self.workflow.name, self.workflow.Input
+                refusal = crew_refusal(name, model, call.input, self.settings)
+            if refusal is not None:
+                text = f"error: {refusal}"
+                return [answer(self._context(envelope, {"reply_to": envelope.reply_to}), text)]
             try:
-                self.workflow.Input.model_validate(call.input if call else {})
+                self.workflow.Input.model_validate(self._input(envelope))
             except ValidationError as err:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
@@ -274,9 +354,8 @@ class WorkflowRunner(ThreadRunner):
             return [answer(self._context(envelope, context), text)]
 
     def start(self, envelope: Envelope) -> dict[str, Any]:
-        call = envelope.workflow
         return {
-            "input": self.workflow.Input.model_validate(call.input if call else {}),
+            "input": self.workflow.Input.model_validate(self._input(envelope)),
             "request": envelope,
             "origin": envelope.origin,
             "reply_to": envelope.reply_to,
@@ -291,6 +370,8 @@ class WorkflowRunner(ThreadRunner):
         text = summary() if callable(summary) else output.model_dump_json(indent=2)
         request: Envelope | None = values.get("request")
         ctx = self._context(request or envelope, values)
-        # A workflow that reads documents from outside hands back untrusted output.
-        ctx = replace(ctx, tainted=self.workflow.untrusted_output)
+        # A workflow that reads documents from outside hands back untrusted output; so does
+        # a run whose output says it quotes outside words this time (a digest's tool names).
+        outside = self.workflow.untrusted_output or getattr(output, "untrusted", False) is True
+        ctx = replace(ctx, tainted=outside)
         return [answer(ctx, str(text))]

@@ -70,6 +70,16 @@ members:
 #                 delegate, reply, remember, recall, ask_human, start_workflow
 #   daily_budget  the most it may spend on model calls per day, in the currency of the
 #                 model price table; the offline model costs nothing
+#   mcp           MCP servers whose tools it may use (needs the 'mcp' extra), e.g.
+#                   mcp:
+#                     - name: wiki                       # its tools show as wiki__<tool>
+#                       url: http://127.0.0.1:8931/mcp   # or command: [program, args...]
+#                       allow: [search, get_page, edit_page]
+#                       read_only: [search, get_page]    # the others ask you first when
+#                                                        # the thread holds outside content
+#                       describe: {search: "Search our wiki by keywords"}
+#                 The model sees your descriptions, not the server's, and a server's own
+#                 "read-only" hints are not believed: this file decides.
 roles:
   ceo:
     description: "Runs the company: sets priorities and routes the founder's requests"
@@ -101,6 +111,12 @@ roles:
 #   coaching    speaking feedback from a talk's transcript
 #   live_assist suggestions while you are in a conversation
 # `equipage workflow list` shows them; `equipage workflow run NAME` runs one by hand.
+# A workflow may also be listed with settings, its input fields as every run gets them;
+# the fields it keeps for you (addresses, URLs) are set only here or on your command line:
+#   workflows:
+#     digest: {}
+#     tenders: {sources: {ted_base_url: "https://api.ted.europa.eu"}}
+#     live_assist: {source: websocket, host: 127.0.0.1, port: 8765}
 workflows: [digest]
 
 # Workflows run on a schedule. Each names an enabled workflow, e.g.:

@@ -128,5 +128,8 @@ class Scheduler:
             sender=schedule.role or f"schedule:{schedule.name}",
             thread=f"schedule/{schedule.name}/{stamp}/{digest}",
             origin=owner_origin(self.config, schedule.notify),
-            workflow=WorkflowCall(name=schedule.workflow, input=dict(schedule.input)),
+            # company.yaml is the owner's word: a schedule may set owner-only fields.
+            workflow=WorkflowCall(
+                name=schedule.workflow, input=dict(schedule.input), by_owner=True
+            ),
         )

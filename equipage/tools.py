@@ -8,7 +8,7 @@ come back to the model as an error text it can correct, not as an exception.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -139,8 +139,11 @@ class Toolbox:
         workflows: Sequence[TeamMember] = (),
         read_only_workflows: Sequence[str] = (),
         mcp: McpTools | None = None,
+        workflow_checks: Mapping[str, Callable[[dict[str, JsonValue]], str | None]] = {},
     ) -> None:
         self.allowed = tuple(t for t in KNOWN_TOOLS if t in allowed)
+        # Workflow -> why the crew may not start it with an input (owner-only fields set).
+        self.workflow_checks = dict(workflow_checks)
         self.mcp = mcp
         self.memory = memory
         self.team = {m.role: m for m in team}
@@ -156,7 +159,17 @@ class Toolbox:
             specs[i] = specs[i].model_copy(update={"description": description})
         return specs + (self.mcp.specs() if self.mcp else [])
 
-    async def run(self, call: ToolCall, ctx: ThreadContext) -> ToolOutcome:
+    def asks(self, call: ToolCall, ctx: ThreadContext) -> Question | None:
+        """The question ``call`` puts to a person (``ask_human``), asked before it runs."""
+        if call.name != "ask_human" or call.name not in self.allowed:
+            return None
+        text = _str(call.arguments, "question")
+        return Question(id=question_id(ctx.role, ctx.thread, call.id), text=text)
+
+    async def run(
+        self, call: ToolCall, ctx: ThreadContext, answer: Answer | None = None
+    ) -> ToolOutcome:
+        """Run ``call``; ``answer`` is the person's to the question it ``asks``, if given."""
         if self.mcp is not None and self.mcp.offers(call.name):
             return await self.mcp.call(call)
         if call.name not in self.allowed:
@@ -179,7 +192,7 @@ class Toolbox:
                 untrusted=any(f.untrusted for f in facts),
             )
         if call.name == "ask_human":
-            return self._ask(call, ctx, _str(args, "question"))
+            return self._ask(call, ctx, _str(args, "question"), answer)
         raw_input = args.get("input")
         return self._start_workflow(
             call, ctx, _str(args, "name"), raw_input if isinstance(raw_input, dict) else {}
@@ -219,11 +232,14 @@ class Toolbox:
         who = ctx.reply_to.role if ctx.reply_to else "the founder"
         return ToolOutcome(f"sent to {who}", [out])
 
-    def _ask(self, call: ToolCall, ctx: ThreadContext, text: str) -> ToolOutcome:
-        question = Question(id=question_id(ctx.role, ctx.thread, call.id), text=text)
-        # Pauses the graph here; the checkpoint keeps it until a person answers, even
-        # across restarts, and the runtime resumes it with Command(resume=Answer).
-        given = Answer.model_validate(interrupt(question))
+    def _ask(
+        self, call: ToolCall, ctx: ThreadContext, text: str, given: Answer | None
+    ) -> ToolOutcome:
+        if given is None:
+            question = Question(id=question_id(ctx.role, ctx.thread, call.id), text=text)
+            # Pauses the graph here; the checkpoint keeps it until a person answers, even
+            # across restarts, and the runtime resumes it with Command(resume=Answer).
+            given = Answer.model_validate(interrupt(question))
         verdict = "approved" if given.approved else "rejected"
         note = f": {given.text}" if given.text else ""
         return ToolOutcome(f"{verdict}{note}")
@@ -234,6 +250,9 @@ class Toolbox:
         if name not in self.workflows:
             known = ", ".join(sorted(self.workflows)) or "none enabled"
             return ToolOutcome(f"error: unknown workflow {name!r}; available: {known}")
+        check = self.workflow_checks.get(name)
+        if check is not None and (refusal := check(data)) is not None:
+            return ToolOutcome(f"error: {refusal}")
         run = Envelope(
             kind=Kind.WORKFLOW,
             company=ctx.company,

@@ -5,6 +5,10 @@ a description shown to the model, pydantic ``Input`` and ``Output`` types and
 ``build(ctx) -> StateGraph``. Its graph reads ``state["input"]`` and ends with
 ``state["output"]``; it may pause on ``interrupt`` for an approval like any agent.
 Deterministic work is plain code; ``ctx.model`` is there for judgement and prose only.
+
+A run the crew starts reaches only the crew's own data: fields marked ``OwnerOnly`` are
+set by the owner alone (``equipage.inputs``), and a path it is given is opened with
+``ctx.given_file`` (``equipage.crewfiles``).
 """
 
 from __future__ import annotations
@@ -25,22 +29,36 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 from equipage.agent import Outbox, merge_outbox
 from equipage.budget import Budget, Refusal, worst_case_tokens
 from equipage.config import Profile
-from equipage.envelope import Envelope, Origin, ReplyTo
+from equipage.crewfiles import given_file
+from equipage.envelope import Attachment, Envelope, Origin, ReplyTo
 from equipage.errors import ConfigError
 from equipage.events import Event, EventType
+from equipage.inputs import (
+    OwnerOnly,
+    check_settings,
+    crew_refusal,
+    owner_only_fields,
+    with_settings,
+)
 from equipage.keys import Keys
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import Message
 from equipage.llm.pricing import price_of, worst_case
 
 __all__ = [
+    "OwnerOnly",
     "Workflow",
     "WorkflowContext",
     "WorkflowState",
     "Written",
     "available_workflows",
+    "by_owner",
+    "check_settings",
+    "crew_refusal",
     "load_workflow",
+    "owner_only_fields",
     "read_input",
+    "with_settings",
 ]
 
 
@@ -75,13 +93,24 @@ async def _no_emit(event: Event) -> None:
     return None
 
 
+def by_owner(request: Envelope | None) -> bool:
+    """True when the run's input is the owner's own (config, command line), not the crew's.
+
+    A graph run without a request was started by a program of the owner's, not the bus.
+    """
+    if request is None:
+        return True
+    return request.workflow is not None and request.workflow.by_owner
+
+
 @dataclass(frozen=True)
 class WorkflowContext:
     """What a workflow's nodes may use.
 
     ``files`` is where a workflow writes what it hands to people (exports, charts): one
-    folder per workflow under the crew's home. ``emit`` records progress on the events
-    stream (see ``progress``).
+    folder per workflow under ``crew_files``, the crew's own (``.equipage/files/<company>``;
+    default: the parent of ``files``). ``emit`` records progress on the events stream
+    (see ``progress``).
     """
 
     company: str
@@ -99,6 +128,17 @@ class WorkflowContext:
     budget: Budget | None = None
     role: str = ""  # whose budget pays for the model's prose: the entry role's
     max_tokens: int = 4096
+    crew_files: Path | None = None
+
+    def given_file(self, raw: str, request: Envelope | None) -> Path | Attachment:
+        """The file a path of the input names; OffLimits outside the crew's files unless
+        the owner gave it (see ``equipage.crewfiles``)."""
+        return given_file(
+            raw,
+            root=self.crew_files or self.files.parent,
+            attachments=request.attachments if request is not None else (),
+            by_owner=by_owner(request),
+        )
 
     @property
     def templated(self) -> bool:
@@ -164,6 +204,8 @@ class Workflow(Protocol):
     def read_only(self) -> bool: ...  # True when running it changes nothing outside the crew
     @property
     def untrusted_output(self) -> bool: ...  # True when its output carries outside content
+    # An output that carries outside content only sometimes says so itself, with a true
+    # ``untrusted`` attribute (the digest, when it quotes tool names a model chose).
     # Optional ``long_running = True``: a run lasts (a live call) and gets its own worker pool.
     @property
     def Input(self) -> type[BaseModel]: ...

@@ -111,7 +111,8 @@ def test_status_reports_a_bad_field_with_its_file_line_and_path(tmp_path: Path) 
     assert f"company.yaml:{line}:" in output
     assert "roles.ceo.daily_budget" in output
     assert "'lots'" in output
-    assert not (tmp_path / ".equipage").exists(), "a bad config must fail before Redis starts"
+    # Only init's audit key is there: a bad config must fail before Redis starts.
+    assert [p.name for p in (tmp_path / ".equipage").iterdir()] == ["audit.key"]
 
 
 def test_status_shows_questions_and_errors_as_written_even_blank_or_with_brackets(

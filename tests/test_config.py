@@ -16,6 +16,7 @@ from equipage.config import (
     packaged_prompt,
 )
 from equipage.errors import ConfigError
+from equipage.keys import Keys
 from equipage.scaffold import write_starter
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "company.yaml"
@@ -396,3 +397,27 @@ def test_a_config_built_in_code_is_checked_too() -> None:
     config = CompanyConfig.model_validate(data)
     assert config.source is None
     assert config.roles["ceo"].prompt_path == packaged_prompt("ceo")
+
+
+@pytest.mark.parametrize("company_id", ["acme\n", "acme\r\n", " acme", "ac:me", "", "a" * 64])
+def test_a_company_id_with_a_trailing_newline_or_other_stray_character_is_refused(
+    company_id: str,
+) -> None:
+    # A `$` would let "acme\n" through: its keys would hold a newline, beside acme's own.
+    with pytest.raises(ValueError, match="company id"):
+        Keys(company_id)
+
+
+def test_company_yaml_strips_the_spaces_around_its_id_and_refuses_any_other_character() -> None:
+    def with_id(company_id: str) -> CompanyConfig:
+        return CompanyConfig.model_validate(
+            {
+                "company": {"id": company_id, "name": "Acme", "profile": {"sells": "hosting"}},
+                "members": [{"id": "a", "name": "A", "role": "owner"}],
+                "roles": {"ceo": {"description": "boss"}},
+            }
+        )
+
+    assert with_id("acme\n").company.id == "acme"
+    with pytest.raises(ValueError, match=r"set company\.id"):
+        with_id("ac\nme")

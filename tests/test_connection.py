@@ -41,7 +41,8 @@ async def test_redis_url_is_used_instead_of_the_embedded_server(
     async with open_session(company(), settings) as session:
         assert session.target.url == tcp_server
         assert await session.redis.exists(session.keys.inbox("ceo"))
-    assert not home.exists()
+    # No embedded server's data: only the audit key, which lives outside any Redis.
+    assert [p.name for p in home.iterdir()] == ["audit.key"]
 
 
 async def test_unreachable_redis_url_fails_with_a_message_that_says_what_to_do(

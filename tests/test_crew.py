@@ -14,6 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from equipage.agent import thread_id
+from equipage.audit import AuditKey
 from equipage.bus import Bus
 from equipage.config import CompanyConfig
 from equipage.connection import EmbeddedRedis, RedisTarget, connect
@@ -26,6 +27,8 @@ from equipage.testing import ScriptedModel, call, wait_for_stream
 from equipage.worker import Worker
 
 ORIGIN = Origin(channel="console", chat="alice", member="alice")
+#: Signs the audit of crews these tests run, so a test can check the chain they wrote.
+AUDIT_KEY = AuditKey("tests-audit-key-" + "0" * 32)
 REQUEST = "We launch next week: I need a launch post and a hosting cost note, then we publish."
 
 
@@ -110,7 +113,7 @@ async def crew_running(
     config: CompanyConfig | None = None,
     models: Mapping[str, str | ChatModel] | None = None,
 ) -> AsyncIterator[Running]:
-    crew = build_crew(config or company(), redis, keys, models=models)
+    crew = build_crew(config or company(), redis, keys, models=models, audit_key=AUDIT_KEY)
     await crew.bus.ensure_groups(crew.handlers)
     stop = asyncio.Event()
     task = asyncio.create_task(

@@ -231,6 +231,31 @@ async def test_status_lists_a_question_whose_text_is_blank(
     assert status.text.splitlines() == ["1 question(s) waiting for you.", "- 3f9a1c2e (ceo): "]
 
 
+async def test_status_shows_a_member_only_the_questions_of_their_own_conversations(
+    gateway: Gateway, redis: aioredis.Redis, keys: Keys
+) -> None:
+    bobs = Approval(
+        id="b0b0b0b0",
+        role="ceo",
+        thread="console:bob",
+        text="Quote for Bob's customer.\n\nSend it to them?",
+        origin=Origin(channel="console", chat="bob", member="bob"),
+    )
+    scheduled = Approval(id="5c4ed01e", role="ceo", thread="cron", text="Pay the bank FR76?")
+    for approval in (QUESTION, bobs, scheduled):
+        await ask(redis, keys, approval)
+
+    [members] = await gateway.receive(said("bob", "/status"))
+    [owners] = await gateway.receive(said("alice", "/status"))
+
+    assert members.text.splitlines() == [
+        "1 question(s) of your conversations wait for the owner.",
+        "- b0b0b0b0 (ceo): Send it to them?",
+    ]
+    assert "waiting for you" in owners.text
+    assert all(a.id in owners.text for a in (QUESTION, bobs, scheduled))
+
+
 # -- approvals ------------------------------------------------------------------------------
 async def test_approval_by_a_member_who_is_not_the_owner_is_refused_and_publishes_nothing(
     gateway: Gateway, redis: aioredis.Redis, keys: Keys
@@ -790,6 +815,14 @@ async def test_strangers_file_is_never_downloaded(
     assert platform.downloaded == []
     assert platform.typed == []
     assert await inbox(redis, keys) == []
+
+
+async def test_company_yaml_sets_the_memory_reading_one_file_may_take(bus: Bus) -> None:
+    runtime = CONFIG.runtime.model_copy(update={"document_memory_mb": 256})
+
+    gateway = Gateway(CONFIG.model_copy(update={"runtime": runtime}), bus)
+
+    assert gateway.documents.memory == 256 * 1024 * 1024
 
 
 async def test_typing_is_kept_alive_in_the_background_until_the_reply_goes_out(

@@ -103,7 +103,6 @@ async def test_stdio_server_offers_only_the_allowed_tools_and_returns_their_text
         outcome = await tools.call(read())
 
     assert list(specs) == ["files__read_file", "files__list_dir"]
-    assert specs["files__read_file"].description == "Read a text file."
     assert specs["files__read_file"].parameters["required"] == ["path"]
     assert outcome.text == NOTES
     assert outcome.untrusted is True
@@ -144,10 +143,11 @@ async def test_streamable_http_server_offers_the_allowed_tools_and_answers_calls
     assert calls(root) == ["read_file"]
 
 
-async def test_read_only_hint_decides_side_effects_unless_the_config_says_otherwise(
+async def test_only_company_yaml_makes_a_tool_read_only_whatever_the_server_hints(
     root: Path,
 ) -> None:
-    server = stdio(root, ["read_file", "list_dir", "write_file"], side_effects=["list_dir"])
+    # The server hints read_file and list_dir are read-only; the config believes one.
+    server = stdio(root, ["read_file", "list_dir", "write_file"], read_only=["list_dir"])
     tools = McpTools([server], role="cto")
     before = tools.side_effects()
     await tools.start()
@@ -156,8 +156,49 @@ async def test_read_only_hint_decides_side_effects_unless_the_config_says_otherw
     finally:
         await tools.aclose()
 
-    assert before == dict.fromkeys(after, True)  # unknown until listed: side-effecting
-    assert after == {"files__read_file": False, "files__list_dir": True, "files__write_file": True}
+    assert before == after
+    assert after == {"files__read_file": True, "files__list_dir": False, "files__write_file": True}
+
+
+async def test_the_model_sees_the_owners_description_and_no_words_of_the_server(
+    root: Path,
+) -> None:
+    described = {"read_file": "Read one of our notes; path is relative to the notes folder."}
+    async with started(stdio(root, ["read_file", "list_dir"], describe=described)) as tools:
+        specs = {spec.name: spec for spec in tools.specs()}
+        sources = tools.metadata_sources()
+
+    read_file, list_dir = specs["files__read_file"], specs["files__list_dir"]
+    assert read_file.description == described["read_file"]
+    assert "list_dir" in list_dir.description and "files" in list_dir.description
+    assert "List the files" not in list_dir.description  # the server's own description
+    # The schema keeps what a call needs; the server's titles are gone.
+    assert read_file.parameters == {
+        "type": "object",
+        "properties": {"path": {"type": "string"}},
+        "required": ["path"],
+    }
+    assert list_dir.parameters == {"type": "object", "properties": {}}
+    assert sources == ()
+
+
+async def test_server_descriptions_opted_in_reach_the_model_fenced_and_taint_the_role(
+    root: Path,
+) -> None:
+    server = stdio(
+        root, ["read_file"], describe={"read_file": "Read a note."}, server_descriptions=True
+    )
+    async with started(server) as tools:
+        [spec] = tools.specs()
+        sources = tools.metadata_sources()
+
+    owners, _, fenced = spec.description.partition("\n")
+    assert owners == "Read a note."
+    assert fenced.startswith('<untrusted source="mcp:files">\n')
+    assert fenced.endswith("\n</untrusted>")
+    assert "Read a text file." in fenced
+    assert spec.parameters["properties"] == {"path": {"type": "string"}}  # no title
+    assert sources == ("mcp:files",)
 
 
 async def test_tool_errors_and_images_come_back_as_text(root: Path) -> None:
@@ -214,6 +255,7 @@ def mcp_company(root: Path) -> CompanyConfig:
             "command": [sys.executable, str(SERVER)],
             "env": {"ROOT": str(root)},
             "allow": ["read_file", "write_file"],
+            "read_only": ["read_file"],
         }
     ]
     return CompanyConfig.model_validate(data)
@@ -341,6 +383,46 @@ def test_mcp_config_mistake_names_the_field_and_its_line(
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert (caught.value.field, caught.value.line) == (field, line)
+    assert says in str(caught.value)
+
+
+TOOLS_YAML = """\
+company: {{name: Acme, profile: {{sells: hosting}}}}
+members:
+  - {{id: alice, name: Alice, role: owner}}
+roles:
+  ceo:
+    description: runs the company
+  cto:
+    description: hosting
+    mcp:
+      - name: files
+        url: http://127.0.0.1:8931/mcp
+        allow: [read_file, write_file]
+        {extra}
+"""
+DESCRIBE = "describe:\n          read_file: Reads a note.\n          search: Finds pages."
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "line", "says"),
+    [
+        ("read_only: [read_file, delete]", "roles.cto.mcp[0].read_only[1]", 13, "not in allow"),
+        (DESCRIBE, "roles.cto.mcp[0].describe.search", 15, "'search' is not in allow"),
+        ("describe: {read_file: ''}", "roles.cto.mcp[0].describe.read_file", 13, "at least 1"),
+        ("side_effects: [write_file]", "roles.cto.mcp[0].side_effects", 13, "read_only"),
+    ],
+    ids=["read-only-not-allowed", "describe-not-allowed", "empty-description", "side-effects"],
+)
+def test_mcp_tool_trust_mistake_names_the_field_and_its_line(
+    tmp_path: Path, extra: str, field: str, line: int, says: str
+) -> None:
+    path = tmp_path / "company.yaml"
+    path.write_text(TOOLS_YAML.format(extra=extra), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert (caught.value.field, caught.value.line) == (field, line)
+    assert str(caught.value.path) == str(path)
     assert says in str(caught.value)
 
 

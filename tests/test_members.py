@@ -14,6 +14,7 @@ from equipage.budget import Budget
 from equipage.bus import Bus
 from equipage.chat import Incoming
 from equipage.config import CompanyConfig
+from equipage.connection import RedisTarget
 from equipage.envelope import Envelope
 from equipage.errors import ConfigError
 from equipage.keys import Keys
@@ -75,13 +76,14 @@ async def test_pairing_can_link_a_new_platform_to_an_existing_member(
 ) -> None:
     members = Members(config(), redis, keys)
     pairing = await members.request("slack", "U0ALICE", "D1")
+    assert pairing is not None
     await members.approve(pairing.code, as_member="alice")
     found = await members.find("slack", "U0ALICE")
     assert found is not None and found.id == "alice" and found.role == "owner"
+    other = await members.request("slack", "U9", "D9")
+    assert other is not None
     with pytest.raises(ConfigError, match="no member 'mallory'"):
-        await members.approve(
-            (await members.request("slack", "U9", "D9")).code, as_member="mallory"
-        )
+        await members.approve(other.code, as_member="mallory")
 
 
 async def test_expired_or_unknown_code_is_refused_with_what_to_do(
@@ -89,10 +91,77 @@ async def test_expired_or_unknown_code_is_refused_with_what_to_do(
 ) -> None:
     members = Members(config(), redis, keys)
     pairing = await members.request("telegram", "999", "999")
+    assert pairing is not None
     await redis.delete(keys.pairing(pairing.code))  # what the TTL does after an hour
     with pytest.raises(ConfigError, match="expire after an hour"):
         await members.approve(pairing.code)
     assert await members.pending() == []
+
+
+def counting_client(target: RedisTarget) -> tuple[aioredis.Redis, list[tuple[Any, ...]]]:
+    """A client that records every command it sends, alone or in a pipeline."""
+    sent: list[tuple[Any, ...]] = []
+
+    class Unix(aioredis.UnixDomainSocketConnection):
+        def pack_command(self, *args: Any) -> list[bytes]:
+            sent.append(args)
+            return super().pack_command(*args)
+
+    class Tcp(aioredis.Connection):
+        def pack_command(self, *args: Any) -> list[bytes]:
+            sent.append(args)
+            return super().pack_command(*args)
+
+    if target.url:
+        pool = aioredis.ConnectionPool.from_url(target.url, connection_class=Tcp)
+    else:
+        pool = aioredis.ConnectionPool(connection_class=Unix, path=target.socket)
+    return aioredis.Redis.from_pool(pool), sent
+
+
+async def test_pairing_request_costs_the_same_few_commands_however_many_codes_are_pending(
+    redis_target: RedisTarget, redis: aioredis.Redis, keys: Keys
+) -> None:
+    client, sent = counting_client(redis_target)
+    members = Members(config(), client, keys)
+    try:
+        await members.request("telegram", "warm-up", "warm-up")  # the connection's handshake
+        sent.clear()
+        await members.request("telegram", "first", "first")
+        alone = len(sent)
+        for n in range(1500):
+            await members.request("whatsapp" if n % 2 else "telegram", f"s{n}", f"s{n}")
+        sent.clear()
+        late = await members.request("telegram", "late", "late")
+        crowded = len(sent)
+        sent.clear()
+        again = await members.request("telegram", "late", "late")
+        asked_again = len(sent)
+    finally:
+        await client.aclose()
+    assert late is not None and again == late  # the same stranger keeps the same code
+    assert crowded == alone, f"{alone} commands alone, {crowded} with 1,500 codes pending"
+    assert asked_again <= alone
+    assert len(await Members(config(), redis, keys).pending()) == 1503
+
+
+async def test_pending_codes_are_capped_per_platform_and_the_stranger_is_told_why(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    gateway = Gateway(config(), bus)
+    gateway.members.max_pending = 2
+    for user in ("901", "902"):
+        await gateway.receive(said(user, "hello"))
+
+    [refused] = await gateway.receive(said("903", "hello"))
+    [elsewhere] = await gateway.receive(said("U903", "hello", channel="slack"))
+    [known] = await gateway.receive(said("901", "hello again"))
+
+    assert "too many requests to join" in refused.text and "/pair" not in refused.text
+    pending = await Members(config(), redis, keys).pending()
+    assert sorted(p.user for p in pending) == ["901", "902", "U903"]
+    assert any(p.code in elsewhere.text for p in pending)
+    assert any(p.code in known.text for p in pending if p.user == "901")
 
 
 async def test_budget_command_reports_spend_against_limits(
@@ -190,5 +259,8 @@ async def test_attached_document_reaches_the_agents_thread_and_typing_is_shown(
     assert channel.chats == ["111"]
     runner = ThreadRunner.__new__(ThreadRunner)
     runner.owner = "alice"
-    message = runner._message(envelope)
-    assert "cahier-des-charges.pdf (application/pdf, 48213 bytes, ref F1)" in message.content
+    *files, own = runner.start(envelope)["messages"]
+    assert (own.content, own.untrusted) == ("Lis ceci", False)
+    [listing] = files  # the file's name is not the owner's typing: a turn of its own
+    assert listing.untrusted
+    assert "cahier-des-charges.pdf (application/pdf, 48213 bytes, ref F1)" in listing.content

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, get_args
@@ -745,7 +746,11 @@ async def test_an_agent_starts_the_migration_and_the_founder_signs_off_through_t
     redis: aioredis.Redis, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the crew writes its files under ./.equipage
-    sample = str(GCP / "cai_export_policy-library_enforce_labels_compute_instances.json")
+    # A path an agent gives names a file among the crew's files (.equipage/files/<company>).
+    sample = "cai_export_policy-library_enforce_labels_compute_instances.json"
+    shared = tmp_path / ".equipage" / "files" / "acme"
+    shared.mkdir(parents=True)
+    shutil.copy(GCP / sample, shared / sample)
     ceo = ScriptedModel([ceo_and_writer(sample)] * 5)
     async with crew_running(redis, keys, with_workflows("migration"), models={"ceo": ceo}) as crew:
         await crew.tell("Prépare la migration vers Scaleway")

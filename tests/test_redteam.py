@@ -29,7 +29,7 @@ from equipage.keys import Keys
 from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec
 from equipage.memory import Memory
 from equipage.workflow import WorkflowContext, WorkflowState
-from tests.test_crew import ORIGIN, Running, company, crew_running
+from tests.test_crew import AUDIT_KEY, ORIGIN, Running, company, crew_running
 
 _ORDER = re.compile(r"CALL (\w+) (\{.*?\})(?=\s|$)", re.S)
 
@@ -50,7 +50,10 @@ class Gullible:
         }
         for message in messages:
             for name, raw in _ORDER.findall(message.content):
-                args = json.loads(raw)
+                try:
+                    args = json.loads(raw)
+                except ValueError:  # an order mangled on its way (a label without quotes)
+                    continue
                 if name in offered and (name, json.dumps(args, sort_keys=True)) not in done:
                     call = ToolCall(id=f"g{len(done) + 1}", name=name, arguments=args)
                     return Completion(tool_calls=(call,))
@@ -208,12 +211,12 @@ async def test_founders_answer_decides_and_the_audit_chain_records_who(
     case = Case("member-chat", "plain", REMEMBER)
     await _run(redis, keys, case, answer=approved)
     assert (await _effects(redis, keys))[0] is approved
-    audit = Audit(redis, keys)
+    audit = Audit(redis, keys, AUDIT_KEY)
     entries = await audit.entries()
     verdict = next(e for e in entries if e.action in ("approved", "refused"))
     assert verdict.action == ("approved" if approved else "refused")
     assert verdict.actor == "member:alice"
-    assert await audit.verify() is None
+    assert (await audit.verify()).ok
 
 
 async def test_owners_own_request_runs_without_asking(redis: aioredis.Redis, keys: Keys) -> None:
@@ -229,10 +232,10 @@ async def test_owners_own_request_runs_without_asking(redis: aioredis.Redis, key
 async def test_tampering_with_the_audit_log_is_detected(redis: aioredis.Redis, keys: Keys) -> None:
     from equipage.audit import AuditEntry
 
-    audit = Audit(redis, keys)
+    audit = Audit(redis, keys, AUDIT_KEY)
     for n in range(3):
         await audit.append(AuditEntry(action="tool", actor="ceo", detail=f"step {n}"))
     entries: Any = await redis.xrange(keys.audit)
     middle = entries[1][0]
     await redis.xdel(keys.audit, middle)
-    assert await audit.verify() == entries[2][0].decode()
+    assert (await audit.verify()).breaks[0].entry_id == entries[2][0].decode()

@@ -44,6 +44,7 @@ async def test_a_due_tick_publishes_one_workflow_run_for_the_owner(
     [run] = await scheduler.due(MONDAY_8 + 30)
     assert run.kind is Kind.WORKFLOW and run.to == "workflow.digest"
     assert run.workflow is not None and run.workflow.input == {"hours": 168}
+    assert run.workflow.by_owner  # company.yaml is the owner's word: owner-only fields too
     assert run.origin is not None and (run.origin.channel, run.origin.member) == (
         "console",
         "alice",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -720,6 +722,10 @@ async def test_stop_while_the_socket_cannot_connect_returns_promptly_and_leaves_
     assert time.monotonic() - started < 2.0  # not after the client's 5 s retry pause
     assert [t for t in asyncio.all_tasks() if "slack_sdk" in _source(t)] == []
     assert "Failed to connect" in caplog.text and APP_TOKEN not in caplog.text
+    # The handshake error names the one-use socket URL, in the message and the traceback.
+    ours = [r for r in caplog.records if r.name.startswith("channels.")]
+    assert any("ticket=<secret>" in (r.exc_text or "") for r in ours)
+    assert not any(re.search(r"ticket=[0-9a-f]{6}", f"{r.getMessage()}{r.exc_text}") for r in ours)
 
 
 @pytest.mark.parametrize(
@@ -736,6 +742,38 @@ async def test_refused_app_token_stops_socket_mode_with_the_way_to_fix_it(
 
     assert "connections:write" in str(raised.value)
     assert fake.connected == 0 and fake.rejected == [(200, "apps.connections.open")]
+
+
+async def test_socket_mode_debug_logs_carry_no_message_text_token_or_socket_ticket(
+    fake: FakeSlack, bus: Bus, redis: aioredis.Redis, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    said, answered = "our margin on Acme is 37 percent", "the Acme margin stays 37 percent"
+    event = {**MENTION, "event": {**MENTION["event"], "text": f"<@U00FAKEBOT01> {said}"}}
+    channel = SlackChannel(TOKEN, app_token=APP_TOKEN, mode="socket", base_url=fake.base_url)
+    spy = Spy(Gateway(CONFIG, bus, channels={"slack": channel}))
+    async with running(channel, spy) as stop:
+        await wait_until(_count(fake, "connected", 1), what="the socket connected")
+        await acked(fake, fake.push("events_api", event))
+        [task] = [e for e in await wait_for_stream(redis, keys.inbox("ceo"), 1)]
+        origin = Envelope.decode(task[1][b"env"]).origin
+        reply = Envelope(kind=Kind.REPLY, company="acme", to="human", sender="ceo",
+                         thread="slack:x", text=answered, origin=origin)  # fmt: skip
+        await bus.publish(reply)
+        delivering = asyncio.create_task(spy.gateway.deliver("gw-slack", stop, block_ms=50))
+        await wait_until(_value(fake.posted), what="the reply posted")
+        stop.set()
+        await delivering
+    await channel.aclose()
+
+    # The fake's own server (uvicorn) logs what it receives: it is Slack's side, not ours.
+    ours = [r for r in caplog.records if not r.name.startswith("uvicorn")]
+    logged = "\n".join(record.getMessage() for record in ours)
+    assert "Received message" in logged and "Sending a request" in logged  # debug is on
+    assert "Failed to" not in logged
+    for secret in (said, answered, MENTION["token"], APP_TOKEN, TOKEN):
+        assert secret not in logged, f"{secret!r} is in the logs"
+    assert re.search(r"ticket=[0-9a-f]{6}", logged) is None
 
 
 # -- files --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from equipage.config import TenderProfile
+from equipage.egress import Egress
 from equipage.errors import InputRejected
 from equipage.testing.fake_tenders import FakeNotice, FakeTenders, boamp_record
 from workflows.tenders.boamp import parse_boamp_json, parse_boamp_xml
@@ -183,7 +184,8 @@ async def test_ted_client_pages_through_search_and_reads_each_eforms_xml() -> No
         from workflows.tenders.fetching import Fetcher
         from workflows.tenders.ted import search_ted
 
-        async with Fetcher("ted", timeout=2, retries=0) as fetcher:
+        # The fake's 127.0.0.1 URL is the owner's configuration, as company.yaml's would be.
+        async with Fetcher("ted", timeout=2, retries=0, egress=Egress([fake.url])) as fetcher:
             tenders = await search_ted(fetcher, fake.url, "publication-date>=20240101", page_size=3)
     expected = {parse_eforms(n.raw).notice_id for n in fake.ted}
     assert {t.notice_id for t in tenders} == expected and len(expected) == len(fake.ted) == 11
@@ -213,7 +215,7 @@ async def test_boamp_client_pages_with_limit_and_offset() -> None:
     from workflows.tenders.fetching import Fetcher
 
     async with FakeTenders(fake_notices()) as fake:
-        async with Fetcher("boamp", timeout=2, retries=0) as fetcher:
+        async with Fetcher("boamp", timeout=2, retries=0, egress=Egress([fake.url])) as fetcher:
             tenders = await search_boamp(fetcher, fake.url, "dateparution >= date'2024-01-01'",
                                          page_size=3)  # fmt: skip
         offsets = [r["offset"] for r in fake.requests["boamp"]]

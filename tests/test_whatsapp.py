@@ -23,7 +23,7 @@ from channels.gateway import Gateway
 from channels.whatsapp import WhatsAppChannel, WindowClosed
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
-from equipage.chat import Attachment, Downloader, Outgoing, PlatformChannel
+from equipage.chat import Attachment, Downloader, Forwarded, Outgoing, PlatformChannel
 from equipage.config import CompanyConfig
 from equipage.envelope import Envelope, Kind, Origin, Question
 from equipage.errors import RuntimeFailure
@@ -64,6 +64,8 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 PYWA = fixture("pywa_updates_message.json")
+# pywa's document message was forwarded (context.forwarded): its caption is not ours.
+FORWARDED_CAPTION = Forwarded(text="caption", kind="caption", platform="WhatsApp")
 STATUSES = fixture("pywa_updates_message_status.json")
 BUTTONS = fixture("pywa_updates_callback_button.json")
 VERCEL = fixture("vercel-chat_replay_dm_whatsapp.json")
@@ -297,7 +299,7 @@ async def test_buttons_documents_and_images_translate_and_other_types_are_droppe
 
     assert (reject.text, reject.user, reject.chat) == ("/reject 3f9a1c2e", ALICE, ALICE)
     assert (quick.text, quick.message_id) == ("title", "wamid.xsidjw")
-    assert document.text == "caption"
+    assert (document.text, document.forwarded) == ("", (FORWARDED_CAPTION,))
     assert document.attachments == (
         Attachment(name="filename.pdf", mime="application/pdf", ref="1234567890987654321"),
     )
@@ -470,7 +472,7 @@ async def test_founders_document_is_fetched_from_graph_and_its_text_reaches_the_
     assert await crew.post(PYWA["document"]) == 200
 
     [task] = await inbox(redis, keys)
-    assert (task.sender, task.text) == ("member:alice", "caption")
+    assert (task.sender, task.text, task.forwarded) == ("member:alice", "", (FORWARDED_CAPTION,))
     [document] = task.attachments
     assert (document.name, document.ref, document.text) == ("filename.pdf", MEDIA_ID, FRENCH)
     assert fake.media_requests == [MEDIA_ID, f"download:{MEDIA_ID}"]
@@ -495,7 +497,7 @@ async def test_oversized_media_is_refused_before_download_and_the_founder_told(
         "I could not read filename.pdf: it is 30 MB. I read files of at most 20 MB."
     )
     [task] = await inbox(redis, keys)
-    assert task.text == "caption"
+    assert task.forwarded == (FORWARDED_CAPTION,)
     assert task.attachments[0].text is None
 
 

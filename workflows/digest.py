@@ -3,6 +3,10 @@
 All counting, no model: the founder asks "what did the crew do today?" and gets figures
 they can trust, per role, with the questions asked and anything that failed. The summary
 is in French or English (input ``language``, else the company's first language).
+
+Tool calls are counted by name. A model may call a tool by any name it was told, so a
+thread tainted by outside content can put words of its choosing there: only the crew's
+own tools are figures; any other name is quoted apart, and makes the output untrusted.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict, Field
 
+from equipage.config import KNOWN_TOOLS
 from equipage.workflow import WorkflowContext, WorkflowState
 from workflows._language import Asked, language_field, report_language
 
@@ -37,11 +42,17 @@ class DigestOutput(BaseModel):
     questions: int
     answers: int
     model_calls: int
-    tool_calls: dict[str, int]
+    tool_calls: dict[str, int]  # the crew's own tools
     failures: int
     dead: int
     stopped: int
     language: Literal["fr", "en"] = "en"
+    other_tools: dict[str, int] = Field(default_factory=dict)  # names a model chose
+
+    @property
+    def untrusted(self) -> bool:
+        """True when it quotes tool names a model chose: the runtime fences it then."""
+        return bool(self.other_tools)
 
     def summary(self) -> str:
         """Markdown for the founder, in ``language``."""
@@ -53,6 +64,12 @@ class DigestOutput(BaseModel):
             lines.append(say["role"].format(role=role, count=count))
         tools = ", ".join(f"{n} {c}" for n, c in sorted(self.tool_calls.items()))
         lines += ["", say["figures"].format(tools=tools or say["none"], **self.model_dump())]
+        if self.other_tools:
+            most = sorted(self.other_tools.items(), key=lambda item: (-item[1], item[0]))
+            # Quoted, on one line: words a model chose, shown as data.
+            quoted = [f"{json.dumps(n[:60], ensure_ascii=False)} {c}" for n, c in most[:10]]
+            more = say["more"].format(count=len(most) - 10) if len(most) > 10 else ""
+            lines.append(say["other"].format(tools=", ".join(quoted) + more))
         return "\n".join(lines)
 
 
@@ -65,6 +82,8 @@ _SAY = {
         "figures": "Delegations: {delegations}. Questions to you: {questions}, answered: "
         "{answers}.\nModel calls: {model_calls}. Tool calls: {tools}.\nFailures retried: "
         "{failures}. Dead letters: {dead}. Threads stopped: {stopped}.",
+        "other": "Other tool names, as models wrote them: {tools}.",
+        "more": " and {count} more",
     },
     "fr": {
         "title": "**Activité de l'équipe sur les dernières {hours} h**",
@@ -75,6 +94,8 @@ _SAY = {
         "{questions}, avec réponse : {answers}.\nAppels au modèle : {model_calls}. Appels "
         "d'outils : {tools}.\nÉchecs relancés : {failures}. Lettres mortes : {dead}. Fils "
         "arrêtés : {stopped}.",
+        "other": "Autres noms d'outils, tels que les modèles les ont écrits : {tools}.",
+        "more": " et {count} autres",
     },
 }
 
@@ -91,7 +112,7 @@ class Digest:
     )
     handles = ("digest", "activity", "what did the crew do", "activité", "bilan", "résumé")
     read_only = True  # it only counts events
-    untrusted_output = False  # figures computed from the crew's own events
+    untrusted_output = False  # figures from the crew's own events (else DigestOutput.untrusted)
     Input = DigestInput
     Output = DigestOutput
 
@@ -102,6 +123,7 @@ class Digest:
             entries: Any = await ctx.redis.xrange(ctx.keys.events, min=f"{since_ms}-0")
             handled: Counter[str] = Counter()
             tools: Counter[str] = Counter()
+            others: Counter[str] = Counter()
             kinds: Counter[str] = Counter()
             types: Counter[str] = Counter()
             for _, fields in entries:
@@ -115,7 +137,8 @@ class Digest:
                     if event["kind"] == "task" and not event["sender"].startswith("member:"):
                         kinds["delegation"] += 1
                 elif event["type"] == "tool":
-                    tools[event["detail"].partition(":")[0]] += 1
+                    name = event["detail"].partition(":")[0]
+                    (tools if name in KNOWN_TOOLS else others)[name] += 1
             output = DigestOutput(
                 hours=params.hours,
                 handled=dict(handled),
@@ -124,6 +147,7 @@ class Digest:
                 answers=kinds["answer"],
                 model_calls=types["model"],
                 tool_calls=dict(tools),
+                other_tools=dict(others),
                 failures=types["failed"],
                 dead=types["dead"],
                 stopped=types["stopped"],

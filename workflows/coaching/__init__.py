@@ -16,7 +16,8 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from equipage.errors import InputRejected, MissingExtraError
+from equipage.envelope import Envelope
+from equipage.errors import InputRejected, MissingExtraError, OffLimits
 from equipage.workflow import WorkflowContext, WorkflowState
 from workflows.coaching.chart import draw_pace_chart
 from workflows.coaching.feedback import Feedback, write_feedback
@@ -33,8 +34,9 @@ class CoachingInput(BaseModel):
     path: str | None = Field(
         None,
         description="transcript file to read: .srt, .vtt, word-timestamp .json (Whisper, "
-        "Deepgram, a list of {word, start, end}) or plain .txt; relative to the working "
-        "directory",
+        "Deepgram, a list of {word, start, end}) or plain .txt: the name of a file sent with "
+        "the request, or a path under the crew's files folder (any path on the owner's "
+        "command line)",
     )
     text: str | None = Field(
         None,
@@ -142,6 +144,38 @@ def _analyse(
     return output, transcript.text[:3000]
 
 
+def _chosen(
+    params: CoachingInput, ctx: WorkflowContext, request: Envelope | None
+) -> tuple[CoachingInput, str | None] | CoachingOutput:
+    """The transcript to read, and the name of the file sent with it; or why there is none.
+
+    A path is checked first: one the crew gave names the crew's files or a file sent with
+    the request, never anything else the process could read (``ctx.given_file``).
+    """
+    if params.path is not None:
+        try:
+            given = ctx.given_file(params.path, request)
+        except OffLimits as err:
+            return CoachingOutput(source=Path(params.path).name or "?", refused=str(err))
+        if isinstance(given, Path):
+            return params.model_copy(update={"path": str(given)}), None
+        if not given.text:
+            refused = given.error or f"{given.name} could not be read as text"
+            return CoachingOutput(source=given.name, refused=refused)
+        return params.model_copy(update={"path": None, "text": given.text}), given.name
+    if params.text is not None:
+        return params, None
+    # Asked in chat with the transcript attached: read the file that came along.
+    sent = [a for a in (request.attachments if request else ()) if a.text]
+    if not sent:
+        refused = (
+            "no transcript was given: send the file (SRT, WebVTT, word-timestamp "
+            "JSON or text) with your request, or give 'path' or 'text'"
+        )
+        return CoachingOutput(source="nothing", refused=refused)
+    return params.model_copy(update={"text": sent[0].text}), sent[0].name
+
+
 def _save(output: CoachingOutput) -> None:
     if output.report:
         report = Path(output.report)
@@ -172,20 +206,10 @@ class Coaching:
 
     def build(self, ctx: WorkflowContext) -> StateGraph[Any]:
         async def coach(state: _State) -> dict[str, Any]:
-            params: CoachingInput = state["input"]
-            name = None
-            if params.path is None and params.text is None:
-                # Asked in chat with the transcript attached: read the file that came along.
-                request = state.get("request")
-                sent = [a for a in (request.attachments if request else ()) if a.text]
-                if not sent:
-                    refused = (
-                        "no transcript was given: send the file (SRT, WebVTT, word-timestamp "
-                        "JSON or text) with your request, or give 'path' or 'text'"
-                    )
-                    return {"output": CoachingOutput(source="nothing", refused=refused)}
-                name = sent[0].name
-                params = params.model_copy(update={"text": sent[0].text})
+            chosen = _chosen(state["input"], ctx, state.get("request"))
+            if isinstance(chosen, CoachingOutput):
+                return {"output": chosen}
+            params, name = chosen
             await ctx.progress("coaching: reading and measuring the transcript")
             try:
                 output, excerpt = await asyncio.to_thread(_analyse, params, ctx.files, name)

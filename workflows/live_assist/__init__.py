@@ -68,8 +68,8 @@ class LiveAssist:
     description = (
         "Listens to a live conversation (sales call, meeting) from its transcript and sends "
         "the founder short suggestions as it goes: arguments against objections, questions "
-        "to ask, facts from company memory (input: session, source redis|stdin|websocket, "
-        "interval seconds, language, idle_timeout)"
+        "to ask, facts from company memory (input: session, interval seconds, language, "
+        "idle_timeout; the transcript comes where company.yaml says)"
     )
     # Phrases, not bare words: requests are routed on whole-word matches, and "live"
     # ("we go live Monday") or "appel" ("appels d'offres") would pull in the wrong jobs.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from equipage.inputs import OwnerOnly
 
 __all__ = ["LiveInput", "LiveOutput", "Suggestion", "SuggestionKind"]
 
@@ -23,14 +25,23 @@ class LiveInput(BaseModel):
         description="id of the live session whose transcript segments to read; empty: one is "
         "made up from the request and sent to the founder with how to feed it",
     )
-    source: Literal["redis", "stdin", "websocket"] = Field(
-        "redis",
-        description="where segments come from: 'redis' (anything XADDs to the session's "
-        "stream), 'stdin' (this process reads 'speaker: text' lines) or 'websocket' (a "
-        "server on host:port for the session's duration)",
+    # What the process listens on or reads is the owner's choice (company.yaml,
+    # workflows.live_assist, or their command line): a run the crew starts may pick
+    # 'redis', which opens nothing, or the source company.yaml configures.
+    source: Annotated[Literal["redis", "stdin", "websocket"], OwnerOnly(crew_may=("redis",))] = (
+        Field(
+            "redis",
+            description="where segments come from: 'redis' (anything XADDs to the session's "
+            "stream), 'stdin' (this process reads 'speaker: text' lines) or 'websocket' (a "
+            "server on host:port for the session's duration)",
+        )
     )
-    host: str = Field("127.0.0.1", description="websocket source: address to listen on")
-    port: int = Field(8765, ge=0, le=65535, description="websocket source: port (0: any)")
+    host: Annotated[str, OwnerOnly()] = Field(
+        "127.0.0.1", description="websocket source: address to listen on"
+    )
+    port: Annotated[int, OwnerOnly()] = Field(
+        8765, ge=0, le=65535, description="websocket source: port (0: any)"
+    )
     interval: float = Field(
         20.0,
         ge=0,

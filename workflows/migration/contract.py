@@ -33,7 +33,9 @@ class MigrationInput(BaseModel):
     paths: list[str] = Field(
         [],
         description="inventory files: Cloud Asset Inventory exports (JSON or NDJSON), "
-        "'terraform show -json' plans or states, or terraform.tfstate (v4)",
+        "'terraform show -json' plans or states, or terraform.tfstate (v4); names of files "
+        "sent with the request, or paths under the crew's files folder (any path on the "
+        "owner's command line)",
     )
     content: str = Field(
         "", max_length=5_000_000, description="inventory content pasted in a chat, same formats"

@@ -110,8 +110,11 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
         # Files sent with a chat request ("plan our move, here is the export") count too.
         sent = [(a.name, a.text) for a in (request.attachments if request else ()) if a.text]
         try:
-            inventory = read_inventory(params.paths, params.content, sent)
-        except InputRejected as err:
+            # A path the crew gave names the crew's files or a file sent (read above).
+            given = [ctx.given_file(raw, request) for raw in params.paths]
+            paths = [path for path in given if isinstance(path, Path)]
+            inventory = read_inventory(paths, params.content, sent)
+        except InputRejected as err:  # OffLimits included
             return {"run": run, "language": language, "problem": str(err)}
         if not inventory.resources:
             problem = "the inventory holds no resources: nothing to plan."

@@ -110,8 +110,9 @@ class Tenders:
         "avis de marché", "commande publique",
     )  # fmt: skip
     # Not read-only: a run marks notices as reported in the seen register (a run started
-    # by a document's hidden instruction could swallow this week's notices) and calls
-    # outside URLs from its input. Files are written only after the founder approves.
+    # by a document's hidden instruction could swallow this week's notices) and fetches
+    # from outside (base URLs from company.yaml or the owner's command line only, see
+    # SourcesConfig). Files are written only after the founder approves.
     read_only = False
     untrusted_output = True  # notices are outside content
     Input = TendersInput

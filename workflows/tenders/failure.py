@@ -1,7 +1,8 @@
 """Why a tender source failed, as data: ``phrases`` says it in the report's language.
 
 The fetcher builds one ``SourceProblem`` per failed request (timeout, connection error,
-an HTTP status, an answer it cannot read) and keeps the last one; the run's report shows
+an HTTP status, an answer it cannot read, an address or redirect refused) and keeps the
+last one; the run's report shows
 it as ``SourceFailure.problem``. It names a host, a status or an error class, never
 headers or bodies, so it carries no secrets.
 """
@@ -14,7 +15,9 @@ from pydantic import BaseModel, ConfigDict
 
 __all__ = ["ProblemKind", "SourceProblem"]
 
-ProblemKind = Literal["timeout", "http_status", "connection", "unreadable"]
+ProblemKind = Literal[
+    "timeout", "http_status", "connection", "unreadable", "private_address", "redirect"
+]
 
 
 class SourceProblem(BaseModel):
@@ -25,5 +28,7 @@ class SourceProblem(BaseModel):
     kind: ProblemKind
     host: str = ""
     status: int | None = None  # http_status: the answer's status code
-    error: str = ""  # connection: the transport error's class name (ConnectError...)
+    # connection: the transport error's class name (ConnectError...); redirect: the host
+    # it pointed to; private_address: the host refused
+    error: str = ""
     expected: str = ""  # unreadable: the API shape the answer should have had

@@ -4,6 +4,9 @@ A request is retried on timeouts, connection errors, 429 and 5xx, waiting the se
 ``Retry-After`` when it sends one (capped), else an exponential backoff. When retries
 run out it raises ``SourceError`` and keeps why as ``problem`` (a ``SourceProblem``: status
 or error kind and host, never headers or bodies), which the report words for the founder.
+Every request and redirect goes through ``equipage.egress``: links in an answer are
+outside content, so only the configured base URL may be a private address, and a
+redirect stays on its host; a refused one is not retried.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Self
 
 import httpx
 
-from equipage.errors import SourceError
+from equipage.egress import Egress
+from equipage.errors import OffLimits, SourceError
 from workflows.tenders.failure import SourceProblem
 from workflows.tenders.phrases import EN, problem
 
@@ -36,8 +40,10 @@ class Fetcher:
         retries: int,
         backoff: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
+        egress: Egress | None = None,
     ) -> None:
         self.source = source
+        self.egress = egress or Egress()
         self.retries = retries
         self.backoff = backoff
         self.attempts = 0
@@ -47,7 +53,7 @@ class Fetcher:
             timeout=httpx.Timeout(timeout),
             transport=transport,
             headers={"accept": "application/json", "user-agent": "equipage-tenders"},
-            follow_redirects=True,
+            follow_redirects=False,  # Egress follows them, checking each hop
         )
 
     async def __aenter__(self) -> Self:
@@ -65,10 +71,17 @@ class Fetcher:
             self.attempts += 1
             wait = self.backoff * 2**attempt
             try:
-                response = await self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
+                request = self._client.build_request(method, url, **kwargs)  # type: ignore[arg-type]
+                response = await self.egress.send(self._client, request)
+            except OffLimits as err:
+                if err.why == "redirect":
+                    found = SourceProblem(kind="redirect", host=host, error=err.target)
+                else:
+                    found = SourceProblem(kind="private_address", host=err.target or host)
+                break  # the same answer again: a refusal is not worth a retry
             except httpx.TimeoutException:
                 found = SourceProblem(kind="timeout", host=host)
-            except httpx.TransportError as err:
+            except httpx.RequestError as err:  # connection errors, too many redirects
                 found = SourceProblem(kind="connection", host=host, error=type(err).__name__)
             else:
                 if response.is_success:

@@ -151,6 +151,9 @@ EN = Phrases(
         "connection": "{host} could not be reached ({error})",
         "http_status": "{host} answered HTTP {status}",
         "unreadable": "the answer of {host} is not the {expected} shape",
+        "private_address": "{host} was not contacted: it is a private or local address, "
+        "which only a base URL set in company.yaml may be",
+        "redirect": "{host} redirected to another host ({error}), which Equipage does not follow",
     },
 )
 
@@ -213,6 +216,9 @@ FR = Phrases(
         "connection": "{host} injoignable ({error})",
         "http_status": "{host} a répondu HTTP {status}",
         "unreadable": "la réponse de {host} n'a pas la forme {expected}",
+        "private_address": "{host} n'a pas été contacté : c'est une adresse privée ou "
+        "locale, ce que seule une URL de base de company.yaml peut être",
+        "redirect": "{host} a redirigé vers un autre hôte ({error}), ce qu'Equipage ne suit pas",
     },
 )
 

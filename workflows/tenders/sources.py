@@ -11,12 +11,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date
 from importlib import resources
+from typing import Annotated
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from equipage.config import TenderProfile
+from equipage.egress import Egress
 from equipage.errors import SourceError
+from equipage.inputs import OwnerOnly
 from workflows.tenders.boamp import parse_boamp_json, parse_boamp_xml
 from workflows.tenders.boamp_api import search_boamp, where_clause
 from workflows.tenders.eforms import parse_eforms
@@ -45,8 +48,12 @@ class SourcesConfig(BaseModel):
 
     ted: bool = Field(True, description="search TED (EU Tenders Electronic Daily)")
     boamp: bool = Field(True, description="search BOAMP (French public notices)")
-    ted_base_url: str = Field("https://api.ted.europa.eu", description="TED API base URL")
-    boamp_base_url: str = Field(
+    # Where requests go is the owner's choice (company.yaml or their command line): a
+    # base URL may even be private (a mirror, a test server); links in answers may not.
+    ted_base_url: Annotated[str, OwnerOnly()] = Field(
+        "https://api.ted.europa.eu", description="TED API base URL"
+    )
+    boamp_base_url: Annotated[str, OwnerOnly()] = Field(
         "https://boamp-datadila.opendatasoft.com", description="BOAMP open-data API base URL"
     )
     bundled: bool = Field(
@@ -115,10 +122,13 @@ async def fetch_tenders(
         return await search_boamp(fetcher, config.boamp_base_url, where)
 
     jobs: dict[str, Callable[[Fetcher], Awaitable[list[Tender]]]] = {}
+    bases: dict[str, str] = {}
     if config.ted:
         jobs["ted"] = ted
+        bases["ted"] = config.ted_base_url
     if config.boamp:
         jobs["boamp"] = boamp
+        bases["boamp"] = config.boamp_base_url
 
     async def run(name: str) -> tuple[list[Tender], SourceFailure | None]:
         async with Fetcher(
@@ -127,6 +137,7 @@ async def fetch_tenders(
             retries=config.retries,
             backoff=backoff,
             transport=transport,
+            egress=Egress([bases[name]]),
         ) as fetcher:
             try:
                 return await jobs[name](fetcher), None
