@@ -113,7 +113,9 @@ def counting_client(target: RedisTarget) -> tuple[aioredis.Redis, list[tuple[Any
             return super().pack_command(*args)
 
     if target.url:
-        pool = aioredis.ConnectionPool.from_url(target.url, connection_class=Tcp)
+        # from_url picks the socket kind from the scheme; the class given must be that kind.
+        kind = Unix if target.url.startswith("unix://") else Tcp
+        pool = aioredis.ConnectionPool.from_url(target.url, connection_class=kind)
     else:
         pool = aioredis.ConnectionPool(connection_class=Unix, path=target.socket)
     return aioredis.Redis.from_pool(pool), sent
