@@ -27,6 +27,8 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
+from redis.exceptions import RedisError
+
 from channels.answered import Answered
 from channels.attachments import notice, read_attachments
 from channels.languages import Languages
@@ -41,7 +43,7 @@ from equipage.config import CompanyConfig, Member
 from equipage.documents import Limits
 from equipage.envelope import Envelope, Kind, Origin
 from equipage.errors import ConfigError, DeliveryRefused
-from equipage.keys import GATEWAY_GROUP
+from equipage.keys import GATEWAY_GROUP, SEEN_FOR
 from equipage.llm.pricing import CURRENCY
 from equipage.members import Members
 from equipage.text import language_of
@@ -55,7 +57,6 @@ HELP = EN.help
 _ALIASES = {"/approuver": "/approve", "/refuser": "/reject"}
 _OWNER_ONLY = frozenset({"/approve", "/reject", "/show", "/stop", "/resume", "/pair"})
 _COMMANDS = _OWNER_ONLY | {"/help", "/status", "/budget", "/suggest", "/endcall", "/end"}
-_SEEN_TTL = 7 * 24 * 3600
 
 
 class Gateway:
@@ -72,6 +73,7 @@ class Gateway:
         documents: Limits | None = None,
         typing_every: float = 4.0,
         typing_for: float = 120.0,
+        claim_for: float = 60.0,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -85,6 +87,10 @@ class Gateway:
         self.documents = documents or Limits(memory=config.runtime.document_memory_mb * 1024 * 1024)
         self.presence = Presence(every=typing_every, longest=typing_for)
         self.languages = Languages(bus.redis, bus.keys, config.company.profile.language)
+        # How long a message's duplicate marker lives until it is stored (then SEEN_FOR):
+        # should Redis go away between the marker and the store, so that the marker cannot
+        # be taken back, it lapses, and a later delivery is handled instead of dropped.
+        self.claim_for = claim_for
 
     async def aclose(self) -> None:
         """End the background work: the typing indicators still running."""
@@ -96,15 +102,28 @@ class Gateway:
         if incoming.message_id and not await self._first_time(incoming):
             log.info("duplicate %s message %s ignored", incoming.channel, incoming.message_id)
             return []
+        key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
         try:
-            return await self._handle(incoming)
+            answers = await self._handle(incoming)
         except Exception:
             self.presence.stop(incoming.channel, incoming.chat)
             # Forget we saw it, so the platform's redelivery is handled, not dropped.
             if incoming.message_id:
-                key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
                 await self.bus.redis.delete(key)
             raise
+        if incoming.message_id:
+            try:
+                await self.bus.redis.expire(key, SEEN_FOR)  # handled: a duplicate from now on
+            except RedisError as err:
+                # Handled all the same: the platform must not send it again.
+                log.warning(
+                    "%s message %s handled, but marked seen for %gs only: %s",
+                    incoming.channel,
+                    incoming.message_id,
+                    self.claim_for,
+                    err,
+                )
+        return answers
 
     async def _handle(self, incoming: Incoming) -> list[Outgoing]:
         text = incoming.text.strip()
@@ -245,7 +264,8 @@ class Gateway:
 
     async def _first_time(self, incoming: Incoming) -> bool:
         key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
-        return bool(await self.bus.redis.set(key, 1, nx=True, ex=_SEEN_TTL))
+        claim = max(1, round(self.claim_for * 1000))
+        return bool(await self.bus.redis.set(key, 1, nx=True, px=claim))
 
     async def _answer(
         self, incoming: Incoming, member: Member, approved: bool, rest: str, shown: str | None

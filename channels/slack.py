@@ -1,10 +1,14 @@
 """The Slack channel: Events API requests (signed HTTP or Socket Mode) in, Block Kit out.
 
-Both modes read payloads with ``incoming`` and hand them to the gateway after Slack has
-had its answer. A question whose button the gateway accepted gets its buttons replaced
-by who decided (``chat.update``, see ``channels.answered``). Beside it: ``slack_socket``
-(the Socket Mode connection), ``slack_blocks`` (what a message looks like on Slack),
-``slack_files`` (files people share) and ``slack_shares`` (messages they share).
+Both modes read payloads with ``incoming`` and answer Slack only once the gateway has
+stored what a payload means: Slack forgets a message it got a 2xx or an ack for, so a
+store that fails (Redis down) is answered 503, or not acked, and Slack sends it again.
+The gateway's replies follow the answer. A payload whose fields have the wrong types is
+refused with 400 and one log line: it will never become valid. A question whose button
+the gateway accepted gets its buttons replaced by who decided (``chat.update``, see
+``channels.answered``). Beside it: ``slack_socket`` (the Socket Mode connection),
+``slack_blocks`` (what a message looks like on Slack), ``slack_files`` (files people
+share) and ``slack_shares`` (messages they share).
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import parse_qsl
 
 from channels.answered import Answered
@@ -27,8 +31,8 @@ from channels.slack_files import attachments, fetch
 from channels.slack_logs import SDK_LOG
 from channels.slack_shares import shared
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
-from equipage.errors import ConfigError, MissingExtraError
-from equipage.httpserver import read_body
+from equipage.errors import ConfigError, MalformedWebhook, MissingExtraError
+from equipage.httpserver import read_body, refusing_malformed
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -48,10 +52,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 MAX_BODY = 1 << 20  # a request larger than this is not Slack's
 MAX_AGE = 5 * 60  # Slack's replay window for signed requests, in seconds
 _PACE = 1.0  # chat.postMessage allows about one message per second per channel
 _TRIES = 3
+#: How long Slack's answer waits for the gateway: inside Slack's 3 s, network included.
+ACK_WITHIN = 2.0
 _MAX_WAIT = 30.0  # rate-limit waits longer than this go back to the gateway's retry
 _MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
 #: What a slash command is answered at once, seen only by the person who typed it.
@@ -70,7 +78,18 @@ def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float) 
 
 
 def incoming(payload: dict[str, Any]) -> Incoming | None:
-    """The Incoming a request stands for (event, slash command, button), or None."""
+    """The Incoming a request stands for (event, slash command, button), or None.
+
+    Raises MalformedWebhook when a field the crew reads is not of the type Slack sends.
+    """
+    try:
+        return _incoming(payload)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as err:
+        # Only the error's type: its message may quote the payload, a person's words.
+        raise MalformedWebhook(f"a field has the wrong type ({type(err).__name__})") from None
+
+
+def _incoming(payload: dict[str, Any]) -> Incoming | None:
     kind = payload.get("type")
     if kind == "event_callback":
         return _event(payload)
@@ -80,8 +99,8 @@ def incoming(payload: dict[str, Any]) -> Incoming | None:
         text = str(payload.get("text") or "").strip() or "/help"
         return Incoming(
             channel="slack",
-            chat=str(payload["channel_id"]),
-            user=str(payload["user_id"]),
+            chat=_id(payload["channel_id"]),
+            user=_id(payload["user_id"]),
             text=text,
             message_id=payload.get("trigger_id"),
         )
@@ -108,9 +127,9 @@ def _event(payload: dict[str, Any]) -> Incoming | None:
         return None  # our own posts and other bots' come back as events too
     return Incoming(
         channel="slack",
-        chat=str(event["channel"]),
-        user=str(message["user"]),
-        text=_MENTION.sub("", str(message.get("text") or ""), count=1),
+        chat=_id(event["channel"]),
+        user=_id(message["user"]),
+        text=_MENTION.sub("", _id(message.get("text") or ""), count=1),
         message_id=payload.get("event_id"),
         thread=message.get("thread_ts") or message.get("ts"),
         edited=edited,
@@ -129,12 +148,19 @@ def _action(payload: dict[str, Any]) -> Incoming | None:
         return None
     return Incoming(
         channel="slack",
-        chat=str(chat),
-        user=str(user),
+        chat=_id(chat),
+        user=_id(user),
         text=f"/{verb} {question}",
         message_id=payload.get("trigger_id"),
         thread=container.get("thread_ts") or container.get("message_ts"),
     )
+
+
+def _id(value: object) -> str:
+    """A field Slack always sends as a string; TypeError for anything else."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
 
 
 class SlackChannel:
@@ -150,6 +176,7 @@ class SlackChannel:
         app_token: str | None = None,
         mode: Literal["http", "socket"] = "http",
         base_url: str | None = None,
+        ack_within: float = ACK_WITHIN,
     ) -> None:
         try:
             from slack_sdk import WebClient
@@ -166,6 +193,7 @@ class SlackChannel:
         self._secret = signing_secret or ""
         self._app_token = app_token or ""
         self._base_url = base_url or "https://slack.com/api/"
+        self._ack_within = ack_within
         # The blocking client, in a worker thread: HTTP mode needs no aiohttp (socket
         # mode does, for slack_sdk's socket client).
         self._client: WebClient = WebClient(
@@ -175,7 +203,7 @@ class SlackChannel:
         )
         self._locks: dict[str, asyncio.Lock] = {}
         self._last: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def aclose(self) -> None:
         """Wait for the requests still being handled."""
@@ -189,10 +217,10 @@ class SlackChannel:
             return  # ``routes`` serves Slack
         from channels.slack_socket import listen
 
-        def deliver(message: Incoming, button: Pressed | None) -> None:
-            self._spawn(receiver, message, button)
+        async def accept(message: Incoming, button: Pressed | None) -> bool:
+            return await self._accept(receiver, message, button)
 
-        await listen(self._app_token, deliver, stop, base_url=self._base_url)
+        await listen(self._app_token, accept, stop, base_url=self._base_url)
 
     def routes(self, receiver: Receiver) -> list[Any]:
         """``POST /slack/events`` for events, slash commands and button presses (HTTP mode)."""
@@ -210,9 +238,6 @@ class SlackChannel:
                 log.warning("slack request refused: bad or stale signature")
                 return Response(status_code=401)
             payload = _parse(body)
-            if payload is None:
-                log.warning("slack request refused: body is neither JSON nor a form")
-                return Response(status_code=400)
             if payload.get("type") == "url_verification":
                 return JSONResponse({"challenge": payload.get("challenge", "")})
             if retry := request.headers.get("x-slack-retry-num"):
@@ -222,29 +247,69 @@ class SlackChannel:
             if message is None:
                 log.debug("slack request of type %s ignored", payload.get("type"))
                 return Response(status_code=200)
-            self._spawn(receiver, message, pressed(payload))
+            if not await self._accept(receiver, message, pressed(payload)):
+                return Response(status_code=503)  # Slack retries; the gateway forgot it
             if "command" in payload:
                 return JSONResponse(WORKING)
             return Response(status_code=200)
 
-        return [Route("/slack/events", events, methods=["POST"])]
+        # A body Slack never sends (not JSON, a field of the wrong type): 400, one line.
+        endpoint = refusing_malformed("slack", log, events)
+        return [Route("/slack/events", endpoint, methods=["POST"])]
 
-    def _spawn(self, receiver: Receiver, message: Incoming, button: Pressed | None) -> None:
-        # Slack wants an answer within 3 s; the gateway's work goes on after it.
-        task = asyncio.create_task(self._handle(receiver, message, button))
+    async def _accept(self, receiver: Receiver, message: Incoming, button: Pressed | None) -> bool:
+        """Hand ``message`` to the gateway and wait until it is stored; False when it is not.
+
+        The gateway's replies are sent after Slack's answer. A gateway not done when
+        ``ack_within`` runs out (Redis retrying a lost connection, a large file read) gets
+        False too, inside Slack's 3 s: its work goes on, and Slack's next try is either
+        dropped as a duplicate (stored meanwhile) or stored (the gateway forgot the first).
+        """
+        handling = self._keep(receiver.receive(message))
+        self._keep(self._reply(handling, message, button))
+        done, _ = await asyncio.wait({handling}, timeout=self._ack_within)
+        if not done:
+            log.warning(
+                "slack message %s not stored within %.1fs: Slack will send it again",
+                message.message_id,
+                self._ack_within,
+            )
+            return False
+        # A failure is logged by _reply.
+        return not handling.cancelled() and handling.exception() is None
+
+    def _keep(self, work: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+        """Run ``work`` in a task ``aclose`` waits for."""
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
-    async def _handle(self, receiver: Receiver, message: Incoming, button: Pressed | None) -> None:
+    async def _reply(
+        self, handling: asyncio.Task[list[Outgoing]], message: Incoming, button: Pressed | None
+    ) -> None:
+        """Send the gateway's answers once it is done; one line when it failed."""
         try:
-            for answer in await receiver.receive(message):
+            answers = await handling
+        except Exception as err:
+            # The store failed (Redis down) and the gateway forgot the message: Slack's
+            # next try is handled afresh.
+            log.warning(
+                "slack message %s not stored, Slack will send it again: %s: %s",
+                message.message_id,
+                type(err).__name__,
+                err,
+            )
+            return
+        try:
+            for answer in answers:
                 # Only an answer the gateway accepted marks the question: a stranger's press,
                 # or a press on a question already answered, leaves the message as it is.
                 if button and isinstance(answer, Answered) and answer.answers(button.question):
                     await self._mark(button, answer)
                 await self.send(answer)
         except Exception:
-            log.exception("slack message %s not handled", message.message_id)
+            log.exception("slack answer to %s not sent", message.message_id)
 
     async def _mark(self, button: Pressed, answer: Answered) -> None:
         """Replace the question's buttons by a line saying who decided."""
@@ -307,14 +372,21 @@ class SlackChannel:
                     return
 
 
-def _parse(body: bytes) -> dict[str, Any] | None:
-    """A request body as a dict: Events API JSON, a slash command form, or a button payload."""
+def _parse(body: bytes) -> dict[str, Any]:
+    """A request body as a dict: Events API JSON, a slash command form, or a button payload.
+
+    Raises MalformedWebhook for anything else.
+    """
     try:
         if body.lstrip().startswith(b"{"):
             payload = json.loads(body)
         else:
             form = dict(parse_qsl(body.decode(), strict_parsing=True))
             payload = json.loads(form["payload"]) if "payload" in form else form
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return payload if isinstance(payload, dict) and payload else None
+    except RecursionError:  # not a ValueError: json gives up on deep nesting this way
+        raise MalformedWebhook("the body is JSON nested too deep") from None
+    except ValueError:  # UnicodeDecodeError included
+        raise MalformedWebhook("the body is neither JSON in UTF-8 nor a form") from None
+    if not isinstance(payload, dict) or not payload:
+        raise MalformedWebhook("the body is not a JSON object or a form")
+    return payload

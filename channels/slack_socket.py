@@ -1,25 +1,27 @@
-"""Slack Socket Mode: envelopes over a WebSocket, acknowledged at once, handed on as Incoming.
+"""Slack Socket Mode: envelopes over a WebSocket, handed on as Incoming, acked once stored.
 
 slack_sdk's aiohttp ``SocketModeClient`` opens the socket with ``apps.connections.open``
 (app-level ``xapp-`` token), pings it, and reconnects on ``disconnect`` messages and
-dropped sockets. Each envelope is acknowledged on the socket before anything else
-happens, well inside Slack's 3 s, and its payload is read by the same ``incoming`` as
-an HTTP request's; what it means is delivered to ``deliver``, with the message whose
-button was pressed when there is one, and must not block.
+dropped sockets. Each envelope's payload is read by the same ``incoming`` as an HTTP
+request's; what it means goes to ``accept``, with the message whose button was pressed
+when there is one, which returns once the gateway has stored it (milliseconds, always
+inside Slack's 3 s). Only then is the envelope acked: Slack redelivers an envelope it got
+no ack for, so one whose store failed is left unacked. An envelope the crew does not
+read, or whose fields have the wrong types, is acked at once: it will never be read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from channels.slack import WORKING, incoming
 from channels.slack_blocks import Pressed, pressed
 from channels.slack_logs import SDK_LOG
 from equipage.chat import Incoming
-from equipage.errors import ConfigError, MissingExtraError
+from equipage.errors import ConfigError, MalformedWebhook, MissingExtraError
 
 if TYPE_CHECKING:
     from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -36,7 +38,7 @@ _REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revok
 
 async def listen(
     app_token: str,
-    deliver: Callable[[Incoming, Pressed | None], None],
+    accept: Callable[[Incoming, Pressed | None], Awaitable[bool]],
     stop: asyncio.Event,
     *,
     base_url: str,
@@ -53,7 +55,7 @@ async def listen(
         raise MissingExtraError("Slack socket mode", "slack") from err
 
     async def on_request(_: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
-        await _acknowledge(client, request, deliver)
+        await _acknowledge(client, request, accept)
 
     # Their debug lines carry envelopes and tickets: SDK_LOG blanks those.
     web = AsyncWebClient(base_url=base_url, logger=SDK_LOG)
@@ -83,25 +85,30 @@ async def listen(
 async def _acknowledge(
     client: AsyncBaseSocketModeClient,
     request: SocketModeRequest,
-    deliver: Callable[[Incoming, Pressed | None], None],
+    accept: Callable[[Incoming, Pressed | None], Awaitable[bool]],
 ) -> None:
-    """Ack the envelope on the socket first; only then hand on what it means."""
+    """Hand on what the envelope means; ack it once stored, or when there is nothing to store."""
     from slack_sdk.socket_mode.response import SocketModeResponse
 
-    message = incoming(request.payload)
-    answer = WORKING if message is not None and request.type == "slash_commands" else None
-    await client.send_socket_mode_response(SocketModeResponse(request.envelope_id, answer))
     if request.retry_attempt:
         log.info(
             "slack retry %s (%s) of %s",
             request.retry_attempt,
             request.retry_reason or "?",
-            request.payload.get("event_id"),
+            request.payload.get("event_id") if isinstance(request.payload, dict) else None,
         )
-    if message is None:
-        log.debug("slack %s envelope ignored", request.type)
-        return
-    deliver(message, pressed(request.payload))
+    try:
+        message = incoming(request.payload)
+    except MalformedWebhook as err:
+        log.warning("slack %s envelope acked unread: %s", request.type, err)
+        message = None
+    else:
+        if message is None:
+            log.debug("slack %s envelope ignored", request.type)
+        elif not await accept(message, pressed(request.payload)):
+            return  # not acked: Slack sends it again (the channel logged why)
+    answer = WORKING if message is not None and request.type == "slash_commands" else None
+    await client.send_socket_mode_response(SocketModeResponse(request.envelope_id, answer))
 
 
 async def _close(client: SocketModeClient, connecting: asyncio.Future[Any] | None) -> None:

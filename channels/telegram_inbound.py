@@ -13,15 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from channels.telegram_send import Api, retry_seconds
-from channels.telegram_updates import ALLOWED_UPDATES
-from equipage.errors import ConfigError
-from equipage.httpserver import read_body
+from channels.telegram_updates import ALLOWED_UPDATES, check_shape
+from equipage.errors import ConfigError, MalformedWebhook
+from equipage.httpserver import read_body, read_json, refusing_malformed
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -126,19 +125,15 @@ def webhook_route(secret: str, handle: Handle) -> Route:
             return Response(status_code=401)
         body = await read_body(request, MAX_BODY)
         if body is None:
-            log.warning("telegram webhook refused: body over %d bytes", MAX_BODY)
-            return Response(status_code=400)
-        try:
-            update = json.loads(body)
-        except ValueError:
-            update = None
-        if not isinstance(update, dict):
-            log.warning("telegram webhook refused: body is not a JSON object")
-            return Response(status_code=400)
+            raise MalformedWebhook(f"the body is over {MAX_BODY} bytes")
+        update = read_json(body)
+        check_shape(update)
+        # Anything raised from here is ours (Redis down...): a 500, and Telegram sends again.
         await handle(update)
         return Response(status_code=200)
 
-    return Route("/telegram/webhook", webhook, methods=["POST"])
+    guarded = refusing_malformed("telegram", log, webhook)
+    return Route("/telegram/webhook", guarded, methods=["POST"])
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

@@ -3,7 +3,9 @@
 An Update arrives as the Bot API's JSON (a webhook body, or a polled ``Update.to_dict()``).
 ``incoming`` turns messages, edited messages, documents and approval-button presses into
 ``Incoming``; ``pressed`` finds the message whose button was pressed, so the adapter can
-mark it answered. Anything else (joins, service messages, malformed updates) is None. The
+mark it answered. Anything else (joins, service messages, malformed updates) is None;
+``check_shape`` tells a webhook body of the wrong shape (a 400) from one merely not for
+us, since polled updates come already parsed by python-telegram-bot but webhooks do not. The
 text of a message the person forwarded is someone else's: it goes in ``Incoming.forwarded``
 (``channels.telegram_forwards``), never in their ``text``.
 """
@@ -13,13 +15,64 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from channels.telegram_forwards import forward_of, is_forward
 from equipage.chat import Attachment, Forwarded, Incoming
+from equipage.httpserver import shaped
 
-__all__ = ["ALLOWED_UPDATES", "Pressed", "incoming", "pressed"]
+__all__ = ["ALLOWED_UPDATES", "Pressed", "check_shape", "incoming", "pressed"]
 
 #: The updates the channel reads; Telegram sends no other kind to the webhook.
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+
+
+class _Shape(BaseModel):
+    # Strict: Telegram sends ids as numbers and texts as strings, never one for the other.
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class _Id(_Shape):
+    id: int
+
+
+class _Document(_Shape):
+    file_id: str
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+
+
+class _Message(_Shape):
+    message_id: int
+    chat: _Id
+    sender: _Id | None = Field(None, alias="from")
+    text: str | None = None
+    caption: str | None = None
+    document: _Document | None = None
+    message_thread_id: int | None = None
+    is_topic_message: bool | None = None
+
+
+class _Callback(_Shape):
+    id: str
+    sender: _Id = Field(alias="from")
+    data: str | None = None
+    message: _Message | None = None  # an inaccessible message still has these fields
+
+
+class _Update(_Shape):
+    """The fields of an Update the channel reads, as the Bot API types them."""
+
+    update_id: int
+    message: _Message | None = None
+    edited_message: _Message | None = None
+    callback_query: _Callback | None = None
+
+
+def check_shape(update: dict[str, Any]) -> None:
+    """Raise MalformedWebhook when a field the channel reads has the wrong type."""
+    shaped(_Update, update)
 
 
 def incoming(update: dict[str, Any]) -> Incoming | None:

@@ -6,24 +6,27 @@ last message (the customer-service window); outside it, ``send`` refuses with
 fetched on the gateway's request (``download``): Graph gives a short-lived signed URL for
 the media id, fetched with the same bearer token and never logged. What a person forwarded
 (``context.forwarded``, ``frequently_forwarded``) is read as ``Forwarded``, not as their text.
+A signed body of the wrong shape is a 400; a message dated older than duplicates are
+remembered is dropped as a replay (``channels.whatsapp_shape``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import time
+from collections.abc import Callable
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Protocol
 
+from channels import whatsapp_shape
 from channels.attachments import fetch
 from channels.wording import words_for
 from equipage.chat import Attachment, Forwarded, Incoming, Outgoing, Receiver
 from equipage.documents import size_refusal
-from equipage.errors import MissingExtraError, RuntimeFailure, WindowClosed
-from equipage.httpserver import read_body
+from equipage.errors import MalformedWebhook, MissingExtraError, RuntimeFailure, WindowClosed
+from equipage.httpserver import read_body, read_json, refusing_malformed
 
 if TYPE_CHECKING:
     import httpx
@@ -79,6 +82,7 @@ class WhatsAppChannel:
         verify_token: str,
         base_url: str = "https://graph.facebook.com/v21.0",
         window_store: WindowStore | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         try:
             import httpx
@@ -88,6 +92,7 @@ class WhatsAppChannel:
         self._app_secret = app_secret.encode()
         self._verify_token = verify_token.encode()
         self.windows: WindowStore = window_store or MemoryWindowStore()
+        self._clock = clock  # Unix time; tests move it instead of waiting
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             headers={"Authorization": f"Bearer {token}"},
@@ -213,28 +218,36 @@ class WhatsAppChannel:
         async def webhook(request: Request) -> Response:
             body = await read_body(request, MAX_BODY)
             if body is None:
-                return PlainTextResponse("Body too large", 400)
+                raise MalformedWebhook(f"the body is over {MAX_BODY} bytes")
             given = request.headers.get("x-hub-signature-256", "").encode()
             expected = b"sha256=" + hmac.new(self._app_secret, body, sha256).hexdigest().encode()
             if not hmac.compare_digest(given, expected):
                 log.warning("whatsapp webhook with a missing or wrong X-Hub-Signature-256 refused")
                 return PlainTextResponse("Bad signature", 401)
-            try:
-                payload = json.loads(body)
-            except ValueError:
-                return PlainTextResponse("Malformed JSON", 400)
-            if not isinstance(payload, dict):
-                return PlainTextResponse("Malformed JSON", 400)
+            payload = read_json(body)
+            now = self._clock()
+            replayed: set[str] = set()
+            for message in whatsapp_shape.read(payload).messages():
+                why = whatsapp_shape.stale(message, now)
+                if why is not None:
+                    # Authentic but too old to tell from a replay: a 200, so Meta stops.
+                    log.warning("whatsapp message %s dropped: %s", message.id, why)
+                    replayed.add(message.id)
             answers: list[Outgoing] = []
             for incoming in self.incoming(payload):
-                await self.windows.set(incoming.user, time.time())
+                if incoming.message_id in replayed:
+                    continue
+                await self.windows.set(incoming.user, now)
+                # Raised from here is ours (Redis down...): a 500, and Meta delivers again.
                 answers += await receiver.receive(incoming)
             # Meta wants the 200 fast and redelivers otherwise: answer after responding.
             return PlainTextResponse("OK", background=BackgroundTask(self._answer, answers))
 
         return [
             Route("/whatsapp/webhook", verify, methods=["GET"]),
-            Route("/whatsapp/webhook", webhook, methods=["POST"]),
+            Route(
+                "/whatsapp/webhook", refusing_malformed("whatsapp", log, webhook), methods=["POST"]
+            ),
         ]
 
     async def _answer(self, answers: list[Outgoing]) -> None:
@@ -251,7 +264,7 @@ class WhatsAppChannel:
     async def send(self, message: Outgoing) -> None:
         """Text in chunks of 4096, a question as Approve/Reject reply buttons."""
         last = await self.windows.get(message.chat)
-        if last is None or time.time() - last > WINDOW:
+        if last is None or self._clock() - last > WINDOW:
             raise WindowClosed(message.chat)
         text, question = message.text, message.question
         if question is None:

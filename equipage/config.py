@@ -67,8 +67,16 @@ def load_config(path: str | Path) -> CompanyConfig:
             "no such file; run 'equipage init' to create one, or set EQUIPAGE_CONFIG to its path",
             path=str(file),
         ) from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read this file as UTF-8 text: {err}", path=str(file)) from err
+    except UnicodeDecodeError as err:
+        line = err.object.count(b"\n", 0, err.start) + 1
+        raise ConfigError(
+            f"byte {err.object[err.start]:#04x} is not UTF-8 text ({err.reason}); save the file "
+            "as UTF-8 (accented letters are fine, written as UTF-8)",
+            path=str(file),
+            line=line,
+        ) from err
+    except OSError as err:
+        raise ConfigError(f"cannot read this file: {err}", path=str(file)) from err
     data, positions = parse_yaml(text, str(file))
     if not isinstance(data, dict):
         raise ConfigError(

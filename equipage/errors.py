@@ -5,6 +5,7 @@
     ├── MissingExtraError      an optional dependency is not installed
     ├── InputRejected          content from outside cannot be used (a file, a notice, an export)
     │   ├── DocumentRefused    a file a person sent is too large or of an unreadable type
+    │   ├── MalformedWebhook   a signed webhook body that is not what the platform sends
     │   └── OffLimits          a path or address outside what the crew may touch
     ├── RuntimeFailure         something broke while running (Redis, a handler, a model)
     │   ├── BusError
@@ -37,6 +38,7 @@ __all__ = [
     "Handover",
     "HopLimitExceeded",
     "InputRejected",
+    "MalformedWebhook",
     "MissingExtraError",
     "ModelError",
     "OffLimits",
@@ -85,6 +87,14 @@ class InputRejected(EquipageError):
 
 class DocumentRefused(InputRejected):
     """A file a person sent is too large, or of a type Equipage cannot read."""
+
+
+class MalformedWebhook(InputRejected):
+    """A webhook body, signed or not, is not what the platform sends: answered 400, not 500.
+
+    The message says what was wrong (not JSON, nested too deep, a field of the wrong type)
+    and never quotes the body, which may hold a person's words.
+    """
 
 
 class OffLimits(InputRejected):

@@ -1,7 +1,11 @@
 """Serve a Starlette app with uvicorn inside the running event loop, and read webhooks.
 
 The webhook server of ``equipage up`` and the fake platform servers of
-``equipage.testing`` use it; ``read_body`` is how every webhook reads what it is sent.
+``equipage.testing`` use it; ``read_body`` is how every webhook reads what it is sent,
+``read_json`` and ``shaped`` how it reads the JSON object in it, and ``refusing_malformed``
+guards a webhook endpoint: a :class:`MalformedWebhook` raised while reading becomes a 400
+and one warning, never a 500 and a traceback. Failures on our side (Redis down) still
+propagate as a 500, so the platform delivers again.
 The socket is bound and listening before uvicorn starts, so clients may connect at
 once; signals stay with the caller (the CLI, pytest); and ``stop`` asks uvicorn to exit
 instead of cancelling it.
@@ -11,11 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import socket
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
-__all__ = ["LocalServer", "read_body"]
+from pydantic import BaseModel, ValidationError
+
+from equipage.errors import MalformedWebhook
+
+__all__ = ["LocalServer", "read_body", "read_json", "refusing_malformed", "shaped"]
+
+Model = TypeVar("Model", bound=BaseModel)
+Endpoint = Callable[[Any], Awaitable[Any]]
 
 
 async def read_body(request: Any, limit: int) -> bytes | None:
@@ -33,6 +46,47 @@ async def read_body(request: Any, limit: int) -> bytes | None:
         if len(body) > limit:
             return None
     return bytes(body)
+
+
+def read_json(body: bytes) -> dict[str, Any]:
+    """The JSON object a webhook body holds; MalformedWebhook when it holds none."""
+    if not body:
+        raise MalformedWebhook("the body is empty")
+    try:
+        value = json.loads(body)
+    except RecursionError:  # not a ValueError: json gives up on deep nesting this way
+        raise MalformedWebhook("the body is JSON nested too deep") from None
+    except ValueError:  # UnicodeDecodeError included
+        raise MalformedWebhook("the body is not JSON in UTF-8") from None
+    if not isinstance(value, dict):
+        raise MalformedWebhook("the body is JSON but not an object")
+    return value
+
+
+def shaped(model: type[Model], data: dict[str, Any]) -> Model:
+    """``data`` read as ``model``; MalformedWebhook naming the fields, never their values."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        fields = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or 'body'}: {e['msg']}"
+            for e in err.errors(include_url=False, include_input=False)[:3]
+        )
+        raise MalformedWebhook(f"fields of the wrong shape ({fields})") from None
+
+
+def refusing_malformed(platform: str, log: logging.Logger, endpoint: Endpoint) -> Endpoint:
+    """``endpoint``, answering 400 with one warning when it raises MalformedWebhook."""
+    from starlette.responses import PlainTextResponse
+
+    async def guarded(request: Any) -> Any:
+        try:
+            return await endpoint(request)
+        except MalformedWebhook as err:
+            log.warning("%s webhook refused: %s", platform, err)
+            return PlainTextResponse("Malformed webhook body", 400)
+
+    return guarded
 
 
 class LocalServer:

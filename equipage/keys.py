@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CONSUMER_GROUP", "GATEWAY_GROUP", "Keys", "validate_company_id"]
+__all__ = ["CONSUMER_GROUP", "GATEWAY_GROUP", "SEEN_FOR", "Keys", "validate_company_id"]
 
 #: Consumer group that every worker joins on every inbox stream.
 CONSUMER_GROUP = "workers"
 #: Consumer group that channel gateways join on the outbox stream.
 GATEWAY_GROUP = "gateway"
+#: Seconds a ``seen`` marker lives: a delivery of the same message later is not known as a
+#: duplicate, so adapters whose signatures carry no time refuse messages this old.
+SEEN_FOR = 7 * 24 * 3600
 
 # fullmatch, not ``$``: ``$`` also matches before a trailing newline ("acme\n").
 _COMPANY_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")

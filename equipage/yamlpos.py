@@ -13,6 +13,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from equipage.errors import ConfigError
+from equipage.yamlread import compose, construct
 
 __all__ = ["FieldIssues", "Loc", "Positions", "config_error", "dotted", "parse_yaml"]
 
@@ -48,40 +49,17 @@ class Positions:
 
 def parse_yaml(text: str, path: str) -> tuple[object, Positions]:
     """Return the YAML document in ``text`` and the positions of its keys and items."""
-    loader = yaml.SafeLoader(text)
-    try:
-        # One parse gives both the node tree (with marks) and the Python data.
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        problem = ": ".join(part for part in (err.context, err.problem) if part)
-        raise ConfigError(
-            f"this is not valid YAML ({problem}); check the indentation, the colons, and quote "
-            "values that contain ': ' or start with '{', '[', '*', '&' or '@'",
-            path=path,
-            line=mark.line + 1 if mark else None,
-        ) from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"this is not valid YAML ({err})", path=path) from err
-    finally:
-        loader.dispose()
+    node = compose(text, path)
     lines: dict[tuple[str, ...], int] = {}
-    if node is not None:
-        _index(node, (), lines, path, set())
-    return data, Positions(lines)
+    if node is None:
+        return None, Positions(lines)
+    # Index before constructing: constructing a merge key (`<<: *base`) rewrites the node.
+    _index(node, (), lines, path)
+    return construct(node, path), Positions(lines)
 
 
-def _index(
-    node: yaml.Node,
-    loc: Loc,
-    lines: dict[tuple[str, ...], int],
-    path: str,
-    ancestors: set[int],
-) -> None:
-    if id(node) in ancestors:  # a recursive alias; its content is already indexed
-        return
-    ancestors = ancestors | {id(node)}
+def _index(node: yaml.Node, loc: Loc, lines: dict[tuple[str, ...], int], path: str) -> None:
+    # yamlread refused aliases inside their own anchor, so this walk ends.
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode) or key.value == "<<":
@@ -98,12 +76,12 @@ def _index(
                     field=dotted(child),
                 )
             lines[_key(child)] = line
-            _index(value, child, lines, path, ancestors)
+            _index(value, child, lines, path)
     elif isinstance(node, yaml.SequenceNode):
         for number, item in enumerate(node.value):
             child = (*loc, number)
             lines[_key(child)] = item.start_mark.line + 1
-            _index(item, child, lines, path, ancestors)
+            _index(item, child, lines, path)
 
 
 def _key(loc: Sequence[str | int]) -> tuple[str, ...]:

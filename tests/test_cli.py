@@ -115,6 +115,47 @@ def test_status_reports_a_bad_field_with_its_file_line_and_path(tmp_path: Path) 
     assert [p.name for p in (tmp_path / ".equipage").iterdir()] == ["audit.key"]
 
 
+#: ``python -m equipage.cli`` with its memory capped at 1 GB: a file written to exhaust
+#: memory must fail the test, not the machine.
+CAPPED_CLI = (
+    "import resource, runpy; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+    "runpy.run_module('equipage.cli', run_name='__main__')"
+)
+
+#: Nine lines of nine aliases each, 9**9 values once expanded (the "billion laughs").
+ALIAS_BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{name}: &{name} [{','.join([f'*{before}'] * 9)}]\n"
+    for before, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize("command", ["up", "status"])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [(ALIAS_BOMB, 5), ("company:\n  name: Acme\x00Cloud\n", 2)],
+    ids=["alias-bomb", "nul-character"],
+)
+def test_a_company_yaml_that_yaml_refuses_is_one_error_line_not_a_traceback(
+    tmp_path: Path, command: str, text: str, line: int
+) -> None:
+    (tmp_path / "company.yaml").write_text(text, encoding="utf-8")
+
+    done = subprocess.run(
+        [sys.executable, "-c", CAPPED_CLI, command],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: company.yaml:{line}: column "), done.stderr
+    assert done.stderr.count("error:") == 1
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / ".equipage").exists()  # refused before Redis starts
+
+
 def test_status_shows_questions_and_errors_as_written_even_blank_or_with_brackets(
     tmp_path: Path,
 ) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -314,6 +317,154 @@ def test_a_key_written_twice_is_an_error(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_mapping_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="must be a YAML mapping"):
         load_config(write(tmp_path, "- just\n- a list\n"))
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """The "billion laughs": each line repeats the previous one nine times, 9**9 in all."""
+    names = "abcdefghijklmnopqrstuvwxyz"[:levels]
+    lines = [f"{names[0]}: &{names[0]} [{', '.join(['lol'] * 9)}]"]
+    for before, name in itertools.pairwise(names):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{before}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+#: Loads a company.yaml in a fresh process capped at 1 GB, then prints how much its
+#: resident memory grew (MB) and what load_config said. The cap keeps a regression from
+#: taking the machine's memory with it.
+MEASURE = """\
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from equipage.config import load_config
+from equipage.errors import ConfigError
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    load_config(sys.argv[1])
+    outcome = "loaded"
+except ConfigError as err:
+    outcome = str(err)
+except MemoryError:
+    outcome = "MemoryError"
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(grown // 1024)  # ru_maxrss is in KB on Linux
+print(outcome)
+"""
+
+
+def test_an_alias_bomb_is_refused_at_an_alias_line_using_little_memory(tmp_path: Path) -> None:
+    text = alias_bomb()
+    assert len(text.encode()) < 500
+    path = write(tmp_path, text)
+
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, check=True
+    )
+
+    grown_mb, outcome = done.stdout.split("\n", 1)
+    assert outcome.startswith(f"{path}:"), outcome
+    line = int(outcome.split(":")[1])
+    assert 2 <= line <= 9  # a line holding aliases
+    assert "alias" in outcome
+    assert int(grown_mb) < 50
+
+
+def test_anchors_and_aliases_that_reuse_a_small_block_still_load(tmp_path: Path) -> None:
+    roles = """\
+roles:
+  ceo: &role
+    description: "Runs the company"
+    model: &model anthropic:claude-sonnet-4-5
+    daily_budget: 2.5
+  cto:
+    <<: *role
+    description: "Hosting and costs"
+  marketing:
+    <<: *role
+    description: "Tenders and campaigns"
+  support:
+    <<: *role
+    description: "Answers customers"
+    model: *model
+"""
+    text = BASE.split("roles:\n")[0] + roles + "runtime:\n  entry_role: ceo\n"
+    config = load_config(write(tmp_path, text))
+    assert {role.model for role in config.roles.values()} == {"anthropic:claude-sonnet-4-5"}
+    assert {role.daily_budget for role in config.roles.values()} == {2.5}
+    assert config.roles["support"].description == "Answers customers"
+
+
+def test_an_alias_inside_its_own_anchor_is_refused_at_its_line(tmp_path: Path) -> None:
+    text = BASE.replace("    handles: [strategy, Stratégie]", "    handles: &loop [a, *loop]")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=r"\*loop") as caught:
+        load_config(path)
+    assert caught.value.line == line_of(text, "*loop")
+
+
+@pytest.mark.parametrize(
+    ("character", "named"),
+    [("\x00", "U+0000"), ("\x07", "U+0007"), ("\ufffe", "U+FFFE")],
+)
+def test_a_character_yaml_forbids_is_an_error_at_its_line_and_column(
+    tmp_path: Path, character: str, named: str
+) -> None:
+    text = BASE.replace('"Hosting and costs"', f'"Hosting{character}and costs"')
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    line = line_of(text, "Hosting")
+    column = text.splitlines()[line - 1].index(character) + 1
+    assert str(caught.value).startswith(f"{path}:{line}: column {column}: {named} ")
+
+
+def test_a_tab_in_the_indentation_is_an_error_at_its_line_and_column(tmp_path: Path) -> None:
+    text = BASE.replace("    max_hops: 4", "\tmax_hops: 4").replace(
+        "  max_hops: 4", "\tmax_hops: 4"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match="not valid YAML") as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}:{line_of(text, 'max_hops')}: column 1: ")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("2026-13-45", "month must be in 1..12"), ("1" * 5000, "digits")],
+)
+def test_a_value_yaml_cannot_convert_is_an_error_at_its_line(
+    tmp_path: Path, value: str, reason: str
+) -> None:
+    text = BASE.replace("  max_hops: 4", f"  max_hops: {value}")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=reason) as caught:
+        load_config(path)
+    assert caught.value.line == line_of(text, "max_hops")
+
+
+def test_bytes_that_are_not_utf8_are_an_error_at_their_line(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    path.write_bytes(BASE.replace("Acme Cloud", "Acme\xe9Cloud").encode("latin-1"))
+    with pytest.raises(ConfigError, match="UTF-8") as caught:
+        load_config(path)
+    assert caught.value.line == line_of(BASE, "Acme Cloud")
+
+
+def test_an_alias_that_nests_too_deeply_is_refused_at_its_line(tmp_path: Path) -> None:
+    deep = "[" * 90 + "1" + "]" * 90
+    text = BASE.replace(
+        "  max_hops: 4", f"  max_hops: 4\ndeep: &deep {deep}\nx: [[[[[[[[[[*deep]]]]]]]]]]"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=r"\*deep nests") as caught:
+        load_config(path)
+    assert caught.value.line == line_of(text, "x: ")
+
+
+def test_a_file_nested_too_deeply_is_an_error_at_its_line(tmp_path: Path) -> None:
+    text = BASE.replace("  max_hops: 4", "  max_hops: " + "[" * 5000 + "]" * 5000)
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match="nested") as caught:
+        load_config(path)
+    assert caught.value.line == line_of(text, "max_hops")
 
 
 def test_settings_come_from_the_given_environment() -> None:

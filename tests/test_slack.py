@@ -7,16 +7,19 @@ import contextlib
 import json
 import logging
 import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import Clock, SignatureVerifier
 from starlette.applications import Starlette
@@ -29,9 +32,10 @@ from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
 from equipage.chat import Downloader, Incoming, Outgoing, PlatformChannel
 from equipage.config import CompanyConfig
+from equipage.connection import RedisTarget
 from equipage.envelope import Attachment, Envelope, Kind, Origin, Question
 from equipage.errors import ConfigError, DocumentRefused, SourceError
-from equipage.keys import Keys
+from equipage.keys import SEEN_FOR, Keys
 from equipage.testing import stream_entries, wait_for_stream, wait_until
 from equipage.testing.fake_slack import Ack, FakeSlack, blocks, sign
 
@@ -267,20 +271,35 @@ async def test_retried_event_is_acknowledged_and_processed_once(
     assert len(await inbox(redis, keys)) == 1
 
 
-async def test_event_is_acknowledged_before_the_gateway_has_handled_it(
-    bus: Bus, slack: SlackChannel, redis: aioredis.Redis, keys: Keys
+async def test_event_the_gateway_has_not_stored_in_time_gets_503_and_is_stored_after(
+    bus: Bus, fake: FakeSlack, redis: aioredis.Redis, keys: Keys, caplog: pytest.LogCaptureFixture
 ) -> None:
+    slack = SlackChannel(TOKEN, signing_secret=SECRET, base_url=fake.base_url, ack_within=0.05)
     gate = asyncio.Event()
     slow = Spy(Gateway(CONFIG, bus, channels={"slack": slack}), gate=gate)
     transport = httpx.ASGITransport(app=Starlette(routes=slack.routes(slow)))
     async with httpx.AsyncClient(transport=transport, base_url="http://equipage") as http:
         response = await post(http, MENTION)
+        assert response.status_code == 503  # Slack sends it again: nothing told it stored
+        assert "not stored within" in caplog.text
+        assert await redis.xlen(keys.inbox("ceo")) == 0  # still held at the gate
+        gate.set()
+        await wait_for_stream(redis, keys.inbox("ceo"), 1)
+        retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+        again = await post(http, MENTION, headers=retry)
+
+    assert again.status_code == 200  # a duplicate of what was stored
+    await slack.aclose()
+    assert len(await inbox(redis, keys)) == 1
+
+
+async def test_event_is_answered_200_only_once_the_gateway_has_stored_it(
+    client: httpx.AsyncClient, redis: aioredis.Redis, keys: Keys
+) -> None:
+    response = await post(client, DIRECT)
 
     assert response.status_code == 200
-    await wait_until(_value(slow.received), what="the gateway called")
-    assert await redis.xlen(keys.inbox("ceo")) == 0  # still held at the gate
-    gate.set()
-    await wait_for_stream(redis, keys.inbox("ceo"), 1)
+    assert await redis.xlen(keys.inbox("ceo")) == 1  # no waiting: stored before the answer
 
 
 async def test_approve_button_reaches_the_gateway_as_the_approve_command(
@@ -587,19 +606,34 @@ async def test_mention_over_the_socket_becomes_a_task_and_the_reply_goes_in_its_
     assert posted.body == {"channel": "C00FAKECHAN1", "text": "On it.", "thread_ts": ts}
 
 
-async def test_socket_envelope_is_acked_before_the_gateway_has_handled_it(
+async def test_socket_envelope_is_acked_only_once_the_gateway_has_stored_it(
     live: Live, fake: FakeSlack, redis: aioredis.Redis, keys: Keys
 ) -> None:
-    live.spy.gate = asyncio.Event()
-
     envelope = fake.push("events_api", DIRECT)
 
-    ack = await acked(fake, envelope)
-    await wait_until(_value(live.spy.received), what="the gateway called")
-    assert await redis.xlen(keys.inbox("ceo")) == 0  # still held at the gate, yet acked
-    live.spy.gate.set()
-    await wait_for_stream(redis, keys.inbox("ceo"), 1)
-    assert ack in fake.acks
+    await acked(fake, envelope)
+    assert await redis.xlen(keys.inbox("ceo")) == 1  # no waiting: stored before the ack
+
+
+async def test_socket_envelope_the_gateway_has_not_stored_in_time_is_not_acked(
+    fake: FakeSlack, bus: Bus, redis: aioredis.Redis, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = SlackChannel(
+        TOKEN, app_token=APP_TOKEN, mode="socket", base_url=fake.base_url, ack_within=0.05
+    )
+    spy = Spy(Gateway(CONFIG, bus, channels={"slack": channel}), gate=asyncio.Event())
+    async with running(channel, spy):
+        await wait_until(_count(fake, "connected", 1), what="the socket connected")
+        late = fake.push("events_api", DIRECT)
+        await wait_until(lambda: _true("not stored within" in caplog.text), what="time out")
+        reaction = fake.push("events_api", ACTIONS["reaction"])
+        await acked(fake, reaction)  # the socket goes on meanwhile
+        assert spy.gate is not None
+        spy.gate.set()
+        await channel.aclose()
+
+    assert await redis.xlen(keys.inbox("ceo")) == 1
+    assert late not in [ack.envelope_id for ack in fake.acks]
 
 
 async def test_envelope_the_crew_does_not_read_is_acked_all_the_same(
@@ -1068,3 +1102,249 @@ def test_a_press_without_the_message_blocks_gives_nothing_to_update() -> None:
 
     assert slack_blocks.pressed(action) is None  # the recorded message has no blocks
     assert slack_blocks.pressed({"type": "block_actions", "actions": ["junk"]}) is None
+
+
+# -- stored before acknowledged -----------------------------------------------------------------
+class Outage:
+    """The gateway while Redis is down (nothing listens on its port), then once it is back."""
+
+    def __init__(self, up: Gateway, keys: Keys) -> None:
+        with socket.socket() as probe:  # a port nobody listens on once closed
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        # No retries: the refused connection fails the store at once, inside Slack's 3 s.
+        self.dead = aioredis.Redis(port=port, retry=Retry(NoBackoff(), 0))
+        self.down = Gateway(CONFIG, Bus(self.dead, keys), channels=up.channels)
+        self.up = up
+        self.failed = 0
+        self.received: list[Incoming] = []
+
+    async def receive(self, message: Incoming) -> list[Outgoing]:
+        self.received.append(message)
+        if self.failed == 0:
+            try:
+                return await self.down.receive(message)
+            except Exception:
+                self.failed += 1
+                raise
+        return await self.up.receive(message)
+
+
+@pytest.fixture
+async def outage(bus: Bus, slack: SlackChannel, keys: Keys) -> AsyncIterator[Outage]:
+    down = Outage(Gateway(CONFIG, bus, channels={"slack": slack}), keys)
+    yield down
+    await down.dead.aclose()
+
+
+async def test_event_that_cannot_be_stored_gets_503_and_slacks_retry_is_stored_once(
+    slack: SlackChannel,
+    outage: Outage,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    transport = httpx.ASGITransport(app=Starlette(routes=slack.routes(outage)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://equipage") as http:
+        refused = await post(http, MENTION)
+        retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+        stored = await post(http, MENTION, headers=retry)
+
+    assert (refused.status_code, stored.status_code) == (503, 200)
+    assert outage.failed == 1
+    assert "Traceback" not in caplog.text
+    await slack.aclose()
+    [task] = await inbox(redis, keys)
+    assert task.text == "Hey"
+
+
+async def test_event_whose_store_fails_after_the_duplicate_check_is_stored_on_slacks_retry(
+    client: httpx.AsyncClient, slack: SlackChannel, redis: aioredis.Redis, keys: Keys
+) -> None:
+    # The inbox key holds a string: the duplicate marker is set, then the XADD fails.
+    await redis.set(keys.inbox("ceo"), "not a stream")
+    refused = await post(client, MENTION)
+    await redis.delete(keys.inbox("ceo"))
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+    stored = await post(client, MENTION, headers=retry)
+
+    assert (refused.status_code, stored.status_code) == (503, 200)
+    await slack.aclose()
+    [task] = await inbox(redis, keys)
+    assert task.text == "Hey"
+
+
+class Cut:
+    """A TCP way to the test Redis that breaks for good at the first ``at`` command through it."""
+
+    def __init__(self, target: RedisTarget, *, at: bytes = b"XADD") -> None:
+        self.target = target
+        self.at = at
+        self.cut = False
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._links: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> Cut:
+        self._server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._break()
+        assert self._server is not None
+        await self._server.wait_closed()
+
+    def _break(self) -> None:
+        self.cut = True
+        assert self._server is not None
+        self._server.close()  # the next connection is refused
+        for writer in self._links:
+            writer.close()
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.target.socket:
+            up_reader, up_writer = await asyncio.open_unix_connection(self.target.socket)
+        else:
+            url = urlsplit(self.target.url or "")
+            up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port or 6379)
+        self._links += [writer, up_writer]
+        back = asyncio.create_task(self._pipe(up_reader, writer))
+        while data := await reader.read(65536):
+            if self.at in data.upper():
+                self._break()
+                break
+            up_writer.write(data)
+        up_writer.close()
+        await asyncio.gather(back, return_exceptions=True)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+
+async def test_event_whose_redis_went_away_between_claim_and_store_is_taken_on_a_later_retry(
+    fake: FakeSlack, bus: Bus, redis_target: RedisTarget, redis: aioredis.Redis, keys: Keys
+) -> None:
+    slack = SlackChannel(TOKEN, signing_secret=SECRET, base_url=fake.base_url)
+    async with Cut(redis_target) as way:
+        cut = aioredis.Redis(port=way.port, retry=Retry(NoBackoff(), 0))
+        gone = Gateway(CONFIG, Bus(cut, keys), channels={"slack": slack}, claim_for=0.2)
+        transport = httpx.ASGITransport(app=Starlette(routes=slack.routes(gone)))
+        async with httpx.AsyncClient(transport=transport, base_url="http://equipage") as http:
+            refused = await post(http, MENTION)
+        await cut.aclose()
+    assert (way.cut, refused.status_code) == (True, 503)
+    # Redis went away with the duplicate marker set: it lapses instead of lasting a week.
+    marker = keys.seen("slack", MENTION["event_id"])
+    await wait_until(_gone(redis, marker), what="the claim lapsed")
+    up = Gateway(CONFIG, bus, channels={"slack": slack})
+    transport = httpx.ASGITransport(app=Starlette(routes=slack.routes(up)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://equipage") as http:
+        retry = {"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_error"}
+        stored = await post(http, MENTION, headers=retry)
+
+    assert stored.status_code == 200
+    await slack.aclose()
+    [task] = await inbox(redis, keys)
+    assert task.text == "Hey"
+    assert 0 < await redis.ttl(marker) <= SEEN_FOR  # stored: a duplicate for a week now
+
+
+async def test_event_stored_just_before_redis_went_away_gets_200(
+    fake: FakeSlack, redis_target: RedisTarget, redis: aioredis.Redis, keys: Keys
+) -> None:
+    slack = SlackChannel(TOKEN, signing_secret=SECRET, base_url=fake.base_url)
+    async with Cut(redis_target, at=b"EXPIRE") as way:
+        cut = aioredis.Redis(port=way.port, retry=Retry(NoBackoff(), 0))
+        gone = Gateway(CONFIG, Bus(cut, keys), channels={"slack": slack})
+        transport = httpx.ASGITransport(app=Starlette(routes=slack.routes(gone)))
+        async with httpx.AsyncClient(transport=transport, base_url="http://equipage") as http:
+            response = await post(http, MENTION)
+        await cut.aclose()
+
+    assert (way.cut, response.status_code) == (True, 200)  # stored: Slack need not resend
+    await slack.aclose()
+    assert len(await inbox(redis, keys)) == 1
+
+
+def _gone(redis: aioredis.Redis, key: str) -> Any:
+    async def probe() -> bool:
+        return not await redis.exists(key)
+
+    return probe
+
+
+async def test_envelope_that_cannot_be_stored_is_not_acked_and_its_redelivery_is_stored_once(
+    fake: FakeSlack, bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    channel = SlackChannel(TOKEN, app_token=APP_TOKEN, mode="socket", base_url=fake.base_url)
+    outage = Outage(Gateway(CONFIG, bus, channels={"slack": channel}), keys)
+    async with running(channel, outage):  # type: ignore[arg-type]
+        await wait_until(_count(fake, "connected", 1), what="the socket connected")
+        lost = fake.push("events_api", MENTION)
+        await wait_until(lambda: _true(outage.failed == 1), what="the store failed")
+        again = fake.push("events_api", MENTION, retry_attempt=1, retry_reason="timeout")
+        await acked(fake, again)
+        await channel.aclose()
+    await outage.dead.aclose()
+
+    assert lost not in [ack.envelope_id for ack in fake.acks]
+    [task] = await inbox(redis, keys)
+    assert task.text == "Hey"
+
+
+# -- malformed bodies ---------------------------------------------------------------------------
+WRONG_TYPES: list[dict[str, Any]] = [
+    {"type": "event_callback", "event_id": "Ev1", "event": "not an object"},
+    {"type": "event_callback", "event_id": "Ev2", "event": {**MENTION["event"], "user": ["U1"]}},
+    {**MENTION, "event": {**MENTION["event"], "ts": {"nested": 1}}},
+    {"type": "block_actions", "actions": [7], "user": {"id": FOUNDER}, "channel": {"id": "C1"}},
+    {"type": "block_actions", "actions": "approve", "user": "alice"},
+]
+
+
+@pytest.mark.parametrize("payload", WRONG_TYPES)
+async def test_signed_event_with_fields_of_the_wrong_type_gets_400_and_one_warning(
+    client: httpx.AsyncClient, spy: Spy, payload: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="channels.slack"):
+        response = await post(client, payload)
+
+    assert response.status_code == 400
+    assert spy.received == []
+    [line] = [r for r in caplog.records if r.name == "channels.slack"]
+    assert line.levelno == logging.WARNING and line.exc_info is None
+    assert "not an object" not in caplog.text and "nested" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 5000 + b"]" * 5000, b'{"a":' * 5000 + b"1" + b"}" * 5000, b'{"text": "\xff\xfe"}'],
+    ids=["array nested 5000 deep", "object nested 5000 deep", "invalid UTF-8"],
+)
+async def test_signed_body_nested_too_deep_or_not_utf8_gets_400_and_one_warning(
+    client: httpx.AsyncClient, spy: Spy, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="channels.slack"):
+        response = await post(client, body)
+
+    assert response.status_code == 400
+    assert spy.received == []
+    [line] = [r for r in caplog.records if r.name == "channels.slack"]
+    assert line.exc_info is None
+
+
+async def test_envelope_with_fields_of_the_wrong_type_is_acked_and_logged_once(
+    live: Live, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="channels.slack_socket"):
+        envelope = fake.push("events_api", WRONG_TYPES[1])
+        await acked(fake, envelope)
+
+    assert live.spy.received == []
+    [line] = [r for r in caplog.records if r.name == "channels.slack_socket"]
+    assert line.levelno == logging.WARNING and line.exc_info is None

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from starlette.applications import Starlette
 from telegram.error import RetryAfter
 
@@ -501,11 +503,11 @@ async def test_typing_sends_the_typing_chat_action(
 # -- webhook ------------------------------------------------------------------------------------
 @asynccontextmanager
 async def webhook(
-    fake: FakeTelegram, gateway: Gateway
+    fake: FakeTelegram, gateway: Gateway, *, raise_app_exceptions: bool = True
 ) -> AsyncIterator[tuple[TelegramChannel, httpx.AsyncClient]]:
     hooked = TelegramChannel(TOKEN, base_url=fake.base_url, mode="webhook", webhook_secret=SECRET)
     app = Starlette(routes=hooked.routes(gateway))
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://equipage") as client:
             yield hooked, client
@@ -562,6 +564,96 @@ async def test_webhook_with_a_malformed_or_oversized_body_is_refused(
 
     assert answer.status_code == 400
     assert await inbox(redis, keys) == []
+
+
+def shaped(**changes: Any) -> bytes:
+    """The real text update with some of its fields changed to the wrong type."""
+    update = fixture("nutgram_update_text")
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        found = update
+        for part in parents:
+            found = found[part]
+        found[last] = value
+    return json.dumps(update).encode()
+
+
+DEEP = b"[" * 5000 + b"]" * 5000  # Python's json raises RecursionError, not ValueError
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        shaped(update_id="1"),
+        shaped(message=[1, 2]),
+        shaped(message__text=12345),
+        shaped(message__chat={"id": "nope"}),
+        shaped(message__from=["bob"]),
+        json.dumps({"update_id": 9, "callback_query": "approve:3f9a"}).encode(),
+        json.dumps(
+            {"update_id": 9, "message": {"deep": json.loads(b"[" * 900 + b"]" * 900)}}
+        ).encode(),
+        DEEP,
+        b'{"update_id": 1, "text": "caf\xe9"}',
+        b"",
+        b"not json at all",
+    ],
+    ids=[
+        "update_id-string",
+        "message-list",
+        "text-number",
+        "chat-id-string",
+        "from-list",
+        "callback-string",
+        "message-without-chat",
+        "nested-5000",
+        "invalid-utf8",
+        "empty",
+        "not-json",
+    ],
+)
+async def test_signed_webhook_of_the_wrong_shape_is_a_bad_request_with_one_log_line(
+    fake: FakeTelegram,
+    gateway: Gateway,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+    body: bytes,
+) -> None:
+    async with webhook(fake, gateway) as (_, client):
+        with caplog.at_level(logging.DEBUG):
+            answer = await client.post(
+                "/telegram/webhook",
+                content=body,
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+
+    assert answer.status_code == 400
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.levelno == logging.WARNING and line.exc_info is None
+    assert line.getMessage().startswith("telegram webhook refused: ")
+    assert "aaaaaaaaaa" not in line.getMessage() and SECRET not in line.getMessage()
+    assert await inbox(redis, keys) == []
+
+
+async def test_webhook_failing_on_our_side_is_a_server_error_so_telegram_sends_again(
+    fake: FakeTelegram, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = aioredis.Redis(port=1, retry=Retry(NoBackoff(), 0))  # nothing listens: Redis is down
+    gateway = Gateway(CONFIG, Bus(down, keys))
+    try:
+        async with webhook(fake, gateway, raise_app_exceptions=False) as (_, client):
+            answer = await client.post(
+                "/telegram/webhook",
+                json=fixture("nutgram_update_text"),
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
+    finally:
+        await gateway.aclose()
+        await down.aclose()
+
+    assert answer.status_code == 500
+    assert "webhook refused" not in caplog.text
 
 
 def test_webhook_mode_without_a_secret_is_a_config_error() -> None:

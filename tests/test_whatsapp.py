@@ -10,24 +10,27 @@ import copy
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from starlette.applications import Starlette
 
 from channels.gateway import Gateway
 from channels.whatsapp import WhatsAppChannel, WindowClosed
+from channels.whatsapp_shape import SKEW
 from equipage.approvals import Approval, Approvals
 from equipage.bus import Bus
 from equipage.chat import Attachment, Downloader, Forwarded, Outgoing, PlatformChannel
 from equipage.config import CompanyConfig
 from equipage.envelope import Envelope, Kind, Origin, Question
 from equipage.errors import RuntimeFailure
-from equipage.keys import Keys
+from equipage.keys import SEEN_FOR, Keys
 from equipage.testing import stream_entries
 from equipage.testing.fake_graph import FakeGraph, sign
 from tests.conftest import FIXTURES
@@ -82,6 +85,16 @@ def pressed(button_id: str) -> dict[str, Any]:
     return payload
 
 
+def dated(payload: dict[str, Any], when: float) -> dict[str, Any]:
+    """``payload`` with each message's timestamp set to ``when``, as Meta sends it then."""
+    payload = copy.deepcopy(payload)
+    for entry in payload.get("entry", []):
+        for change in entry.get("changes", []):
+            for message in change.get("value", {}).get("messages", []):
+                message["timestamp"] = str(int(when))
+    return payload
+
+
 class Crew:
     """The channel's webhook routes served in-process, with the gateway behind them."""
 
@@ -90,8 +103,15 @@ class Crew:
         self.client = client
 
     async def post(
-        self, payload: dict[str, Any] | bytes, signature: str | bytes | None = ""
+        self,
+        payload: dict[str, Any] | bytes,
+        signature: str | bytes | None = "",
+        *,
+        as_recorded: bool = False,
     ) -> int:
+        """POST signed; the recorded messages are years old, so dated now unless ``as_recorded``."""
+        if isinstance(payload, dict) and not as_recorded:
+            payload = dated(payload, time.time())
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         # Bytes throughout: a test sends a signature that is not ASCII.
         headers = {b"content-type": b"application/json"}
@@ -104,7 +124,12 @@ class Crew:
 
 @asynccontextmanager
 async def serving(
-    fake: FakeGraph, bus: Bus, number: str = PYWA_NUMBER, secret: str = SECRET
+    fake: FakeGraph,
+    bus: Bus,
+    number: str = PYWA_NUMBER,
+    secret: str = SECRET,
+    clock: Callable[[], float] = time.time,
+    raise_app_exceptions: bool = True,
 ) -> AsyncIterator[Crew]:
     channel = WhatsAppChannel(
         TOKEN,
@@ -112,10 +137,11 @@ async def serving(
         app_secret=secret,
         verify_token=VERIFY,
         base_url=fake.base_url,
+        clock=clock,
     )
     gateway = Gateway(CONFIG, bus, channels={"whatsapp": channel})
     app = Starlette(routes=channel.routes(gateway))
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Crew(channel, client)
@@ -221,6 +247,81 @@ async def test_malformed_or_oversized_body_is_a_bad_request(
     assert await inbox(redis, keys) == []
 
 
+def reshaped(path: str, value: object) -> bytes:
+    """pywa's text message with the field at ``path`` (dotted; digits index lists) replaced."""
+    payload = copy.deepcopy(PYWA["text"])
+    *parents, last = path.split(".")
+    found: Any = payload
+    for part in parents:
+        found = found[int(part)] if part.isdigit() else found[part]
+    found[last] = value
+    return json.dumps(payload).encode()
+
+
+MESSAGE = "entry.0.changes.0.value.messages.0"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        reshaped("entry", {"id": "1"}),
+        reshaped("entry.0.changes", "messages"),
+        reshaped("entry.0.changes.0.value.messages", {"from": ALICE}),
+        reshaped(f"{MESSAGE}.text", {"body": 12345}),
+        reshaped(f"{MESSAGE}.from", 972987654321),
+        reshaped(f"{MESSAGE}.timestamp", ["1697043223"]),
+        reshaped(f"{MESSAGE}.type", None),
+        b"[" * 5000 + b"]" * 5000,
+        b'{"object": "whatsapp_business_account", "entry": "caf\xe9"}',
+        b"",
+        b"not json at all",
+    ],
+    ids=[
+        "entry-object",
+        "changes-string",
+        "messages-object",
+        "text-number",
+        "from-number",
+        "timestamp-list",
+        "type-null",
+        "nested-5000",
+        "invalid-utf8",
+        "empty",
+        "not-json",
+    ],
+)
+async def test_signed_body_of_the_wrong_shape_is_a_bad_request_with_one_log_line(
+    crew: Crew,
+    fake: FakeGraph,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+    body: bytes,
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        assert await crew.post(body) == 400
+
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.levelno == logging.WARNING and line.exc_info is None
+    assert line.getMessage().startswith("whatsapp webhook refused: ")
+    assert "Body Text" not in line.getMessage() and SECRET not in line.getMessage()
+    assert await inbox(redis, keys) == []
+    assert fake.attempts == []
+
+
+async def test_failure_on_our_side_is_a_server_error_so_meta_delivers_again(
+    fake: FakeGraph, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = aioredis.Redis(port=1, retry=Retry(NoBackoff(), 0))  # nothing listens: Redis is down
+    try:
+        async with serving(fake, Bus(down, keys), raise_app_exceptions=False) as crew:
+            assert await crew.post(PYWA["text"]) == 500
+    finally:
+        await down.aclose()
+
+    assert "webhook refused" not in caplog.text
+
+
 # -- inbound through the gateway -------------------------------------------------------------
 async def test_members_text_becomes_a_task_on_the_entry_roles_inbox(
     crew: Crew, fake: FakeGraph, redis: aioredis.Redis, keys: Keys
@@ -257,6 +358,55 @@ async def test_duplicate_delivery_of_the_same_message_is_processed_once(
 
     # One refusal per distinct message id (wamid.FAKE_MSG_ID_001, then _002).
     assert len(fake.sent) == 2
+
+
+RECORDED = int(first_message(PYWA["text"])["timestamp"])  # 2023-10-11: years old
+NOW = RECORDED + 1000 * 86400.0
+
+
+@pytest.mark.parametrize(
+    ("age", "delivered"),
+    [
+        (NOW - RECORDED, False),  # the recorded request, replayed years later
+        (SEEN_FOR - SKEW + 60, False),  # its seen marker may have expired
+        (-SKEW - 60, False),  # dated ahead of any clock skew
+        (SEEN_FOR - SKEW - 60, True),  # its seen marker is still alive
+        (-3600, True),  # our clock an hour behind Meta's
+    ],
+    ids=["recorded", "marker-may-be-gone", "far-ahead", "marker-alive", "slightly-ahead"],
+)
+async def test_message_dated_older_than_the_seen_marker_lives_is_dropped_as_a_replay(
+    fake: FakeGraph,
+    bus: Bus,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+    age: float,
+    delivered: bool,
+) -> None:
+    async with serving(fake, bus, clock=lambda: NOW) as crew:
+        with caplog.at_level(logging.WARNING, logger="channels.whatsapp"):
+            # Authentic, so a 200 either way: an error would only make Meta send it again.
+            assert await crew.post(dated(PYWA["text"], NOW - age), as_recorded=True) == 200
+
+    assert [t.text for t in await inbox(redis, keys)] == (["Body Text"] if delivered else [])
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(dropped) == (0 if delivered else 1)
+    assert all("wamid.xyzxyz" in line and "Body Text" not in line for line in dropped)
+    assert await crew.channel.windows.get(ALICE) == (NOW if delivered else None)
+
+
+async def test_recorded_message_replayed_later_is_dropped_and_with_a_fresh_date_is_delivered(
+    fake: FakeGraph, bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    now = time.time()
+    async with serving(fake, bus, clock=lambda: now) as crew:
+        assert await crew.post(PYWA["text"], as_recorded=True) == 200
+        assert await inbox(redis, keys) == []
+
+        assert await crew.post(dated(PYWA["text"], now - 5)) == 200
+
+    assert [t.text for t in await inbox(redis, keys)] == ["Body Text"]
 
 
 async def test_approve_button_reaches_the_gateway_as_the_approve_command(
