@@ -1203,10 +1203,11 @@ class Cut:
             writer.close()
 
     async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.target.socket:
-            up_reader, up_writer = await asyncio.open_unix_connection(self.target.socket)
+        url = urlsplit(self.target.url or "")
+        if self.target.socket or url.scheme == "unix":
+            path = self.target.socket or url.path
+            up_reader, up_writer = await asyncio.open_unix_connection(path)
         else:
-            url = urlsplit(self.target.url or "")
             up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port or 6379)
         self._links += [writer, up_writer]
         back = asyncio.create_task(self._pipe(up_reader, writer))
