@@ -29,7 +29,7 @@ from equipage.documents import (
 from equipage.envelope import Attachment
 from equipage.errors import DocumentRefused
 from equipage.policy import tainted, wrap_untrusted
-from tests.bombs import MB, WORD, lying_docx, paragraphs_docx, pdf_flate_bomb
+from tests.bombs import MB, WORD, lying_docx, paragraphs_docx, pdf_flate_bomb, pdf_of
 
 FRENCH = "Cahier des charges : hébergement sécurisé des données à Besançon"
 FRENCH_2 = "Délai : trois mois — coût « maîtrisé », œuvre collective, Noël à l'été"
@@ -57,19 +57,7 @@ def pdf(*pages: str) -> bytes:
             b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * i)
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return pdf_of(objects)
 
 
 def encrypted(data: bytes, user: str, owner: str = "owner", algorithm: str = "AES-256") -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -66,16 +67,16 @@ async def started(*servers: McpServer) -> AsyncIterator[McpTools]:
         await tools.aclose()
 
 
-@pytest.fixture
-async def http_url(root: Path) -> AsyncIterator[str]:
-    """The test server over streamable HTTP on a free port of 127.0.0.1."""
+@contextlib.asynccontextmanager
+async def serving_http(script: Path, env: dict[str, str]) -> AsyncIterator[str]:
+    """``script --port 0`` as a streamable HTTP MCP server; yields the URL it announces."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        str(SERVER),
+        str(script),
         "--port",
         "0",
         stdout=asyncio.subprocess.PIPE,
-        env={"ROOT": str(root), "PATH": "/usr/bin:/bin"},
+        env={**env, "PATH": "/usr/bin:/bin"},
     )
     assert process.stdout is not None
     try:
@@ -86,6 +87,13 @@ async def http_url(root: Path) -> AsyncIterator[str]:
     finally:
         process.terminate()
         await process.wait()
+
+
+@pytest.fixture
+async def http_url(root: Path) -> AsyncIterator[str]:
+    """The test server over streamable HTTP on a free port of 127.0.0.1."""
+    async with serving_http(SERVER, {"ROOT": str(root)}) as url:
+        yield url
 
 
 def closed_port() -> int:

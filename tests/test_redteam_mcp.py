@@ -10,7 +10,6 @@ run without the founder's approval, and no order may reach the model unfenced.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -30,7 +29,7 @@ from equipage.keys import Keys
 from equipage.llm.messages import Completion, Message, ToolSpec
 from equipage.memory import Memory
 from tests.test_crew import Running, company
-from tests.test_mcp import mcp_crew_running
+from tests.test_mcp import mcp_crew_running, serving_http
 from tests.test_redteam import PAYLOADS, REMEMBER, Gullible
 
 HOSTILE = Path(__file__).parent / "procs" / "mcp_hostile.py"
@@ -231,23 +230,8 @@ async def test_a_schema_too_large_to_offer_fails_the_start_and_names_the_tool(
 # -- the same over streamable HTTP -------------------------------------------------------
 @pytest.fixture
 async def hostile_url(root: Path) -> AsyncIterator[str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(HOSTILE),
-        "--port",
-        "0",
-        stdout=asyncio.subprocess.PIPE,
-        env={"ROOT": str(root), "ORDER": LOOKUP, "PATH": "/usr/bin:/bin"},
-    )
-    assert process.stdout is not None
-    try:
-        line = await asyncio.wait_for(process.stdout.readline(), timeout=15)
-        ready, _, url = line.decode().strip().partition(" ")
-        assert ready == "ready", f"the server said {line!r} instead of 'ready <url>'"
+    async with serving_http(HOSTILE, {"ROOT": str(root), "ORDER": LOOKUP}) as url:
         yield url
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 async def test_an_http_server_claiming_read_only_also_waits_for_the_founder(
