@@ -75,6 +75,7 @@ bench: install-dev
 	$(BIN)/python bench/llm.py
 	$(BIN)/python bench/ingress.py
 	$(BIN)/python bench/live_assist.py
+	$(BIN)/python bench/checkpoint.py
 
 # Re-resolve every dependency to the newest release pyproject allows; commit uv.lock after
 # `make test` passes on it.

@@ -1,7 +1,8 @@
 """Latency of one agent hop through the bus against a raw redis-py hop, to price the framework.
 
 Framework hop: ``Bus.publish`` (XADD + event in a MULTI), ``Bus.read`` (XREADGROUP parsed
-into an ``Envelope``), ``Bus.begin``, a no-op handler and ``Bus.commit`` (the Lua script),
+into an ``Envelope``), ``Bus.begin_turn`` (the thread's lease and order), a no-op handler
+and ``Bus.commit`` (the Lua script),
 driven by a real ``Worker`` and timed from before publish to after commit. Raw hop: XADD,
 then a plain task waiting in XREADGROUP runs ``json.loads`` and XACK on the same bytes.
 One envelope is in flight at a time; the two kinds alternate in blocks on one server with
@@ -25,7 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from _verdict import Check, Target, add_targets, finish
 
-from equipage.bus import Bus, Delivery
+from equipage.bus import Bus, Delivery, Turn
 from equipage.connection import RedisTarget, connect, open_target
 from equipage.envelope import Envelope, Kind
 from equipage.keys import CONSUMER_GROUP, Keys
@@ -40,8 +41,10 @@ class _TimedBus(Bus):
 
     committed: asyncio.Queue[float]
 
-    async def commit(self, delivery: Delivery, outputs: Sequence[Envelope]) -> bool:
-        fresh = await super().commit(delivery, outputs)
+    async def commit(
+        self, delivery: Delivery, outputs: Sequence[Envelope], turn: Turn | None = None
+    ) -> bool:
+        fresh = await super().commit(delivery, outputs, turn)
         self.committed.put_nowait(time.perf_counter())
         return fresh
 

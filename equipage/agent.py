@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from equipage.approval_text import call_text
 from equipage.approvals import Answers, Asked
 from equipage.audit import Audit, AuditEntry
-from equipage.budget import Budget, Refusal, worst_case_tokens
+from equipage.budget import Budget, Refusal, sample_of, worst_case_tokens
 from equipage.compaction import (
     Compacted,
     estimate_tokens,
@@ -32,9 +32,10 @@ from equipage.compaction import (
 )
 from equipage.envelope import Answer, Attachment, Envelope, Kind, Origin, Question, ReplyTo
 from equipage.events import Event, EventType
+from equipage.keys import thread_key
 from equipage.llm.base import ChatModel
-from equipage.llm.messages import Message, ToolCall, ToolSpec
-from equipage.llm.pricing import price_of, worst_case
+from equipage.llm.messages import Message, ToolCall, ToolSpec, paired
+from equipage.llm.pricing import price_of
 from equipage.policy import UNTRUSTED_NOTE, Policy, tainted, wrap_untrusted
 from equipage.tools import ThreadContext, Toolbox, answer, question_id, to_person
 
@@ -125,7 +126,7 @@ class AgentSpec:
 
 def thread_id(role: str, thread: str) -> str:
     """LangGraph thread id of a role's conversation thread."""
-    return f"{role}:{thread}"
+    return thread_key(role, thread)
 
 
 def _thread(config: RunnableConfig) -> str:
@@ -171,9 +172,13 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             """One model call within budget: the completion, or None if the founder
             chose not to raise a budget that is reached."""
             hold = None
+            need = worst_case_tokens(prompt, tools)
             if spec.budget is not None and price_of(spec.model.name) is not None:
-                need = worst_case_tokens(prompt, tools)
-                amount = worst_case(spec.model.name, need, spec.max_tokens)
+                # The usual cost, not the worst: see equipage/budget.py for the overrun
+                # this allows and why it is bounded.
+                amount = await spec.budget.usual_cost(
+                    spec.role, spec.model.name, need, spec.max_tokens
+                )
                 hold = await _reserve(spec, spec.budget, amount, state, config, purpose)
                 if hold is None:
                     return None
@@ -185,11 +190,13 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
                     await spec.budget.settle(hold, spec.role, 0.0, thread)
                 raise
             if hold is not None and spec.budget is not None:
-                await spec.budget.settle(hold, spec.role, done.usage.cost, thread)
+                sample = sample_of(spec.model.name, need, done.usage)
+                await spec.budget.settle(hold, spec.role, done.usage.cost, thread, sample)
             return done
 
         refused = f"{spec.role} stopped: the founder chose not to raise the budget."
-        history = list(state.get("messages", []))
+        # A call whose run was cut short has no result: say so, as providers require.
+        history = paired(state.get("messages", []))
         compacted = False
         if estimate_tokens(history) > spec.compact_at:
             split = split_for_compaction(history, spec.keep_recent)
@@ -342,7 +349,7 @@ async def _reserve(
     config: RunnableConfig,
     purpose: str,
 ) -> str | None:
-    """Hold the call's worst case; while refused, pause the thread on a budget question.
+    """Hold the call's usual cost; while refused, pause the thread on a budget question.
 
     Each pause is a LangGraph interrupt: the thread waits (across restarts) until the
     limit is raised, which answers the question and re-runs this check, or until the
@@ -350,7 +357,9 @@ async def _reserve(
     """
     attempt = 0
     while True:
-        verdict = await budget.reserve(spec.role, amount)
+        # Tagged with the envelope: if this worker dies mid-call, the envelope's
+        # redelivery frees the hold rather than the 600 s expiry.
+        verdict = await budget.reserve(spec.role, amount, envelope=state.get("inbox", ""))
         if not isinstance(verdict, Refusal):
             return verdict
         key = (

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,14 @@ from equipage.claim import claim
 from equipage.config import CompanyConfig, Member, Settings
 from equipage.connection import RedisTarget, check_server, connect, open_target
 from equipage.crew import Crew, build_crew
-from equipage.envelope import Envelope, Kind, Origin, WorkflowCall, new_id
-from equipage.errors import ConfigError
+from equipage.envelope import BUS_SENDER, Envelope, Kind, Origin, WorkflowCall, new_id
+from equipage.errors import ConfigError, RequestFailed
 from equipage.keys import Keys
 from equipage.registry import channel_factory, gateway_class
 from equipage.scheduler import Scheduler
 from equipage.status import backlog, live_workers
+from equipage.supervise import Loop, Supervisor
+from equipage.terminal import TerminalInput
 from equipage.tools import workflow_inbox
 from equipage.worker import Worker, consumer_name
 from equipage.workflow import load_workflow, with_settings
@@ -132,7 +135,8 @@ async def open_session(
                 await crew.bus.ensure_groups(crew.handlers)
                 yield Session(settings, config, target, redis, keys, crew, notes, anchorer)
             finally:
-                await anchorer.anchor_quietly()  # what this process wrote, before it goes
+                if target.lost() is None:  # a removed data folder is not half re-made
+                    await anchorer.anchor_quietly()  # what this process wrote, before it goes
                 await crew.aclose()
         finally:
             await redis.aclose()
@@ -153,7 +157,10 @@ async def serve(
 ) -> None:
     """Run workers, the gateway, ``channels`` and company.yaml's platforms until ``stop``.
 
-    A platform without its secrets raises ConfigError here, before anything runs.
+    A platform without its secrets raises ConfigError here, before anything runs. Each
+    loop runs under a ``Supervisor``: restarted when it fails (Redis away), reported in
+    ``equipage status``; one down past ``runtime.recover_within`` stops them all and
+    raises ``Unrecoverable``.
     """
     platforms = platform_channels(
         session.config, session.settings, redis=session.redis, keys=session.keys
@@ -161,27 +168,30 @@ async def serve(
     adapters = {name: channel_factory(name)() for name in channels} | platforms
     gateway = make_gateway(session, adapters)
     name = consumer_name()
-    tasks = [asyncio.create_task(gateway.deliver(name, stop))]
-    for adapter in platforms.values():
-        tasks.append(asyncio.create_task(adapter.run(gateway, stop)))
+    supervisor = Supervisor(stop, recover_within=session.config.runtime.recover_within)
+    loops: list[tuple[str, Loop]] = [("gateway", partial(gateway.deliver, name))]
+    # An adapter's run may end by design (webhook mode registers its URL and returns).
+    finishing = [(channel, partial(adapter.run, gateway)) for channel, adapter in platforms.items()]
     routes = [route for adapter in platforms.values() for route in adapter.routes(gateway)]
     if routes:
         web = session.config.channels.web
-        tasks.append(asyncio.create_task(serve_webhooks(routes, web.host, web.port, stop)))
+        loops.append(("webhooks", partial(serve_webhooks, routes, web.host, web.port)))
     if workers:
         for worker in worker_pools(session, name):
-            tasks.append(asyncio.create_task(worker.run(stop)))
+            loops.append(("workers" + worker.name.removeprefix(name), worker.run))
         if session.config.schedules:
             scheduler = Scheduler(session.config, session.redis, session.keys, session.bus)
-            tasks.append(asyncio.create_task(scheduler.run(stop)))
+            loops.append(("scheduler", scheduler.run))
         if session.anchorer is not None:
-            tasks.append(asyncio.create_task(session.anchorer.run(stop)))
+            loops.append(("anchorer", session.anchorer.run))
     if console_input and "console" in adapters:
         owner = session.config.owner
         user = console_user or owner.identities.get("console") or owner.id
-        tasks.append(asyncio.create_task(_console_loop(gateway, adapters["console"], user, stop)))
-    for task in tasks:
-        task.add_done_callback(_report_crash)
+        # Restarted when it fails, not when it ends: its end is the founder's Ctrl-D.
+        finishing.append(("console", partial(_console_loop, gateway, adapters["console"], user)))
+    tasks = [asyncio.create_task(supervisor.run(n, loop)) for n, loop in loops]
+    tasks += [asyncio.create_task(supervisor.run(n, loop, finishes=True)) for n, loop in finishing]
+    tasks.append(asyncio.create_task(supervisor.report(session.redis, session.keys, name)))
     try:
         await stop.wait()
     finally:
@@ -193,42 +203,40 @@ async def serve(
             closer = getattr(adapter, "aclose", None)
             if closer is not None:
                 await closer()
+    if supervisor.failure is not None:
+        # A loop down past runtime.recover_within, or a mistake no retry fixes.
+        raise supervisor.failure
 
 
 def worker_pools(session: Session, name: str) -> list[Worker]:
     """The workers of one process: one for the crew, one for runs that last (a live call).
 
     A live call holds its handler for as long as the conversation; in a pool of its own it
-    cannot take the slots the founder's requests need.
+    cannot take the slots the founder's requests need. Runs of one workflow take at most
+    half the crew pool's slots, so a heavy kind of run (coaching on a long transcript)
+    cannot hold every slot while the founder's messages wait.
     """
     runtime = session.config.runtime
     handlers = session.crew.handlers
     long = {inbox: h for inbox, h in handlers.items() if inbox in session.crew.long_running}
     short = {inbox: h for inbox, h in handlers.items() if inbox not in long}
-    pools = [Worker(session.bus, short, name=name, concurrency=runtime.workers)]
+    half = max(runtime.workers // 2, 1)
+    caps = {inbox: half for inbox in short if inbox not in session.config.roles}
+    pools = [Worker(session.bus, short, name=name, concurrency=runtime.workers, caps=caps)]
     if long:
         pools.append(Worker(session.bus, long, name=f"{name}-long", concurrency=runtime.long_runs))
     return pools
 
 
-def _report_crash(task: asyncio.Task[Any]) -> None:
-    """A channel or worker loop that dies says so at once, instead of vanishing."""
-    if not task.cancelled() and (error := task.exception()) is not None:
-        log.error("%s stopped: %s", task.get_coro(), error, exc_info=error)
-
-
 async def _console_loop(gateway: Any, channel: Any, user: str, stop: asyncio.Event) -> None:
     channel.console.print("[dim]Type to talk to the crew; /help for commands, Ctrl-D to quit.[/]")
-    count = 0
-    while not stop.is_set():
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
-            stop.set()
-            return
-        count += 1
-        incoming = Incoming(channel="console", chat=user, user=user, text=line.strip())
-        for answer in await gateway.receive(incoming):
-            await channel.send(answer)
+    # Read by the event loop, not a thread: Ctrl-C (``stop``) ends the wait at once.
+    with TerminalInput(sys.stdin.fileno()) as typed:
+        while (line := await typed.readline(stop)) is not None:
+            incoming = Incoming(channel="console", chat=user, user=user, text=line.strip())
+            for answer in await gateway.receive(incoming):
+                await channel.send(answer)
+    stop.set()  # the founder's Ctrl-D
 
 
 Say = Callable[[str], Awaitable[list[Outgoing]]]
@@ -366,6 +374,12 @@ async def _follow(
                         continue
                     message = outgoing(envelope)
                     await show([message])
+                    if envelope.sender == BUS_SENDER:
+                        # The request failed (it is retried, or set aside): said, done.
+                        raise RequestFailed(
+                            "the crew could not handle it (see above); it is retried while "
+                            "a worker runs ('equipage up'), and 'equipage status' shows it"
+                        )
                     if message.question is not None and on_question is not None:
                         command = await on_question(message)
                         if command:

@@ -1,6 +1,8 @@
 """LangGraph checkpointer on plain Redis, so a thread paused on a human survives restarts.
 
-Only core commands (hashes, sets, sorted sets, strings, MULTI/WATCH): Redis 6.2+ and Valkey.
+Only core commands (hashes, sets, sorted sets, strings, MULTI/WATCH, Lua): Redis 6.2+ and
+Valkey. Every checkpoint of a thread stays until ``aprune_thread`` drops all but the newest
+(and what resuming from it needs); the runtime calls it after each turn.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from equipage.checkpoint_scripts import PRUNE, PRUNE_LATEST, READ, STORE, WRITES
 from equipage.keys import Keys
 
 __all__ = ["RedisSaver"]
@@ -102,27 +105,6 @@ class _Record:
         return raw is not None and raw != _EMPTY
 
 
-def _keep_latest(records: list[_Record]) -> list[_Record]:
-    """Each namespace's newest checkpoint, plus the ancestors its delta channels replay.
-
-    A DeltaChannel stores writes between snapshots, not values: the ancestors up to the
-    nearest one holding a value for each such channel must stay, or it reloads empty.
-    """
-    by_id = {(r.ns, r.id): r for r in records}
-    # Records arrive oldest first within a namespace, so the last one seen is the newest.
-    newest = {r.ns: r for r in records}
-    kept: list[_Record] = []
-    for head in newest.values():
-        kept.append(head)
-        replayed = set(head.metadata.get("counters_since_delta_snapshot") or ())
-        parent = head.parent
-        while replayed and parent and (node := by_id.get((head.ns, parent))):
-            kept.append(node)
-            replayed = {ch for ch in replayed if not node.stores_value(ch)}
-            parent = node.parent
-    return kept
-
-
 class RedisSaver(BaseCheckpointSaver[str]):
     """Checkpoints of one company in Redis, under the keys of ``equipage.keys.Keys``."""
 
@@ -136,18 +118,39 @@ class RedisSaver(BaseCheckpointSaver[str]):
         super().__init__(serde=serde or JsonPlusSerializer())
         self.redis = redis
         self.keys = keys
+        self._read = redis.register_script(READ)
+        self._store = redis.register_script(STORE)
+        self._record_writes = redis.register_script(WRITES)
+        self._prune = redis.register_script(PRUNE)
+        self._prune_latest = redis.register_script(PRUNE_LATEST)
 
     # -- reads ---------------------------------------------------------------------------
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         thread_id, ns = _thread_and_ns(config)
-        checkpoint_id = get_checkpoint_id(config)
-        if checkpoint_id is None:
-            newest = await self._ids(thread_id, ns, None, 1)
-            if not newest:
-                return None
-            checkpoint_id = newest[0]
-        records = await self._fetch(thread_id, [(ns, checkpoint_id)])
-        return self._tuple(thread_id, records[0]) if records else None
+        # The key of the id "" is the prefix that every id's key extends.
+        args = [
+            get_checkpoint_id(config) or "",
+            self.keys.cp_checkpoint(thread_id, ns, ""),
+            self.keys.cp_writes(thread_id, ns, ""),
+        ]
+        reply = await self._read(keys=[self.keys.cp_index(thread_id, ns)], args=args)
+        if not reply:
+            return None
+        _, flat_fields, flat_writes, values = reply
+        fields = dict(zip(flat_fields[::2], flat_fields[1::2], strict=True))
+        writes = dict(zip(flat_writes[::2], flat_writes[1::2], strict=True))
+        record = _Record(
+            ns, self._load(fields[b"checkpoint"]), self._load(fields[b"metadata"]), fields, writes
+        )
+        if values is None:
+            await self._load_blobs(thread_id, [record])  # stored before the blobs field
+        else:
+            for (channel, version, _), raw in zip(
+                ormsgpack.unpackb(fields[b"blobs"]), values, strict=True
+            ):
+                if raw:
+                    record.blobs[(channel, version)] = raw
+        return self._tuple(thread_id, record)
 
     async def alist(
         self,
@@ -219,6 +222,10 @@ class RedisSaver(BaseCheckpointSaver[str]):
             for (ns, _), fields, writes in zip(refs, replies[::2], replies[1::2], strict=True)
             if fields
         ]
+        await self._load_blobs(thread_id, records)
+        return records
+
+    async def _load_blobs(self, thread_id: str, records: list[_Record]) -> None:
         wanted = [
             (record, channel, str(version))
             for record in records
@@ -231,7 +238,6 @@ class RedisSaver(BaseCheckpointSaver[str]):
             ):
                 if raw is not None:
                     record.blobs[(channel, version)] = raw
-        return records
 
     def _dump(self, value: Any) -> bytes:
         return _pack(self.serde.dumps_typed(value))
@@ -278,9 +284,9 @@ class RedisSaver(BaseCheckpointSaver[str]):
             (channel, str(version)): self._dump(values[channel]) if channel in values else _EMPTY
             for channel, version in new_versions.items()
         }
-        async with self.redis.pipeline(transaction=True) as pipe:
-            self._queue(pipe, thread_id, _Record(ns, stored, stored_metadata, fields, {}, blobs))
-            await pipe.execute()
+        await self._put(
+            self.redis, thread_id, _Record(ns, stored, stored_metadata, fields, {}, blobs)
+        )
         return _config(thread_id, ns, checkpoint["id"])
 
     async def aput_writes(
@@ -294,39 +300,47 @@ class RedisSaver(BaseCheckpointSaver[str]):
             return
         thread_id, ns = _thread_and_ns(config)
         key = self.keys.cp_writes(thread_id, ns, config["configurable"]["checkpoint_id"])
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for position, (channel, value) in enumerate(writes):
-                idx = WRITES_IDX_MAP.get(channel, position)
-                kind, data = self.serde.dumps_typed(value)
-                entry = ormsgpack.packb([task_id, channel, task_path, idx, kind, data])
-                # A retried task replays its regular writes: the first ones stand. Special
-                # writes (error, interrupt, resume) record the latest outcome instead.
-                if idx < 0:
-                    pipe.hset(key, f"{task_id}:{idx}", entry)
-                else:
-                    pipe.hsetnx(key, f"{task_id}:{idx}", entry)
-            pipe.sadd(self.keys.cp_thread_keys(thread_id), key)
-            await pipe.execute()
+        args: list[str | bytes] = []
+        for position, (channel, value) in enumerate(writes):
+            idx = WRITES_IDX_MAP.get(channel, position)
+            kind, data = self.serde.dumps_typed(value)
+            entry = ormsgpack.packb([task_id, channel, task_path, idx, kind, data])
+            # A retried task replays its regular writes: the first ones stand. Special
+            # writes (error, interrupt, resume) record the latest outcome instead.
+            args += [f"{task_id}:{idx}", entry, "1" if idx < 0 else "0"]
+        await self._record_writes(keys=[key, self.keys.cp_thread_keys(thread_id)], args=args)
 
-    def _queue(self, pipe: Pipeline, thread_id: str, record: _Record) -> None:
-        """Queue the commands that store ``record`` under ``thread_id``."""
+    async def _put(self, client: Redis | Pipeline, thread_id: str, record: _Record) -> None:
+        """Store ``record`` under ``thread_id`` in one script, or queue it on a pipeline."""
         keys, ns = self.keys, record.ns
-        owned = [
+        blobs = list(record.blobs.items())
+        # Where every value of the checkpoint lives, new or inherited, so that READ loads
+        # it in the same round trip.
+        versions = record.checkpoint["channel_versions"].items()
+        record.fields[b"blobs"] = ormsgpack.packb(
+            [(ch, str(v), keys.cp_blob(thread_id, ns, ch, str(v))) for ch, v in versions]
+        )
+        # Tells PRUNE_LATEST that this checkpoint needs its ancestors, which only Python
+        # can work out.
+        if record.metadata.get("counters_since_delta_snapshot"):
+            record.fields[b"replays"] = b"1"
+        else:
+            record.fields.pop(b"replays", None)
+        script_keys = [
             keys.cp_checkpoint(thread_id, ns, record.id),
             keys.cp_index(thread_id, ns),
             keys.cp_namespaces(thread_id),
+            keys.cp_threads,
+            keys.cp_thread_keys(thread_id),
+            keys.cp_writes(thread_id, ns, record.id),
+            *(keys.cp_blob(thread_id, ns, channel, version) for (channel, version), _ in blobs),
         ]
-        pipe.hset(owned[0], mapping=record.fields)  # type: ignore[arg-type]
-        pipe.zadd(owned[1], {record.id: 0})
-        pipe.sadd(owned[2], ns)
-        pipe.sadd(keys.cp_threads, thread_id)
-        if record.writes:
-            owned.append(keys.cp_writes(thread_id, ns, record.id))
-            pipe.hset(owned[-1], mapping=record.writes)  # type: ignore[arg-type]
-        for (channel, version), raw in record.blobs.items():
-            owned.append(keys.cp_blob(thread_id, ns, channel, version))
-            pipe.set(owned[-1], raw)
-        pipe.sadd(keys.cp_thread_keys(thread_id), *owned)
+        args: list[str | bytes | int] = [record.id, ns, thread_id, len(record.fields)]
+        args += [part for pair in record.fields.items() for part in pair]
+        args.append(len(record.writes))
+        args += [part for pair in record.writes.items() for part in pair]
+        args += [raw for _, raw in blobs]
+        await self._store(keys=script_keys, args=args, client=client)
 
     # -- whole threads -------------------------------------------------------------------
     async def adelete_thread(self, thread_id: str) -> None:
@@ -349,9 +363,115 @@ class RedisSaver(BaseCheckpointSaver[str]):
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         if strategy not in _PRUNE_STRATEGIES:
             raise ValueError(f"unknown prune strategy {strategy!r}: use one of {_PRUNE_STRATEGIES}")
-        select = _keep_latest if strategy == "keep_latest" else None
         for thread_id in thread_ids:
-            await self._rewrite(thread_id, thread_id, select, clear=True)
+            if strategy == "keep_latest":
+                await self.aprune_thread(thread_id)
+            else:
+                await self.adelete_thread(thread_id)
+
+    async def aprune_thread(self, thread_id: str) -> None:
+        """Keep each namespace's newest checkpoint and what resuming from it needs.
+
+        That is its pending writes (interrupts and resume values live there), the blobs it
+        points at and, for a DeltaChannel, the ancestors back to the one holding a value.
+        The rest goes in one script, atomic like any transaction, so a crash leaves the
+        thread pruned or untouched, and a concurrent put lands before or after it. Kept
+        keys are neither read nor rewritten. One round trip for a thread without subgraphs,
+        two with; delta channels and checkpoints stored before the ``blobs`` field take
+        ``_prune_planned``.
+        """
+        owned_key = self.keys.cp_thread_keys(thread_id)
+        spaces_key = self.keys.cp_namespaces(thread_id)
+        namespaces = [""]  # most threads have no subgraph: guess, the script checks
+        while True:
+            args: list[str] = []
+            for ns in namespaces:
+                prefixes = [
+                    self.keys.cp_checkpoint(thread_id, ns, ""),
+                    self.keys.cp_writes(thread_id, ns, ""),
+                ]
+                args += [ns, *prefixes]
+            indexes = [self.keys.cp_index(thread_id, ns) for ns in namespaces]
+            done = await self._prune_latest(keys=[owned_key, spaces_key, *indexes], args=args)
+            if done == 1:
+                return
+            if done == -1:
+                return await self._prune_planned(thread_id)
+            namespaces = sorted(_text(m) for m in await self.redis.smembers(spaces_key))
+
+    async def _prune_planned(self, thread_id: str) -> None:
+        """``aprune_thread`` where Python chooses what stays: the script that deletes the
+        rest refuses if a checkpoint was put since the choice, and the choice is made again.
+        """
+        owned_key = self.keys.cp_thread_keys(thread_id)
+        spaces_key = self.keys.cp_namespaces(thread_id)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.smembers(spaces_key)
+                pipe.smembers(owned_key)
+                spaces_raw, owned_raw = await pipe.execute()
+            namespaces = sorted(_text(m) for m in spaces_raw)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for ns in namespaces:
+                    pipe.zrange(self.keys.cp_index(thread_id, ns), -1, -1)
+                newest = {
+                    ns: _text(ids[0]) if ids else ""
+                    for ns, ids in zip(namespaces, await pipe.execute(), strict=True)
+                }
+            kept = await self._read_heads(thread_id, newest)
+            keep = {spaces_key, *(self.keys.cp_index(thread_id, ns) for ns in namespaces)}
+            args: list[str | int] = [len(namespaces)]
+            for ns in namespaces:
+                records = [r for r in kept if r.ns == ns]
+                args += [ns, newest[ns], len(records), *(r.id for r in records)]
+                for record in records:
+                    keep.add(self.keys.cp_checkpoint(thread_id, ns, record.id))
+                    keep.add(self.keys.cp_writes(thread_id, ns, record.id))
+                    keep.update(
+                        self.keys.cp_blob(thread_id, ns, channel, str(version))
+                        for channel, version in record.checkpoint["channel_versions"].items()
+                    )
+            gone = sorted({_text(m) for m in owned_raw} - keep)
+            indexes = [self.keys.cp_index(thread_id, ns) for ns in namespaces]
+            script_keys = [owned_key, spaces_key, *indexes, *gone]
+            if await self._prune(keys=script_keys, args=args):
+                return
+
+    async def _read_heads(self, thread_id: str, newest: dict[str, str]) -> list[_Record]:
+        """The newest checkpoint of each namespace, without its blobs or writes, and the
+        ancestors its delta channels replay (those with their blobs, to see which holds a
+        value)."""
+        refs = [(ns, checkpoint_id) for ns, checkpoint_id in newest.items() if checkpoint_id]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for ns, checkpoint_id in refs:
+                key = self.keys.cp_checkpoint(thread_id, ns, checkpoint_id)
+                pipe.hmget(key, [b"checkpoint", b"metadata", b"parent"])
+            replies = await pipe.execute()
+        kept: list[_Record] = []
+        for (ns, _), (checkpoint, metadata, parent) in zip(refs, replies, strict=True):
+            if checkpoint is None:
+                continue  # pruned or deleted since: the script will see a new newest
+            fields = {b"parent": parent} if parent else {}
+            head = _Record(ns, self._load(checkpoint), self._load(metadata), fields, {})
+            kept.append(head)
+            kept += await self._replayed(thread_id, head)
+        return kept
+
+    async def _replayed(self, thread_id: str, head: _Record) -> list[_Record]:
+        """Ancestors of ``head`` a DeltaChannel replays: back to the nearest one holding a
+        value for each such channel, or it reloads empty."""
+        replayed = set(head.metadata.get("counters_since_delta_snapshot") or ())
+        ancestors: list[_Record] = []
+        parent = head.parent
+        while replayed and parent:
+            found = await self._fetch(thread_id, [(head.ns, parent)])
+            if not found:
+                break
+            node = found[0]
+            ancestors.append(node)
+            replayed = {channel for channel in replayed if not node.stores_value(channel)}
+            parent = node.parent
+        return ancestors
 
     async def _rewrite(
         self, source: str, target: str, select: _Select | None, *, clear: bool
@@ -378,7 +498,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
                         pipe.delete(owned_key, *owned)
                         pipe.srem(self.keys.cp_threads, source)
                     for record in chosen:
-                        self._queue(pipe, target, record)
+                        await self._put(pipe, target, record)
                     await pipe.execute()
                     return
                 except WatchError:

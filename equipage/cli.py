@@ -10,6 +10,7 @@ import signal
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -33,10 +34,14 @@ from equipage.approvals import Approval, Approvals
 from equipage.audit import AuditReport
 from equipage.chat import Outgoing
 from equipage.config import CompanyConfig, Settings, load_config
-from equipage.errors import ConfigError, EquipageError
+from equipage.connection import watch_folder
+from equipage.console_hold import hold_console
+from equipage.errors import BusError, ConfigError, EquipageError, Unrecoverable
+from equipage.inputs import with_settings
 from equipage.llm.pricing import CURRENCY
 from equipage.members import Members, Pairing
 from equipage.status import StatusReport, read_status
+from equipage.supervise import State
 from equipage.workflow import available_workflows, load_workflow, owner_only_fields, read_input
 
 app = typer.Typer(
@@ -56,17 +61,25 @@ ConfigOption = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    # One line, however long: a log collector or a grep keeps it whole.
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+#: Exit code of a process whose loop stayed down past runtime.recover_within: its process
+#: supervisor (systemd, Docker) should start it again.
+UNRECOVERABLE_EXIT = 3
 
 
 @contextlib.contextmanager
 def _errors() -> Iterator[None]:
-    """User mistakes exit 2 with the message; runtime failures exit 1."""
+    """User mistakes exit 2 with the message; runtime failures exit 1; a lost loop exits 3."""
     try:
         yield
     except ConfigError as error:
         _fail(str(error), 2)
+    except Unrecoverable as error:
+        _fail(str(error), UNRECOVERABLE_EXIT)
     except EquipageError as error:
         _fail(str(error), 1)
 
@@ -131,18 +144,31 @@ async def _up(settings: Settings, company: CompanyConfig, console: bool, workers
     with out.status("Starting Redis and the crew..."):
         session_cm = open_session(company, settings)
         session = await session_cm.__aenter__()
+    lost = ""
     try:
-        out.print(f"[bold]{company.company.name}[/] crew up on {session.target.describe()}")
-        out.print(
-            f"roles: {', '.join(session.roles)}; models: "
-            + ", ".join(f"{r}={company.roles[r].model}" for r in company.roles)
-        )
-        for note in session.notes:
-            out.print(f"[yellow]note:[/] {note}")
-        await serve(session, stop, channels=["console"], workers=workers, console_input=console)
+        # One console per crew (equipage.console_hold): a second one refuses here.
+        held = hold_console(session.redis, session.keys) if console else contextlib.nullcontext()
+        async with held:
+            out.print(f"[bold]{company.company.name}[/] crew up on {session.target.describe()}")
+            out.print(
+                f"roles: {', '.join(session.roles)}; models: "
+                + ", ".join(f"{r}={company.roles[r].model}" for r in company.roles)
+            )
+            for note in session.notes:
+                out.print(f"[yellow]note:[/] {note}")
+            watching = asyncio.create_task(watch_folder(session.target, stop))
+            try:
+                await serve(
+                    session, stop, channels=["console"], workers=workers, console_input=console
+                )
+            finally:
+                stop.set()
+                lost = await watching
+                out.print("stopped.")
     finally:
         await session_cm.__aexit__(None, None, None)
-        out.print("stopped.")
+    if lost:
+        raise BusError(lost)
 
 
 @app.command()
@@ -199,6 +225,7 @@ def _render_status(report: StatusReport) -> None:
         table.add_row(s.role, str(s.length), str(s.pending), str(s.undelivered))
     out.print(table)
     out.print(f"workers alive: {len(report.workers)} {', '.join(report.workers)}")
+    _render_loops(report)
     out.print(f"messages sent to people: {report.outbox_length}")
     out.print(f"dead letters: {report.dead_total}")
     for d in report.dead:
@@ -218,6 +245,23 @@ def _render_status(report: StatusReport) -> None:
     if report.events:
         out.print(
             "recent steps: " + ", ".join(f"{k} {v}" for k, v in sorted(report.events.items()))
+        )
+
+
+def _render_loops(report: StatusReport) -> None:
+    """The supervised loops that are down, or were restarted; one line when all are well."""
+    troubled = [h for h in report.loops if h.state is State.DOWN or h.restarts]
+    if not troubled:
+        processes = len({h.process for h in report.loops})
+        out.print(f"loops: {len(report.loops)} up in {processes} process(es)")
+        return
+    out.print("loops down or restarted:")
+    for h in troubled:
+        since = datetime.fromtimestamp(h.since).strftime("%Y-%m-%d %H:%M:%S")
+        style = "red" if h.state is State.DOWN else "yellow"
+        out.print(
+            f"  [{style}]{escape(h.process)} {escape(h.name)}[/] {h.state} since {since}, "
+            f"{h.restarts} restart(s); last error: {escape(h.error or '-')}"
         )
 
 
@@ -397,6 +441,19 @@ async def _workflow_run(
     yes: bool,
     timeout: float,
 ) -> None:
+    if (
+        name == "live_assist"
+        and with_settings(company.workflows.get(name, {}), data).get("source") == "stdin"
+    ):
+        # The transcript is typed here, but the run goes to whichever worker takes it (an
+        # `equipage up` beside, whose stdin is its console): fed from this process, as
+        # `equipage live` does.
+        session_id = str(data.get("session") or f"live-{uuid.uuid4().hex[:8]}")
+        await _live(
+            settings, company, session_id, data | {"session": session_id, "source": "redis"}
+        )
+        return
+
     async def show(message: Outgoing) -> None:
         _show(message)
 

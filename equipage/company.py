@@ -422,6 +422,13 @@ class RuntimeConfig(_Model):
     timezone: Annotated[str, AfterValidator(_timezone)] = Field(
         "UTC", description="IANA time zone of the schedules' cron times, e.g. Europe/Paris"
     )
+    recover_within: float = Field(
+        300.0,
+        gt=0,
+        description="seconds a loop (a worker, the gateway, a channel) may stay down, "
+        "retried meanwhile, e.g. while Redis is away; past it the process exits with code 3 "
+        "so that its process supervisor (systemd, Docker) restarts it",
+    )
 
 
 class TelegramConfig(_Model):

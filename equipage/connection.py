@@ -7,19 +7,29 @@ thread survives a restart. Several processes pointed at the same folder share on
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from equipage.embedded import EmbeddedRedis
 from equipage.errors import BusError
 
-__all__ = ["EmbeddedRedis", "RedisTarget", "connect", "open_target"]
+__all__ = ["SOCKET_TIMEOUT", "EmbeddedRedis", "RedisTarget", "connect", "open_target"]
 
 _MIN_VERSION = (6, 2)
+#: Seconds a command may wait for its answer. Longer than every XREAD/XREADGROUP BLOCK
+#: Equipage issues (1 s at most; ``wait_for_stream`` blocks 1 s at a time), or a quiet
+#: stream would read as a dead server.
+SOCKET_TIMEOUT = 10.0
+_CONNECT_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,20 @@ class RedisTarget:
 
     url: str | None = None
     socket: str | None = None
+    #: The embedded server's data folder.
+    home: Path | None = None
+
+    def lost(self) -> str | None:
+        """Why the embedded server cannot go on: its data folder was removed; else None."""
+        if self.home is None or self.socket is None:
+            return None
+        if self.home.is_dir() and Path(self.socket).exists():
+            return None
+        return (
+            f"the data folder {self.home} was removed while Equipage ran, and the embedded "
+            "server's files with it, so this process stops. Restore the folder from a "
+            "backup, or start again to begin with an empty crew"
+        )
 
     def describe(self) -> str:
         if self.url:
@@ -41,10 +65,27 @@ class RedisTarget:
 
 
 def connect(target: RedisTarget) -> aioredis.Redis:
-    """An asyncio client in bytes mode; the caller closes it with ``aclose()``."""
+    """An asyncio client in bytes mode; the caller closes it with ``aclose()``.
+
+    A frozen server, or a link cut without a word, fails a command after
+    ``SOCKET_TIMEOUT`` instead of hanging it forever, so the loop's supervisor sees it.
+    A refused connection is retried briefly (a blip); a longer outage is the
+    supervisor's (``equipage.supervise``). A timeout is not retried: the command may
+    still run when the server wakes, and a second copy would run it twice.
+    """
+    options: dict[str, Any] = {
+        "decode_responses": False,
+        "socket_timeout": SOCKET_TIMEOUT,
+        "socket_connect_timeout": _CONNECT_TIMEOUT,
+        "retry": Retry(
+            ExponentialWithJitterBackoff(base=0.05, cap=1.0),
+            3,
+            supported_errors=(RedisConnectionError,),
+        ),
+    }
     if target.url:
-        return aioredis.Redis.from_url(target.url, decode_responses=False)
-    return aioredis.Redis(unix_socket_path=target.socket, decode_responses=False)
+        return aioredis.Redis.from_url(target.url, **options)
+    return aioredis.Redis(unix_socket_path=target.socket, **options)
 
 
 async def check_server(client: aioredis.Redis) -> str:
@@ -65,6 +106,20 @@ async def check_server(client: aioredis.Redis) -> str:
     return f"Redis {version}"
 
 
+async def watch_folder(target: RedisTarget, stop: asyncio.Event, *, every: float = 1.0) -> str:
+    """Until ``stop``, check the data folder; once it is removed, set ``stop`` and say why.
+
+    Returns "" when stopped for another reason.
+    """
+    while not stop.is_set():
+        if (why := target.lost()) is not None:
+            stop.set()
+            return why
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+    return ""
+
+
 @contextlib.contextmanager
 def open_target(redis_url: str | None, home: Path) -> Iterator[RedisTarget]:
     """Yield a target for REDIS_URL, or start the embedded server for the block's duration."""
@@ -73,6 +128,6 @@ def open_target(redis_url: str | None, home: Path) -> Iterator[RedisTarget]:
         return
     embedded = EmbeddedRedis(home).start()
     try:
-        yield RedisTarget(socket=embedded.socket_file)
+        yield RedisTarget(socket=embedded.socket_file, home=home.resolve())
     finally:
         embedded.stop()

@@ -173,6 +173,7 @@ def build_crew(
         keys,
         max_attempts=runtime.max_attempts,
         visibility_timeout=runtime.visibility_timeout,
+        language=config.company.profile.language,
     )
     memory = Memory(redis, keys)
     budget = Budget(
@@ -237,6 +238,7 @@ def build_crew(
             max_hops=runtime.max_hops,
             language=config.company.profile.language,
             settings=config.workflows.get(workflow.name, {}),
+            budget=budget,
         )
     for role, settings in config.roles.items():
         allowed = tools_for(config, role)
@@ -287,6 +289,7 @@ def build_crew(
             audit=audit,
             max_hops=runtime.max_hops,
             language=config.company.profile.language,
+            budget=budget,
         )
     return Crew(
         config=config,

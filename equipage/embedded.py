@@ -93,6 +93,13 @@ class EmbeddedRedis:
         hold, self._hold = self._hold, None
         if hold is None:
             return
+        if not self._root.is_dir():
+            # The folder was removed under the server: it can save nowhere, and with its
+            # socket file gone no process can reach it again. Left running, it would leak.
+            with contextlib.suppress(redis.exceptions.RedisError):
+                hold.shutdown(nosave=True)
+            hold.close()
+            return
         try:
             with _locked(self._root):
                 _leave(hold, socket_path(self._root), self._root)

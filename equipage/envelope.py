@@ -10,6 +10,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 __all__ = [
+    "BUS_SENDER",
     "ENVELOPE_VERSION",
     "Answer",
     "Attachment",
@@ -24,6 +25,8 @@ __all__ = [
 ]
 
 ENVELOPE_VERSION: Final = 1
+#: The sender of what the bus itself says to a person (a request failed, set aside).
+BUS_SENDER: Final = "equipage"
 
 
 def new_id() -> str:

@@ -8,10 +8,13 @@
     │   ├── MalformedWebhook   a signed webhook body that is not what the platform sends
     │   └── OffLimits          a path or address outside what the crew may touch
     ├── RuntimeFailure         something broke while running (Redis, a handler, a model)
+    │   ├── AlreadyRunning     another process does this one-at-a-time job (a crew's console)
     │   ├── BusError
     │   ├── CheckpointError
     │   ├── ModelError
-    │   └── SourceError        an outside data source (TED, BOAMP...) failed after retries
+    │   ├── RequestFailed      a request sent from the command line failed; its sender was told
+    │   ├── SourceError        an outside data source (TED, BOAMP...) failed after retries
+    │   └── Unrecoverable      a loop stayed down past runtime.recover_within: the process exits
     └── ControlSignal          not a failure: the run must stop and say why
         ├── ApprovalRequired
         ├── BudgetExceeded
@@ -26,6 +29,7 @@ Messages are sentences that say what is wrong and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyRunning",
     "ApprovalRequired",
     "BudgetExceeded",
     "BusError",
@@ -42,8 +46,10 @@ __all__ = [
     "MissingExtraError",
     "ModelError",
     "OffLimits",
+    "RequestFailed",
     "RuntimeFailure",
     "SourceError",
+    "Unrecoverable",
     "WindowClosed",
 ]
 
@@ -114,6 +120,14 @@ class RuntimeFailure(EquipageError):
     """Something failed while the crew was running."""
 
 
+class AlreadyRunning(RuntimeFailure):
+    """Another process already does what only one may do at a time (a crew's console)."""
+
+
+class RequestFailed(RuntimeFailure):
+    """A request sent from the command line failed; the person was told why."""
+
+
 class BusError(RuntimeFailure):
     """The Redis bus could not be reached or answered something unexpected."""
 
@@ -133,6 +147,24 @@ class SourceError(RuntimeFailure):
         self.source = source
         self.reason = reason
         super().__init__(f"{source} failed: {reason}")
+
+
+class Unrecoverable(RuntimeFailure):
+    """A supervised loop stayed down longer than ``runtime.recover_within``.
+
+    The process stops and exits non-zero, so that the process supervisor that runs it
+    (systemd, Docker, Kubernetes) starts a fresh one.
+    """
+
+    def __init__(self, loop: str, since: str, error: str, within: float) -> None:
+        self.loop = loop
+        self.error = error
+        super().__init__(
+            f"{loop} has been down since {since} ({error}), longer than "
+            f"runtime.recover_within ({within:g}s): this process stops so that its process "
+            "supervisor (systemd, Docker, Kubernetes) restarts it; check that Redis is "
+            "reachable, or raise runtime.recover_within in company.yaml"
+        )
 
 
 class ControlSignal(EquipageError):

@@ -6,10 +6,16 @@ the owner's config (``workflows.<name>`` in company.yaml, a schedule's ``input``
 owner's own command line (``equipage workflow run NAME --set``) may set it; a run the crew
 starts (``start_workflow``) may leave it out, repeat the value that applies anyway, or pick
 one of the marker's ``crew_may`` values, and is refused anything else with the reason.
+
+An input read from a file or pasted text has a size limit, an owner-only field of its own
+(``max_bytes``), checked before anything is read (``check_size``): a run on a file many
+times the usual size would otherwise hold a worker, and its memory, for as long as it
+takes, and every run after it would wait.
 """
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,9 +25,16 @@ from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from equipage.errors import ConfigError
+from equipage.errors import ConfigError, InputRejected
 
-__all__ = ["OwnerOnly", "check_settings", "crew_refusal", "owner_only_fields", "with_settings"]
+__all__ = [
+    "OwnerOnly",
+    "check_settings",
+    "check_size",
+    "crew_refusal",
+    "owner_only_fields",
+    "with_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -154,3 +167,37 @@ def _default(field: FieldInfo) -> JsonValue:
         return _NO_DEFAULT
     dumped: JsonValue = TypeAdapter(Any).dump_python(value, mode="json")
     return dumped
+
+
+def check_size(
+    workflow: str,
+    what: str,
+    source: str | os.PathLike[str],
+    limit: int,
+    *,
+    setting: str = "max_bytes",
+    instead: str = "send a shorter one",
+) -> None:
+    """InputRejected, naming the limit and how to raise it, if ``source`` is over ``limit``
+    bytes: a file (measured on disk, so nothing is read) or pasted text."""
+    from equipage.documents import size_text  # documents imports more than this needs
+
+    if isinstance(source, str):
+        # A character is 1 to 4 bytes: only a text near the limit is encoded to measure it.
+        near = len(source) <= limit < 4 * len(source)
+        size = len(source.encode("utf-8", "surrogatepass")) if near else len(source)
+        named = what
+    else:
+        try:
+            size = os.stat(source).st_size
+        except OSError:
+            return  # whoever opens it says why it cannot be read
+        named = f"{what} {os.path.basename(source)}"
+    if size <= limit:
+        return
+    raise InputRejected(
+        f"the {named} is {size_text(size)}, over the {size_text(limit)} limit of the "
+        f"{workflow} workflow, so it was not read; {instead}. The owner can raise the "
+        f"limit with workflows.{workflow}.{setting}: <bytes> in company.yaml, or for one "
+        f"run with `equipage workflow run {workflow} --set {setting}=<bytes>`."
+    )

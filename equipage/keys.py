@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CONSUMER_GROUP", "GATEWAY_GROUP", "SEEN_FOR", "Keys", "validate_company_id"]
+__all__ = [
+    "CONSUMER_GROUP",
+    "GATEWAY_GROUP",
+    "SEEN_FOR",
+    "Keys",
+    "thread_key",
+    "validate_company_id",
+]
 
 #: Consumer group that every worker joins on every inbox stream.
 CONSUMER_GROUP = "workers"
@@ -35,6 +42,11 @@ def validate_company_id(company: str) -> str:
             "starting with a letter or digit"
         )
     return company
+
+
+def thread_key(role: str, thread: str) -> str:
+    """The agent thread a role's envelope belongs to: its lease, order and checkpoints."""
+    return f"{role}:{thread}"
 
 
 def _part(value: str) -> str:
@@ -88,13 +100,30 @@ class Keys:
         return f"{self.prefix}errors"
 
     def lock(self, thread: str) -> str:
-        """Lease that serialises the handling of one agent thread."""
+        """Lease that serialises the handling of one agent thread (``thread_key``)."""
         return f"{self.prefix}lock:{_part(thread)}"
+
+    def order(self, thread: str) -> str:
+        """List of the stream entry ids of one agent thread not yet handled, oldest first."""
+        return f"{self.prefix}order:{_part(thread)}"
+
+    def effect(self, thread: str, cause: str, call_id: str) -> str:
+        """Marker then result of one effectful tool call (``equipage.effects``)."""
+        return f"{self.prefix}effect:{_part(thread)}:{_part(cause)}:{_part(call_id)}"
 
     @property
     def workers(self) -> str:
         """Sorted set consumer name -> last heartbeat (unix seconds)."""
         return f"{self.prefix}workers"
+
+    def health(self, process: str) -> str:
+        """Hash loop name -> JSON of its health, of one process; expires with the process."""
+        return f"{self.prefix}health:{_part(process)}"
+
+    @property
+    def health_match(self) -> str:
+        """SCAN pattern of every process's ``health`` hash."""
+        return re.sub(r"([\\*?\[\]])", r"\\\1", self.prefix) + "health:*"
 
     # -- people and company state ------------------------------------------------------
     @property
@@ -127,8 +156,13 @@ class Keys:
 
     @property
     def reservations(self) -> str:
-        """Hash reservation id -> worst-case cost held for a model call in flight."""
+        """Hash reservation id -> cost held for a model call in flight, and its envelope."""
         return f"{self.prefix}spend:reserved"
+
+    @property
+    def spend_usual(self) -> str:
+        """Hash ``role\\0model`` -> output tokens and input rates of its recent calls."""
+        return f"{self.prefix}spend:usual"
 
     @property
     def limits(self) -> str:
@@ -196,6 +230,11 @@ class Keys:
     def paused(self) -> str:
         """Set when the founder paused the crew."""
         return f"{self.prefix}paused"
+
+    @property
+    def console(self) -> str:
+        """Which ``equipage up`` reads the crew's console (host, pid), expiring unless renewed."""
+        return f"{self.prefix}console"
 
     # -- workflows -----------------------------------------------------------------------
     def schedule_tick(self, schedule: str, tick: str) -> str:

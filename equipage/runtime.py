@@ -1,8 +1,9 @@
 """Run a checkpointed graph for one envelope, safely under redelivery.
 
-The handler of a role (or of the workflow runner) takes the thread's lease, looks at the
-thread's checkpoint and then either starts the graph on the new envelope, finishes a run
-that a dead worker left half done, resumes a thread paused on a question, or parks a
+The handler of a role (or of the workflow runner) runs in its thread's turn (the worker
+holds the thread, envelopes in order, see ``equipage.worker``), looks at the thread's
+checkpoint and then either starts the graph on the new envelope, finishes a run that a
+dead worker left half done, resumes a thread paused on a question, or parks a
 message until the person answers. It returns what the run emitted; the worker commits
 that with the ack.
 """
@@ -23,11 +24,12 @@ from equipage.agent import Emit, Outbox, thread_id
 from equipage.approval_text import still_waiting, waiting_first
 from equipage.approvals import Answers, Approval, Approvals, Asked
 from equipage.audit import Audit, AuditEntry
+from equipage.budget import Budget
+from equipage.checkpoint import RedisSaver
 from equipage.envelope import Answer, Envelope, Kind, Question, new_id
 from equipage.errors import HopLimitExceeded, InputRejected
 from equipage.events import Event, EventType
 from equipage.keys import Keys
-from equipage.lease import lease
 from equipage.llm.messages import Message
 from equipage.outside import outside_messages
 from equipage.prompting import result_text
@@ -53,6 +55,7 @@ class ThreadRunner:
         max_hops: int = 8,
         recursion_limit: int = 64,
         language: str = "en",
+        budget: Budget | None = None,
     ) -> None:
         self.role = role
         self.graph = graph
@@ -65,6 +68,7 @@ class ThreadRunner:
         self.recursion_limit = recursion_limit
         self.language = language  # the company's first: what it says follows the founder's
         self.approvals = Approvals(redis, keys)
+        self.budget = budget
 
     async def __call__(self, envelope: Envelope) -> list[Envelope]:
         if envelope.hops > self.max_hops:
@@ -74,24 +78,33 @@ class ThreadRunner:
             "configurable": {"thread_id": key},
             "recursion_limit": self.recursion_limit,
         }
-        async with lease(self.redis, self.keys.lock(key)):
-            snapshot = await self.graph.aget_state(config)
-            waiting = await self.approvals.waiting_on(key)
-            if snapshot.values.get("inbox") != envelope.id:
-                direct = await self._apply(envelope, snapshot, config, waiting)
-                if direct is not None:
-                    return direct
-            elif (
-                snapshot.next
-                and not _besides(waiting, envelope)
-                and _unfinished(snapshot, envelope)
-            ):
-                # A worker died mid-run on this very envelope (an answer that resumed the
-                # thread included): finish from the checkpoint.
-                await self.graph.ainvoke(None, config)
-            if envelope.kind is Kind.ANSWER:
-                await self._release_parked(envelope, config, waiting)
-            return await self._emitted(envelope, key, config)
+        # The worker holds the thread's turn (equipage.worker): no other envelope of
+        # this thread runs until this one is committed, and none before its elders.
+        if self.budget is not None:
+            # Holds a dead attempt at this envelope left (a first delivery has none).
+            await self.budget.release_for(envelope.id)
+        snapshot = await self.graph.aget_state(config)
+        waiting = await self.approvals.waiting_on(key)
+        if snapshot.values.get("inbox") != envelope.id:
+            direct = await self._apply(envelope, snapshot, config, waiting)
+            if direct is not None:
+                return direct
+        elif (
+            _stopped_short(snapshot)
+            and not _besides(waiting, envelope)
+            and _unfinished(snapshot, envelope)
+        ):
+            # A worker died mid-run on this very envelope (an answer that resumed the
+            # thread included): finish from the checkpoint.
+            await self._run(None, config)
+        if envelope.kind is Kind.ANSWER:
+            await self._release_parked(envelope, config, waiting)
+        emitted = await self._emitted(envelope, key, config)
+        if isinstance(self.graph.checkpointer, RedisSaver):
+            # The newest checkpoint and what resuming from it needs stay (its pending
+            # writes, interrupts, delta ancestors): a thread's keys stay bounded.
+            await self.graph.checkpointer.aprune_thread(key)
+        return emitted
 
     async def _release_parked(
         self, envelope: Envelope, config: RunnableConfig, waiting: tuple[str, ...]
@@ -148,7 +161,7 @@ class ThreadRunner:
             resume: Answers | Answer = given
             if len(answers) > 1:
                 resume, update["answers"] = Answers(items=answers), {}
-            await self.graph.ainvoke(Command(resume=resume, update=update), config)
+            await self._run(Command(resume=resume, update=update), config)
             return None
         if waiting:
             parked = [*snapshot.values.get("parked", []), envelope]
@@ -160,8 +173,15 @@ class ThreadRunner:
             update = {**fresh, "parked": parked, "outbox": Outbox(cause=envelope.id, items=items)}
             await self.graph.aupdate_state(config, update)
             return None
-        await self.graph.ainvoke({**fresh, **self.start(envelope)}, config)
+        await self._run({**fresh, **self.start(envelope)}, config)
         return None
+
+    async def _run(self, given: Any, config: RunnableConfig) -> None:
+        # "sync": each step's checkpoint is stored before the next step runs. LangGraph's
+        # default ("async") runs a step while the previous one is still being saved, so a
+        # worker killed there leaves tools that ran after a checkpoint that never landed:
+        # the redelivery calls the model again and repeats them.
+        await self.graph.ainvoke(given, config, durability="sync")
 
     def start(self, envelope: Envelope) -> dict[str, Any]:
         """Graph input for a new envelope (beyond ``inbox``, ``outbox`` and ``steps``)."""
@@ -192,7 +212,7 @@ class ThreadRunner:
         snapshot = await self.graph.aget_state(config)
         box = snapshot.values.get("outbox")
         out = list(box.items) if box is not None and box.cause == envelope.id else []
-        if not snapshot.next:
+        if not _stopped_short(snapshot):
             out += self.finished(envelope, snapshot.values)
         if envelope.kind is Kind.ANSWER and envelope.answer:
             await self._audit_answer(envelope, key)
@@ -283,6 +303,13 @@ def _besides(waiting: tuple[str, ...], envelope: Envelope) -> tuple[str, ...]:
     """The questions a thread waits on, besides the one ``envelope`` answers."""
     answered = envelope.answer.question_id if envelope.answer else None
     return tuple(q for q in waiting if q != answered)
+
+
+def _stopped_short(snapshot: StateSnapshot) -> bool:
+    """True unless the run reached its end: a step left to run, or one whose writes were
+    stored but not yet folded into a checkpoint (LangGraph then shows no ``next``: the
+    state looks finished while the steps after that one never ran)."""
+    return bool(snapshot.next or snapshot.tasks)
 
 
 def _unfinished(snapshot: StateSnapshot, envelope: Envelope) -> bool:

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import Counter
 from typing import Any
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.exceptions import ResponseError
 
 from equipage.approvals import Approval, Approvals
 from equipage.keys import CONSUMER_GROUP, Keys
+from equipage.supervise import LoopHealth
 
-__all__ = ["DeadLetter", "StatusReport", "StreamStatus", "backlog", "live_workers", "read_status"]
+__all__ = [
+    "DeadLetter",
+    "StatusReport",
+    "StreamStatus",
+    "backlog",
+    "live_workers",
+    "loop_health",
+    "read_status",
+]
 
 _LIVE_FOR = 10.0  # seconds since a worker's last heartbeat for it to count as alive
 
@@ -56,6 +66,8 @@ class StatusReport(_Model):
     workers: tuple[str, ...]
     events: dict[str, int]
     progress: tuple[Progress, ...] = ()
+    #: Every supervised loop of every running process (``equipage.supervise``).
+    loops: tuple[LoopHealth, ...] = ()
 
 
 async def _stream(redis: aioredis.Redis, stream: str, role: str) -> StreamStatus:
@@ -90,6 +102,18 @@ async def backlog(redis: aioredis.Redis, keys: Keys, roles: list[str]) -> int:
 async def live_workers(redis: aioredis.Redis, keys: Keys) -> list[str]:
     raw = await redis.zrangebyscore(keys.workers, time.time() - _LIVE_FOR, "+inf")
     return [r.decode() if isinstance(r, bytes) else str(r) for r in raw]
+
+
+async def loop_health(redis: aioredis.Redis, keys: Keys) -> list[LoopHealth]:
+    """The loops of every process that wrote its health lately, by process and name."""
+    found: list[LoopHealth] = []
+    async for key in redis.scan_iter(match=keys.health_match, count=100):
+        fields: Any = await redis.hgetall(key)
+        for raw in fields.values():
+            # A process of another Equipage version may write other fields: not fatal here.
+            with contextlib.suppress(ValidationError):
+                found.append(LoopHealth.model_validate_json(raw))
+    return sorted(found, key=lambda h: (h.process, h.name))
 
 
 async def read_status(redis: aioredis.Redis, keys: Keys, roles: list[str]) -> StatusReport:
@@ -132,4 +156,5 @@ async def read_status(redis: aioredis.Redis, keys: Keys, roles: list[str]) -> St
         workers=tuple(await live_workers(redis, keys)),
         events=dict(counts),
         progress=tuple(sorted(latest.values(), key=lambda p: -p.at)[:5]),
+        loops=tuple(await loop_health(redis, keys)),
     )

@@ -16,6 +16,7 @@ from langgraph.types import interrupt
 from pydantic import JsonValue
 
 from equipage.config import KNOWN_TOOLS
+from equipage.effects import Effects
 from equipage.envelope import (
     Answer,
     Attachment,
@@ -26,6 +27,7 @@ from equipage.envelope import (
     ReplyTo,
     WorkflowCall,
 )
+from equipage.keys import thread_key
 from equipage.llm.messages import ToolCall, ToolSpec
 from equipage.memory import Memory
 from equipage.prompting import TeamMember, listing
@@ -171,7 +173,7 @@ class Toolbox:
     ) -> ToolOutcome:
         """Run ``call``; ``answer`` is the person's to the question it ``asks``, if given."""
         if self.mcp is not None and self.mcp.offers(call.name):
-            return await self.mcp.call(call)
+            return await self._outside(self.mcp, call, ctx)
         if call.name not in self.allowed:
             return ToolOutcome(f"error: tool {call.name!r} is not allowed for {ctx.role}")
         args = call.arguments
@@ -197,6 +199,21 @@ class Toolbox:
         return self._start_workflow(
             call, ctx, _str(args, "name"), raw_input if isinstance(raw_input, dict) else {}
         )
+
+    async def _outside(self, mcp: McpTools, call: ToolCall, ctx: ThreadContext) -> ToolOutcome:
+        """An MCP call; one with side effects runs at most once, even across crashes."""
+        if not mcp.side_effects().get(call.name, True):
+            return await mcp.call(call)  # only reads: running it again is harmless
+
+        async def run() -> tuple[str, bool]:
+            outcome = await mcp.call(call)
+            return outcome.text, outcome.untrusted
+
+        effects = Effects(self.memory.redis, self.memory.keys)
+        text, untrusted = await effects.once(
+            thread_key(ctx.role, ctx.thread), ctx.cause, call.id, run
+        )
+        return ToolOutcome(text, untrusted=untrusted)
 
     # -- tools with effects on the bus ----------------------------------------------------
     def _delegate(self, call: ToolCall, ctx: ThreadContext, role: str, brief: str) -> ToolOutcome:

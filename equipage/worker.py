@@ -14,17 +14,31 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any
 
-from equipage.bus import Bus, Delivery
+from redis.exceptions import RedisError
+
+from equipage.bus import Bus, Delivery, Turn
 from equipage.envelope import Envelope
-from equipage.errors import Handover
+from equipage.errors import EquipageError, Handover
+from equipage.keys import thread_key
 
 __all__ = ["Handler", "Worker", "consumer_name"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], Awaitable[Sequence[Envelope]]]
+
+# How many earlier envelopes of a thread one delivery may run before its own: each of
+# those runs its own earlier ones first, so a longer backlog is worked through in steps.
+_MAX_DEPTH = 4
+
+
+async def _quietly(step: Coroutine[Any, Any, Any]) -> None:
+    with contextlib.suppress(RedisError):
+        await step
 
 
 def consumer_name() -> str:
@@ -44,6 +58,8 @@ class Worker:
         concurrency: int = 4,
         block_ms: int = 500,
         keep_seconds: float = 24 * 3600,
+        turn_wait: float = 600.0,
+        caps: Mapping[str, int] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bus = bus
@@ -52,33 +68,40 @@ class Worker:
         self.concurrency = concurrency
         self.block_ms = block_ms
         self.keep_seconds = keep_seconds
+        #: Longest wait for a thread's turn (another worker's long run on the same thread).
+        self.turn_wait = turn_wait
         # Paces the heartbeat, trim, reclaim and pause check: a test moves it by hand
         # (equipage.testing.FakeClock) instead of waiting seconds of wall time.
         self.clock = clock
         self._streams = {bus.keys.inbox(role): role for role in self.handlers}
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: dict[asyncio.Task[None], str] = {}  # task -> the stream it came from
+        self._stopping = asyncio.Event()  # run()'s stop: a wait for a thread's turn ends
+        #: Most slots one stream's entries may take at once (default: all of them).
+        self.caps = {bus.keys.inbox(role): cap for role, cap in (caps or {}).items()}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read, handle and commit until ``stop`` is set; in-flight work is finished first."""
         await self.bus.ensure_groups(self.handlers)
+        self._stopping = stop
+        ended = asyncio.Event()
+        beating = asyncio.create_task(self._beat(ended))
         next_reclaim = 0.0
-        next_beat = 0.0
         next_trim = self.clock() + 60.0
         next_pause_check = 0.0
         paused = False
         try:
             while not stop.is_set():
                 now = self.clock()
-                if now >= next_beat:
-                    await self.bus.redis.zadd(self.bus.keys.workers, {self.name: time.time()})
-                    next_beat = now + 2.0
                 if now >= next_trim:
                     for stream in self._streams:
                         await self.bus.trim(stream, keep_seconds=self.keep_seconds)
+                    # Consumers and heartbeats of processes SIGKILLed long ago.
+                    await self.bus.forget_departed([*self._streams, self.bus.keys.outbox])
                     next_trim = now + 600.0
                 if now >= next_reclaim:
-                    for stream in self._streams:
+                    for stream in self._room(self.concurrency):
                         for delivery in await self.bus.reclaim(stream, self.name):
                             await self._spawn(delivery)
                     next_reclaim = now + max(self.bus.visibility_timeout / 4, 0.05)
@@ -95,19 +118,47 @@ class Worker:
                 if free == 0:
                     await self._wait_for_slot(stop)
                     continue
+                room = self._room(free)
+                if not room:
+                    await self._wait_for_slot(stop)
+                    continue
+                # COUNT applies to each stream: no more than the fullest one has room for.
                 deliveries = await self.bus.read(
-                    list(self._streams), self.name, count=free, block_ms=self.block_ms
+                    list(room), self.name, count=min(room.values()), block_ms=self.block_ms
                 )
                 for delivery in deliveries:
                     await self._spawn(delivery)
         finally:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            ended.set()
+            await beating
             with contextlib.suppress(Exception):
                 await self.bus.redis.zrem(self.bus.keys.workers, self.name)
 
+    async def _beat(self, ended: asyncio.Event) -> None:
+        """Say this worker is alive every 2 s, in a task of its own: the read loop can wait
+        minutes for a free slot, and a silent worker's threads are taken over."""
+        while not ended.is_set():
+            with contextlib.suppress(RedisError):
+                await self.bus.redis.zadd(self.bus.keys.workers, {self.name: time.time()})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), timeout=2.0)
+
     def _free_slots(self) -> int:
         return max(self.concurrency - len(self._tasks), 0)
+
+    def _room(self, free: int) -> dict[str, int]:
+        """Stream -> how many more of its entries this worker takes now (none: left out).
+
+        A stream's cap (``caps``) keeps one kind of heavy run (a coaching run on a long
+        transcript) from taking every slot while the founder's messages wait.
+        """
+        busy: dict[str, int] = {}
+        for stream in self._running.values():
+            busy[stream] = busy.get(stream, 0) + 1
+        room = {s: min(free, self.caps.get(s, free) - busy.get(s, 0)) for s in self._streams}
+        return {s: n for s, n in room.items() if n > 0}
 
     async def _wait_for_slot(self, stop: asyncio.Event) -> None:
         stopping = asyncio.ensure_future(stop.wait())
@@ -119,35 +170,129 @@ class Worker:
     async def _spawn(self, delivery: Delivery) -> None:
         task = asyncio.create_task(self._handle(delivery))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._running[task] = delivery.stream
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._running.pop(task, None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Redis went away mid-handling: the entry stays pending and comes back.
+            log.warning(
+                "handling stopped (%s: %s); it will be retried", type(error).__name__, error
+            )
 
     async def _handle(self, delivery: Delivery) -> None:
-        bus = self.bus
-        attempt = await bus.begin(delivery)
         if delivery.envelope is None:
-            await bus.dead_letter(delivery, delivery.error, attempt)
+            attempt = await self.bus.begin(delivery)
+            await self.bus.dead_letter(delivery, delivery.error, attempt)
             return
+        finished = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_claimed(delivery, finished))
+        try:
+            await self._take_turn(delivery, f"{self.name} {uuid.uuid4().hex}", depth=0)
+        finally:
+            finished.set()
+            await keeper
+
+    async def _take_turn(self, delivery: Delivery, token: str, depth: int) -> bool:
+        """Run ``delivery`` when its thread's turn comes: after every earlier envelope of
+        the thread, and with no other worker on the thread.
+
+        An earlier envelope left by a dead worker is taken over and run first, here; one a
+        live worker still has is waited for. A wait that outlasts ``turn_wait`` leaves the
+        entry pending, for the reclaim loop to bring back. True once the entry is settled
+        (committed, dead-lettered, or already done); False when it stays pending.
+        """
+        envelope = delivery.envelope
+        assert envelope is not None
+        role = self._streams[delivery.stream]
+        turn = Turn(thread_key(role, envelope.thread), token)
+        deadline = self.clock() + self.turn_wait
+        delay = 0.005
+        while True:
+            begun = await self.bus.begin_turn(delivery, turn)
+            if begun.state == "go":
+                return await self._attempt(delivery, role, turn, begun.attempt)
+            if begun.state == "done":
+                await self.bus.skip(delivery, turn)  # a worker that took it over ran it
+                return True
+            if begun.state == "behind":
+                earlier = await self.bus.earlier(delivery.stream, begun.head, turn, self.name)
+                if earlier == "handled":
+                    continue
+                if isinstance(earlier, Delivery) and depth < _MAX_DEPTH:
+                    finished = asyncio.Event()
+                    keeper = asyncio.create_task(self._keep_claimed(earlier, finished))
+                    try:
+                        # Same thread, same lease: it runs under the token held here.
+                        settled = await self._take_turn(earlier, token, depth + 1)
+                    finally:
+                        finished.set()
+                        await keeper
+                    if not settled:
+                        # It failed again: its retry paces the thread, this one waits.
+                        await self.bus.release_turn(turn)
+                        return False
+                    delay = 0.005
+                    continue
+                await self.bus.release_turn(turn)
+            if self._stopping.is_set():
+                return False  # stays pending: the next worker takes it up in order
+            if self.clock() > deadline:
+                log.warning("%s waited %.0f s for its thread's turn", delivery.key, self.turn_wait)
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    async def _attempt(self, delivery: Delivery, role: str, turn: Turn, attempt: int) -> bool:
+        bus = self.bus
         if attempt > bus.max_attempts:
             # Every earlier attempt died with its worker, or failed without a record.
             error = await bus.last_error(delivery) or "a worker stopped while handling it"
-            await bus.dead_letter(delivery, error, attempt - 1)
-            return
-        role = self._streams[delivery.stream]
-        finished = asyncio.Event()
-        keeper = asyncio.create_task(self._keep_claimed(delivery, finished))
+            await bus.dead_letter(delivery, error, attempt - 1, turn)
+            return True
+        assert delivery.envelope is not None
+        done = asyncio.Event()
+        holder = asyncio.create_task(self._hold(turn, done))
         try:
             outputs = await self.handlers[role](delivery.envelope)
         except Handover:
             log.info("%s handed %s back: this worker stops", role, delivery.key)
-            return
+            await _quietly(bus.release_turn(turn))
+            return False
         except Exception as err:
-            log.exception("handler for %s failed on %s", role, delivery.key)
-            await bus.fail(delivery, f"{type(err).__name__}: {err}", attempt)
-            return
+            if isinstance(err, EquipageError):
+                # Written for people and saying what to check: one line, no traceback.
+                log.warning("%s failed on %s: %s", role, delivery.key, err)
+            else:
+                log.exception("handler for %s failed on %s", role, delivery.key)
+            # Only our own errors are written for people; others may quote internals.
+            shown = str(err) if isinstance(err, EquipageError) else ""
+            error = f"{type(err).__name__}: {err}"
+            return await bus.fail(delivery, error, attempt, turn, shown=shown)
         finally:
-            finished.set()
-            await keeper
-        await bus.commit(delivery, outputs)
+            done.set()
+            await holder
+        await bus.commit(delivery, outputs, turn)
+        return True
+
+    async def _hold(self, turn: Turn, done: asyncio.Event) -> None:
+        """Renew the thread's lease while its turn runs.
+
+        Stopped by ``done``, not cancel(): redis-py on Python 3.11 can swallow a
+        cancellation that lands mid-command, and a renewer that survived would hold the
+        thread for good.
+        """
+        period = max(self.bus.lease_ttl / 3, 0.05)
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=period)
+            if not done.is_set():
+                with contextlib.suppress(RedisError):
+                    # A lease lost while Redis was away is not taken back by force: the
+                    # thread's order check keeps a second worker off this entry.
+                    await self.bus.renew_turn(turn)
 
     async def _keep_claimed(self, delivery: Delivery, finished: asyncio.Event) -> None:
         """While a handler runs, keep its entry fresh so it is not reclaimed mid-work.
@@ -160,4 +305,7 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(finished.wait(), timeout=period)
             if not finished.is_set():
-                await self.bus.touch(delivery, self.name)
+                # Redis away for a moment: the next touch (or a reclaim) settles it; the
+                # handler's outcome must not be lost to this keeper's error.
+                with contextlib.suppress(RedisError):
+                    await self.bus.touch(delivery, self.name)

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Annotated, Any, Protocol, TypedDict, cast
 
 import redis.asyncio as aioredis
-import yaml
 from langgraph.graph import StateGraph
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from equipage import yamlread
 from equipage.agent import Outbox, merge_outbox
 from equipage.budget import Budget, Refusal, worst_case_tokens
 from equipage.config import Profile
@@ -225,17 +225,17 @@ def read_input(path: Path | None, overrides: Sequence[str] = ()) -> dict[str, Js
     data: Any = {}
     if path is not None:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError(
                 f"cannot read the input file: {error.strerror}", path=str(path)
             ) from error
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
+        except UnicodeDecodeError as error:
             raise ConfigError(
-                f"the input is neither JSON nor YAML: {error}", path=str(path), line=line
+                f"the input is not UTF-8 text (byte {error.start}); save it as UTF-8",
+                path=str(path),
             ) from error
+        data = yamlread.load(text, str(path)) or {}  # JSON is YAML too
         if not isinstance(data, dict):
             raise ConfigError("the input must be a mapping of field: value", path=str(path))
     for override in overrides:
@@ -248,7 +248,7 @@ def read_input(path: Path | None, overrides: Sequence[str] = ()) -> dict[str, Js
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"--set {override!r}: {part} is not a mapping in the input")
-        node[leaf] = yaml.safe_load(raw) if raw.strip() else ""
+        node[leaf] = yamlread.load(raw, f"--set {key.strip()}") if raw.strip() else ""
     return cast(dict[str, JsonValue], data)
 
 

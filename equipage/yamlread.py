@@ -12,7 +12,7 @@ import yaml
 
 from equipage.errors import ConfigError
 
-__all__ = ["ALIAS_BUDGET", "MAX_DEPTH", "compose", "construct"]
+__all__ = ["ALIAS_BUDGET", "MAX_DEPTH", "compose", "construct", "load"]
 
 #: Values (scalars, lists and mappings) that all the aliases of one file may repeat.
 ALIAS_BUDGET = 10_000
@@ -33,6 +33,15 @@ def compose(text: str, path: str) -> yaml.Node | None:
         raise _config_error(err, text, path) from err
     finally:
         loader.dispose()
+
+
+def load(text: str, path: str) -> object:
+    """The Python data of the one document in ``text`` (None when empty), within the limits.
+
+    Every YAML Equipage reads comes through here or ``compose``, never ``yaml.safe_load``.
+    """
+    node = compose(text, path)
+    return None if node is None else construct(node, path)
 
 
 def construct(node: yaml.Node, path: str) -> object:

@@ -180,7 +180,8 @@ async def test_a_budget_question_asked_again_in_the_same_step_still_lets_the_thr
         ],
         name=SONNET_SPEC,
     )
-    async with crew_running(redis, keys, tight(daily=0.12), models={"ceo": ceo}) as crew:
+    # Holds are the usual cost of a call: after the first call's 0.05, nothing more fits.
+    async with crew_running(redis, keys, tight(daily=0.051), models={"ceo": ceo}) as crew:
         await crew.tell("remember that we sell hosting")
         [paused] = await crew.outbox(1)
         # "Resume" pressed without raising the limit: the same call is refused again.
@@ -210,7 +211,8 @@ async def test_a_worker_failing_after_the_last_answer_finishes_the_turn_without_
         first, second = await _questions(crew, 2)
         await crew.answer(first, approved=True)
         await crew.answer(second, approved=True)
-        *_, done = await crew.outbox(4)
+        *_, notice, done = await crew.outbox(5)
+    assert notice.sender == "equipage" and "I will retry it by myself" in notice.text
     assert done.text == "Both answers are in."
     assert len(ceo.calls) == 3 and ceo.calls[2] == ceo.calls[1]
     assert len(await Memory(redis, keys).all()) == 2

@@ -119,6 +119,29 @@ def test_live_assist_benchmark_times_suggestions_without_the_model_against_a_raw
     assert result["ok"] == (latency["p99_ms"] <= result["target_p99_ms"])
 
 
+def test_checkpoint_benchmark_times_turns_on_both_savers_and_bounds_a_pruned_thread(
+    tmp_path: Path,
+) -> None:
+    args = ("--threads", "4", "--turns", "3", "--warmup", "2", "--memory-turns", "8")
+    result = run_bench(tmp_path, "checkpoint", *args).result
+    assert result["benchmark"] == "checkpoint_turn"
+    assert result["server"].startswith("redis ")
+    assert (result["threads"], result["turns_per_thread"], result["turns"]) == (4, 3, 12)
+    assert result["durability"] == "sync"
+    for stats in (result["in_memory"], result["redis"], *result["async_durability"].values()):
+        if isinstance(stats, dict):
+            assert 0 < stats["p50_ms"] <= stats["p95_ms"]
+    redis, in_memory = result["redis"], result["in_memory"]
+    assert result["ratio_p50"] == pytest.approx(redis["p50_ms"] / in_memory["p50_ms"], abs=1e-3)
+    memory = result["memory"]
+    assert memory["turns"] == 8
+    assert 0 < memory["pruned"]["keys"] < memory["unpruned"]["keys"]
+    assert 0 < memory["pruned"]["bytes"] < memory["unpruned"]["bytes"]
+    assert memory["prune_per_turn"]["p50_ms"] > 0
+    assert result["target_ratio_p50"] == 1.5
+    assert result["ok"] == (result["ratio_p50"] <= result["target_ratio_p50"])
+
+
 @pytest.mark.parametrize(
     ("name", "args", "figure", "miss"),
     [
@@ -134,8 +157,17 @@ def test_live_assist_benchmark_times_suggestions_without_the_model_against_a_raw
             "suggestion_latency.p99_ms",
             "suggestion_latency.p99_ms {} > target 0.001",
         ),
+        (
+            "checkpoint",
+            (
+                *("--threads", "2", "--turns", "2", "--warmup", "1", "--memory-turns", "2"),
+                *("--target-ratio-p50", "0.01"),
+            ),
+            "ratio_p50",
+            "ratio_p50 {} > target 0.01",
+        ),
     ],
-    ids=["bus", "live_assist"],
+    ids=["bus", "live_assist", "checkpoint"],
 )
 def test_a_benchmark_missing_its_target_exits_1_naming_the_figure_after_writing_its_json(
     tmp_path: Path, name: str, args: tuple[str, ...], figure: str, miss: str

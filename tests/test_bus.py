@@ -162,14 +162,19 @@ async def test_founder_is_told_when_their_request_lands_in_dead_letters(
         await wait_until(lambda: redis.exists(keys.inbox("ceo")), what="groups created")
         sent = task().model_copy(update={"origin": origin})
         await bus.publish(sent)
-        [(_, fields)] = await wait_for_stream(redis, keys.outbox, 1)
+        [first, last] = await wait_for_stream(redis, keys.outbox, 2)
     finally:
         stop.set()
         await running
-    notice = Envelope.decode(fields[b"env"])
+    retrying, notice = (Envelope.decode(fields[b"env"]) for _, fields in (first, last))
+    assert retrying.cause == sent.id and "I will retry it by myself (2 more attempt(s))" in (
+        retrying.text
+    )
     assert notice.kind is Kind.REPLY and notice.origin == origin and notice.cause == sent.id
     assert "could not handle a task for ceo after 3 attempt(s)" in notice.text
-    assert "boom" not in notice.text  # errors stay in the dead-letter stream and the logs
+    assert "an internal error" in notice.text
+    # An error not written for people stays in the dead-letter stream and the logs.
+    assert "boom" not in notice.text and "boom" not in retrying.text
     assert await redis.xlen(keys.dead) == 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import operator
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -11,6 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 from langchain_core.runnables import RunnableConfig
 from langgraph.channels.delta import DeltaChannel
+from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.capabilities import Capability
 from langgraph.graph import END, START, StateGraph
@@ -113,11 +117,7 @@ async def test_pruning_keeps_the_ancestors_a_delta_channel_replays(
     redis: aioredis.Redis,
 ) -> None:
     saver = RedisSaver(redis, fresh_keys())
-    builder = StateGraph(Journal)
-    builder.add_node("note", note)
-    builder.add_edge(START, "note")
-    builder.add_edge("note", END)
-    graph = builder.compile(checkpointer=saver)
+    graph = journal_graph(saver)
     config: RunnableConfig = {"configurable": {"thread_id": "journal"}}
     for day in range(3):
         await graph.ainvoke({"entries": [f"day {day}"]}, config)
@@ -128,3 +128,282 @@ async def test_pruning_keeps_the_ancestors_a_delta_channel_replays(
     state = await graph.aget_state(config)
     assert state.values == {"entries": ["day 0", "noted", "day 1", "noted", "day 2", "noted"]}
     assert 1 < len(kept) < 9, "prune drops what no delta channel replays, and only that"
+
+
+class Chat(TypedDict, total=False):
+    messages: Annotated[list[str], operator.add]
+    steps: int
+
+
+def plan(state: Chat) -> dict[str, Any]:
+    return {"messages": ["plan"], "steps": 1}
+
+
+def act(state: Chat) -> dict[str, Any]:
+    return {"messages": [f"act on {len(state['messages'])}"], "steps": state["steps"] + 1}
+
+
+def reply(state: Chat) -> dict[str, Any]:
+    return {"messages": ["reply"], "steps": state["steps"] + 1}
+
+
+def chat_graph(saver: RedisSaver) -> Any:
+    builder = StateGraph(Chat)
+    for node in (plan, act, reply):
+        builder.add_node(node.__name__, node)
+    builder.add_edge(START, "plan")
+    builder.add_edge("plan", "act")
+    builder.add_edge("act", "reply")
+    builder.add_edge("reply", END)
+    return builder.compile(checkpointer=saver)
+
+
+def text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+async def stored_keys(redis: aioredis.Redis, keys: Keys, thread_id: str) -> set[str]:
+    """The keys a thread's bookkeeping set names, after checking each exists and nothing
+    of the thread's lies outside it (the test's namespace holds this one thread)."""
+    owned = {text(m) for m in await redis.smembers(keys.cp_thread_keys(thread_id))}
+    present = {text(k) async for k in redis.scan_iter(f"{keys.prefix}cp:*")}
+    bookkeeping = {keys.cp_threads, keys.cp_thread_keys(thread_id)}
+    assert present - bookkeeping == owned, "the bookkeeping set names exactly the thread's keys"
+    return owned
+
+
+async def test_a_thread_pruned_after_every_turn_keeps_a_bounded_number_of_keys(
+    redis: aioredis.Redis,
+) -> None:
+    keys = fresh_keys()
+    saver = RedisSaver(redis, keys)
+    graph = chat_graph(saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "chat"}}
+    counts = []
+    for turn in range(30):
+        await graph.ainvoke({"messages": [f"turn {turn}"]}, config, durability="sync")
+        await saver.aprune_thread("chat")
+        counts.append(len(await stored_keys(redis, keys, "chat")))
+
+    # One checkpoint, its index and namespace set, one blob per channel the graph has.
+    assert counts[4] == counts[-1] <= 12, counts
+    assert [t.config async for t in saver.alist(config)] == [
+        (await saver.aget_tuple(config) or pytest.fail("no checkpoint")).config
+    ]
+    state = await graph.aget_state(config)
+    assert state.values["steps"] == 3 and len(state.values["messages"]) == 4 * 30
+
+
+async def test_an_unpruned_thread_grows_by_every_checkpoint_of_every_turn(
+    redis: aioredis.Redis,
+) -> None:
+    keys = fresh_keys()
+    graph = chat_graph(RedisSaver(redis, keys))
+    config: RunnableConfig = {"configurable": {"thread_id": "chat"}}
+    counts = []
+    for turn in range(3):
+        await graph.ainvoke({"messages": [f"turn {turn}"]}, config, durability="sync")
+        counts.append(len(await stored_keys(redis, keys, "chat")))
+
+    assert counts[0] < counts[1] < counts[2], counts
+
+
+async def test_pruning_deletes_the_blobs_and_writes_no_kept_checkpoint_references(
+    redis: aioredis.Redis,
+) -> None:
+    keys = fresh_keys()
+    saver = RedisSaver(redis, keys)
+    graph = chat_graph(saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "chat"}}
+    for turn in range(3):
+        await graph.ainvoke({"messages": [f"turn {turn}"]}, config, durability="sync")
+    before = await stored_keys(redis, keys, "chat")
+    head = await saver.aget_tuple(config)
+    assert head is not None
+
+    await saver.aprune_thread("chat")
+
+    after = await stored_keys(redis, keys, "chat")
+    versions = head.checkpoint["channel_versions"]
+    referenced = {keys.cp_blob("chat", "", ch, str(v)) for ch, v in versions.items()}
+    assert {k for k in after if ":cp:bl:" in k} <= referenced
+    assert {k for k in after if ":cp:ck:" in k} == {
+        keys.cp_checkpoint("chat", "", head.config["configurable"]["checkpoint_id"])
+    }
+    assert not {k for k in after if ":cp:wr:" in k} - {
+        keys.cp_writes("chat", "", head.config["configurable"]["checkpoint_id"])
+    }
+    assert len(after) < len(before)
+    assert await saver.aget_tuple(config) == head
+
+
+async def test_a_pruned_thread_resumes_its_pending_interrupt_with_an_unchanged_state(
+    redis: aioredis.Redis,
+) -> None:
+    saver = RedisSaver(redis, fresh_keys())
+    graph = approval_graph(saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "deal-42"}}
+    await graph.ainvoke({"request": "sign the lease"}, config, durability="sync")
+    paused = await graph.aget_state(config)
+    assert len([t async for t in saver.alist(config)]) > 1
+
+    await saver.aprune_thread("deal-42")
+
+    assert await graph.aget_state(config) == paused
+    assert [t.config async for t in saver.alist(config)] == [paused.config]
+    resumed = await graph.ainvoke(Command(resume="yes"), config, durability="sync")
+    assert resumed == {"request": "sign the lease", "answer": "yes"}
+
+
+def inner_graph() -> Any:
+    builder = StateGraph(Approval)
+    builder.add_node("ask_for_approval", ask_for_approval)
+    builder.add_edge(START, "ask_for_approval")
+    builder.add_edge("ask_for_approval", END)
+    return builder.compile()
+
+
+async def test_a_thread_paused_inside_a_subgraph_resumes_after_pruning_every_namespace(
+    redis: aioredis.Redis,
+) -> None:
+    keys = fresh_keys()
+    saver = RedisSaver(redis, keys)
+    builder = StateGraph(Approval)
+    builder.add_node("inner", inner_graph())
+    builder.add_edge(START, "inner")
+    builder.add_edge("inner", END)
+    graph = builder.compile(checkpointer=saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "deal-7"}}
+    await graph.ainvoke({"request": "renew"}, config, durability="sync")
+    namespaces = {text(m) for m in await redis.smembers(keys.cp_namespaces("deal-7"))}
+    assert len(namespaces) == 2, namespaces
+    paused = await graph.aget_state(config, subgraphs=True)
+
+    await saver.aprune_thread("deal-7")
+
+    assert await graph.aget_state(config, subgraphs=True) == paused
+    for ns in namespaces:
+        ns_config: RunnableConfig = {"configurable": {"thread_id": "deal-7", "checkpoint_ns": ns}}
+        assert len([t async for t in saver.alist(ns_config)]) == 1, ns
+    await stored_keys(redis, keys, "deal-7")
+    resumed = await graph.ainvoke(Command(resume="yes"), config, durability="sync")
+    assert resumed == {"request": "renew", "answer": "yes"}
+
+
+class PutDuringPrune(RedisSaver):
+    """Stores a newer checkpoint, through another saver, after the prune read the thread."""
+
+    newer: tuple[RunnableConfig, Checkpoint, CheckpointMetadata] | None = None
+
+    async def _read_heads(self, thread_id: str, newest: dict[str, str]) -> list[Any]:
+        heads = await super()._read_heads(thread_id, newest)
+        if self.newer is not None:
+            config, checkpoint, metadata = self.newer
+            self.newer = None
+            await RedisSaver(self.redis, self.keys).aput(config, checkpoint, metadata, {})
+        return heads
+
+
+def journal_graph(saver: RedisSaver) -> Any:
+    builder = StateGraph(Journal)
+    builder.add_node("note", note)
+    builder.add_edge(START, "note")
+    builder.add_edge("note", END)
+    return builder.compile(checkpointer=saver)
+
+
+async def test_a_checkpoint_put_while_a_delta_thread_is_planned_for_pruning_is_not_lost(
+    redis: aioredis.Redis,
+) -> None:
+    # A delta channel makes Python choose what stays, so a put can come in between.
+    saver = PutDuringPrune(redis, fresh_keys())
+    graph = journal_graph(saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "journal"}}
+    for day in range(3):
+        await graph.ainvoke({"entries": [f"day {day}"]}, config, durability="sync")
+    head = await saver.aget_tuple(config)
+    assert head is not None
+    newer: Checkpoint = {**head.checkpoint, "id": str(uuid6()), "channel_values": {}}
+    saver.newer = (head.config, newer, head.metadata)
+
+    await saver.aprune_thread("journal")
+
+    latest = await saver.aget_tuple(config)
+    assert latest is not None and latest.checkpoint["id"] == newer["id"]
+    assert latest.checkpoint["channel_values"] == head.checkpoint["channel_values"]
+    kept = [t.checkpoint["id"] async for t in saver.alist(config)]
+    assert kept[0] == newer["id"] and head.checkpoint["id"] in kept
+    state = await graph.aget_state(config)
+    assert state.values == {"entries": ["day 0", "noted", "day 1", "noted", "day 2", "noted"]}
+
+
+async def test_turns_and_prunes_running_together_lose_nothing(redis: aioredis.Redis) -> None:
+    keys = fresh_keys()
+    saver = RedisSaver(redis, keys)
+    graph = chat_graph(saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "chat"}}
+    for turn in range(10):
+        prunes = [saver.aprune_thread("chat") for _ in range(3)]
+        turn_input = {"messages": [f"turn {turn}"]}
+        await asyncio.gather(graph.ainvoke(turn_input, config, durability="sync"), *prunes)
+
+    await saver.aprune_thread("chat")
+    state = await graph.aget_state(config)
+    assert state.values["messages"][::4] == [f"turn {turn}" for turn in range(10)]
+    assert len(state.values["messages"]) == 40
+    assert [t.config async for t in saver.alist(config)] == [state.config]
+    await stored_keys(redis, keys, "chat")
+
+
+async def test_a_checkpoint_stored_before_the_blob_list_still_loads_and_prunes(
+    redis: aioredis.Redis,
+) -> None:
+    keys = fresh_keys()
+    saver = RedisSaver(redis, keys)
+    graph = chat_graph(saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "chat"}}
+    await graph.ainvoke({"messages": ["hello"]}, config, durability="sync")
+    head = await saver.aget_tuple(config)
+    assert head is not None
+    for checkpoint in [t async for t in saver.alist(config)]:
+        checkpoint_id = checkpoint.config["configurable"]["checkpoint_id"]
+        await redis.hdel(keys.cp_checkpoint("chat", "", checkpoint_id), "blobs")
+
+    assert await saver.aget_tuple(config) == head
+    values = {"messages": ["hello", "plan", "act on 2", "reply"], "steps": 3}
+    assert (await graph.aget_state(config)).values == values
+
+    await saver.aprune_thread("chat")
+
+    assert [t.config async for t in saver.alist(config)] == [head.config]
+    assert (await graph.aget_state(config)).values == values
+
+
+async def test_checkpoint_ids_with_colons_and_percent_signs_load_by_id_and_as_newest(
+    redis: aioredis.Redis,
+) -> None:
+    saver = RedisSaver(redis, fresh_keys())
+    config: RunnableConfig = {"configurable": {"thread_id": "t:1", "checkpoint_ns": "a:b%"}}
+    head = await saver.aget_tuple(config)
+    assert head is None
+    checkpoint = empty_checkpoint()
+    checkpoint["id"], checkpoint["channel_versions"] = "z:9%3A", {"x": "1"}
+    stored = await saver.aput(config, checkpoint, {"step": 1}, {"x": "1"})
+
+    newest = await saver.aget_tuple(config)
+    by_id = await saver.aget_tuple(stored)
+    assert newest is not None and by_id is not None
+    assert newest.checkpoint["id"] == by_id.checkpoint["id"] == "z:9%3A"
+    assert by_id.config == stored
+
+
+async def test_pruning_a_thread_without_checkpoints_changes_nothing(
+    redis: aioredis.Redis,
+) -> None:
+    keys = fresh_keys()
+    saver = RedisSaver(redis, keys)
+
+    await saver.aprune_thread("nobody")
+
+    assert [k async for k in redis.scan_iter(f"{keys.prefix}*")] == []
+    assert await saver.aget_tuple({"configurable": {"thread_id": "nobody"}}) is None

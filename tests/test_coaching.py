@@ -6,6 +6,7 @@ import io
 import json
 import re
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -383,6 +384,49 @@ async def test_unreadable_input_comes_back_as_a_refusal(
     assert "I read SubRip (.srt)" in output.summary()
     missing = await run(context(redis, keys, tmp_path, OfflineModel()), path="/nope/talk.srt")
     assert "cannot read the transcript" in (missing.refused or "")
+
+
+async def test_a_15_mb_transcript_is_refused_before_it_is_read_with_the_limit_and_the_fix(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    huge = tmp_path / "all-day.srt"
+    with huge.open("w", encoding="utf-8") as out:  # written a cue at a time: 15 MB
+        cue = 0
+        while out.tell() < 15 * 1024 * 1024:
+            cue += 1
+            out.write(f"{cue}\n00:00:01,000 --> 00:00:02,000\nSo, um, the plan is simple.\n\n")
+    tracemalloc.start()
+    try:
+        output = await run(context(redis, keys, tmp_path, OfflineModel()), path=str(huge))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert output.measures is None and output.refused is not None
+    assert output.refused.startswith("the transcript all-day.srt is 15 MB, over the 4 MB limit")
+    assert "workflows.coaching.max_bytes: <bytes> in company.yaml" in output.refused
+    assert "--set max_bytes=<bytes>" in output.refused
+    assert peak < 2 * 1024 * 1024  # the file was not read, let alone parsed
+
+
+async def test_a_transcript_within_its_limit_runs_and_one_byte_over_is_refused(
+    redis: aioredis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    ctx = context(redis, keys, tmp_path, OfflineModel())
+    size = UMD.stat().st_size
+    fits = await run(ctx, path=str(UMD), max_bytes=size)
+    assert fits.refused is None and fits.measures is not None
+    over = await run(ctx, path=str(UMD), max_bytes=size - 1)
+    assert over.refused is not None and "so it was not read" in over.refused
+    pasted = await run(ctx, text="Hello there, everyone.", max_bytes=10)
+    assert (pasted.refused or "").startswith("the transcript is 22 bytes, over the 10 bytes limit")
+
+
+def test_only_the_owner_may_raise_the_transcript_limit() -> None:
+    from equipage.inputs import check_settings, crew_refusal
+
+    check_settings("coaching", CoachingInput, {"max_bytes": 30_000_000})  # company.yaml
+    refusal = crew_refusal("coaching", CoachingInput, {"max_bytes": 30_000_000})
+    assert refusal is not None and "workflows.coaching.max_bytes" in refusal
 
 
 def test_input_takes_a_path_or_a_text_not_both() -> None:

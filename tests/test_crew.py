@@ -255,7 +255,9 @@ async def test_worker_failing_mid_run_finishes_from_the_checkpoint_without_repea
     )
     async with crew_running(redis, keys, models={"ceo": ceo, "marketing": "offline"}) as crew:
         await crew.tell("launch post please")
-        [reply] = await crew.outbox(1)
+        notice, reply = await crew.outbox(2)
+    # Told once that it failed and is being retried, then answered.
+    assert notice.sender == "equipage" and "I will retry it by myself" in notice.text
     assert reply.text == "Here is the launch post."
     # Call 1 (the delegation) was checkpointed: the retry replayed only the failed call.
     assert len(ceo.calls) == 5

@@ -273,6 +273,24 @@ def test_a_missing_file_or_no_inventory_at_all_is_rejected_with_the_fix(tmp_path
         read_inventory([empty])
 
 
+def test_an_inventory_over_its_limit_is_refused_before_it_is_read_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    export = GCP / "cai_policy-library_compute_disks.json"
+    size = export.stat().st_size
+    assert read_inventory([export], max_bytes=size).resources  # at the limit: read
+    with pytest.raises(InputRejected) as caught:
+        read_inventory([export], max_bytes=size - 1)
+    message = str(caught.value)
+    assert message.startswith(f"the inventory {export.name} is ")
+    assert "limit of the migration workflow, so it was not read" in message
+    assert "export one project or asset type at a time" in message
+    assert "workflows.migration.max_bytes: <bytes> in company.yaml" in message
+    with pytest.raises(InputRejected, match="inventory content is 2 bytes, over the 1 bytes"):
+        read_inventory(inline="[]", max_bytes=1)
+    assert MigrationInput().max_bytes == 20 * 1024 * 1024
+
+
 # --- prices and mapping ----------------------------------------------------------------
 
 

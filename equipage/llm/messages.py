@@ -3,11 +3,12 @@ completion out."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-__all__ = ["Completion", "Message", "ToolCall", "ToolSpec", "Usage"]
+__all__ = ["INTERRUPTED", "Completion", "Message", "ToolCall", "ToolSpec", "Usage", "paired"]
 
 
 class _Frozen(BaseModel):
@@ -75,3 +76,31 @@ class Completion(_Frozen):
     usage: Usage = Usage()
     model: str = ""
     stop_reason: str = ""
+
+
+#: The result a tool call is given when none was recorded (its run was cut short).
+INTERRUPTED = (
+    "interrupted: no result was recorded for this call (its worker stopped); it may or "
+    "may not have taken effect. Check before calling it again."
+)
+
+
+def paired(history: Sequence[Message]) -> list[Message]:
+    """``history`` where every tool call has its result, right after the calls' turn.
+
+    Providers refuse a history with a call and no result (Anthropic answers 400 to every
+    later request of the thread); a run cut short can leave one. The missing result says
+    so, rather than pretending the call ran or silently dropping it.
+    """
+    answered = {m.tool_call_id for m in history if m.role == "tool"}
+    out: list[Message] = []
+    owed: list[ToolCall] = []
+    for message in history:
+        if owed and message.role != "tool":
+            out.extend(Message.tool(call, INTERRUPTED) for call in owed)
+            owed = []
+        out.append(message)
+        if message.role == "assistant":
+            owed = [c for c in message.tool_calls if c.id not in answered]
+    out.extend(Message.tool(call, INTERRUPTED) for call in owed)
+    return out

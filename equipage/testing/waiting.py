@@ -54,5 +54,7 @@ async def wait_for_stream(
         if left <= 0:
             raise TimeoutError(f"{stream} held {len(entries)} of {count} entries after {timeout}s")
         last = entries[-1][0] if entries else b"0-0"
-        # Blocks server-side until a new entry arrives: no polling interval to guess.
-        await redis.xread({stream: last}, block=max(int(left * 1000), 1), count=count)
+        # Blocks server-side until a new entry arrives: no polling interval to guess. A second
+        # at most, within the client's socket timeout (equipage.connection.SOCKET_TIMEOUT).
+        block = max(int(min(left, 1.0) * 1000), 1)
+        await redis.xread({stream: last}, block=block, count=count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -23,7 +24,10 @@ async def main(url: str, namespace: str) -> None:
         await asyncio.Event().wait()
         return []
 
-    await Worker(bus, {"ceo": hang}, name="doomed", block_ms=50).run(asyncio.Event())
+    # One name per process, as in production (host-pid): a second doomed worker is not
+    # mistaken for the first one still alive.
+    name = f"doomed-{os.getpid()}"
+    await Worker(bus, {"ceo": hang}, name=name, block_ms=50).run(asyncio.Event())
 
 
 if __name__ == "__main__":

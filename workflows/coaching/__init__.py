@@ -11,19 +11,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from equipage.envelope import Envelope
 from equipage.errors import InputRejected, MissingExtraError, OffLimits
+from equipage.inputs import OwnerOnly, check_size
 from equipage.workflow import WorkflowContext, WorkflowState
 from workflows.coaching.chart import draw_pace_chart
 from workflows.coaching.feedback import Feedback, write_feedback
 from workflows.coaching.measures import Measures, measure
 from workflows.coaching.report import render_report
-from workflows.coaching.transcript import Transcript, load_text, read_transcript
+from workflows.coaching.transcript import (
+    MAX_BYTES,
+    TOO_LARGE,
+    Transcript,
+    load_text,
+    read_transcript,
+)
 
 __all__ = ["WORKFLOW", "CoachingInput", "CoachingOutput"]
 
@@ -54,6 +61,12 @@ class CoachingInput(BaseModel):
     )
     window_seconds: float = Field(
         30.0, ge=5, le=600, description="width in seconds of the windows of the pace chart"
+    )
+    max_bytes: Annotated[int, OwnerOnly()] = Field(
+        MAX_BYTES,
+        ge=1,
+        description="largest transcript read, in bytes (file or pasted text); a larger one "
+        "is refused before it is read",
     )
 
     @model_validator(mode="after")
@@ -117,7 +130,11 @@ def _analyse(
     ``name`` is the file the text came from when it was sent in chat.
     """
     source = Path(params.path).name if params.path else (name or "inline text")
-    content = load_text(Path(params.path)) if params.path else (params.text or "")
+    if params.path:
+        content = load_text(Path(params.path), params.max_bytes)
+    else:
+        content = params.text or ""
+        check_size("coaching", "transcript", content, params.max_bytes, instead=TOO_LARGE)
     transcript: Transcript = read_transcript(
         content, fmt=params.format, language=params.language, hint=params.path or name or ""
     )

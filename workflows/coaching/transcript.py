@@ -15,10 +15,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from equipage.errors import InputRejected
+from equipage.inputs import check_size
 from workflows.coaching.lexicon import Language, detect_language
 
 __all__ = [
     "FORMATS_READ",
+    "MAX_BYTES",
+    "TOO_LARGE",
     "Format",
     "Segment",
     "Transcript",
@@ -35,7 +38,11 @@ FORMATS_READ = (
     "a flat list of {word, start, end}, or Deepgram results) and plain text"
 )
 
-MAX_BYTES = 20 * 1024 * 1024  # a 3-hour talk in word-level JSON stays well under this
+#: Default largest transcript read (``workflows.coaching.max_bytes``): three hours of
+#: speech are about 0.2 MB as text, 0.6 MB as SRT, 2 MB as word-timestamp JSON; parsing
+#: takes some 60 times the file's size in memory, so a 15 MB file took a worker's 880 MB.
+MAX_BYTES = 4 * 1024 * 1024
+TOO_LARGE = "send a shorter extract, or the SRT/VTT export rather than raw ASR JSON"
 
 
 class _Model(BaseModel):
@@ -115,20 +122,17 @@ def sniff_format(content: str, hint: str = "") -> Format:
     return "text"
 
 
-def load_text(path: Path) -> str:
-    """A transcript file's text (UTF-8, or Latin-1 as old subtitle tools write)."""
+def load_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
+    """A transcript file's text (UTF-8, or Latin-1 as old subtitle tools write); one over
+    ``max_bytes`` is refused before it is read."""
     try:
-        size = path.stat().st_size
+        path.stat()
     except OSError as err:
         raise InputRejected(
             f"cannot read the transcript {path}: {err.strerror or err}. "
             f"Check the path; I read {FORMATS_READ}."
         ) from err
-    if size > MAX_BYTES:
-        raise InputRejected(
-            f"the transcript {path.name} is {size // 1_048_576} MB, over the 20 MB limit; "
-            "send a shorter extract or the SRT/VTT export instead of raw ASR JSON."
-        )
+    check_size("coaching", "transcript", path, max_bytes, instead=TOO_LARGE)
     data = path.read_bytes()
     if b"\x00" in data[:4096]:
         raise InputRejected(

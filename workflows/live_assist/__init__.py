@@ -30,7 +30,12 @@ from langgraph.graph import END, START, StateGraph
 from equipage.envelope import Envelope
 from equipage.errors import Handover
 from equipage.workflow import WorkflowContext, WorkflowState
-from workflows.live_assist.feeders import feed_stdin, serve_websocket, websocket_feeder
+from workflows.live_assist.feeders import (
+    feed_stdin,
+    serve_websocket,
+    transcript_stdin,
+    websocket_feeder,
+)
 from workflows.live_assist.models import LiveInput, LiveOutput, Suggestion
 from workflows.live_assist.segments import Segment, add_segment, parse_line
 from workflows.live_assist.session import Audience, Session, suggestion_id
@@ -136,7 +141,8 @@ async def _source(ctx: WorkflowContext, params: LiveInput, session: str) -> Asyn
     if params.source == "redis":
         yield
         return
-    feeder = asyncio.create_task(feed_stdin(ctx.redis, ctx.keys, session))
+    stdin = transcript_stdin()  # refused here, before listening, when it is up's console
+    feeder = asyncio.create_task(feed_stdin(ctx.redis, ctx.keys, session, stdin))
     try:
         yield
     finally:

@@ -18,11 +18,18 @@ import redis.asyncio as aioredis
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from equipage.errors import InputRejected
+from equipage.errors import ConfigError, InputRejected
 from equipage.keys import Keys
+from equipage.terminal import read_by_console
 from workflows.live_assist.segments import Segment, add_segment, parse_line, parse_message
 
-__all__ = ["feed_lines", "feed_stdin", "serve_websocket", "websocket_feeder"]
+__all__ = [
+    "feed_lines",
+    "feed_stdin",
+    "serve_websocket",
+    "transcript_stdin",
+    "websocket_feeder",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +72,24 @@ async def feed_stdin(
     end_on_eof: bool = True,
 ) -> int:
     """Feed ``stream`` (default: stdin) line by line: ``speaker: text``, ``/suggest``, ``/end``."""
-    lines = _read_lines(stream if stream is not None else sys.stdin)
+    lines = _read_lines(transcript_stdin(stream))
     return await feed_lines(redis, keys, session, lines, end_on_eof=end_on_eof)
+
+
+def transcript_stdin(stream: TextIO | None = None) -> TextIO:
+    """``stream`` (default: stdin), refused while ``equipage up``'s console reads it.
+
+    Each would get half the lines, and the feeder closes the stream at its end.
+    """
+    stream = stream if stream is not None else sys.stdin
+    if read_by_console(stream.fileno()):
+        raise ConfigError(
+            "a live session cannot read the transcript from stdin in this process: its stdin "
+            "is the console of `equipage up`. Feed it from another terminal with "
+            "`equipage live` (or `equipage workflow run live_assist --set source=stdin`), or "
+            "set `source: websocket` under workflows.live_assist in company.yaml"
+        )
+    return stream
 
 
 async def _read_lines(stream: TextIO) -> AsyncIterator[str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from equipage.inputs import OwnerOnly
 from workflows._language import Asked, language_field
-from workflows.migration.inventory import FORMATS
+from workflows.migration.inventory import FORMATS, MAX_BYTES
 from workflows.migration.location import Target
 from workflows.migration.plan import MigrationPlan
 from workflows.migration.report import (
@@ -47,6 +48,12 @@ class MigrationInput(BaseModel):
         100.0, gt=0, le=100_000, description="sustained bandwidth out of Google, in Mbit/s"
     )
     language: Asked = language_field()
+    max_bytes: Annotated[int, OwnerOnly()] = Field(
+        MAX_BYTES,
+        ge=1,
+        description="largest inventory file or pasted content read, in bytes; a larger one "
+        "is refused before it is read",
+    )
 
     @field_validator("targets")
     @classmethod

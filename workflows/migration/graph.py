@@ -113,7 +113,7 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
             # A path the crew gave names the crew's files or a file sent (read above).
             given = [ctx.given_file(raw, request) for raw in params.paths]
             paths = [path for path in given if isinstance(path, Path)]
-            inventory = read_inventory(paths, params.content, sent)
+            inventory = read_inventory(paths, params.content, sent, params.max_bytes)
         except InputRejected as err:  # OffLimits included
             return {"run": run, "language": language, "problem": str(err)}
         if not inventory.resources:

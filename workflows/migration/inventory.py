@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from equipage.errors import InputRejected
+from equipage.inputs import check_size
 from workflows.migration.cai import from_cai
 from workflows.migration.resource import Resource
 from workflows.migration.tfjson import from_plan, from_state
@@ -30,7 +31,11 @@ FORMATS = (
     "a Terraform plan or state as 'terraform show -json' prints it, "
     "or a Terraform state file (format version 4)"
 )
-MAX_BYTES = 50 * 1024 * 1024
+#: Default largest inventory file or pasted content read (``workflows.migration.max_bytes``):
+#: a Cloud Asset Inventory export is about 2 KB a resource, so 20 MB is some ten thousand
+#: resources; parsing JSON takes several times its size in memory.
+MAX_BYTES = 20 * 1024 * 1024
+_TOO_LARGE = "export one project or asset type at a time"
 
 
 class Inventory(BaseModel):
@@ -125,10 +130,14 @@ def _unique(resources: list[Resource]) -> list[Resource]:
 
 
 def read_inventory(
-    paths: Sequence[str | Path] = (), inline: str = "", sent: Sequence[tuple[str, str]] = ()
+    paths: Sequence[str | Path] = (),
+    inline: str = "",
+    sent: Sequence[tuple[str, str]] = (),
+    max_bytes: int = MAX_BYTES,
 ) -> Inventory:
     """Read every file, inline content and the files sent in chat (``(name, text)``);
-    InputRejected says what was wrong and how to fix it."""
+    InputRejected says what was wrong and how to fix it. A file or content over
+    ``max_bytes`` is refused before any is read."""
     if not paths and not inline.strip() and not sent:
         raise InputRejected(
             f"no inventory was given; send the export with your request, give file paths, or "
@@ -142,11 +151,10 @@ def read_inventory(
         path = Path(raw)
         if not path.is_file():
             raise InputRejected(f"there is no file at {path}; check the path and send it again.")
-        if path.stat().st_size > MAX_BYTES:
-            raise InputRejected(
-                f"{path} is larger than {MAX_BYTES // 2**20} MiB; export one project or asset "
-                "type at a time."
-            )
+        check_size("migration", "inventory", path, max_bytes, instead=_TOO_LARGE)
+    check_size("migration", "inventory content", inline, max_bytes, instead=_TOO_LARGE)
+    for raw in paths:
+        path = Path(raw)
         try:
             texts.append((path.name, path.read_text(encoding="utf-8")))
         except UnicodeDecodeError as err:

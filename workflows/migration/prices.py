@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["FxRate", "PriceRow", "PriceTable", "Provider", "load_prices"]
+from equipage import yamlread
+
+__all__ = ["FxRate", "PriceRow", "PriceTable", "Provider", "load_prices", "read_prices"]
 
 Provider = Literal["gcp", "scaleway", "hetzner"]
 Unit = Literal["hour", "month", "gib-month", "gib", "vcpu-hour", "gib-hour", "ratio"]
@@ -122,8 +123,13 @@ class PriceTable(_Model):
 @cache
 def load_prices() -> PriceTable:
     """The table shipped beside this module."""
-    text = resources.files("workflows.migration").joinpath("prices.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    table = resources.files("workflows.migration").joinpath("prices.yaml")
+    return read_prices(table.read_text("utf-8"), str(table))
+
+
+def read_prices(text: str, path: str) -> PriceTable:
+    """The table written in ``text``; a YAML mistake is a ConfigError naming ``path``."""
+    raw: Any = yamlread.load(text, path)
     rows: list[PriceRow] = []
     notes: dict[str, str] = {}
     notes_fr: dict[str, str] = {}
