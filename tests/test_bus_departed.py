@@ -39,6 +39,9 @@ async def consumers(redis: aioredis.Redis, stream: str, group: str) -> dict[str,
 
 async def read_as(redis: aioredis.Redis, stream: str, group: str, name: str, *, ack: bool) -> None:
     """What a process does before it is killed: read one entry (if any), ack it or not."""
+    # Redis 7.0 creates a consumer only when its read returns something; Valkey and Redis
+    # 7.2 at the first read: the consumer is created the same way on both.
+    await redis.xgroup_createconsumer(stream, group, name)
     reply_: Any = await redis.xreadgroup(group, name, {stream: ">"}, count=1)
     if ack:
         for _, entries in reply_ or []:
