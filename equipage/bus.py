@@ -43,7 +43,14 @@ return id
 #       lease, then per output: its stream, and its thread's order list for an inbox.
 # ARGV: group, entry id, envelope id, done ttl, events maxlen, handled event, lease token
 #       ('' when the source stream is not ordered), then (envelope, event, ordered) triples.
+# Answers 1 (committed), 0 (an earlier delivery had committed: nothing repeated) or -1
+# (another worker holds the thread now, this one lost it while frozen: nothing written,
+# the entry stays for that worker).
 _COMMIT = """
+if ARGV[7] ~= '' then
+  local holder = redis.call('GET', KEYS[7])
+  if holder and holder ~= ARGV[7] then return -1 end
+end
 local fresh = redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[4])
 if fresh then
   local k = 8
@@ -372,8 +379,8 @@ class Bus:
         """Store the outputs, mark the envelope done and ack it, atomically.
 
         With ``turn``, the entry also leaves its thread's order list and the thread's lease
-        is released. Returns False when an earlier delivery had already committed: nothing
-        was repeated.
+        is released. Returns False when an earlier delivery had already committed (nothing
+        was repeated), or when another worker took the thread over (nothing written).
         """
         envelope = delivery.envelope
         assert envelope is not None, "a malformed delivery is dead-lettered, not committed"
@@ -401,7 +408,11 @@ class Bus:
             if ordered:
                 keys.append(self._order(out))
             args.extend([out.encode(), _event(EventType.PUBLISHED, out).encode(), int(ordered)])
-        fresh = bool(await self._commit(keys=keys, args=args))
+        outcome = int(await self._commit(keys=keys, args=args))
+        if outcome < 0:
+            log.warning("%s: another worker holds its thread now; not committed", envelope.id)
+            return False
+        fresh = outcome == 1
         if not fresh:
             await self.emit(_event(EventType.DUPLICATE, envelope))
         return fresh

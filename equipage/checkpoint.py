@@ -7,6 +7,7 @@ Valkey. Every checkpoint of a thread stays until ``aprune_thread`` drops all but
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,9 +30,12 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
+from redis.exceptions import ResponseError, WatchError
 
 from equipage.checkpoint_scripts import PRUNE, PRUNE_LATEST, READ, STORE, WRITES
+from equipage.errors import TurnLost
+from equipage.fence import FENCE_ERROR
+from equipage.fence import current as current_fence
 from equipage.keys import Keys
 
 __all__ = ["RedisSaver"]
@@ -57,6 +61,23 @@ def _pack(typed: tuple[str, bytes]) -> bytes:
 def _unpack(raw: bytes) -> tuple[str, bytes]:
     kind, data = ormsgpack.unpackb(raw)
     return kind, data
+
+
+def _token(thread_id: str) -> str:
+    """The lease token the run in progress holds on ``thread_id``; '' outside a turn."""
+    fence = current_fence.get()
+    return fence.token if fence is not None and fence.thread == thread_id else ""
+
+
+@contextlib.asynccontextmanager
+async def _fenced() -> AsyncIterator[None]:
+    """Turns a write refused by its fence into ``TurnLost``."""
+    try:
+        yield
+    except ResponseError as err:
+        if str(err).startswith(FENCE_ERROR):
+            raise TurnLost(str(err).removeprefix(FENCE_ERROR).strip()) from None
+        raise
 
 
 def _text(raw: bytes | str) -> str:
@@ -308,7 +329,9 @@ class RedisSaver(BaseCheckpointSaver[str]):
             # A retried task replays its regular writes: the first ones stand. Special
             # writes (error, interrupt, resume) record the latest outcome instead.
             args += [f"{task_id}:{idx}", entry, "1" if idx < 0 else "0"]
-        await self._record_writes(keys=[key, self.keys.cp_thread_keys(thread_id)], args=args)
+        keys = [key, self.keys.cp_thread_keys(thread_id), self.keys.lock(thread_id)]
+        async with _fenced():
+            await self._record_writes(keys=keys, args=[*args, _token(thread_id)])
 
     async def _put(self, client: Redis | Pipeline, thread_id: str, record: _Record) -> None:
         """Store ``record`` under ``thread_id`` in one script, or queue it on a pipeline."""
@@ -334,13 +357,17 @@ class RedisSaver(BaseCheckpointSaver[str]):
             keys.cp_thread_keys(thread_id),
             keys.cp_writes(thread_id, ns, record.id),
             *(keys.cp_blob(thread_id, ns, channel, version) for (channel, version), _ in blobs),
+            keys.lock(thread_id),
         ]
         args: list[str | bytes | int] = [record.id, ns, thread_id, len(record.fields)]
         args += [part for pair in record.fields.items() for part in pair]
         args.append(len(record.writes))
         args += [part for pair in record.writes.items() for part in pair]
         args += [raw for _, raw in blobs]
-        await self._store(keys=script_keys, args=args, client=client)
+        # Only a checkpoint of the run in progress is fenced; copies and prunes are not.
+        args.append(_token(thread_id) if isinstance(client, Redis) else "")
+        async with _fenced():
+            await self._store(keys=script_keys, args=args, client=client)
 
     # -- whole threads -------------------------------------------------------------------
     async def adelete_thread(self, thread_id: str) -> None:

@@ -14,6 +14,17 @@ from __future__ import annotations
 
 __all__ = ["PRUNE", "PRUNE_LATEST", "READ", "STORE", "WRITES"]
 
+# First lines of a write script: its last KEY is the thread's lease and its last ARGV the
+# token the writer holds ('' for a write outside a worker's turn). Both are taken off, and
+# nothing is written when another worker holds the thread now (``equipage.fence``).
+_FENCED = """
+local fence = table.remove(KEYS)
+local token = table.remove(ARGV)
+if token ~= '' and redis.call('GET', fence) ~= token then
+  return redis.error_reply('TURNLOST this worker lost the thread to another one')
+end
+"""
+
 # The id part of a key, escaped as ``equipage.keys._part`` does.
 _PART = """
 local function part(id)
@@ -70,11 +81,12 @@ return {id, fields, writes, values}
 )
 
 #: Store one checkpoint: its hash, index entry, namespace, pending writes and new blobs.
-#: KEYS: checkpoint, index, namespaces, threads, thread keys, writes, blob...
+#: KEYS: checkpoint, index, namespaces, threads, thread keys, writes, blob..., lease.
 #: ARGV: id, namespace, thread id, n fields, field/value..., n writes, field/value...,
-#: blob value... (one per blob key, in order).
+#: blob value... (one per blob key, in order), fence token.
 STORE = (
-    _CHUNKS
+    _FENCED
+    + _CHUNKS
     + """
 local n = tonumber(ARGV[4])
 local at = 5
@@ -99,9 +111,11 @@ chunked('SADD', KEYS[5], KEYS, 7, #KEYS)
 """
 )
 
-#: Record a task's writes on a checkpoint. KEYS: writes, thread keys.
-#: ARGV: (field, entry, "1" to overwrite or "0" to keep a first write) per write.
-WRITES = """
+#: Record a task's writes on a checkpoint. KEYS: writes, thread keys, lease.
+#: ARGV: (field, entry, "1" to overwrite or "0" to keep a first write) per write, token.
+WRITES = (
+    _FENCED
+    + """
 for at = 1, #ARGV, 3 do
   if ARGV[at + 2] == '1' then
     redis.call('HSET', KEYS[1], ARGV[at], ARGV[at + 1])
@@ -111,6 +125,7 @@ for at = 1, #ARGV, 3 do
 end
 redis.call('SADD', KEYS[2], KEYS[1])
 """
+)
 
 #: Prune one thread to the checkpoints the caller chose to keep, if no newer one came.
 #: KEYS: thread keys, namespaces, one index per namespace, keys to delete...

@@ -20,6 +20,7 @@
         ├── BudgetExceeded
         ├── HopLimitExceeded
         ├── Handover           the worker stops mid-run: the envelope stays for another one
+        ├── TurnLost           a worker frozen past its heartbeat lost its thread: it stops
         └── DeliveryRefused    a platform refuses a message for now (held, sent later)
             └── WindowClosed
 
@@ -49,6 +50,7 @@ __all__ = [
     "RequestFailed",
     "RuntimeFailure",
     "SourceError",
+    "TurnLost",
     "Unrecoverable",
     "WindowClosed",
 ]
@@ -196,6 +198,13 @@ class Handover(ControlSignal):
 
     Nothing is committed and nothing is counted as a failure: the entry stays pending, and
     the worker that reclaims it resumes the run from its checkpoint.
+    """
+
+
+class TurnLost(ControlSignal):
+    """Another worker took this run's thread over (this one was frozen past its heartbeat).
+
+    Its writes were refused; the run stops and leaves the envelope to the new holder.
     """
 
 

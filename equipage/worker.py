@@ -20,9 +20,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from equipage import fence
 from equipage.bus import Bus, Delivery, Turn
 from equipage.envelope import Envelope
-from equipage.errors import EquipageError, Handover
+from equipage.errors import EquipageError, Handover, TurnLost
 from equipage.keys import thread_key
 
 __all__ = ["Handler", "Worker", "consumer_name"]
@@ -255,11 +256,17 @@ class Worker:
         assert delivery.envelope is not None
         done = asyncio.Event()
         holder = asyncio.create_task(self._hold(turn, done))
+        # The run's checkpoint writes carry the turn's token: if another worker takes the
+        # thread over (this one frozen past its heartbeat), they are refused.
+        fenced = fence.current.set(fence.Fence(turn.thread, turn.token))
         try:
             outputs = await self.handlers[role](delivery.envelope)
         except Handover:
             log.info("%s handed %s back: this worker stops", role, delivery.key)
             await _quietly(bus.release_turn(turn))
+            return False
+        except TurnLost:
+            log.warning("%s lost %s to another worker: this run stops", role, delivery.key)
             return False
         except Exception as err:
             if isinstance(err, EquipageError):
@@ -272,6 +279,7 @@ class Worker:
             error = f"{type(err).__name__}: {err}"
             return await bus.fail(delivery, error, attempt, turn, shown=shown)
         finally:
+            fence.current.reset(fenced)
             done.set()
             await holder
         await bus.commit(delivery, outputs, turn)

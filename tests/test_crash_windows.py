@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -9,11 +10,13 @@ import pytest
 import redis.asyncio as aioredis
 from langchain_core.runnables import RunnableConfig
 
+from equipage import fence
 from equipage.checkpoint import RedisSaver
 from equipage.config import CompanyConfig
 from equipage.crew import build_crew
 from equipage.effects import Effects
 from equipage.envelope import Envelope, Kind, Origin
+from equipage.errors import TurnLost
 from equipage.keys import Keys
 from equipage.llm.messages import INTERRUPTED, Completion, Message, ToolCall, ToolSpec, Usage
 from equipage.runtime import ThreadRunner
@@ -171,3 +174,50 @@ async def test_an_effectful_call_runs_once_and_a_cut_one_is_reported_not_rerun(
     # Another envelope's call with the same id (the offline model reuses ids) runs.
     assert await effects.once("ceo:t", "env2", "c1", send) == ("mail sent", False)
     assert runs == ["sent", "sent"]
+
+
+async def test_a_run_that_lost_its_thread_while_frozen_does_not_overwrite_the_newer_turns(
+    redis: aioredis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the chaos suite: a worker frozen past its heartbeat woke and stored its
+    stale checkpoint over the turns another worker had run since (answers with no turn)."""
+    crew = build_crew(company(), redis, keys, models={"ceo": EchoModel()})
+    handler = crew.handlers["ceo"]
+    assert isinstance(handler, ThreadRunner)
+    thread = "ceo:console:alice"
+    await handler(task("first"))
+    paused, thaw = asyncio.Event(), asyncio.Event()
+    real = RedisSaver.aput
+    writes = 0
+
+    async def aput(self: RedisSaver, *args: Any, **kwargs: Any) -> Any:
+        nonlocal writes
+        fenced = fence.current.get()
+        if fenced is not None and fenced.token == "frozen":
+            writes += 1
+            if writes == 2:  # SIGSTOP mid-run
+                paused.set()
+                await thaw.wait()
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(RedisSaver, "aput", aput)
+
+    async def holding(token: str, envelope: Envelope) -> Sequence[Envelope]:
+        await redis.set(keys.lock(thread), token)
+        fence.current.set(fence.Fence(thread, token))
+        return await handler(envelope)
+
+    second, third = task("second"), task("third")
+    stale = asyncio.create_task(holding("frozen", second))
+    await paused.wait()
+    # Its heartbeat went stale: another worker took the thread and the thread went on.
+    assert [e.text for e in await holding("rescuer", second)] == ["done: second"]
+    assert [e.text for e in await holding("rescuer", third)] == ["done: third"]
+    thaw.set()
+    with pytest.raises(TurnLost):
+        await stale
+
+    config: RunnableConfig = {"configurable": {"thread_id": thread}}
+    snapshot = await handler.graph.aget_state(config)
+    users = [m.content for m in snapshot.values["messages"] if m.role == "user"]
+    assert users == ["first", "second", "third"]
