@@ -78,14 +78,14 @@ class Worker:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: dict[asyncio.Task[None], str] = {}  # task -> the stream it came from
-        self._stopping = asyncio.Event()  # run()'s stop: a wait for a thread's turn ends
+        self._leaving = asyncio.Event()  # run() ends: waits for a thread's turn end too
         #: Most slots one stream's entries may take at once (default: all of them).
         self.caps = {bus.keys.inbox(role): cap for role, cap in (caps or {}).items()}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read, handle and commit until ``stop`` is set; in-flight work is finished first."""
         await self.bus.ensure_groups(self.handlers)
-        self._stopping = stop
+        self._leaving = asyncio.Event()
         ended = asyncio.Event()
         beating = asyncio.create_task(self._beat(ended))
         next_reclaim = 0.0
@@ -130,6 +130,10 @@ class Worker:
                 for delivery in deliveries:
                     await self._spawn(delivery)
         finally:
+            # Stopped, or the loop failed (Redis away) and is about to be restarted: runs
+            # in progress finish, but entries still waiting for their thread's turn stay
+            # pending rather than hold the restart up for as long as turn_wait.
+            self._leaving.set()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             ended.set()
@@ -238,8 +242,8 @@ class Worker:
                     delay = 0.005
                     continue
                 await self.bus.release_turn(turn)
-            if self._stopping.is_set():
-                return False  # stays pending: the next worker takes it up in order
+            if self._leaving.is_set():
+                return False  # stays pending: the next read loop takes it up in order
             if self.clock() > deadline:
                 log.warning("%s waited %.0f s for its thread's turn", delivery.key, self.turn_wait)
                 return False

@@ -1,15 +1,19 @@
-"""Slots of a worker: one kind of heavy run cannot take them all."""
+"""Slots of a worker: one kind of heavy run cannot take them all; none holds a restart up."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
+from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from equipage.bus import Bus
+from equipage.bus import Bus, Delivery
 from equipage.envelope import Envelope, Kind
-from equipage.keys import Keys
+from equipage.keys import CONSUMER_GROUP, Keys
 from equipage.testing import wait_until
 from equipage.worker import Worker
 
@@ -65,3 +69,42 @@ async def test_the_founders_message_runs_while_heavy_runs_fill_their_share_of_sl
 
 async def _has(started: list[str], name: str) -> bool:
     return name in started
+
+
+class _FailingReads(Bus):
+    """A bus whose reads fail once told to, as they do while Redis is away."""
+
+    failing = False
+
+    async def read(self, *args: Any, **kwargs: Any) -> list[Delivery]:
+        if self.failing:
+            raise RedisConnectionError("the server went away")
+        return await super().read(*args, **kwargs)
+
+
+async def test_a_read_loop_that_fails_returns_at_once_though_an_entry_waits_for_its_thread(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    """Found by the chaos suite: the loop's restart waited for every entry still waiting
+    for its thread's turn (up to turn_wait, 600 s), so the worker read nothing meanwhile."""
+    bus = _FailingReads(redis, keys)
+    await bus.ensure_groups(["ceo"])
+    # Another live worker holds the thread: the entry waits for its turn.
+    await redis.zadd(keys.workers, {"other": time.time() + 3600})
+    await redis.set(keys.lock("ceo:busy"), "other token")
+    await bus.publish(_to("ceo", "busy"))
+    worker = Worker(bus, {"ceo": _never}, name="w", block_ms=20)
+    running = asyncio.create_task(worker.run(asyncio.Event()))
+    await wait_until(lambda: _delivered(redis, keys), what="the entry read")
+    bus.failing = True
+    with pytest.raises(RedisConnectionError):
+        await asyncio.wait_for(running, timeout=10)
+    assert (await redis.xpending(keys.inbox("ceo"), CONSUMER_GROUP))["pending"] == 1
+
+
+async def _never(envelope: Envelope) -> Sequence[Envelope]:
+    raise AssertionError("its thread was never free")
+
+
+async def _delivered(redis: aioredis.Redis, keys: Keys) -> bool:
+    return int((await redis.xpending(keys.inbox("ceo"), CONSUMER_GROUP))["pending"]) == 1

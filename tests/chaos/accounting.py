@@ -1,0 +1,222 @@
+"""Account for every envelope the harness published, from what Redis holds at the end.
+
+Each acknowledged envelope is answered once, answered twice, dead-lettered, still
+pending, or lost; each thread's history (from the checkpointer) shows whether a turn was
+applied twice, out of publish order, or left a tool call without its result.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel, Field
+
+from equipage.agent import thread_id
+from equipage.crew import build_crew
+from equipage.envelope import Envelope
+from equipage.keys import CONSUMER_GROUP, Keys
+from equipage.llm.base import ChatModel
+from equipage.llm.messages import INTERRUPTED, Message
+from equipage.runtime import ThreadRunner
+from tests.chaos.worker_proc import FOUNDER, ChaosModel, company, token_of
+
+__all__ = ["Sent", "Tally", "account"]
+
+_EXAMPLES = 5
+#: A write acknowledged this long before the server was SIGKILLed may not have reached
+#: the disk (appendfsync everysec): its loss is counted apart.
+FSYNC_WINDOW = 1.0
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One acknowledged publish: its token, thread, place in the thread, and when."""
+
+    token: str
+    thread: str
+    seq: int
+    envelope: str
+    acked_at: float  # wall clock (time.time) when publish returned
+
+
+class Tally(BaseModel):
+    """What became of the envelopes; every count but the informational ones should be 0."""
+
+    acknowledged: int = 0
+    answered_once: int = 0
+    answered_twice: int = 0
+    lost: int = 0
+    lost_to_fsync: int = 0
+    dead_letters: int = 0
+    pending: int = 0
+    turn_applied_twice: int = 0
+    out_of_order: int = 0  # threads whose history has tokens out of publish order
+    orphan_tool_calls: int = 0
+    answered_without_turn: int = 0  # a reply went out, the turn is not in the history
+    unfinished_runs: int = 0  # threads whose last run stopped short
+    # Informational: the founder was told of a failure; a call cut short was reported so.
+    delegated: int = 0  # messages the ceo handed to the cto (their briefs and results)
+    failure_notices: int = 0
+    interrupted_results: int = 0
+    stray_replies: int = 0  # outbox entries that are neither an answer nor a notice
+    examples: dict[str, list[str]] = Field(default_factory=dict)
+
+    def note(self, what: str, example: str) -> None:
+        shown = self.examples.setdefault(what, [])
+        if len(shown) < _EXAMPLES:
+            shown.append(example)
+
+
+async def entries(
+    redis: aioredis.Redis, stream: str, after: str = "-"
+) -> AsyncIterator[tuple[str, Envelope | None]]:
+    """Every entry of ``stream`` after ``after`` (an id, or "-"), in chunks: (id, envelope)."""
+    start = after if after == "-" else f"({after}"
+    while True:
+        batch: Any = await redis.xrange(stream, min=start, max="+", count=1000)
+        if not batch:
+            return
+        for entry_id, fields in batch:
+            raw = fields.get(b"env")
+            yield entry_id.decode(), Envelope.decode(raw) if raw else None
+        start = f"({batch[-1][0].decode()}"
+
+
+async def account(
+    redis: aioredis.Redis, keys: Keys, sent: list[Sent], redis_kills: list[float]
+) -> Tally:
+    tally = Tally(acknowledged=len(sent))
+    replies: Counter[str] = Counter()
+    async for _, envelope in entries(redis, keys.outbox):
+        if envelope is None:
+            tally.stray_replies += 1
+        elif envelope.sender == "equipage":
+            tally.failure_notices += 1
+            tally.note("failure_notices", envelope.text[:200])
+        elif envelope.text.startswith("done: ") and (token := token_of(envelope.text)):
+            replies[token] += 1
+        else:
+            tally.stray_replies += 1
+            tally.note("stray_replies", f"{envelope.sender}: {envelope.text[:200]}")
+    dead: set[str] = set()  # tokens: the founder's message, or its brief or result
+    async for _, envelope in entries(redis, keys.dead):
+        if envelope is not None:
+            dead.add(token_of(envelope.text))
+    waiting: set[str] = set()
+    for role in company().roles:
+        waiting |= await _unsettled(redis, keys.inbox(role))
+    for item in sent:
+        count = replies[item.token]
+        if count == 1:
+            tally.answered_once += 1
+        elif count > 1:
+            tally.answered_twice += 1
+            tally.note("answered_twice", f"{item.token} x{count}")
+        elif item.token in dead:
+            tally.dead_letters += 1
+            tally.note("dead_letters", item.token)
+        elif item.token in waiting:
+            tally.pending += 1
+            tally.note("pending", item.token)
+        elif any(0 <= kill - item.acked_at <= FSYNC_WINDOW for kill in redis_kills):
+            tally.lost_to_fsync += 1
+            tally.note("lost_to_fsync", item.token)
+        else:
+            tally.lost += 1
+            tally.note("lost", f"{item.token} ({item.thread})")
+    await _histories(redis, keys, sent, replies, tally)
+    return tally
+
+
+async def _unsettled(redis: aioredis.Redis, stream: str) -> set[str]:
+    """Tokens of ``stream``'s entries that are pending or not yet read (a founder's
+    message, a brief or a result: the token's answer is still on its way)."""
+    pending: Any = await redis.xpending_range(stream, CONSUMER_GROUP, "-", "+", 1_000_000)
+    ids = {p["message_id"].decode() for p in pending}
+    groups: Any = await redis.xinfo_groups(stream)
+    group = next(g for g in groups if g["name"].decode() == CONSUMER_GROUP)
+    last = _id(group["last-delivered-id"].decode())
+    out: set[str] = set()
+    async for entry_id, envelope in entries(redis, stream):
+        if envelope is not None and (entry_id in ids or _id(entry_id) > last):
+            out.add(token_of(envelope.text))
+    return out
+
+
+async def _histories(
+    redis: aioredis.Redis, keys: Keys, sent: list[Sent], replies: Counter[str], tally: Tally
+) -> None:
+    crew_config = company()
+    models: dict[str, str | ChatModel] = {role: ChaosModel() for role in crew_config.roles}
+    crew = build_crew(crew_config, redis, keys, models=models)
+    runner, cto = crew.handlers["ceo"], crew.handlers["cto"]
+    assert isinstance(runner, ThreadRunner) and isinstance(cto, ThreadRunner)
+    order: dict[str, int] = {}
+    threads: dict[str, list[Sent]] = defaultdict(list)
+    for item in sent:
+        order[item.token] = item.seq
+        threads[item.thread].append(item)
+    for thread, items in sorted(threads.items()):
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id("ceo", thread)}}
+        snapshot = await runner.graph.aget_state(config)
+        history: list[Message] = list(snapshot.values.get("messages") or [])
+        if snapshot.next or snapshot.tasks:
+            tally.unfinished_runs += 1
+            tally.note("unfinished_runs", f"{thread} next={list(snapshot.next)}")
+        said = [m for m in history if m.role == "user" and m.name == FOUNDER]
+        turns = [t for m in said if (t := token_of(m.content))]
+        applied = Counter(turns)
+        for token, count in applied.items():
+            if count > 1:
+                tally.turn_applied_twice += 1
+                tally.note("turn_applied_twice", f"{token} x{count} in {thread}")
+        seen = [order[t] for t in dict.fromkeys(turns) if t in order]
+        if seen != sorted(seen):
+            tally.out_of_order += 1
+            tally.note("out_of_order", f"{thread}: {list(dict.fromkeys(turns))}")
+        for item in items:
+            if replies[item.token] and item.token not in applied:
+                tally.answered_without_turn += 1
+                tally.note("answered_without_turn", f"{item.token} ({thread})")
+        _calls(history, thread, tally)
+        for call in (c for m in history for c in m.tool_calls if c.name == "delegate"):
+            tally.delegated += 1
+            await _delegated(cto, f"{thread}/cto/{call.id}", tally)
+
+
+async def _delegated(cto: ThreadRunner, thread: str, tally: Tally) -> None:
+    """The cto's thread of one delegation: its one brief applied once, its calls answered."""
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id("cto", thread)}}
+    snapshot = await cto.graph.aget_state(config)
+    history: list[Message] = list(snapshot.values.get("messages") or [])
+    briefs = [m for m in history if m.role == "user"]
+    if len(briefs) > 1:
+        tally.turn_applied_twice += 1
+        tally.note("turn_applied_twice", f"brief x{len(briefs)} in cto:{thread}")
+    if snapshot.next or snapshot.tasks:
+        tally.unfinished_runs += 1
+        tally.note("unfinished_runs", f"cto:{thread} next={list(snapshot.next)}")
+    _calls(history, f"cto:{thread}", tally)
+
+
+def _calls(history: list[Message], thread: str, tally: Tally) -> None:
+    """Count tool calls without a result, and results that say their call was cut short."""
+    results = {m.tool_call_id for m in history if m.role == "tool"}
+    for message in history:
+        if message.role == "tool" and message.content == INTERRUPTED:
+            tally.interrupted_results += 1
+            tally.note("interrupted_results", f"{message.tool_call_id} in {thread}")
+        for call in message.tool_calls:
+            if call.id not in results:
+                tally.orphan_tool_calls += 1
+                tally.note("orphan_tool_calls", f"{call.name} {call.id} in {thread}")
+
+
+def _id(entry: str) -> tuple[int, int]:
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq or 0)
