@@ -25,6 +25,7 @@ from equipage.envelope import BUS_SENDER, Envelope, Kind
 from equipage.events import Event, EventType
 from equipage.failure_text import failure_text
 from equipage.keys import CONSUMER_GROUP, GATEWAY_GROUP, Keys, thread_key
+from equipage.lease import RELEASE, RENEW
 
 __all__ = ["Begun", "Bus", "Delivery", "Turn"]
 
@@ -97,16 +98,6 @@ end
 return {'go', tostring(redis.call('HINCRBY', KEYS[4], ARGV[4], 1))}
 """
 
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 @dataclass(frozen=True)
 class Turn:
@@ -177,7 +168,7 @@ class Bus:
         self._publish = redis.register_script(_PUBLISH)
         self._commit = redis.register_script(_COMMIT)
         self._begin_turn = redis.register_script(_BEGIN_TURN)
-        self._release = redis.register_script(_RELEASE)
+        self._release = redis.register_script(RELEASE)
 
     # -- setup -----------------------------------------------------------------------
     async def ensure_groups(self, roles: Iterable[str]) -> None:
@@ -328,7 +319,7 @@ class Bus:
     async def renew_turn(self, turn: Turn) -> bool:
         """Extend the thread's lease while its turn runs; False if it was lost."""
         key = self.keys.lock(turn.thread)
-        renewed = await self.redis.eval(_RENEW, 1, key, turn.token, int(self.lease_ttl * 1000))
+        renewed = await self.redis.eval(RENEW, 1, key, turn.token, int(self.lease_ttl * 1000))
         return bool(renewed)
 
     async def release_turn(self, turn: Turn) -> None:

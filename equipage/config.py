@@ -7,6 +7,7 @@ The models of company.yaml live in ``equipage.company``; they are re-exported he
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -53,6 +54,7 @@ __all__ = [
     "mcp_process_env",
     "offered_name",
     "packaged_prompt",
+    "redact_secrets",
     "slugify",
 ]
 
@@ -95,6 +97,23 @@ def load_config(path: str | Path) -> CompanyConfig:
 _CREW_SECRETS = frozenset(
     {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "REDIS_URL", "EQUIPAGE_AUDIT_KEY"}
 )
+
+#: Names of environment variables whose values are secrets, whoever reads them.
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASS)$", re.I)
+
+
+def redact_secrets(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """``text`` with the values of secret-looking environment variables blanked.
+
+    For what a person reads of an error: an error can quote a URL or a header, and the
+    variables of MCP servers and plugins are not all known here.
+    """
+    env = os.environ if environ is None else environ
+    for name, value in env.items():
+        if len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
+            text = text.replace(value, "***")
+    return text
+
 
 #: Environment variables of the chat platforms, read here like every other one.
 CHANNEL_ENV = (

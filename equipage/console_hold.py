@@ -20,24 +20,11 @@ import redis.asyncio as aioredis
 
 from equipage.errors import AlreadyRunning
 from equipage.keys import Keys
+from equipage.lease import RELEASE, RENEW
 
 __all__ = ["hold_console"]
 
 log = logging.getLogger(__name__)
-
-# KEYS: the hold. ARGV: this process's token, ttl (ms). 1 while it is still ours.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 
 @contextlib.asynccontextmanager
@@ -62,14 +49,14 @@ async def hold_console(
 
     async def renew() -> None:
         # Stopped by the event, not cancel(): redis-py on Python 3.11 can swallow a
-        # cancellation that lands mid-command (see equipage.lease).
+        # cancellation that lands mid-command (see Worker._hold).
         while not released.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(released.wait(), timeout=ttl / 3)
             if released.is_set():
                 return
             try:
-                if not await redis.eval(_RENEW, 1, keys.console, token, ttl_ms):
+                if not await redis.eval(RENEW, 1, keys.console, token, ttl_ms):
                     # Frozen longer than ttl and another `up` took the console meanwhile.
                     log.warning("another `equipage up` opened this crew's console")
             except Exception as err:  # Redis away for a moment: the next round retries
@@ -82,4 +69,4 @@ async def hold_console(
         released.set()
         await renewer
         with contextlib.suppress(Exception):  # expires by itself when Redis is gone
-            await redis.eval(_RELEASE, 1, keys.console, token)
+            await redis.eval(RELEASE, 1, keys.console, token)

@@ -8,13 +8,12 @@ are blanked anyway, since an error can quote a URL or a header.
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 
-__all__ = ["failure_text", "redacted"]
+from equipage.config import redact_secrets
 
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASS)$", re.I)
+__all__ = ["failure_text"]
+
 _SHOWN = 300  # characters of the error a person reads; the dead letter keeps it whole
 
 
@@ -65,14 +64,6 @@ _KINDS_FR = {
 }
 
 
-def redacted(text: str) -> str:
-    """``text`` with the values of secret-looking environment variables blanked."""
-    for name, value in os.environ.items():
-        if len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
-            text = text.replace(value, "***")
-    return text
-
-
 def failure_text(
     language: str | None,
     *,
@@ -91,7 +82,7 @@ def failure_text(
     """
     french = (language or "").lower().startswith("fr")
     words = _FR if french else _EN
-    shown = redacted(error.strip().splitlines()[0]) if error.strip() else words.internal
+    shown = redact_secrets(error.strip().splitlines()[0]) if error.strip() else words.internal
     if len(shown) > _SHOWN:
         shown = shown[: _SHOWN - 1] + "…"
     kind_text = _KINDS_FR.get(kind, kind) if french else f"a {kind}"

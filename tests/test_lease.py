@@ -6,14 +6,11 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 
-import pytest
 import redis.asyncio as aioredis
 
-from equipage.bus import Bus
+from equipage.bus import Bus, Delivery, Turn
 from equipage.envelope import Envelope, Kind
-from equipage.errors import BusError
 from equipage.keys import Keys
-from equipage.lease import lease
 from equipage.testing import stream_entries, wait_for_stream, wait_until
 from equipage.worker import Worker
 
@@ -84,9 +81,18 @@ async def test_handler_slower_than_the_visibility_timeout_is_not_taken_over(
     assert "reclaimed" not in events
 
 
-async def test_lease_outlives_its_ttl_while_held_and_is_gone_once_released(
+async def test_thread_lease_outlives_its_ttl_while_a_turn_runs_and_is_gone_once_committed(
     redis: aioredis.Redis, keys: Keys
 ) -> None:
+    bus = Bus(redis, keys, lease_ttl=0.1)  # 100 ms
+    gate = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow(envelope: Envelope) -> Sequence[Envelope]:
+        started.set()
+        await gate.wait()
+        return []
+
     key = keys.lock("ceo:t")
 
     async def spent() -> int:
@@ -94,15 +100,35 @@ async def test_lease_outlives_its_ttl_while_held_and_is_gone_once_released(
         assert left > 0, "the lease expired while held"
         return 100 - left
 
-    async with lease(redis, key, ttl=0.1):  # 100 ms
+    other = Delivery(
+        stream=keys.inbox("ceo"),
+        entry_id="0-1",
+        raw=b"",
+        envelope=Envelope(kind=Kind.TASK, company="acme", to="ceo", sender="member:a", thread="t"),
+    )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(bus, {"ceo": slow}, name="w", block_ms=20).run(stop))
+    try:
+        await wait_until(lambda: redis.exists(keys.inbox("ceo")), what="groups created")
+        await bus.publish(
+            Envelope(kind=Kind.TASK, company="acme", to="ceo", sender="member:a", thread="t")
+        )
+        await asyncio.wait_for(started.wait(), timeout=10)
         # Renewed every third of its ttl: 9 renewals span over twice the ttl.
-        await renewals(9, spent, "the lease")
-        with pytest.raises(BusError, match="stayed locked"):
-            async with lease(redis, key, ttl=0.1, wait=0):
-                pass
-    assert not await redis.exists(key)
-    async with lease(redis, key, ttl=0.1, wait=0.2):
-        assert await redis.exists(key)
+        await renewals(9, spent, "the thread's lease")
+        assert (await bus.begin_turn(other, Turn("ceo:t", "x token"))).state == "busy"
+        gate.set()
+        await wait_until(lambda: _gone(redis, key), what="the lease released by the commit")
+    finally:
+        gate.set()
+        stop.set()
+        await worker
+    assert (await bus.begin_turn(other, Turn("ceo:t", "x token"))).state == "go"
+    assert await redis.exists(key)
+
+
+async def _gone(redis: aioredis.Redis, key: str) -> bool:
+    return not await redis.exists(key)
 
 
 async def _true(value: bool) -> bool:
