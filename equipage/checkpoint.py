@@ -7,6 +7,7 @@ Valkey. Every checkpoint of a thread stays until ``aprune_thread`` drops all but
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -101,6 +102,36 @@ def _thread_and_ns(config: RunnableConfig) -> tuple[str, str]:
 
 
 @dataclass
+class _Queued:
+    """Writes of tasks on one checkpoint, on their way: the thread's next put carries them,
+    else they go alone on the next turn of the event loop."""
+
+    token: str
+    stored: asyncio.Future[None]
+    entries: list[str | bytes] = field(default_factory=list)
+    taken: bool = False
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    # Whoever queued the writes may be gone (cancelled): their failure is still read, so
+    # asyncio does not log it as never retrieved.
+    if not future.cancelled():
+        future.exception()
+
+
+def _settle(queued: _Queued, error: BaseException | None) -> None:
+    """Tell the writers of ``queued`` how its script ended."""
+    if queued.stored.done():
+        return
+    if error is None:
+        queued.stored.set_result(None)
+    elif isinstance(error, asyncio.CancelledError):
+        queued.stored.cancel()  # whether they landed is unknown, as for any cancelled call
+    else:
+        queued.stored.set_exception(error)
+
+
+@dataclass
 class _Record:
     """One checkpoint as stored: its hash, its pending writes and the blobs it points at."""
 
@@ -144,6 +175,9 @@ class RedisSaver(BaseCheckpointSaver[str]):
         self._record_writes = redis.register_script(WRITES)
         self._prune = redis.register_script(PRUNE)
         self._prune_latest = redis.register_script(PRUNE_LATEST)
+        # Writes not stored yet, by the key of the writes hash they go to.
+        self._queued: dict[str, _Queued] = {}
+        self._sending: set[asyncio.Task[None]] = set()
 
     # -- reads ---------------------------------------------------------------------------
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
@@ -305,9 +339,21 @@ class RedisSaver(BaseCheckpointSaver[str]):
             (channel, str(version)): self._dump(values[channel]) if channel in values else _EMPTY
             for channel, version in new_versions.items()
         }
-        await self._put(
-            self.redis, thread_id, _Record(ns, stored, stored_metadata, fields, {}, blobs)
+        record = _Record(ns, stored, stored_metadata, fields, {}, blobs)
+        carried = (
+            self._take(self.keys.cp_writes(thread_id, ns, parent), _token(thread_id))
+            if parent
+            else None
         )
+        if carried is None:
+            await self._put(self.redis, thread_id, record)
+            return _config(thread_id, ns, checkpoint["id"])
+        try:
+            await self._put(self.redis, thread_id, record, carried)
+        except BaseException as err:
+            _settle(carried, err)
+            raise
+        _settle(carried, None)
         return _config(thread_id, ns, checkpoint["id"])
 
     async def aput_writes(
@@ -317,24 +363,73 @@ class RedisSaver(BaseCheckpointSaver[str]):
         task_id: str,
         task_path: str = "",
     ) -> None:
+        """Store a task's writes, returning once they are stored.
+
+        LangGraph saves a task's writes in the background and, in the same step, puts the
+        checkpoint those writes lead to, without ordering the two. So the writes wait for
+        the rest of this turn of the event loop: the thread's next ``aput`` (on the
+        checkpoint they are attached to) carries them in its own script, one round trip
+        instead of two and both stored or neither; else they are sent alone.
+        """
         if not writes:
             return
         thread_id, ns = _thread_and_ns(config)
         key = self.keys.cp_writes(thread_id, ns, config["configurable"]["checkpoint_id"])
-        args: list[str | bytes] = []
+        token = _token(thread_id)
+        queued = self._queued.get(key)
+        if queued is None or queued.token != token or queued.taken:
+            loop = asyncio.get_running_loop()
+            queued = _Queued(token, loop.create_future())
+            queued.stored.add_done_callback(_retrieved)
+            self._queued[key] = queued
+            loop.call_soon(self._send_alone, thread_id, key, queued)
         for position, (channel, value) in enumerate(writes):
             idx = WRITES_IDX_MAP.get(channel, position)
             kind, data = self.serde.dumps_typed(value)
             entry = ormsgpack.packb([task_id, channel, task_path, idx, kind, data])
             # A retried task replays its regular writes: the first ones stand. Special
             # writes (error, interrupt, resume) record the latest outcome instead.
-            args += [f"{task_id}:{idx}", entry, "1" if idx < 0 else "0"]
-        keys = [key, self.keys.cp_thread_keys(thread_id), self.keys.lock(thread_id)]
-        async with _fenced():
-            await self._record_writes(keys=keys, args=[*args, _token(thread_id)])
+            queued.entries += [f"{task_id}:{idx}", entry, "1" if idx < 0 else "0"]
+        await asyncio.shield(queued.stored)
 
-    async def _put(self, client: Redis | Pipeline, thread_id: str, record: _Record) -> None:
-        """Store ``record`` under ``thread_id`` in one script, or queue it on a pipeline."""
+    def _take(self, key: str, token: str) -> _Queued | None:
+        """The writes queued for ``key`` under ``token``, now carried by the caller."""
+        queued = self._queued.get(key)
+        if queued is None or queued.taken or queued.token != token:
+            return None
+        del self._queued[key]
+        queued.taken = True
+        return queued
+
+    def _send_alone(self, thread_id: str, key: str, queued: _Queued) -> None:
+        if queued.taken:
+            return  # a put carried them
+        if self._queued.get(key) is queued:
+            del self._queued[key]
+        queued.taken = True
+        task = asyncio.get_running_loop().create_task(self._send(thread_id, key, queued))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, thread_id: str, key: str, queued: _Queued) -> None:
+        keys = [key, self.keys.cp_thread_keys(thread_id), self.keys.lock(thread_id)]
+        try:
+            async with _fenced():
+                await self._record_writes(keys=keys, args=[*queued.entries, queued.token])
+        except BaseException as err:
+            _settle(queued, err)
+            raise
+        _settle(queued, None)
+
+    async def _put(
+        self,
+        client: Redis | Pipeline,
+        thread_id: str,
+        record: _Record,
+        carried: _Queued | None = None,
+    ) -> None:
+        """Store ``record`` under ``thread_id`` in one script, or queue it on a pipeline,
+        with the ``carried`` writes of tasks on its parent."""
         keys, ns = self.keys, record.ns
         blobs = list(record.blobs.items())
         # Where every value of the checkpoint lives, new or inherited, so that READ loads
@@ -356,6 +451,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
             keys.cp_threads,
             keys.cp_thread_keys(thread_id),
             keys.cp_writes(thread_id, ns, record.id),
+            keys.cp_writes(thread_id, ns, record.parent or record.id),
             *(keys.cp_blob(thread_id, ns, channel, version) for (channel, version), _ in blobs),
             keys.lock(thread_id),
         ]
@@ -363,6 +459,9 @@ class RedisSaver(BaseCheckpointSaver[str]):
         args += [part for pair in record.fields.items() for part in pair]
         args.append(len(record.writes))
         args += [part for pair in record.writes.items() for part in pair]
+        carried_entries = carried.entries if carried else []
+        args.append(len(carried_entries) // 3)
+        args += carried_entries
         args += [raw for _, raw in blobs]
         # Only a checkpoint of the run in progress is fenced; copies and prunes are not.
         args.append(_token(thread_id) if isinstance(client, Redis) else "")

@@ -80,13 +80,33 @@ return {id, fields, writes, values}
 """
 )
 
-#: Store one checkpoint: its hash, index entry, namespace, pending writes and new blobs.
-#: KEYS: checkpoint, index, namespaces, threads, thread keys, writes, blob..., lease.
-#: ARGV: id, namespace, thread id, n fields, field/value..., n writes, field/value...,
-#: blob value... (one per blob key, in order), fence token.
+# Records writes of tasks on a checkpoint: (field, entry, overwrite) triples of ``list``
+# from ``first`` to ``last``. A retried task replays its regular writes and the first ones
+# stand ("0"); special writes (error, interrupt, resume) record the latest outcome ("1").
+_RECORD = """
+local function record(key, list, first, last)
+  for at = first, last, 3 do
+    if list[at + 2] == '1' then
+      redis.call('HSET', key, list[at], list[at + 1])
+    else
+      redis.call('HSETNX', key, list[at], list[at + 1])
+    end
+  end
+end
+"""
+
+#: Store one checkpoint: its hash, index entry, namespace, pending writes and new blobs, and
+#: the writes of tasks on its parent that were not stored yet (``RedisSaver.aput_writes``
+#: lets the thread's next put carry them, so a step costs one round trip, and they land
+#: with the checkpoint they lead to or not at all).
+#: KEYS: checkpoint, index, namespaces, threads, thread keys, writes, parent's writes,
+#: blob..., lease. ARGV: id, namespace, thread id, n fields, field/value..., n writes,
+#: field/value..., n parent writes, (field, entry, overwrite)..., blob value... (one per
+#: blob key, in order), fence token.
 STORE = (
     _FENCED
     + _CHUNKS
+    + _RECORD
     + """
 local n = tonumber(ARGV[4])
 local at = 5
@@ -99,7 +119,14 @@ if n > 0 then
   redis.call('SADD', KEYS[5], KEYS[6])
 end
 at = at + 2 * n
-for k = 7, #KEYS do
+n = tonumber(ARGV[at])
+at = at + 1
+if n > 0 then
+  record(KEYS[7], ARGV, at, at + 3 * n - 1)
+  redis.call('SADD', KEYS[5], KEYS[7])
+end
+at = at + 3 * n
+for k = 8, #KEYS do
   redis.call('SET', KEYS[k], ARGV[at])
   at = at + 1
 end
@@ -107,22 +134,17 @@ redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[3])
 redis.call('SADD', KEYS[5], KEYS[1], KEYS[2], KEYS[3])
-chunked('SADD', KEYS[5], KEYS, 7, #KEYS)
+chunked('SADD', KEYS[5], KEYS, 8, #KEYS)
 """
 )
 
-#: Record a task's writes on a checkpoint. KEYS: writes, thread keys, lease.
+#: Record tasks' writes on a checkpoint. KEYS: writes, thread keys, lease.
 #: ARGV: (field, entry, "1" to overwrite or "0" to keep a first write) per write, token.
 WRITES = (
     _FENCED
+    + _RECORD
     + """
-for at = 1, #ARGV, 3 do
-  if ARGV[at + 2] == '1' then
-    redis.call('HSET', KEYS[1], ARGV[at], ARGV[at + 1])
-  else
-    redis.call('HSETNX', KEYS[1], ARGV[at], ARGV[at + 1])
-  end
-end
+record(KEYS[1], ARGV, 1, #ARGV)
 redis.call('SADD', KEYS[2], KEYS[1])
 """
 )

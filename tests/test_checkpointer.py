@@ -20,8 +20,10 @@ from langgraph.checkpoint.conformance.capabilities import Capability
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
+from equipage import fence
 from equipage.checkpoint import RedisSaver
 from equipage.connection import EmbeddedRedis, RedisTarget, connect
+from equipage.errors import TurnLost
 from equipage.keys import Keys
 
 
@@ -407,3 +409,75 @@ async def test_pruning_a_thread_without_checkpoints_changes_nothing(
 
     assert [k async for k in redis.scan_iter(f"{keys.prefix}*")] == []
     assert await saver.aget_tuple({"configurable": {"thread_id": "nobody"}}) is None
+
+
+async def _evalsha_calls(redis: aioredis.Redis) -> int:
+    stats = await redis.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def _next_checkpoint(parent: Checkpoint) -> Checkpoint:
+    return {**empty_checkpoint(), "id": str(uuid6(clock_seq=1)), "channel_values": {}}
+
+
+async def test_a_tasks_writes_ride_with_the_put_of_the_checkpoint_they_lead_to(
+    redis: aioredis.Redis,
+) -> None:
+    # LangGraph saves a task's writes and puts the next checkpoint side by side: one script
+    # stores both, so a step costs one round trip and the two land together.
+    saver = RedisSaver(redis, fresh_keys())
+    first = empty_checkpoint()
+    on_first = await saver.aput(
+        {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}, first, {"step": -1}, {}
+    )
+    before = await _evalsha_calls(redis)
+
+    await asyncio.gather(
+        saver.aput_writes(on_first, [("messages", "hello")], "task-1"),
+        saver.aput(on_first, _next_checkpoint(first), {"step": 0}, {}),
+    )
+
+    assert await _evalsha_calls(redis) == before + 1
+    stored = await saver.aget_tuple(on_first)
+    assert stored is not None
+    assert stored.pending_writes == [("task-1", "messages", "hello")]
+    newest = await saver.aget_tuple({"configurable": {"thread_id": "t"}})
+    assert newest is not None and newest.metadata["step"] == 0
+
+
+async def test_writes_no_put_carries_are_stored_alone(redis: aioredis.Redis) -> None:
+    saver = RedisSaver(redis, fresh_keys())
+    on_first = await saver.aput(
+        {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}, empty_checkpoint(), {}, {}
+    )
+
+    await saver.aput_writes(on_first, [("__interrupt__", "approve?")], "task-1")
+
+    stored = await saver.aget_tuple(on_first)
+    assert stored is not None
+    assert stored.pending_writes == [("task-1", "__interrupt__", "approve?")]
+
+
+async def test_writes_carried_by_a_put_that_lost_its_thread_fail_with_it(
+    redis: aioredis.Redis,
+) -> None:
+    keys = fresh_keys()
+    saver = RedisSaver(redis, keys)
+    first = empty_checkpoint()
+    on_first = await saver.aput(
+        {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}, first, {}, {}
+    )
+    await redis.set(keys.lock("t"), "another worker")
+    held = fence.current.set(fence.Fence("t", "this worker"))
+    try:
+        writes, put = await asyncio.gather(
+            saver.aput_writes(on_first, [("messages", "hello")], "task-1"),
+            saver.aput(on_first, _next_checkpoint(first), {}, {}),
+            return_exceptions=True,
+        )
+    finally:
+        fence.current.reset(held)
+
+    assert isinstance(writes, TurnLost) and isinstance(put, TurnLost)
+    stored = await saver.aget_tuple(on_first)
+    assert stored is not None and stored.pending_writes == []
