@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 from equipage.config import McpServer, mcp_process_env, offered_name
 from equipage.errors import ConfigError, MissingExtraError, RuntimeFailure
 from equipage.llm.messages import ToolCall, ToolSpec
+from equipage.outcome import ToolOutcome
 from equipage.policy import fence
-from equipage.tools import ToolOutcome
 from equipage.toolschema import reduce_schema
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from langgraph.types import interrupt
@@ -30,6 +30,7 @@ from equipage.envelope import (
 from equipage.keys import thread_key
 from equipage.llm.messages import ToolCall, ToolSpec
 from equipage.memory import Memory
+from equipage.outcome import ToolOutcome
 from equipage.prompting import TeamMember, listing
 
 if TYPE_CHECKING:
@@ -65,14 +66,6 @@ class ThreadContext:
     reply_to: ReplyTo | None
     tainted: bool = False  # untrusted content is in the thread's context
     files: tuple[Attachment, ...] = ()  # files of the request being worked on
-
-
-@dataclass
-class ToolOutcome:
-    text: str
-    envelopes: list[Envelope] = field(default_factory=list)
-    pending: dict[str, str] = field(default_factory=dict)
-    untrusted: bool = False  # the result carries content from outside
 
 
 def question_id(role: str, thread: str, call_id: str) -> str:

@@ -22,6 +22,7 @@ from langgraph.types import Command, interrupt
 
 from equipage import fence
 from equipage.checkpoint import RedisSaver
+from equipage.checkpoint.prune import Pruner
 from equipage.connection import EmbeddedRedis, RedisTarget, connect
 from equipage.errors import TurnLost
 from equipage.keys import Keys
@@ -292,7 +293,7 @@ async def test_a_thread_paused_inside_a_subgraph_resumes_after_pruning_every_nam
     assert resumed == {"request": "renew", "answer": "yes"}
 
 
-class PutDuringPrune(RedisSaver):
+class PutDuringPrune(Pruner):
     """Stores a newer checkpoint, through another saver, after the prune read the thread."""
 
     newer: tuple[RunnableConfig, Checkpoint, CheckpointMetadata] | None = None
@@ -318,7 +319,8 @@ async def test_a_checkpoint_put_while_a_delta_thread_is_planned_for_pruning_is_n
     redis: aioredis.Redis,
 ) -> None:
     # A delta channel makes Python choose what stays, so a put can come in between.
-    saver = PutDuringPrune(redis, fresh_keys())
+    saver = RedisSaver(redis, fresh_keys())
+    pruner = saver._pruner = PutDuringPrune(redis, saver.keys, saver._load, saver._fetch)
     graph = journal_graph(saver)
     config: RunnableConfig = {"configurable": {"thread_id": "journal"}}
     for day in range(3):
@@ -326,7 +328,7 @@ async def test_a_checkpoint_put_while_a_delta_thread_is_planned_for_pruning_is_n
     head = await saver.aget_tuple(config)
     assert head is not None
     newer: Checkpoint = {**head.checkpoint, "id": str(uuid6()), "channel_values": {}}
-    saver.newer = (head.config, newer, head.metadata)
+    pruner.newer = (head.config, newer, head.metadata)
 
     await saver.aprune_thread("journal")
 
