@@ -15,19 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from _stats import add_redis_and_out, latency, with_redis
 from _verdict import Check, Target, add_targets, finish
 
 from equipage.bus import Bus, Delivery, Turn
-from equipage.connection import RedisTarget, connect, open_target
+from equipage.connection import RedisTarget, connect
 from equipage.envelope import Envelope, Kind
 from equipage.keys import CONSUMER_GROUP, Keys
 from equipage.worker import Worker
@@ -127,7 +125,7 @@ async def _measure(
         await fw_redis.aclose()
         await raw_redis.aclose()
 
-    stats = {name: _stats(values) for name, values in samples.items()}
+    stats = {name: latency(values) for name, values in samples.items()}
     ratio_p50 = round(stats["framework"]["p50_ms"] / stats["raw"]["p50_ms"], 3)
     where = "url" if args.redis_url else "embedded"
     result: dict[str, object] = {
@@ -145,22 +143,14 @@ async def _measure(
     return result, [Check("ratio_p50", ratio_p50, RATIO_P50.of(args))]
 
 
-def _stats(ms: list[float]) -> dict[str, float]:
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    stats = {"p50_ms": cuts[49], "p99_ms": cuts[98], "mean_ms": statistics.fmean(ms)}
-    return {name: round(value, 4) for name, value in stats.items()}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hops", type=int, default=2000, help="measured hops of each kind")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured hops of each kind")
-    parser.add_argument("--redis-url", help="use this server instead of an embedded one")
-    parser.add_argument("--out", type=Path, help="also write the JSON to this file")
+    add_redis_and_out(parser)
     add_targets(parser, RATIO_P50)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp, open_target(args.redis_url, Path(tmp)) as target:
-        result, checks = asyncio.run(_measure(target, args))
+    result, checks = with_redis(args, lambda target, _: _measure(target, args))
     return finish(__file__, result, checks, args.out)
 
 

@@ -23,17 +23,14 @@ each, and the time the prune took per turn.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import operator
-import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Annotated, Any, Literal, TypedDict
 
 import redis.asyncio as aioredis
+from _stats import add_redis_and_out, latency, with_redis
 from _verdict import Check, Target, add_targets, finish
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -41,7 +38,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 
 from equipage.checkpoint import RedisSaver
-from equipage.connection import RedisTarget, connect, open_target
+from equipage.connection import RedisTarget, connect
 from equipage.keys import Keys
 
 RATIO_P50 = Target("ratio_p50", 2.8, "highest RedisSaver/InMemorySaver p50 per turn that passes")
@@ -158,7 +155,7 @@ async def _memory(saver: RedisSaver, args: argparse.Namespace) -> dict[str, obje
         figures["pruned" if pruned else "unpruned"] = await _thread_memory(
             saver.redis, saver.keys, thread
         )
-    figures["prune_per_turn"] = _stats(prune_ms)
+    figures["prune_per_turn"] = latency(prune_ms, (50, 95))
     return figures
 
 
@@ -184,10 +181,10 @@ async def _measure(
             await redis.delete(*leftovers)
         await redis.aclose()
 
-    stats = {name: _stats(values) for name, values in sync.items()}
+    stats = {name: latency(values, (50, 95)) for name, values in sync.items()}
     ratio_p50 = round(stats["redis"]["p50_ms"] / stats["in_memory"]["p50_ms"], 3)
     floor_ratio_p50 = round(stats["redis"]["p50_ms"] / stats["floor"]["p50_ms"], 3)
-    async_stats = {name: _stats(values) for name, values in unsynced.items()}
+    async_stats = {name: latency(values, (50, 95)) for name, values in unsynced.items()}
     where = "url" if args.redis_url else "embedded"
     result: dict[str, object] = {
         "benchmark": "checkpoint_turn",
@@ -223,24 +220,16 @@ async def _measure(
     return result, checks
 
 
-def _stats(ms: list[float]) -> dict[str, float]:
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    stats = {"p50_ms": cuts[49], "p95_ms": cuts[94], "mean_ms": statistics.fmean(ms)}
-    return {name: round(value, 4) for name, value in stats.items()}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=50, help="threads on each saver")
     parser.add_argument("--turns", type=int, default=10, help="turns of each thread")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured turns per saver")
     parser.add_argument("--memory-turns", type=int, default=100, help="turns of memory threads")
-    parser.add_argument("--redis-url", help="use this server instead of an embedded one")
-    parser.add_argument("--out", type=Path, help="also write the JSON to this file")
+    add_redis_and_out(parser)
     add_targets(parser, RATIO_P50, FLOOR_RATIO_P50)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp, open_target(args.redis_url, Path(tmp)) as target:
-        result, checks = asyncio.run(_measure(target, args))
+    result, checks = with_redis(args, lambda target, _: _measure(target, args))
     return finish(__file__, result, checks, args.out)
 
 

@@ -18,13 +18,13 @@ import contextlib
 import dataclasses
 import json
 import socket
-import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import httpx
+from _stats import latency
 from _verdict import Check, Target, add_targets, finish
 
 from equipage.app import open_session, serve
@@ -149,10 +149,7 @@ async def _load(base: str, rate: int, seconds: int) -> dict[str, list[float]]:
 
 
 def _stats(ms: list[float]) -> dict[str, float]:
-    if len(ms) < 2:
-        return {"p50_ms": ms[0] if ms else 0.0, "p99_ms": ms[0] if ms else 0.0}
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    return {"p50_ms": round(cuts[49], 2), "p99_ms": round(cuts[98], 2)}
+    return latency(ms, (50, 99), mean=False, digits=2)
 
 
 async def _run(args: argparse.Namespace, home: Path) -> tuple[dict[str, object], list[Check]]:

@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -28,13 +26,14 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 from _live_probes import Observed, StepObserver, TimedModel, Watcher
+from _stats import add_redis_and_out, latency, with_redis
 from _verdict import Check, Target, add_targets, finish
 from langchain_core.runnables import RunnableConfig
 
 from equipage.agent import thread_id
 from equipage.app import Session, worker_pools
 from equipage.config import CompanyConfig, Settings
-from equipage.connection import RedisTarget, connect, open_target
+from equipage.connection import RedisTarget, connect
 from equipage.crew import build_crew
 from equipage.envelope import Envelope, Kind, Origin, WorkflowCall
 from equipage.keys import Keys
@@ -206,7 +205,7 @@ async def _measure(
         if (at := steps.committed(entry)) is not None
     ]
     hop_ms = [(raw.seen[e] - t) * 1000 for e, t in raw_added.items() if e in raw.seen]
-    stats, base = _stats(suggestion_ms), _stats(hop_ms)
+    stats, base = _latency(suggestion_ms), _latency(hop_ms)
     where = "url" if args.redis_url else "embedded"
     result: dict[str, object] = {
         "benchmark": "live_assist",
@@ -226,7 +225,7 @@ async def _measure(
         "dropped_rate_limit": output.dropped,
         "model_calls": len(model.calls),
         "suggestion_latency": stats,
-        "segment_step_latency": _stats(step_ms) if steps.watching else None,
+        "segment_step_latency": _latency(step_ms) if steps.watching else None,
         "baseline_xadd_xread": base,
         "ratio_p50": round(stats["p50_ms"] / base["p50_ms"], 3) if base["p50_ms"] else None,
         "target_p99_ms": P99_MS.of(args),
@@ -239,17 +238,8 @@ async def _measure(
     return result, checks
 
 
-def _stats(ms: Sequence[float]) -> dict[str, float]:
-    if not ms:
-        return {"p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0, "mean_ms": 0.0}
-    cuts = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else [ms[0]] * 99
-    stats = {
-        "p50_ms": cuts[49],
-        "p99_ms": cuts[98],
-        "max_ms": max(ms),
-        "mean_ms": statistics.fmean(ms),
-    }
-    return {name: round(value, 3) for name, value in stats.items()}
+def _latency(ms: Sequence[float]) -> dict[str, float]:
+    return latency(ms, (50, 99), maximum=True, digits=3)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -259,12 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=1.0, help="rate limit, seconds")
     parser.add_argument("--ask-every", type=int, default=15, help="a /suggest every N segments")
     parser.add_argument("--model-latency", type=float, default=0.3, help="seconds per call")
-    parser.add_argument("--redis-url", help="use this server instead of an embedded one")
-    parser.add_argument("--out", type=Path, help="also write the JSON to this file")
+    add_redis_and_out(parser)
     add_targets(parser, P99_MS)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp, open_target(args.redis_url, Path(tmp)) as target:
-        result, checks = asyncio.run(_measure(target, args, Path(tmp)))
+    result, checks = with_redis(args, lambda target, home: _measure(target, args, home))
     return finish(__file__, result, checks, args.out)
 
 
