@@ -1,41 +1,40 @@
-"""The Slack channel: Events API requests (signed HTTP or Socket Mode) in, Block Kit out.
+"""The Slack channel: a slack-bolt app fed by signed HTTP requests or Socket Mode, Block Kit out.
 
-Both modes read payloads with ``incoming`` and answer Slack only once the gateway has
-stored what a payload means: Slack forgets a message it got a 2xx or an ack for, so a
-store that fails (Redis down) is answered 503, or not acked, and Slack sends it again.
-The gateway's replies follow the answer. A payload whose fields have the wrong types is
-refused with 400 and one log line: it will never become valid. A question whose button
-the gateway accepted gets its buttons replaced by who decided (``chat.update``, see
-``channels.answered``). Beside it: ``slack_socket`` (the Socket Mode connection),
-``slack_blocks`` (what a message looks like on Slack), ``slack_files`` (files people
-share) and ``slack_shares`` (messages they share).
+Both ways in hand a payload to the bolt app of ``slack_app``, with the ``Incoming`` it
+stands for (``slack_inbound``), and the app answers Slack only once the gateway has
+stored it: Slack forgets a message it got a 2xx or an ack for, so a store that fails
+(Redis down) is answered 503, or not acked, and Slack sends it again. The gateway's
+replies follow the answer, in the message's thread. A body whose fields have the wrong
+types is refused with 400 and one log line: it will never become valid. A question
+whose button the gateway accepted gets its buttons replaced by who decided
+(``chat.update``, see ``channels.answered``). Beside it: ``slack_socket`` (the Socket
+Mode connection), ``slack_blocks`` (what a message looks like on Slack), ``slack_files``
+(files people share) and ``slack_shares`` (messages they share).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
 import math
-import re
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import parse_qsl
 
 from channels.answered import Answered
-from channels.slack_blocks import MAX_SECTION, MAX_TEXT, Pressed, posts, pressed, split, update
-from channels.slack_files import attachments, fetch
+from channels.slack_app import WORKING, bolt_app, bolt_request
+from channels.slack_blocks import MAX_SECTION, MAX_TEXT, Pressed, posts, split, update
+from channels.slack_files import fetch
+from channels.slack_inbound import incoming, parse, verify
 from channels.slack_logs import SDK_LOG
-from channels.slack_shares import shared
 from equipage.chat import Attachment, Incoming, Outgoing, Receiver
-from equipage.errors import ConfigError, MalformedWebhook, MissingExtraError
+from equipage.errors import ConfigError, MissingExtraError
 from equipage.httpserver import read_body, refusing_malformed
 
 if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
     from slack_sdk import WebClient
+    from slack_sdk.web.async_client import AsyncWebClient
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -55,112 +54,11 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 MAX_BODY = 1 << 20  # a request larger than this is not Slack's
-MAX_AGE = 5 * 60  # Slack's replay window for signed requests, in seconds
 _PACE = 1.0  # chat.postMessage allows about one message per second per channel
 _TRIES = 3
 #: How long Slack's answer waits for the gateway: inside Slack's 3 s, network included.
 ACK_WITHIN = 2.0
 _MAX_WAIT = 30.0  # rate-limit waits longer than this go back to the gateway's retry
-_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
-#: What a slash command is answered at once, seen only by the person who typed it.
-WORKING = {"response_type": "ephemeral", "text": "Working on it…"}
-
-
-def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float) -> bool:
-    """True when ``body`` carries Slack's v0 signature made with ``secret`` less than 5 min ago."""
-    stamp = headers.get("x-slack-request-timestamp", "")
-    given = headers.get("x-slack-signature", "")
-    if not (stamp.isascii() and stamp.isdigit()) or abs(now - int(stamp)) > MAX_AGE:
-        return False
-    base = b"v0:" + stamp.encode() + b":" + body
-    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), given.encode())
-
-
-def incoming(payload: dict[str, Any]) -> Incoming | None:
-    """The Incoming a request stands for (event, slash command, button), or None.
-
-    Raises MalformedWebhook when a field the crew reads is not of the type Slack sends.
-    """
-    try:
-        return _incoming(payload)
-    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as err:
-        # Only the error's type: its message may quote the payload, a person's words.
-        raise MalformedWebhook(f"a field has the wrong type ({type(err).__name__})") from None
-
-
-def _incoming(payload: dict[str, Any]) -> Incoming | None:
-    kind = payload.get("type")
-    if kind == "event_callback":
-        return _event(payload)
-    if kind == "block_actions":
-        return _action(payload)
-    if "command" in payload and "user_id" in payload:
-        text = str(payload.get("text") or "").strip() or "/help"
-        return Incoming(
-            channel="slack",
-            chat=_id(payload["channel_id"]),
-            user=_id(payload["user_id"]),
-            text=text,
-            message_id=payload.get("trigger_id"),
-        )
-    return None
-
-
-def _event(payload: dict[str, Any]) -> Incoming | None:
-    event = payload.get("event") or {}
-    edited = event.get("subtype") == "message_changed"
-    if event.get("type") == "app_mention" and not event.get("subtype"):
-        message = event
-    elif event.get("type") == "message" and event.get("channel_type") == "im":
-        if edited:
-            message = event.get("message") or {}
-            if message.get("text") == (event.get("previous_message") or {}).get("text"):
-                return None  # an unfurl or a reaction changed it, not its author
-        elif event.get("subtype") not in (None, "file_share"):
-            return None
-        else:
-            message = event
-    else:
-        return None
-    if message.get("bot_id") or "user" not in message or "channel" not in event:
-        return None  # our own posts and other bots' come back as events too
-    return Incoming(
-        channel="slack",
-        chat=_id(event["channel"]),
-        user=_id(message["user"]),
-        text=_MENTION.sub("", _id(message.get("text") or ""), count=1),
-        message_id=payload.get("event_id"),
-        thread=message.get("thread_ts") or message.get("ts"),
-        edited=edited,
-        attachments=attachments(message),
-        forwarded=shared(message),  # messages shared with it: not the person's words
-    )
-
-
-def _action(payload: dict[str, Any]) -> Incoming | None:
-    actions = payload.get("actions") or [{}]
-    verb, _, question = str(actions[0].get("value") or "").partition(":")
-    user = (payload.get("user") or {}).get("id")
-    container = payload.get("container") or {}
-    chat = (payload.get("channel") or {}).get("id") or container.get("channel_id")
-    if verb not in ("approve", "reject") or not question or not user or not chat:
-        return None
-    return Incoming(
-        channel="slack",
-        chat=_id(chat),
-        user=_id(user),
-        text=f"/{verb} {question}",
-        message_id=payload.get("trigger_id"),
-        thread=container.get("thread_ts") or container.get("message_ts"),
-    )
-
-
-def _id(value: object) -> str:
-    """A field Slack always sends as a string; TypeError for anything else."""
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
 
 
 class SlackChannel:
@@ -179,6 +77,7 @@ class SlackChannel:
         ack_within: float = ACK_WITHIN,
     ) -> None:
         try:
+            import slack_bolt  # noqa: F401  (the way in)
             from slack_sdk import WebClient
         except ImportError as err:
             raise MissingExtraError("the Slack channel", "slack") from err
@@ -191,11 +90,12 @@ class SlackChannel:
             raise ConfigError("Slack socket mode needs an app-level token (xapp-…)")
         self.mode = mode
         self._secret = signing_secret or ""
+        self._bot_token = bot_token
         self._app_token = app_token or ""
         self._base_url = base_url or "https://slack.com/api/"
         self._ack_within = ack_within
-        # The blocking client, in a worker thread: HTTP mode needs no aiohttp (socket
-        # mode does, for slack_sdk's socket client).
+        # Posts and updates: the blocking client, in a worker thread, paced per channel
+        # by ``_call``. bolt's async client (``_web``) serves the way in only.
         self._client: WebClient = WebClient(
             token=bot_token,
             base_url=self._base_url,
@@ -217,45 +117,52 @@ class SlackChannel:
             return  # ``routes`` serves Slack
         from channels.slack_socket import listen
 
-        async def accept(message: Incoming, button: Pressed | None) -> bool:
-            return await self._accept(receiver, message, button)
-
-        await listen(self._app_token, accept, stop, base_url=self._base_url)
+        web = self._web()
+        await listen(self._app(receiver, web), self._app_token, stop, web=web)
 
     def routes(self, receiver: Receiver) -> list[Any]:
         """``POST /slack/events`` for events, slash commands and button presses (HTTP mode)."""
         if self.mode == "socket":
             return []  # no signing secret to check requests with, and nothing to serve
-        from starlette.responses import JSONResponse, Response
+        from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+        from starlette.responses import Response
         from starlette.routing import Route
+
+        app = self._app(receiver, self._web())
 
         async def events(request: Request) -> Response:
             body = await read_body(request, MAX_BODY)
             if body is None:
                 log.warning("slack request refused: body over %d bytes", MAX_BODY)
                 return Response(status_code=400)
+            # Checked here on the bytes, before anything reads them: bolt parses a body
+            # before its own verification (which follows, on the text) checks who sent it.
             if not verify(self._secret, body, request.headers, now=time.time()):
                 log.warning("slack request refused: bad or stale signature")
                 return Response(status_code=401)
-            payload = _parse(body)
-            if payload.get("type") == "url_verification":
-                return JSONResponse({"challenge": payload.get("challenge", "")})
-            if retry := request.headers.get("x-slack-retry-num"):
-                reason = request.headers.get("x-slack-retry-reason", "?")
-                log.info("slack retry %s (%s) of %s", retry, reason, payload.get("event_id"))
-            message = incoming(payload)
-            if message is None:
-                log.debug("slack request of type %s ignored", payload.get("type"))
-                return Response(status_code=200)
-            if not await self._accept(receiver, message, pressed(payload)):
-                return Response(status_code=503)  # Slack retries; the gateway forgot it
-            if "command" in payload:
-                return JSONResponse(WORKING)
-            return Response(status_code=200)
+            payload = parse(body)
+            # parse() has read it as UTF-8 already.
+            bolt = bolt_request(payload, raw=body.decode(), headers=request.headers, mode="http")
+            return to_starlette_response(await app.async_dispatch(bolt))
 
         # A body Slack never sends (not JSON, a field of the wrong type): 400, one line.
         endpoint = refusing_malformed("slack", log, events)
         return [Route("/slack/events", endpoint, methods=["POST"])]
+
+    def _app(self, receiver: Receiver, web: AsyncWebClient) -> AsyncApp:
+        """The bolt app handing what Slack sends to ``receiver``."""
+
+        async def store(message: Incoming, button: Pressed | None) -> bool:
+            return await self._accept(receiver, message, button)
+
+        return bolt_app(self._bot_token, self._secret, web, store)
+
+    def _web(self) -> AsyncWebClient:
+        """The async client bolt and Socket Mode call Slack with (apps.connections.open)."""
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        # Their debug lines carry envelopes and tickets: SDK_LOG blanks those.
+        return AsyncWebClient(base_url=self._base_url, logger=SDK_LOG)
 
     async def _accept(self, receiver: Receiver, message: Incoming, button: Pressed | None) -> bool:
         """Hand ``message`` to the gateway and wait until it is stored; False when it is not.
@@ -370,23 +277,3 @@ class SlackChannel:
                     if paced:
                         self._last[channel] = time.monotonic()
                     return
-
-
-def _parse(body: bytes) -> dict[str, Any]:
-    """A request body as a dict: Events API JSON, a slash command form, or a button payload.
-
-    Raises MalformedWebhook for anything else.
-    """
-    try:
-        if body.lstrip().startswith(b"{"):
-            payload = json.loads(body)
-        else:
-            form = dict(parse_qsl(body.decode(), strict_parsing=True))
-            payload = json.loads(form["payload"]) if "payload" in form else form
-    except RecursionError:  # not a ValueError: json gives up on deep nesting this way
-        raise MalformedWebhook("the body is JSON nested too deep") from None
-    except ValueError:  # UnicodeDecodeError included
-        raise MalformedWebhook("the body is neither JSON in UTF-8 nor a form") from None
-    if not isinstance(payload, dict) or not payload:
-        raise MalformedWebhook("the body is not a JSON object or a form")
-    return payload

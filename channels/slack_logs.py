@@ -3,10 +3,12 @@
 At debug level slack_sdk logs every Socket Mode envelope it receives and every
 acknowledgement it sends, raw (the message text, and the ``token`` verification field of
 each event), and its web clients log each request's body (a reply's text) and each
-response's (the text again; ``apps.connections.open``'s one-use socket URL and ticket).
-Every slack_sdk client of the channel logs to ``SDK_LOG``, whose ``Scrub`` filter blanks
-any payload (from its first ``{`` to its last ``}``) and any ticket in a URL, in the
-message and in the traceback alike, and keeps the rest of the line: what happened, when.
+response's (the text again; ``apps.connections.open``'s one-use socket URL and ticket);
+slack-bolt logs a refused request's body.
+Every slack_sdk client of the channel, and the bolt app, logs to ``SDK_LOG``, whose
+``Scrub`` filter blanks any payload (from its first ``{`` to its last ``}``, or all after
+``body:``) and any ticket in a URL, in the message and in the traceback alike, and keeps
+the rest of the line: what happened, when.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ __all__ = ["SDK_LOG", "Scrub"]
 
 _PAYLOAD = re.compile(r"\{.*\}", re.S)
 _TICKET = re.compile(r"(ticket=)[^&\s'\"]+")
+# slack-bolt ends a line with the request's body ("... body: token=…&text=…)"); a form
+# body has no braces to blank.
+_BODY = re.compile(r"(body: ).+", re.S)
 
 
 def scrub(text: str) -> str:
     """``text`` without payloads or socket tickets."""
-    return _TICKET.sub(r"\1<secret>", _PAYLOAD.sub("{…}", text))
+    return _TICKET.sub(r"\1<secret>", _BODY.sub(r"\1…", _PAYLOAD.sub("{…}", text)))
 
 
 class Scrub(logging.Filter):

@@ -1,32 +1,31 @@
-"""Slack Socket Mode: envelopes over a WebSocket, handed on as Incoming, acked once stored.
+"""Slack Socket Mode: envelopes over a WebSocket, dispatched to the bolt app, acked once stored.
 
-slack_sdk's aiohttp ``SocketModeClient`` opens the socket with ``apps.connections.open``
-(app-level ``xapp-`` token), pings it, and reconnects on ``disconnect`` messages and
-dropped sockets. Each envelope's payload is read by the same ``incoming`` as an HTTP
-request's; what it means goes to ``accept``, with the message whose button was pressed
-when there is one, which returns once the gateway has stored it (milliseconds, always
-inside Slack's 3 s). Only then is the envelope acked: Slack redelivers an envelope it got
-no ack for, so one whose store failed is left unacked. An envelope the crew does not
-read, or whose fields have the wrong types, is acked at once: it will never be read.
+slack-bolt's ``AsyncSocketModeHandler`` (on slack_sdk's aiohttp ``SocketModeClient``)
+opens the socket with ``apps.connections.open`` (app-level ``xapp-`` token), pings it,
+reconnects on ``disconnect`` messages and dropped sockets, and acks an envelope only when
+the bolt app answers it 200: the app's listener answers once the gateway has stored what
+the envelope means (milliseconds, always inside Slack's 3 s), and 503 when it could not,
+so Slack redelivers it. An envelope whose fields have the wrong types is acked at once
+with one warning: it will never be read. Here: the handler, and the socket's lifecycle
+(a refused token stops the channel; ``stop`` closes the socket and every task it started).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import time
 from typing import TYPE_CHECKING, Any
 
-from channels.slack import WORKING, incoming
-from channels.slack_blocks import Pressed, pressed
+from channels.slack_app import bolt_request
 from channels.slack_logs import SDK_LOG
-from equipage.chat import Incoming
 from equipage.errors import ConfigError, MalformedWebhook, MissingExtraError
 
 if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_bolt.async_app import AsyncApp
     from slack_sdk.socket_mode.aiohttp import SocketModeClient
-    from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
-    from slack_sdk.socket_mode.request import SocketModeRequest
+    from slack_sdk.web.async_client import AsyncWebClient
 
 __all__ = ["listen"]
 
@@ -37,11 +36,7 @@ _REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revok
 
 
 async def listen(
-    app_token: str,
-    accept: Callable[[Incoming, Pressed | None], Awaitable[bool]],
-    stop: asyncio.Event,
-    *,
-    base_url: str,
+    app: AsyncApp, app_token: str, stop: asyncio.Event, *, web: AsyncWebClient
 ) -> None:
     """Receive over Socket Mode until ``stop`` is set, then close the socket and its tasks.
 
@@ -49,18 +44,11 @@ async def listen(
     """
     try:
         from slack_sdk.errors import SlackApiError
-        from slack_sdk.socket_mode.aiohttp import SocketModeClient
-        from slack_sdk.web.async_client import AsyncWebClient
     except ImportError as err:
         raise MissingExtraError("Slack socket mode", "slack") from err
 
-    async def on_request(_: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
-        await _acknowledge(client, request, accept)
-
-    # Their debug lines carry envelopes and tickets: SDK_LOG blanks those.
-    web = AsyncWebClient(base_url=base_url, logger=SDK_LOG)
-    client = SocketModeClient(app_token, web_client=web, logger=SDK_LOG)
-    client.socket_mode_request_listeners.append(on_request)
+    # Its debug lines carry envelopes and tickets: SDK_LOG blanks those.
+    client = _handler(app, app_token, web).client
     connecting: asyncio.Future[Any] | None = None
     try:
         try:
@@ -82,33 +70,32 @@ async def listen(
         await _close(client, connecting)
 
 
-async def _acknowledge(
-    client: AsyncBaseSocketModeClient,
-    request: SocketModeRequest,
-    accept: Callable[[Incoming, Pressed | None], Awaitable[bool]],
-) -> None:
-    """Hand on what the envelope means; ack it once stored, or when there is nothing to store."""
-    from slack_sdk.socket_mode.response import SocketModeResponse
-
-    if request.retry_attempt:
-        log.info(
-            "slack retry %s (%s) of %s",
-            request.retry_attempt,
-            request.retry_reason or "?",
-            request.payload.get("event_id") if isinstance(request.payload, dict) else None,
-        )
+def _handler(app: AsyncApp, app_token: str, web: AsyncWebClient) -> AsyncSocketModeHandler:
+    """bolt's aiohttp handler, reading each envelope with ``bolt_request`` first."""
     try:
-        message = incoming(request.payload)
-    except MalformedWebhook as err:
-        log.warning("slack %s envelope acked unread: %s", request.type, err)
-        message = None
-    else:
-        if message is None:
-            log.debug("slack %s envelope ignored", request.type)
-        elif not await accept(message, pressed(request.payload)):
-            return  # not acked: Slack sends it again (the channel logged why)
-    answer = WORKING if message is not None and request.type == "slash_commands" else None
-    await client.send_socket_mode_response(SocketModeResponse(request.envelope_id, answer))
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+        from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+        from slack_bolt.adapter.socket_mode.internals import build_headers
+        from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+        from slack_sdk.socket_mode.request import SocketModeRequest
+        from slack_sdk.socket_mode.response import SocketModeResponse
+    except ImportError as err:
+        raise MissingExtraError("Slack socket mode", "slack") from err
+
+    class Handler(AsyncSocketModeHandler):
+        async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
+            started = time.time()
+            try:
+                headers = build_headers(req)
+                request = bolt_request(req.payload, raw=None, headers=headers, mode="socket_mode")
+            except MalformedWebhook as err:
+                log.warning("slack %s envelope acked unread: %s", req.type, err)
+                await client.send_socket_mode_response(SocketModeResponse(req.envelope_id))
+                return
+            answer = await self.app.async_dispatch(request)
+            await send_async_response(client, req, answer, started)
+
+    return Handler(app, app_token, logger=SDK_LOG, web_client=web)
 
 
 async def _close(client: SocketModeClient, connecting: asyncio.Future[Any] | None) -> None:
