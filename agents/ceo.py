@@ -1,3 +1,5 @@
 """The CEO: receives the founder's requests, delegates, decides, asks before acting."""
 
-TOOLS = ("delegate", "reply", "remember", "recall", "ask_human", "start_workflow")
+from equipage.roletools import KNOWN_TOOLS
+
+TOOLS = KNOWN_TOOLS

@@ -1,3 +1,5 @@
 """The CTO: hosting, infrastructure, costs and security; may run technical workflows."""
 
-TOOLS = ("reply", "remember", "recall", "ask_human", "start_workflow")
+from equipage.roletools import DEFAULT_TOOLS
+
+TOOLS = (*DEFAULT_TOOLS, "start_workflow")

@@ -1,3 +1,5 @@
 """Marketing: launch posts, announcements, newsletters; may run market workflows."""
 
-TOOLS = ("reply", "remember", "recall", "ask_human", "start_workflow")
+from equipage.roletools import DEFAULT_TOOLS
+
+TOOLS = (*DEFAULT_TOOLS, "start_workflow")

@@ -1,3 +1,5 @@
 """Support: answers customers; never promises refunds without the founder's approval."""
 
-TOOLS = ("reply", "remember", "recall", "ask_human")
+from equipage.roletools import DEFAULT_TOOLS
+
+TOOLS = DEFAULT_TOOLS

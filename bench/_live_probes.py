@@ -18,9 +18,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from equipage.connection import RedisTarget, connect
-from equipage.envelope import Envelope
-from equipage.llm.messages import Completion, Message, ToolSpec
+from equipage import Completion, Envelope, Message, RedisTarget, ToolSpec, connect
 from equipage.testing import wait_until
 
 __all__ = ["ModelCall", "Observed", "StepObserver", "TimedModel", "Watcher"]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from equipage.connection import RedisTarget, open_target
+from equipage import RedisTarget, open_target
 
 __all__ = ["add_redis_and_out", "latency", "with_redis"]
 

@@ -24,11 +24,18 @@ import redis.asyncio as aioredis
 from _stats import add_redis_and_out, latency, with_redis
 from _verdict import Check, Target, add_targets, finish
 
-from equipage.bus import Bus, Delivery, Turn
-from equipage.connection import RedisTarget, connect
-from equipage.envelope import Envelope, Kind
-from equipage.keys import CONSUMER_GROUP, Keys
-from equipage.worker import Worker
+from equipage import (
+    CONSUMER_GROUP,
+    Bus,
+    Delivery,
+    Envelope,
+    Keys,
+    Kind,
+    RedisTarget,
+    Turn,
+    Worker,
+    connect,
+)
 
 RATIO_P50 = Target("ratio_p50", 3.0, "highest framework/raw p50 ratio that passes")
 BLOCKS = 10

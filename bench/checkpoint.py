@@ -37,9 +37,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 
-from equipage.checkpoint import RedisSaver
-from equipage.connection import RedisTarget, connect
-from equipage.keys import Keys
+from equipage import Keys, RedisSaver, RedisTarget, connect
 
 RATIO_P50 = Target("ratio_p50", 2.8, "highest RedisSaver/InMemorySaver p50 per turn that passes")
 FLOOR_RATIO_P50 = Target(

@@ -27,10 +27,16 @@ import httpx
 from _stats import latency
 from _verdict import Check, Target, add_targets, finish
 
-from equipage.app import open_session, serve
-from equipage.config import CompanyConfig, Settings
-from equipage.crew import build_crew
-from equipage.llm.messages import Completion, Message, ToolSpec
+from equipage import (
+    CompanyConfig,
+    Completion,
+    Message,
+    Settings,
+    ToolSpec,
+    build_crew,
+    open_session,
+    serve,
+)
 from equipage.testing.fake_slack import FakeSlack, sign
 from equipage.testing.fake_telegram import FakeTelegram
 

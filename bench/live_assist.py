@@ -30,17 +30,25 @@ from _stats import add_redis_and_out, latency, with_redis
 from _verdict import Check, Target, add_targets, finish
 from langchain_core.runnables import RunnableConfig
 
-from equipage.agent import thread_id
-from equipage.app import Session, worker_pools
-from equipage.config import CompanyConfig, Settings
-from equipage.connection import RedisTarget, connect
-from equipage.crew import build_crew
-from equipage.envelope import Envelope, Kind, Origin, WorkflowCall
-from equipage.keys import Keys
-from equipage.memory import Memory
-from equipage.runtime import WorkflowRunner
+from equipage import (
+    CompanyConfig,
+    Envelope,
+    Keys,
+    Kind,
+    Memory,
+    Origin,
+    RedisTarget,
+    Session,
+    Settings,
+    WorkflowCall,
+    WorkflowRunner,
+    build_crew,
+    connect,
+    thread_id,
+    worker_pools,
+    workflow_inbox,
+)
 from equipage.testing import wait_until
-from equipage.tools import workflow_inbox
 from workflows.live_assist import LiveOutput, Segment, add_segment, suggestion_id
 
 P99_MS = Target("p99_ms", 100.0, "highest p99 of suggestion latencies, ms, that passes")

@@ -22,17 +22,27 @@ from typing import Any
 
 from _verdict import Check, Target, add_targets, finish
 
-from equipage.config import CompanyConfig
-from equipage.connection import open_target
-from equipage.crew import build_crew
-from equipage.envelope import Envelope, Kind, Origin
-from equipage.keys import Keys
-from equipage.llm.anthropic import AnthropicModel
-from equipage.llm.messages import Completion, Message, ToolSpec, Usage
-from equipage.llm.options import ProviderOptions
+from equipage import (
+    ChatModel,
+    CompanyConfig,
+    Completion,
+    Envelope,
+    Keys,
+    Kind,
+    Message,
+    Origin,
+    ProviderOptions,
+    ToolSpec,
+    Usage,
+    Worker,
+    build_crew,
+    close_model,
+    connect,
+    load_model,
+    open_target,
+)
 from equipage.testing import ANTHROPIC_TEST_MODEL, wait_for_stream
 from equipage.testing.fake_anthropic import FakeAnthropic, RecordedRequest, Step, text, tool_use
-from equipage.worker import Worker
 
 MODEL = ANTHROPIC_TEST_MODEL  # priced, and not deprecated by the locked SDK
 TURNS = 10
@@ -68,7 +78,7 @@ def respond(request: RecordedRequest) -> Step:
 class Recording:
     """Wraps a model to keep the usage of every call."""
 
-    def __init__(self, model: AnthropicModel) -> None:
+    def __init__(self, model: ChatModel) -> None:
         self.model = model
         self.name = model.name
         self.usages: list[tuple[int, Usage]] = []
@@ -102,15 +112,14 @@ def company() -> CompanyConfig:
 async def conversation(caching: bool) -> list[tuple[int, Usage]]:
     """Run the 10 turns on a fresh Redis and fake server; the usage of every call."""
     with tempfile.TemporaryDirectory() as tmp, open_target(None, Path(tmp)) as target:
-        from equipage.connection import connect
-
         redis = connect(target)
         async with FakeAnthropic(respond) as fake:
             options = ProviderOptions(
                 anthropic_api_key="bench", anthropic_base_url=fake.url, prompt_caching=caching
             )
             models = {
-                r: Recording(AnthropicModel(MODEL, options)) for r in ("ceo", "cto", "marketing")
+                r: Recording(load_model(f"anthropic:{MODEL}", options))
+                for r in ("ceo", "cto", "marketing")
             }
             keys = Keys("bench", namespace="llm")
             crew = build_crew(company(), redis, keys, models=models, options=options)
@@ -134,7 +143,7 @@ async def conversation(caching: bool) -> list[tuple[int, Usage]]:
                 stop.set()
                 await worker
                 for model in models.values():
-                    await model.model.aclose()
+                    await close_model(model.model)
         await redis.aclose()
     return [u for m in models.values() for u in m.usages]
 

@@ -6,15 +6,19 @@ open question) and who the member is. When it was, its immediate answer is an
 also names the question, the verdict and the member. An adapter that received the answer
 from a button press, and whose platform can edit messages, marks the question's message
 with ``line`` (in the member's language) and takes its buttons away, so the chat shows
-what was decided and the question cannot be answered twice. Adapters that cannot edit
-(WhatsApp) just send it.
+what was decided and the question cannot be answered twice (``mark``). Adapters that
+cannot edit (WhatsApp) just send it.
 """
 
 from __future__ import annotations
 
-from channels.wording import Worded, wording
+import logging
+from collections.abc import Awaitable, Callable
 
-__all__ = ["Answered"]
+from channels.wording import Worded, wording
+from equipage.chat import Outgoing
+
+__all__ = ["Answered", "mark"]
 
 
 class Answered(Worded):
@@ -37,3 +41,30 @@ class Answered(Worded):
         line, in the past tense.
         """
         return wording(self.language).mark(self.topic, self.approved, self.by)
+
+
+async def mark(
+    answer: Outgoing,
+    question: str | None,
+    edit: Callable[[Answered], Awaitable[object]],
+    *,
+    channel: str,
+    log: logging.Logger,
+    refused: type[Exception] | tuple[type[Exception], ...] = Exception,
+    reason: Callable[[Exception], object] = lambda err: err,
+) -> None:
+    """Mark the pressed ``question`` through ``edit`` when ``answer`` accepted it.
+
+    Only an answer the gateway accepted marks the question: a stranger's press, or a
+    press on a question already answered, leaves the message as it is. An edit the
+    platform ``refused`` is logged with its ``reason`` and not raised: the answer itself
+    went through (and its reply must still go), only its mark on the question is missing.
+    """
+    if question is None or not isinstance(answer, Answered) or not answer.answers(question):
+        return
+    try:
+        await edit(answer)
+    except refused as err:
+        log.warning(
+            "%s question %s not marked answered: %s", channel, answer.question_id, reason(err)
+        )

@@ -2,18 +2,18 @@
 
 Inbound, it drops duplicate deliveries, lets only known members through, answers the
 commands (``/approve``, ``/reject``, ``/show`` the whole of a question, ``/status``,
-``/help``...; an accepted answer comes back as ``channels.answered.Answered``), passes
-``/suggest`` and ``/endcall`` to the member's live call (``equipage.live``) and puts
-everything else on the entry role's inbox, with the text of the files they sent
-(``channels.attachments``) and a typing indicator kept alive meanwhile
-(``channels.presence``). Outbound, it reads the outbox in its own consumer group and hands
-each message to the adapter of the platform the conversation came from. ``aclose`` ends
-the background work it started.
+``/help``...; an accepted answer comes back as ``channels.answered.Answered``), passes the
+commands workflows declare (``equipage.commands``: a live call's, for one) to their
+handlers and puts everything else on the entry role's inbox, with the text of the files
+they sent (``channels.attachments``) and a typing indicator kept alive meanwhile
+(``channels.presence``). Outbound (``channels.outbound``), it reads the outbox in its own
+consumer group and hands each message to the adapter of the platform the conversation came
+from. ``aclose`` ends the background work it started.
 
 What the gateway says itself (command answers, refusals, notices) and what adapters add
 to a question (its hint, its buttons, the mark once answered) follow the person's
 language (``channels.wording``), decided in this order: the language of their message
-when its words tell (``equipage.text.language_of``; a command's ids and codes tell
+when its words tell (``equipage.language.language_of``; a command's ids and codes tell
 nothing, only the note of ``/approve`` and ``/reject`` is read); else the language the
 member last wrote in, kept in Redis (``Keys.member_languages``) so every gateway process
 knows it; else the company's first language (``profile.language``); else English.
@@ -25,28 +25,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from redis.exceptions import RedisError
 
 from channels.answered import Answered
 from channels.attachments import notice, read_attachments
 from channels.languages import Languages
+from channels.outbound import Outbound
 from channels.presence import Presence
-from channels.wording import EN, Worded, Wording, wording
-from equipage import live
+from channels.wording import EN, Wording, wording
 from equipage.approvals import Approvals
 from equipage.budget import Budget
-from equipage.bus import Bus, Delivery
-from equipage.chat import LOCAL_CHANNELS, Channel, Downloader, Incoming, Outgoing, outgoing
+from equipage.bus import Bus
+from equipage.chat import LOCAL_CHANNELS, Channel, Downloader, Incoming, Outgoing
+from equipage.commands import Command, Invocation, installed, table
 from equipage.config import CompanyConfig, Member
 from equipage.documents import Limits
 from equipage.envelope import Envelope, Kind, Origin
-from equipage.errors import ConfigError, DeliveryRefused
-from equipage.keys import GATEWAY_GROUP, SEEN_FOR
+from equipage.errors import ConfigError
+from equipage.keys import SEEN_FOR
+from equipage.language import language_of
 from equipage.llm.pricing import CURRENCY
 from equipage.members import Members
-from equipage.text import language_of
 
 __all__ = ["HELP", "Gateway"]
 
@@ -56,7 +57,7 @@ HELP = EN.help
 # French founders may type the verb in French; the commands themselves stay the same.
 _ALIASES = {"/approuver": "/approve", "/refuser": "/reject"}
 _OWNER_ONLY = frozenset({"/approve", "/reject", "/show", "/stop", "/resume", "/pair"})
-_COMMANDS = _OWNER_ONLY | {"/help", "/status", "/budget", "/suggest", "/endcall", "/end"}
+_OWN = _OWNER_ONLY | {"/help", "/status", "/budget", *_ALIASES}
 
 
 class Gateway:
@@ -74,6 +75,7 @@ class Gateway:
         typing_every: float = 4.0,
         typing_for: float = 120.0,
         claim_for: float = 60.0,
+        commands: Iterable[Command] | None = None,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -91,6 +93,15 @@ class Gateway:
         # should Redis go away between the marker and the store, so that the marker cannot
         # be taken back, it lapses, and a later delivery is handled instead of dropped.
         self.claim_for = claim_for
+        # What workflows add (default: every installed workflow's), beside its own.
+        self.commands = table(installed() if commands is None else commands, taken=_OWN)
+        self.outbound = Outbound(
+            bus,
+            self.channels,
+            presence=self.presence,
+            languages=self.languages,
+            relay_only=relay_only,
+        )
 
     async def aclose(self) -> None:
         """End the background work: the typing indicators still running."""
@@ -131,11 +142,11 @@ class Gateway:
         command = command.lower().split("@", 1)[0]  # Telegram appends @botname
         command = _ALIASES.get(command, command)
         member = await self._member(incoming)
-        spoken = _words(text, command, rest)
+        spoken = _words(text, command, rest) if command not in self.commands else ""
         if member is None:
-            shown = language_of(spoken) if spoken else None
-            return [await self._stranger(incoming, wording(self.languages.answer_in(shown)))]
-        await self._release_held(incoming)
+            guessed = language_of(spoken) if spoken else None
+            return [await self._stranger(incoming, wording(self.languages.answer_in(guessed)))]
+        await self.outbound.release_held(incoming.channel, incoming.chat)
         if not text and not incoming.attachments and not incoming.forwarded:
             return []
         shown = await self.languages.shown(member.id, spoken)
@@ -156,8 +167,8 @@ class Gateway:
             return [self._say(incoming, await self._pause(command == "/stop", say))]
         if command == "/pair":
             return [self._say(incoming, await self._pair(rest, say))]
-        if command in ("/suggest", "/endcall", "/end"):  # /end: what the call's welcome says
-            return [self._say(incoming, await self._call(incoming, member, command, rest, say))]
+        if (added := self.commands.get(command)) is not None:
+            return [self._say(incoming, await self._run(added, incoming, member, rest, say))]
         self._typing(incoming)  # first: reading the files may take a while
         attachments = incoming.attachments
         channel = self.channels.get(incoming.channel)
@@ -178,18 +189,6 @@ class Gateway:
         )
         unread = notice(attachments, say)
         return [self._say(incoming, unread)] if unread else []
-
-    async def _release_held(self, incoming: Incoming) -> None:
-        """The person wrote again: what the platform refused before can go now."""
-        key = self.bus.keys.held(incoming.channel, incoming.chat)
-        async with self.bus.redis.pipeline(transaction=True) as pipe:
-            pipe.lrange(key, 0, -1)
-            pipe.delete(key)
-            held, _ = await pipe.execute()
-        for raw in held:
-            await self.bus.redis.xadd(self.bus.keys.outbox, {"env": raw})
-        if held:
-            log.info("%d held message(s) released to %s", len(held), incoming.channel)
 
     def _typing(self, incoming: Incoming) -> None:
         """Show the person that the crew is on it, where the platform can, without waiting."""
@@ -313,22 +312,25 @@ class Gateway:
             return say.no_open_question.format(id=question_id)
         return approval.full or approval.text
 
-    async def _call(
-        self, incoming: Incoming, member: Member, command: str, focus: str, say: Wording
+    async def _run(
+        self, command: Command, incoming: Incoming, member: Member, rest: str, say: Wording
     ) -> str:
-        """Reach the member's live call: a suggestion now, or the end of the session."""
-        redis, keys = self.bus.redis, self.bus.keys
-        session = await live.active(redis, keys, member.id)
-        if session is None:
-            return say.no_live
+        """Hand a workflow's command to its handler; its answer is in the member's words."""
+
+        def said(key: str, /, **fields: str) -> str:
+            return str(getattr(say, key)).format(**fields)
+
         # The platform's message id: a redelivery the gateway handles again counts once.
         producer = f"{incoming.channel}:{incoming.message_id}" if incoming.message_id else ""
-        if command == "/suggest":
-            await live.ask(redis, keys, session, focus, producer=producer)
-            about = say.asked_about.format(focus=focus.strip()[:80]) if focus.strip() else ""
-            return say.asked_live.format(session=session, about=about)
-        await live.end(redis, keys, session, producer=producer)
-        return say.ending_live.format(session=session)
+        invocation = Invocation(
+            redis=self.bus.redis,
+            keys=self.bus.keys,
+            member=member.id,
+            rest=rest,
+            producer=producer,
+            say=said,
+        )
+        return await command.handler(invocation)
 
     async def _status(self, member: Member, say: Wording) -> str:
         owner = member.role == "owner"
@@ -357,83 +359,14 @@ class Gateway:
             language=shown,
         )
 
-    async def _worded(self, envelope: Envelope) -> Outgoing:
-        """The platform message; a question's hint and buttons in its person's language."""
-        message = outgoing(envelope)
-        origin = envelope.origin
-        if message.question is None or origin is None:
-            return message
-        shown = origin.language
-        if shown is None:  # a question no message of theirs led to (a schedule, a budget)
-            shown = await self.languages.known(origin.member)
-        return Worded(**dict(message), language=self.languages.answer_in(shown))
-
     def _say(self, incoming: Incoming, text: str) -> Outgoing:
         return Outgoing(
             channel=incoming.channel, chat=incoming.chat, text=text, thread=incoming.thread
         )
 
-    # -- outbound -------------------------------------------------------------------------
     async def deliver(self, consumer: str, stop: asyncio.Event, *, block_ms: int = 500) -> None:
         """Send outbox messages to their platforms until ``stop`` is set."""
-        bus = self.bus
-        await bus.ensure_groups(())
-        reader = Bus(
-            bus.redis,
-            bus.keys,
-            max_attempts=bus.max_attempts,
-            visibility_timeout=bus.visibility_timeout,
-            events_maxlen=bus.events_maxlen,
-            done_ttl=bus.done_ttl,
-            group=GATEWAY_GROUP,
-        )
-        next_reclaim = 0.0
-        loop = asyncio.get_running_loop()
-        try:
-            while not stop.is_set():
-                deliveries: list[Delivery] = []
-                if loop.time() >= next_reclaim:
-                    deliveries += await reader.reclaim(bus.keys.outbox, consumer)
-                    next_reclaim = loop.time() + max(bus.visibility_timeout / 4, 0.05)
-                deliveries += await reader.read([bus.keys.outbox], consumer, block_ms=block_ms)
-                for delivery in deliveries:
-                    await self._deliver_one(reader, delivery)
-        finally:
-            # No answer leaves this gateway any more, so none would end the indicators.
-            await self.presence.aclose()
-
-    async def _deliver_one(self, reader: Bus, delivery: Delivery) -> None:
-        envelope = delivery.envelope
-        attempt = await reader.begin(delivery)
-        if envelope is None or envelope.origin is None:
-            error = delivery.error or "outbox envelope without an origin: nobody to send it to"
-            await reader.dead_letter(delivery, error, attempt)
-            return
-        if envelope.origin.channel not in self.relay_only:
-            channel = self.channels.get(envelope.origin.channel)
-            if channel is None:
-                await reader.dead_letter(
-                    delivery, f"channel {envelope.origin.channel!r} is not running", attempt
-                )
-                return
-            # The answer ends the indicator; stopped first so none is re-sent after it.
-            self.presence.stop(envelope.origin.channel, envelope.origin.chat)
-            try:
-                await channel.send(await self._worded(envelope))
-            except DeliveryRefused as refused:
-                # Retrying cannot help; the person writing again can. Held, acked.
-                origin = envelope.origin
-                await self.bus.redis.rpush(
-                    self.bus.keys.held(origin.channel, origin.chat), delivery.raw
-                )
-                log.warning("held %s for %s: %s", envelope.id, origin.channel, refused)
-                await reader.commit(delivery, [])
-                return
-            except Exception as err:
-                log.exception("sending %s on %s failed", envelope.id, channel.name)
-                await reader.fail(delivery, f"{type(err).__name__}: {err}", attempt)
-                return
-        await reader.commit(delivery, [])
+        await self.outbound.deliver(consumer, stop, block_ms=block_ms)
 
 
 def _words(text: str, command: str, rest: str) -> str:
@@ -443,4 +376,4 @@ def _words(text: str, command: str, rest: str) -> str:
     """
     if command in ("/approve", "/reject"):
         return rest.strip().partition(" ")[2]
-    return "" if command in _COMMANDS else text
+    return "" if command in _OWN else text

@@ -1,6 +1,6 @@
 """Which language the gateway answers a person in.
 
-The language of their message when its words tell (``equipage.text.language_of``); else the
+The language of their message when its words tell (``equipage.language.language_of``); else the
 language the member last wrote in, kept in Redis (``Keys.member_languages``) so every gateway
 process knows it; else the company's first language; else English.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from equipage.keys import Keys
-from equipage.text import language_of
+from equipage.language import language_of
 
 __all__ = ["Languages"]
 

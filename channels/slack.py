@@ -19,9 +19,11 @@ import logging
 import math
 import time
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from channels.answered import Answered
+from channels.answered import Answered, mark
+from channels.delivery import Later, retried
 from channels.slack_app import WORKING, bolt_app, bolt_request
 from channels.slack_blocks import MAX_SECTION, MAX_TEXT, Pressed, posts, split, update
 from channels.slack_files import fetch
@@ -55,10 +57,8 @@ _T = TypeVar("_T")
 
 MAX_BODY = 1 << 20  # a request larger than this is not Slack's
 _PACE = 1.0  # chat.postMessage allows about one message per second per channel
-_TRIES = 3
 #: How long Slack's answer waits for the gateway: inside Slack's 3 s, network included.
 ACK_WITHIN = 2.0
-_MAX_WAIT = 30.0  # rate-limit waits longer than this go back to the gateway's retry
 
 
 class SlackChannel:
@@ -210,30 +210,21 @@ class SlackChannel:
             return
         try:
             for answer in answers:
-                # Only an answer the gateway accepted marks the question: a stranger's press,
-                # or a press on a question already answered, leaves the message as it is.
-                if button and isinstance(answer, Answered) and answer.answers(button.question):
-                    await self._mark(button, answer)
+                if button:
+                    edit = partial(self._mark, button)
+                    await mark(answer, button.question, edit, channel="slack", log=log, reason=_why)
                 await self.send(answer)
         except Exception:
             log.exception("slack answer to %s not sent", message.message_id)
 
     async def _mark(self, button: Pressed, answer: Answered) -> None:
         """Replace the question's buttons by a line saying who decided."""
-        from slack_sdk.errors import SlackApiError
-
         arguments = update(button, answer.line)
         if arguments is None:
             log.info("slack message %s has no buttons of %s to replace", button.ts, button.question)
             return
-        try:
-            # chat.update is not bound by postMessage's one message a second.
-            await self._call(self._client.chat_update, paced=False, **arguments)
-        except Exception as err:
-            # The answer itself went through (and its reply must still go): only its mark
-            # on the question is missing, whatever failed.
-            error = err.response.get("error") if isinstance(err, SlackApiError) else err
-            log.warning("slack question %s not marked answered: %s", answer.question_id, error)
+        # chat.update is not bound by postMessage's one message a second.
+        await self._call(self._client.chat_update, paced=False, **arguments)
 
     async def download(self, attachment: Attachment, *, limit: int) -> bytes:
         """A shared file's bytes, fetched with the bot token; DocumentRefused past ``limit``."""
@@ -255,25 +246,33 @@ class SlackChannel:
         self, method: Callable[..., Any], *, channel: str, paced: bool = True, **arguments: Any
     ) -> None:
         """Call a chat method in ``channel``, retried on rate limits; posts are paced."""
-        from slack_sdk.errors import SlackApiError
 
-        lock = self._locks.setdefault(channel, asyncio.Lock())
-        async with lock:
-            for attempt in range(1, _TRIES + 1):
-                wait = self._last.get(channel, -math.inf) + _PACE - time.monotonic()
-                if paced and wait > 0:
-                    await asyncio.sleep(wait)
-                try:
-                    await asyncio.to_thread(method, channel=channel, **arguments)
-                except SlackApiError as err:
-                    if err.response.status_code != 429:
-                        raise
-                    wait = float(err.response.headers.get("Retry-After", 1))
-                    if attempt == _TRIES or wait > _MAX_WAIT:
-                        raise
-                    log.info("slack rate limit on %s: waiting %.0fs", channel, wait)
-                    await asyncio.sleep(wait)
-                else:
-                    if paced:
-                        self._last[channel] = time.monotonic()
-                    return
+        async def once(_attempt: int) -> None:
+            wait = self._last.get(channel, -math.inf) + _PACE - time.monotonic()
+            if paced and wait > 0:
+                await asyncio.sleep(wait)
+            await asyncio.to_thread(method, channel=channel, **arguments)
+            if paced:
+                self._last[channel] = time.monotonic()
+
+        def waiting(wait: float) -> None:
+            log.info("slack rate limit on %s: waiting %.0fs", channel, wait)
+
+        async with self._locks.setdefault(channel, asyncio.Lock()):
+            await retried(once, _later, waiting=waiting)
+
+
+def _why(err: Exception) -> object:
+    """What Slack said when it refused (its error code), or the error itself."""
+    from slack_sdk.errors import SlackApiError
+
+    return err.response.get("error") if isinstance(err, SlackApiError) else err
+
+
+def _later(err: Exception) -> Later | None:
+    """Slack's rate limit (429), with the wait it asks for: a second when it names none."""
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(err, SlackApiError) and err.response.status_code == 429:
+        return Later(float(err.response.headers.get("Retry-After", 1)))
+    return None

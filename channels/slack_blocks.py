@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from channels import delivery
+from channels.delivery import Break
 from channels.wording import words_for
 from equipage.chat import Outgoing
 
@@ -28,16 +30,13 @@ def split(text: str, limit: int) -> list[str]:
 
     Cuts at a line break or a space when there is one, and never inside an entity (&amp;).
     """
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", limit // 4, limit), text.rfind(" ", limit // 4, limit)) + 1
-        if cut <= 0:
-            amp = text.rfind("&", limit - 4, limit)
-            cut = amp if amp > 0 and ";" not in text[amp:limit] else limit
-        pieces.append(text[:cut])
-        text = text[cut:]
-    pieces.append(text)
-    return [piece for piece in pieces if piece.strip()]
+    return delivery.split(text, limit, (Break(("\n", " "), limit // 4),), fallback=_before_entity)
+
+
+def _before_entity(head: str) -> int:
+    """How much of ``head`` to keep so that it does not end inside an entity (&amp;)."""
+    amp = head.rfind("&", max(len(head) - 4, 0))
+    return amp if amp > 0 and ";" not in head[amp:] else len(head)
 
 
 def _escape(text: str) -> str:

@@ -18,7 +18,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from channels import telegram_inbound, telegram_send
-from channels.answered import Answered
 from channels.attachments import fetch
 from channels.telegram_inbound import MAX_BODY, WEBHOOK_IS_SET
 from channels.telegram_logs import Redact
@@ -133,10 +132,7 @@ class TelegramChannel:
             return
         press = pressed(update)
         for answer in await receiver.receive(message):
-            # Only an answer the gateway accepted marks the question: a stranger's press
-            # of a forwarded button, or a second press, leaves the message as it is.
-            if press and isinstance(answer, Answered) and answer.answers(press.question):
-                await telegram_send.mark(self._api, press, answer)
+            await telegram_send.mark(self._api, press, answer)
             try:
                 await self.send(answer)
             except Exception:

@@ -2,21 +2,23 @@
 
 ``send`` cuts a reply into messages of at most 4096 units (``telegram_text``) and puts
 the approval keyboard under the last one; a flood wait (429 ``retry_after``) is waited
-out a few times when short, and otherwise left to the gateway's retry. ``mark`` takes
-the buttons off a question whose answer the gateway accepted and says who decided.
+out as ``channels.delivery`` retries: a few times when short, otherwise left to the
+gateway's retry. ``mark`` takes the buttons off a question whose answer the gateway
+accepted and says who decided (``channels.answered``).
 The Bot is asked for through ``api`` on each call, as the adapter initializes it lazily.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dtm
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeAlias
 
+from channels import answered
 from channels.answered import Answered
+from channels.delivery import Later, retried
 from channels.telegram_text import split, with_line
 from channels.telegram_updates import Pressed
 from channels.wording import words_for
@@ -34,9 +36,6 @@ log = logging.getLogger("channels.telegram")
 #: The adapter's initialized Bot, on demand.
 Api: TypeAlias = Callable[[], Awaitable["Bot"]]
 
-_TRIES = 3
-_MAX_WAIT = 30.0  # flood waits longer than this go back to the gateway's retry
-
 
 async def send(api: Api, message: Outgoing) -> None:
     """Send as plain text in pieces of at most 4096; a question gets its buttons."""
@@ -50,22 +49,24 @@ async def send(api: Api, message: Outgoing) -> None:
 async def _send_piece(
     api: Api, message: Outgoing, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
-    from telegram.error import RetryAfter
-
     bot = await api()
     thread = int(message.thread) if message.thread else None
-    for attempt in range(1, _TRIES + 1):
-        try:
-            await bot.send_message(
-                message.chat, text, reply_markup=markup, message_thread_id=thread
-            )
-            return
-        except RetryAfter as err:
-            wait = retry_seconds(err)
-            if attempt == _TRIES or wait > _MAX_WAIT:
-                raise
-            log.info("telegram flood control: waiting %.0fs", wait)
-            await asyncio.sleep(wait)
+
+    async def once(_attempt: int) -> None:
+        await bot.send_message(message.chat, text, reply_markup=markup, message_thread_id=thread)
+
+    await retried(once, _later, waiting=_waiting)
+
+
+def _later(err: Exception) -> Later | None:
+    """Telegram's flood control (429), with the wait it asks for."""
+    from telegram.error import RetryAfter
+
+    return Later(retry_seconds(err)) if isinstance(err, RetryAfter) else None
+
+
+def _waiting(wait: float) -> None:
+    log.info("telegram flood control: waiting %.0fs", wait)
 
 
 def _keyboard(message: Outgoing) -> InlineKeyboardMarkup:
@@ -84,20 +85,21 @@ def _keyboard(message: Outgoing) -> InlineKeyboardMarkup:
     )
 
 
-async def mark(api: Api, pressed: Pressed, answer: Answered) -> None:
-    """Take the buttons off the question's message and say there who decided."""
+async def mark(api: Api, pressed: Pressed | None, answer: Outgoing) -> None:
+    """When ``answer`` accepted the pressed question, take its buttons off and say who decided."""
     from telegram.error import TelegramError
 
-    try:
+    async def edit(done: Answered) -> None:
+        assert pressed is not None  # checked by answered.mark
         bot = await api()
         # First, and alone if the text cannot be had: no second press is possible.
         await bot.edit_message_reply_markup(pressed.chat, pressed.message_id)
         if pressed.text:
-            text = with_line(pressed.text, answer.line)
+            text = with_line(pressed.text, done.line)
             await bot.edit_message_text(text, pressed.chat, pressed.message_id)
-    except TelegramError as err:
-        # The answer itself went through; only its mark on the question is missing.
-        log.warning("telegram question %s not marked answered: %s", answer.question_id, err)
+
+    question = pressed.question if pressed else None
+    await answered.mark(answer, question, edit, channel="telegram", log=log, refused=TelegramError)
 
 
 def retry_seconds(err: RetryAfter) -> float:

@@ -6,6 +6,9 @@ question) under a message's text, cutting the text short when both would not fit
 
 from __future__ import annotations
 
+from channels import delivery
+from channels.delivery import Break, fit
+
 __all__ = ["MAX_TEXT", "split", "units", "with_line"]
 
 MAX_TEXT = 4096  # Bot API limit per message, in UTF-16 code units
@@ -13,25 +16,8 @@ MAX_TEXT = 4096  # Bot API limit per message, in UTF-16 code units
 
 def split(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Cut ``text`` into non-blank pieces that fit a message, at paragraphs, lines or spaces."""
-    pieces: list[str] = []
-    rest = text
-    while rest:
-        cut, units = 0, 0
-        for char in rest:
-            units += 2 if ord(char) > 0xFFFF else 1
-            if units > limit:
-                break
-            cut += 1
-        if cut < len(rest):
-            head = rest[:cut]
-            for sep, floor in (("\n\n", limit // 4), ("\n", limit // 4), (" ", 1)):
-                at = head.rfind(sep)
-                if at >= floor:
-                    cut = at + len(sep)
-                    break
-        pieces.append(rest[:cut])
-        rest = rest[cut:]
-    return [piece for piece in pieces if piece.strip()]
+    breaks = (Break(("\n\n",), limit // 4), Break(("\n",), limit // 4), Break((" ",), 1))
+    return delivery.split(text, limit, breaks, size=_unit)
 
 
 def with_line(text: str, line: str) -> str:
@@ -40,13 +26,7 @@ def with_line(text: str, line: str) -> str:
     room = MAX_TEXT - units(tail) - 1  # and the ellipsis, if cut
     if units(text) <= room + 1:
         return text + tail
-    cut, used = 0, 0
-    for char in text:
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > room:
-            break
-        cut += 1
-    head = text[:cut]
+    head = text[: fit(text, room, _unit)]
     space = max(head.rfind("\n"), head.rfind(" "))
     if space >= len(head) * 3 // 4:  # between words when one ends near the cut
         head = head[:space]
@@ -55,4 +35,8 @@ def with_line(text: str, line: str) -> str:
 
 def units(text: str) -> int:
     """Length as Telegram counts it: characters outside the BMP count twice (UTF-16)."""
-    return sum(2 if ord(char) > 0xFFFF else 1 for char in text)
+    return sum(map(_unit, text))
+
+
+def _unit(char: str) -> int:
+    return 2 if ord(char) > 0xFFFF else 1

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from channels import whatsapp_shape
 from channels.attachments import fetch
+from channels.delivery import Break, Later, retried, split
 from channels.wording import words_for
 from equipage.chat import Attachment, Forwarded, Incoming, Outgoing, Receiver
 from equipage.documents import size_refusal
@@ -41,8 +42,8 @@ WINDOW = 24 * 3600.0  # seconds after a person's last message when free-form sen
 MAX_BODY = 1024 * 1024  # webhook bodies over this are refused
 TEXT_LIMIT = 4096  # characters in one text message
 BUTTON_BODY_LIMIT = 1024  # characters in an interactive message's body
-MAX_ATTEMPTS = 3  # tries of one Graph call on 429 / 5xx
-MAX_WAIT = 30.0  # the longest Retry-After worth waiting for
+# A text cut short of the limit at a line break in its second half; else at the limit.
+_BREAKS = (Break(("\n",), TEXT_LIMIT // 2),)
 _MEDIA = ("image", "document", "video", "audio")
 _WINDOW_CODE = 131047  # Graph's "re-engagement message": sent outside the window
 
@@ -265,16 +266,16 @@ class WhatsAppChannel:
         """Text in chunks of 4096, a question as Approve/Reject reply buttons."""
         last = await self.windows.get(message.chat)
         if last is None or self._clock() - last > WINDOW:
-            raise WindowClosed(message.chat)
+            raise WindowClosed(message.chat, platform="WhatsApp")
         text, question = message.text, message.question
         if question is None:
-            for chunk in _chunks(text, TEXT_LIMIT):
+            for chunk in split(text, TEXT_LIMIT, _BREAKS):
                 await self._post(message.chat, "text", {"body": chunk, "preview_url": False})
             return
         say = words_for(message)
         text = text or question.text
         if not text.strip() or len(text) > BUTTON_BODY_LIMIT:
-            for chunk in _chunks(text, TEXT_LIMIT):
+            for chunk in split(text, TEXT_LIMIT, _BREAKS):
                 await self._post(message.chat, "text", {"body": chunk, "preview_url": False})
             text = say.choose.format(id=question.id)
         # The Cloud API cannot edit a sent message, so these buttons stay pressable once the
@@ -291,23 +292,40 @@ class WhatsAppChannel:
     async def _post(self, to: str, kind: str, content: dict[str, Any]) -> None:
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
         body |= {"to": to, "type": kind, kind: content}
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+
+        async def once(attempt: int) -> None:
             response = await self._http.post(f"{self.phone_number_id}/messages", json=body)
             if response.is_success:
                 return
             error = _graph_error(response)
             if error.get("code") == _WINDOW_CODE:
-                raise WindowClosed(to)
-            retryable = response.status_code == 429 or response.status_code >= 500
-            wait = _retry_after(response)
-            wait = 0.5 * 2 ** (attempt - 1) if wait is None else wait
-            if not retryable or attempt == MAX_ATTEMPTS or wait > MAX_WAIT:
-                raise RuntimeFailure(
-                    f"the WhatsApp Graph API answered {response.status_code} "
-                    f"({error.get('message', 'no message')}) after {attempt} attempt(s); "
-                    "check the access token and phone number id, or try again later."
-                )
-            await asyncio.sleep(wait)
+                raise WindowClosed(to, platform="WhatsApp")
+            raise _Refused(response, error, attempt)
+
+        try:
+            await retried(once, _later)
+        except _Refused as refused:
+            raise RuntimeFailure(
+                f"the WhatsApp Graph API answered {refused.response.status_code} "
+                f"({refused.error.get('message', 'no message')}) after {refused.attempt} "
+                "attempt(s); check the access token and phone number id, or try again later."
+            ) from None
+
+
+class _Refused(Exception):
+    """Graph's answer to a message it did not take, on the ``attempt``-th try."""
+
+    def __init__(self, response: httpx.Response, error: dict[str, Any], attempt: int) -> None:
+        super().__init__(response.status_code)
+        self.response, self.error, self.attempt = response, error, attempt
+
+
+def _later(err: Exception) -> Later | None:
+    """Graph's rate limit (429) or a server error, with the wait it asks for, if any."""
+    if not isinstance(err, _Refused):
+        return None
+    status = err.response.status_code
+    return Later(_retry_after(err.response)) if status == 429 or status >= 500 else None
 
 
 class _HideUrls(logging.Filter):
@@ -331,17 +349,6 @@ class _HideUrls(logging.Filter):
 def _command(button_id: str) -> str | None:
     verb, _, question_id = button_id.partition(":")
     return f"/{verb} {question_id}" if verb in ("approve", "reject") and question_id else None
-
-
-def _chunks(text: str, limit: int) -> list[str]:
-    """``text`` in pieces of at most ``limit`` characters, cut at a line break if one is near."""
-    pieces = []
-    while len(text) > limit:
-        cut = text.rfind("\n", limit // 2, limit)
-        cut = limit if cut < 0 else cut + 1
-        pieces.append(text[:cut])
-        text = text[cut:]
-    return [*pieces, text] if text.strip() else pieces
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from equipage.approval_text import call_text
 from equipage.approvals import Answers, Asked
 from equipage.audit import Audit, AuditEntry
-from equipage.budget import Budget, Refusal, sample_of, worst_case_tokens
+from equipage.budget import Budget, Refusal
 from equipage.compaction import (
     Compacted,
     estimate_tokens,
@@ -34,8 +34,8 @@ from equipage.envelope import Answer, Attachment, Envelope, Kind, Origin, Questi
 from equipage.events import Event, EventType
 from equipage.keys import thread_key
 from equipage.llm.base import ChatModel
-from equipage.llm.messages import Message, ToolCall, ToolSpec, paired
-from equipage.llm.pricing import price_of
+from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, paired
+from equipage.metered import Metered, ask_to_raise
 from equipage.policy import UNTRUSTED_NOTE, Policy, tainted, wrap_untrusted
 from equipage.tools import ThreadContext, Toolbox, answer, question_id, to_person
 
@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 
+# Checkpoints record this class by module path: moved, saved checkpoints no longer revive it.
 class Outbox(BaseModel):
     """Envelopes emitted while handling the envelope ``cause``."""
 
@@ -129,71 +130,44 @@ def thread_id(role: str, thread: str) -> str:
     return thread_key(role, thread)
 
 
-def _thread(config: RunnableConfig) -> str:
-    return str(config["configurable"]["thread_id"]).partition(":")[2]
-
-
 def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
     """The graph of one role; the checkpointer is given when it is compiled."""
+    nodes = _Nodes(spec)
+    graph: StateGraph[Any] = StateGraph(AgentState)
+    graph.add_node("model", nodes.model)
+    graph.add_node("tools", nodes.tools)
+    graph.add_node("finish", nodes.finish)
+    graph.add_edge(START, "model")
+    graph.add_conditional_edges("model", _route)
+    graph.add_edge("tools", "model")
+    graph.add_edge("finish", END)
+    return graph
 
-    def ctx(state: AgentState, config: RunnableConfig) -> ThreadContext:
-        return ThreadContext(
-            company=spec.company,
-            role=spec.role,
-            thread=_thread(config),
-            cause=state.get("inbox", ""),
-            hops=state.get("hops", 0),
-            origin=state.get("origin"),
-            reply_to=state.get("reply_to"),
-            tainted=tainted(state.get("messages", [])) or bool(spec.policy.outside),
-            files=tuple(state.get("files") or ()),
-        )
 
-    async def stop(state: AgentState, config: RunnableConfig, notice: str) -> dict[str, Any]:
-        """End the turn and tell the founder why; the thread takes new requests after."""
-        await spec.emit(_event(EventType.STOPPED, spec, _thread(config), notice))
-        return {
-            "messages": [Message.assistant(notice)],
-            "outbox": Outbox(cause=state["inbox"], items=(to_person(ctx(state, config), notice),)),
-        }
+def _route(state: AgentState) -> Literal["tools", "finish"]:
+    """To the tools while the model calls some; else the turn is finished."""
+    last = state["messages"][-1]
+    return "tools" if last.role == "assistant" and last.tool_calls else "finish"
 
-    async def model(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+
+class _Nodes:
+    """The nodes of one role's graph, and what they share: the role's spec."""
+
+    def __init__(self, spec: AgentSpec) -> None:
+        self.spec = spec
+        self.metered = Metered(spec.model, spec.budget, spec.role, spec.max_tokens)
+
+    async def model(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        """One model call: the next message, after a summary of the history if it grew long."""
+        spec = self.spec
         steps = state.get("steps", 0)
         if steps >= spec.max_steps:
-            return await stop(
+            return await self._stop(
                 state,
                 config,
                 f"{spec.role} stopped after {spec.max_steps} model calls without finishing "
                 "this request; ask again more precisely, or look at 'equipage status'.",
             )
-        thread = str(config["configurable"]["thread_id"])
-
-        async def budgeted(prompt: list[Message], tools: list[ToolSpec], purpose: str) -> Any:
-            """One model call within budget: the completion, or None if the founder
-            chose not to raise a budget that is reached."""
-            hold = None
-            need = worst_case_tokens(prompt, tools)
-            if spec.budget is not None and price_of(spec.model.name) is not None:
-                # The usual cost, not the worst: see equipage/budget.py for the overrun
-                # this allows and why it is bounded.
-                amount = await spec.budget.usual_cost(
-                    spec.role, spec.model.name, need, spec.max_tokens
-                )
-                hold = await _reserve(spec, spec.budget, amount, state, config, purpose)
-                if hold is None:
-                    return None
-            try:
-                done = await spec.model.complete(prompt, tools)
-            except BaseException:
-                if hold is not None and spec.budget is not None:
-                    # A failed call bills nothing; its hold must not linger until it expires.
-                    await spec.budget.settle(hold, spec.role, 0.0, thread)
-                raise
-            if hold is not None and spec.budget is not None:
-                sample = sample_of(spec.model.name, need, done.usage)
-                await spec.budget.settle(hold, spec.role, done.usage.cost, thread, sample)
-            return done
-
         refused = f"{spec.role} stopped: the founder chose not to raise the budget."
         # A call whose run was cut short has no result: say so, as providers require.
         history = paired(state.get("messages", []))
@@ -203,29 +177,29 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             if split is not None:
                 older, kept = split
                 request = [wrap_untrusted(m) for m in summary_request(older)]
-                summary = await budgeted(request, [], "summary")
-                if summary is None:
-                    return await stop(state, config, refused)
+                summary = await self._call(request, [], state, config, "summary")
+                if isinstance(summary, Refusal):
+                    return await self._stop(state, config, refused)
                 detail = f"{summary.model}: summary of {len(older)} messages"
-                await spec.emit(_event(EventType.MODEL, spec, _thread(config), detail))
+                await spec.emit(self._event(EventType.MODEL, config, detail))
                 history = [summary_message(summary.content, older), *kept]
                 compacted = True
         system = spec.system_prompt
         if tainted(history) or spec.policy.outside:
             system = f"{system.rstrip()}\n\n{UNTRUSTED_NOTE}"
         prompt = [Message.system(system), *(wrap_untrusted(m) for m in history)]
-        completion = await budgeted(prompt, spec.toolbox.specs(), "turn")
-        if completion is None:
-            return await stop(state, config, refused)
+        completion = await self._call(prompt, spec.toolbox.specs(), state, config, "turn")
+        if isinstance(completion, Refusal):
+            return await self._stop(state, config, refused)
         calls = ", ".join(c.name for c in completion.tool_calls) or "no tool"
         detail = f"{completion.model}: {calls}; cost {completion.usage.cost:.6f}"
-        await spec.emit(_event(EventType.MODEL, spec, _thread(config), detail))
+        await spec.emit(self._event(EventType.MODEL, config, detail))
         repeats = dict(state.get("repeats") or {})
         for call in completion.tool_calls:
             signature = f"{call.name}:{json.dumps(call.arguments, sort_keys=True)}"
             repeats[signature] = repeats.get(signature, 0) + 1
             if repeats[signature] > spec.max_repeats:
-                return await stop(
+                return await self._stop(
                     state,
                     config,
                     f"{spec.role} stopped: it asked for {call.name} with the same arguments "
@@ -239,18 +213,16 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             "repeats": repeats,
         }
 
-    def route(state: AgentState) -> Literal["tools", "finish"]:
-        last = state["messages"][-1]
-        return "tools" if last.role == "assistant" and last.tool_calls else "finish"
-
-    async def tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    async def tools(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        """Run the calls of the model's last message, once the founder allowed them."""
+        spec = self.spec
         call_turn = state["messages"][-1]
-        here = ctx(state, config)
+        here = self._context(state, config)
         results: list[Message] = []
         emitted: list[Envelope] = []
         pending: dict[str, str] = {}
         thread = str(config["configurable"]["thread_id"])
-        gated = {c.id: _approval(spec, state, here, c, thread) for c in call_turn.tool_calls}
+        gated = {c.id: self._approval(state, here, c, thread) for c in call_turn.tool_calls}
         asks = {c.id: spec.toolbox.asks(c, here) for c in call_turn.tool_calls}
         asked = [q for q in (*gated.values(), *asks.values()) if q is not None]
         # Every question of the turn at once, before any call runs: the founder answers
@@ -264,7 +236,7 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
                     refusal = f"refused: the founder did not allow {call.name} here"
                     results.append(Message.tool(call, refusal))
                     who = f"member:{given.member}" if given else "nobody"
-                    await _audit(spec, "refused", call, thread, who)
+                    await self._audit("refused", call, thread, who)
                     continue
             ask = asks[call.id]
             reply = answers.get(ask.id) if ask is not None else None
@@ -273,17 +245,16 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             results.append(result.model_copy(update={"untrusted": outcome.untrusted}))
             emitted.extend(outcome.envelopes)
             pending.update(outcome.pending)
-            await _audit(spec, "tool", call, thread, spec.role, outcome.text)
-            await spec.emit(
-                _event(EventType.TOOL, spec, _thread(config), f"{call.name}: {outcome.text[:160]}")
-            )
+            await self._audit("tool", call, thread, spec.role, outcome.text)
+            detail = f"{call.name}: {outcome.text[:160]}"
+            await spec.emit(self._event(EventType.TOOL, config, detail))
         return {
             "messages": results,
             "outbox": Outbox(cause=state["inbox"], items=tuple(emitted)),
             "pending": pending,
         }
 
-    async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    async def finish(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         """A final text with no reply sent becomes the reply, unless results are awaited."""
         last = state["messages"][-1]
         box = state.get("outbox")
@@ -291,44 +262,91 @@ def build_agent_graph(spec: AgentSpec) -> StateGraph[Any]:
             box is not None
             and box.cause == state.get("inbox")
             and any(
-                e.sender == spec.role and e.kind in (Kind.REPLY, Kind.RESULT, Kind.QUESTION)
+                e.sender == self.spec.role and e.kind in (Kind.REPLY, Kind.RESULT, Kind.QUESTION)
                 for e in box.items
             )
         )
         if last.content.strip() and not sent and not state.get("pending"):
-            return {
-                "outbox": Outbox(
-                    cause=state["inbox"], items=(answer(ctx(state, config), last.content),)
-                )
-            }
+            reply = answer(self._context(state, config), last.content)
+            return {"outbox": Outbox(cause=state["inbox"], items=(reply,))}
         return {}
 
-    graph: StateGraph[Any] = StateGraph(AgentState)
-    graph.add_node("model", model)
-    graph.add_node("tools", tools)
-    graph.add_node("finish", finish)
-    graph.add_edge(START, "model")
-    graph.add_conditional_edges("model", route)
-    graph.add_edge("tools", "model")
-    graph.add_edge("finish", END)
-    return graph
+    def _context(self, state: AgentState, config: RunnableConfig) -> ThreadContext:
+        spec = self.spec
+        return ThreadContext(
+            company=spec.company,
+            role=spec.role,
+            thread=_thread(config),
+            cause=state.get("inbox", ""),
+            hops=state.get("hops", 0),
+            origin=state.get("origin"),
+            reply_to=state.get("reply_to"),
+            tainted=tainted(state.get("messages", [])) or bool(spec.policy.outside),
+            files=tuple(state.get("files") or ()),
+        )
+
+    async def _stop(self, state: AgentState, config: RunnableConfig, notice: str) -> dict[str, Any]:
+        """End the turn and tell the founder why; the thread takes new requests after."""
+        await self.spec.emit(self._event(EventType.STOPPED, config, notice))
+        told = to_person(self._context(state, config), notice)
+        return {
+            "messages": [Message.assistant(notice)],
+            "outbox": Outbox(cause=state["inbox"], items=(told,)),
+        }
+
+    async def _call(
+        self,
+        prompt: list[Message],
+        tools: list[ToolSpec],
+        state: AgentState,
+        config: RunnableConfig,
+        purpose: str,
+    ) -> Completion | Refusal:
+        """One model call within budget: the completion, or the refusal of a budget that
+        is reached when the founder chose not to raise it."""
+        thread = str(config["configurable"]["thread_id"])
+        # Tagged with the envelope: if this worker dies mid-call, the envelope's
+        # redelivery frees the hold rather than the 600 s expiry.
+        reserve = ask_to_raise(
+            self.spec.role,
+            envelope=state.get("inbox", ""),
+            key=f"{thread}\0{state.get('inbox')}\0{state.get('steps')}\0{purpose}",
+        )
+        return await self.metered.complete(prompt, tools, thread=thread, reserve=reserve)
+
+    def _approval(
+        self, state: AgentState, here: ThreadContext, call: ToolCall, thread: str
+    ) -> Question | None:
+        """The founder's approval ``call`` needs, worded for them; None when it needs none."""
+        spec = self.spec
+        if not here.tainted or not spec.policy.needs_approval(
+            call, workflow_read_only=spec.toolbox.read_only_workflows
+        ):
+            return None
+        sources = [m.name or m.role for m in state["messages"] if m.untrusted]
+        sources.extend(spec.policy.outside)
+        qid = question_id(spec.role, thread, f"tool-{call.id}")
+        origin = here.origin
+        language = origin.language if origin is not None and origin.language else spec.language
+        shown = call_text(spec.role, call, sources, question_id=qid, language=language)
+        return Question(id=qid, text=shown.text, topic="tool", full=shown.full)
+
+    async def _audit(
+        self, action: str, call: ToolCall, thread: str, actor: str, result: str = ""
+    ) -> None:
+        if self.spec.audit is None:
+            return
+        args = json.dumps(call.arguments, ensure_ascii=False, sort_keys=True)[:500]
+        detail = f"{call.name} {args}" + (f" -> {result[:200]}" if result else "")
+        entry = AuditEntry(action=action, actor=actor, thread=thread, detail=detail)
+        await self.spec.audit.append(entry, once=f"{action}:{thread}:{call.id}")
+
+    def _event(self, kind: EventType, config: RunnableConfig, detail: str) -> Event:
+        return Event(type=kind, sender=self.spec.role, thread=_thread(config), detail=detail)
 
 
-def _approval(
-    spec: AgentSpec, state: AgentState, here: ThreadContext, call: ToolCall, thread: str
-) -> Question | None:
-    """The founder's approval ``call`` needs, worded for them; None when it needs none."""
-    if not here.tainted or not spec.policy.needs_approval(
-        call, workflow_read_only=spec.toolbox.read_only_workflows
-    ):
-        return None
-    sources = [m.name or m.role for m in state["messages"] if m.untrusted]
-    sources.extend(spec.policy.outside)
-    qid = question_id(spec.role, thread, f"tool-{call.id}")
-    origin = here.origin
-    language = origin.language if origin is not None and origin.language else spec.language
-    shown = call_text(spec.role, call, sources, question_id=qid, language=language)
-    return Question(id=qid, text=shown.text, topic="tool", full=shown.full)
+def _thread(config: RunnableConfig) -> str:
+    return str(config["configurable"]["thread_id"]).partition(":")[2]
 
 
 def _answers(value: object) -> dict[str, Answer]:
@@ -339,55 +357,3 @@ def _answers(value: object) -> dict[str, Answer]:
         return dict(Answers.model_validate(value).items)
     given = Answer.model_validate(value)
     return {given.question_id: given}
-
-
-async def _reserve(
-    spec: AgentSpec,
-    budget: Budget,
-    amount: float,
-    state: AgentState,
-    config: RunnableConfig,
-    purpose: str,
-) -> str | None:
-    """Hold the call's usual cost; while refused, pause the thread on a budget question.
-
-    Each pause is a LangGraph interrupt: the thread waits (across restarts) until the
-    limit is raised, which answers the question and re-runs this check, or until the
-    founder rejects it (None: the turn stops).
-    """
-    attempt = 0
-    while True:
-        # Tagged with the envelope: if this worker dies mid-call, the envelope's
-        # redelivery frees the hold rather than the 600 s expiry.
-        verdict = await budget.reserve(spec.role, amount, envelope=state.get("inbox", ""))
-        if not isinstance(verdict, Refusal):
-            return verdict
-        key = (
-            f"{config['configurable']['thread_id']}\0{state.get('inbox')}\0"
-            f"{state.get('steps')}\0{purpose}"
-        )
-        question = Question(
-            id=question_id(spec.role, key, f"budget-{attempt}"),
-            text=verdict.message(),
-            options=("resume", "stop"),
-            topic="budget",
-        )
-        answer = Answer.model_validate(interrupt(question))
-        if not answer.approved:
-            return None
-        attempt += 1
-
-
-async def _audit(
-    spec: AgentSpec, action: str, call: ToolCall, thread: str, actor: str, result: str = ""
-) -> None:
-    if spec.audit is None:
-        return
-    args = json.dumps(call.arguments, ensure_ascii=False, sort_keys=True)[:500]
-    detail = f"{call.name} {args}" + (f" -> {result[:200]}" if result else "")
-    entry = AuditEntry(action=action, actor=actor, thread=thread, detail=detail)
-    await spec.audit.append(entry, once=f"{action}:{thread}:{call.id}")
-
-
-def _event(kind: EventType, spec: AgentSpec, thread: str, detail: str) -> Event:
-    return Event(type=kind, sender=spec.role, thread=thread, detail=detail)

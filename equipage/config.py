@@ -34,6 +34,8 @@ from equipage.company import (
 )
 from equipage.errors import ConfigError
 from equipage.llm.options import ProviderOptions
+from equipage.llm.providers import key_variables
+from equipage.registry import platforms
 from equipage.yamlpos import config_error, parse_yaml
 
 __all__ = [
@@ -94,9 +96,7 @@ def load_config(path: str | Path) -> CompanyConfig:
 
 
 #: Environment variables a stdio MCP server does not inherit: the crew's own secrets.
-_CREW_SECRETS = frozenset(
-    {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "REDIS_URL", "EQUIPAGE_AUDIT_KEY"}
-)
+_CREW_SECRETS = frozenset({*key_variables(), "REDIS_URL", "EQUIPAGE_AUDIT_KEY"})
 
 #: Names of environment variables whose values are secrets, whoever reads them.
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASS)$", re.I)
@@ -115,20 +115,9 @@ def redact_secrets(text: str, environ: Mapping[str, str] | None = None) -> str:
     return text
 
 
-#: Environment variables of the chat platforms, read here like every other one.
-CHANNEL_ENV = (
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_WEBHOOK_SECRET",
-    "TELEGRAM_API_BASE_URL",
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_APP_TOKEN",
-    "SLACK_API_BASE_URL",
-    "WHATSAPP_TOKEN",
-    "WHATSAPP_APP_SECRET",
-    "WHATSAPP_VERIFY_TOKEN",
-    "WHATSAPP_GRAPH_BASE_URL",
-)
+def _channel_env_names() -> tuple[str, ...]:
+    """Environment variables of the chat platforms, as each declares them (the registry)."""
+    return tuple(name for platform in platforms().values() for name in platform.env)
 
 
 @dataclass(frozen=True, repr=False)
@@ -173,7 +162,7 @@ class Settings:
             openai_base_url=get("OPENAI_BASE_URL"),
             namespace=namespace,
             audit_key=get("EQUIPAGE_AUDIT_KEY"),
-            channel_env={name: value for name in CHANNEL_ENV if (value := get(name))},
+            channel_env={name: value for name in _channel_env_names() if (value := get(name))},
         )
 
     def provider_options(self) -> ProviderOptions:
@@ -187,8 +176,8 @@ class Settings:
 
     def __repr__(self) -> str:
         shown: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
-        for secret in ("anthropic_api_key", "openai_api_key", "audit_key"):
-            if shown[secret] is not None:
+        for secret in (*(name.lower() for name in key_variables()), "audit_key"):
+            if shown.get(secret) is not None:
                 shown[secret] = "***"
         shown["channel_env"] = sorted(self.channel_env)  # names only, never values
         if self.redis_url:

@@ -38,6 +38,7 @@ from equipage.keys import Keys
 from equipage.llm.base import ChatModel, close_model, load_model
 from equipage.llm.messages import Message, ToolCall
 from equipage.llm.options import ProviderOptions
+from equipage.llm.providers import OFFLINE
 from equipage.mcp import McpTools
 from equipage.memory import Memory
 from equipage.policy import Policy
@@ -175,75 +176,138 @@ def build_crew(
         visibility_timeout=runtime.visibility_timeout,
         language=config.company.profile.language,
     )
-    memory = Memory(redis, keys)
-    budget = Budget(
-        redis,
-        keys,
-        daily={name: r.daily_budget for name, r in config.roles.items()},
-        monthly=runtime.monthly_budget,
-    )
-    max_tokens = (options or ProviderOptions()).max_tokens
-    audit = Audit(redis, keys, audit_key or AuditKey.generate())
-    owner = config.owner.id
-    team = [TeamMember(name, r.description, tuple(r.handles)) for name, r in config.roles.items()]
-    variables = config.prompt_variables()
-    handlers: dict[str, Handler] = {}
-    mcp: dict[str, tuple[McpTools, Policy]] = {}
-    built: list[ChatModel] = []
     workflows = [load_workflow(name) for name in config.workflows]
     for workflow in workflows:
         check_settings(workflow.name, workflow.Input, config.workflows[workflow.name])
-    # What the crew may not set in a run it starts (owner-only fields), per workflow.
-    checks = {
-        w.name: partial(crew_refusal, w.name, w.Input, settings=config.workflows[w.name])
-        for w in workflows
-    }
-    crew_files = (files or Path(".equipage") / "files") / keys.company
     # Every installed workflow gets a handler, so one can be run by hand (`equipage
     # workflow run`) and its approvals answered later; agents are offered the enabled ones.
     runnable = [*workflows, *_installed(exclude=config.workflows)]
-    types = sorted(
-        {t for w in runnable for t in (*state_types(w.Input), *state_types(w.Output))},
-        key=lambda t: f"{t.__module__}.{t.__qualname__}",
-    )
-    saver = RedisSaver(redis, keys, serde=serializer(*types))
-    offered = [TeamMember(w.name, w.description, tuple(w.handles)) for w in workflows]
-    stopping = asyncio.Event()
+    parts = _Parts.of(config, redis, keys, bus, options, models or {}, audit_key, files, runnable)
+    handlers: dict[str, Handler] = {}
     for workflow in runnable:
-        context = WorkflowContext(
-            company=keys.company,
-            redis=redis,
-            keys=keys,
-            model=_model(options, built, (models or {}).get(config.runtime.entry_role, "offline")),
-            profile=config.company.profile,
-            files=crew_files / workflow.name,
-            crew_files=crew_files,
-            emit=bus.emit,
-            name=workflow.name,
-            company_name=config.company.name,
-            stopping=stopping,
-            budget=budget,
-            role=config.runtime.entry_role,
-            max_tokens=max_tokens,
-        )
-        graph = workflow.build(context).compile(checkpointer=saver)
-        handlers[workflow_inbox(workflow.name)] = WorkflowRunner(
-            workflow,
-            graph,
+        handlers[workflow_inbox(workflow.name)] = parts.workflow_runner(workflow)
+    for role in config.roles:
+        handlers[role] = parts.thread_runner(role, workflows)
+    return Crew(
+        config=config,
+        bus=bus,
+        handlers=handlers,
+        budget=parts.budget,
+        mcp=parts.mcp,
+        models=parts.built,
+        stopping=parts.stopping,
+        long_running=frozenset(
+            workflow_inbox(w.name) for w in runnable if getattr(w, "long_running", False)
+        ),
+        audit=parts.audit,
+    )
+
+
+@dataclass
+class _Parts:
+    """What every handler of a crew shares, and the models and MCP tools built so far."""
+
+    config: CompanyConfig
+    redis: aioredis.Redis
+    keys: Keys
+    bus: Bus
+    options: ProviderOptions | None
+    #: Role -> the model spec (or model) that overrides company.yaml's.
+    models: Mapping[str, str | ChatModel]
+    budget: Budget
+    audit: Audit
+    saver: RedisSaver
+    crew_files: Path
+    memory: Memory
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Every model loaded here, for the crew to close.
+    built: list[ChatModel] = field(default_factory=list)
+    mcp: dict[str, tuple[McpTools, Policy]] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        config: CompanyConfig,
+        redis: aioredis.Redis,
+        keys: Keys,
+        bus: Bus,
+        options: ProviderOptions | None,
+        models: Mapping[str, str | ChatModel],
+        audit_key: AuditKey | None,
+        files: Path | None,
+        runnable: list[Workflow],
+    ) -> _Parts:
+        budget = Budget(
             redis,
             keys,
-            emit=bus.emit,
-            owner=owner,
-            audit=audit,
+            daily={name: r.daily_budget for name, r in config.roles.items()},
+            monthly=config.runtime.monthly_budget,
+        )
+        types = sorted(
+            {t for w in runnable for t in (*state_types(w.Input), *state_types(w.Output))},
+            key=lambda t: f"{t.__module__}.{t.__qualname__}",
+        )
+        return cls(
+            config=config,
+            redis=redis,
+            keys=keys,
+            bus=bus,
+            options=options,
+            models=models,
+            budget=budget,
+            audit=Audit(redis, keys, audit_key or AuditKey.generate()),
+            saver=RedisSaver(redis, keys, serde=serializer(*types)),
+            crew_files=(files or Path(".equipage") / "files") / keys.company,
+            memory=Memory(redis, keys),
+        )
+
+    @property
+    def max_tokens(self) -> int:
+        return (self.options or ProviderOptions()).max_tokens
+
+    def workflow_runner(self, workflow: Workflow) -> WorkflowRunner:
+        """The handler of a workflow's inbox; its prose is paid by the entry role."""
+        config, runtime = self.config, self.config.runtime
+        context = WorkflowContext(
+            company=self.keys.company,
+            redis=self.redis,
+            keys=self.keys,
+            model=self._model(self.models.get(runtime.entry_role, OFFLINE)),
+            profile=config.company.profile,
+            files=self.crew_files / workflow.name,
+            crew_files=self.crew_files,
+            emit=self.bus.emit,
+            name=workflow.name,
+            company_name=config.company.name,
+            stopping=self.stopping,
+            budget=self.budget,
+            role=runtime.entry_role,
+            max_tokens=self.max_tokens,
+        )
+        return WorkflowRunner(
+            workflow,
+            workflow.build(context).compile(checkpointer=self.saver),
+            self.redis,
+            self.keys,
+            emit=self.bus.emit,
+            owner=self.config.owner.id,
+            audit=self.audit,
             max_hops=runtime.max_hops,
             language=config.company.profile.language,
             settings=config.workflows.get(workflow.name, {}),
-            budget=budget,
+            budget=self.budget,
         )
-    for role, settings in config.roles.items():
+
+    def thread_runner(self, role: str, workflows: list[Workflow]) -> ThreadRunner:
+        """The handler of a role's inbox, offered the enabled ``workflows``."""
+        config, runtime = self.config, self.config.runtime
+        settings = config.roles[role]
         allowed = tools_for(config, role)
+        team = [
+            TeamMember(name, r.description, tuple(r.handles)) for name, r in config.roles.items()
+        ]
         others = [m for m in team if m.role != role]
-        prompt = fill(load_prompt(config, role), variables)
+        prompt = fill(load_prompt(config, role), config.prompt_variables())
         if "delegate" in allowed and others:
             prompt = f"{prompt.rstrip()}\n\n{team_section(others)}\n"
         mcp_tools = McpTools(settings.mcp, role=role) if settings.mcp else None
@@ -254,64 +318,52 @@ def build_crew(
             else Policy()
         )
         if mcp_tools is not None:
-            mcp[role] = (mcp_tools, policy)
+            self.mcp[role] = (mcp_tools, policy)
+        # What the crew may not set in a run it starts (owner-only fields), per workflow.
+        checks = {
+            w.name: partial(crew_refusal, w.name, w.Input, settings=config.workflows[w.name])
+            for w in workflows
+        }
         spec = AgentSpec(
-            company=keys.company,
+            company=self.keys.company,
             role=role,
             system_prompt=prompt,
-            model=_model(options, built, (models or {}).get(role, settings.model)),
+            model=self._model(self.models.get(role, settings.model)),
             toolbox=Toolbox(
                 allowed,
-                memory=memory,
+                memory=self.memory,
                 team=others,
-                workflows=offered,
+                workflows=[TeamMember(w.name, w.description, tuple(w.handles)) for w in workflows],
                 read_only_workflows=[w.name for w in workflows if w.read_only],
                 mcp=mcp_tools,
                 workflow_checks=checks,
             ),
             policy=policy,
-            audit=audit,
-            emit=bus.emit,
-            budget=budget,
-            max_tokens=max_tokens,
+            audit=self.audit,
+            emit=self.bus.emit,
+            budget=self.budget,
+            max_tokens=self.max_tokens,
             compact_at=runtime.compact_at_tokens,
             keep_recent=runtime.keep_recent,
             language=config.company.profile.language,
         )
-        graph = build_agent_graph(spec).compile(checkpointer=saver)
-        handlers[role] = ThreadRunner(
+        return ThreadRunner(
             role,
-            graph,
-            redis,
-            keys,
-            emit=bus.emit,
-            owner=owner,
-            audit=audit,
+            build_agent_graph(spec).compile(checkpointer=self.saver),
+            self.redis,
+            self.keys,
+            emit=self.bus.emit,
+            owner=config.owner.id,
+            audit=self.audit,
             max_hops=runtime.max_hops,
             language=config.company.profile.language,
-            budget=budget,
+            budget=self.budget,
         )
-    return Crew(
-        config=config,
-        bus=bus,
-        handlers=handlers,
-        budget=budget,
-        mcp=mcp,
-        models=built,
-        stopping=stopping,
-        long_running=frozenset(
-            workflow_inbox(w.name) for w in runnable if getattr(w, "long_running", False)
-        ),
-        audit=audit,
-    )
 
-
-def _model(
-    options: ProviderOptions | None, built: list[ChatModel], spec: str | ChatModel
-) -> ChatModel:
-    """The model for ``spec``; one the crew loads itself is its to close (``built``)."""
-    if not isinstance(spec, str):
-        return spec
-    model = load_model(spec, options)
-    built.append(model)
-    return model
+    def _model(self, spec: str | ChatModel) -> ChatModel:
+        """The model for ``spec``; one loaded here is the crew's to close (``built``)."""
+        if not isinstance(spec, str):
+            return spec
+        model = load_model(spec, self.options)
+        self.built.append(model)
+        return model

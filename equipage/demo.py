@@ -18,6 +18,7 @@ from typing import Any
 from equipage.app import Session, make_gateway, open_session
 from equipage.chat import Incoming, Outgoing
 from equipage.config import CompanyConfig, Settings, load_config
+from equipage.llm.providers import OFFLINE
 from equipage.worker import Worker
 
 __all__ = ["DEMO_COMPANY", "REQUESTS", "TENDER_REQUESTS", "DemoResult", "run_demo"]
@@ -121,7 +122,7 @@ async def run_demo(
     show: Callable[[str, Outgoing], None],
     *,
     lang: str = "en",
-    model: str = "offline",
+    model: str = OFFLINE,
     settings: Settings | None = None,
     timeout: float = 60.0,
 ) -> DemoResult:

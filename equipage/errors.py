@@ -216,12 +216,16 @@ class DeliveryRefused(ControlSignal):
 
 
 class WindowClosed(DeliveryRefused):
-    """WhatsApp's 24-hour window with this person is closed: free-form sends are refused."""
+    """The platform's reply window with this person is closed: free-form sends are refused.
 
-    def __init__(self, user: str) -> None:
+    Some platforms let a business write freely only for a while (a day, say) after the
+    person's last message; the platform's declaration names its window.
+    """
+
+    def __init__(self, user: str, *, platform: str = "this platform", hours: int = 24) -> None:
         self.user = user
         super().__init__(
-            f"WhatsApp allows messages to {user} only within 24 hours of their last message, "
-            "and that window is closed; send any message to the crew on WhatsApp to reopen "
-            "the 24-hour window."
+            f"{platform[:1].upper()}{platform[1:]} allows messages to {user} only within "
+            f"{hours} hours of their last message, and that window is closed; send any message "
+            f"to the crew on {platform} to reopen the {hours}-hour window."
         )

@@ -3,7 +3,9 @@
 The bus says it itself (no agent is left to say it): once when a request first fails and
 is being retried, and once when it is set aside in the dead letters. Error texts come from
 the providers, which already say what to check; values of secret environment variables
-are blanked anyway, since an error can quote a URL or a header.
+are blanked anyway, since an error can quote a URL or a header. The runner says the rest:
+an answer to a question no longer open, a thread stopped at the hop limit, a workflow that
+refused its input (an agent that started it reads the English: it is a tool's result).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from equipage.config import redact_secrets
+from equipage.errors import HopLimitExceeded
+from equipage.language import pick, said
 
-__all__ = ["failure_text"]
+__all__ = ["failure_text", "no_longer_open", "too_many_hops", "workflow_failed"]
 
 _SHOWN = 300  # characters of the error a person reads; the dead letter keeps it whole
 
@@ -23,6 +27,10 @@ class _Words:
     dead: str  # {what} {attempts} {error} {entry}
     what: str  # {kind} {to}
     internal: str  # an error not written for people: its details stay in the logs
+    closed: str  # {id}
+    refused: str  # {name} {problems}
+    unusable: str  # {name} {reason}
+    error: str  # {reason}: a refusal that says itself what is wrong
 
 
 _EN = _Words(
@@ -38,6 +46,10 @@ _EN = _Words(
     ),
     what="{kind} for {to}",
     internal="an internal error (the logs and the dead letter keep its details).",
+    closed="Question {id} is no longer open; nothing was changed.",
+    refused="error: workflow {name} refused its input: {problems}",
+    unusable="error: workflow {name} could not use its input: {reason}",
+    error="error: {reason}",
 )
 _FR = _Words(
     retrying=(
@@ -53,6 +65,14 @@ _FR = _Words(
     ),
     what="{kind} pour {to}",
     internal="une erreur interne (les journaux et la lettre morte en gardent le détail).",
+    closed="La question {id} n'est plus ouverte ; rien n'a été changé.",
+    refused="erreur : le workflow {name} a refusé son entrée : {problems}",
+    unusable="erreur : le workflow {name} n'a pas pu utiliser son entrée : {reason}",
+    error="erreur : {reason}",
+)
+_HOPS_FR = (
+    "ce fil a fait {hops} allers-retours entre agents, au-delà de la limite de {limit} ; "
+    "il a été arrêté. Reformulez la demande, ou relevez runtime.max_hops dans company.yaml."
 )
 _KINDS_FR = {
     "task": "la demande",
@@ -80,7 +100,7 @@ def failure_text(
     ``error`` is an error written for people (an ``EquipageError``'s message says what to
     check); empty for any other, whose text may quote internals.
     """
-    french = (language or "").lower().startswith("fr")
+    french = said(language) == "fr"
     words = _FR if french else _EN
     shown = redact_secrets(error.strip().splitlines()[0]) if error.strip() else words.internal
     if len(shown) > _SHOWN:
@@ -90,3 +110,30 @@ def failure_text(
     if dead:
         return words.dead.format(what=what, attempts=attempts, error=shown, entry=entry)
     return words.retrying.format(what=to, error=shown, left=left)
+
+
+def no_longer_open(question_id: str, language: str | None) -> str:
+    """Said to a person who answers a question that was answered or withdrawn already."""
+    return pick(language, _EN, _FR).closed.format(id=question_id)
+
+
+def too_many_hops(hops: int, limit: int, language: str | None) -> str:
+    """Said to a person whose thread was stopped at the hop limit."""
+    english = str(HopLimitExceeded(hops, limit))
+    return pick(language, english, _HOPS_FR.format(hops=hops, limit=limit))
+
+
+def workflow_failed(
+    name: str, language: str | None, *, problems: str = "", reason: str = "", refusal: str = ""
+) -> str:
+    """A workflow's answer when it refused its input (``problems``: what the input lacks;
+    ``refusal``: a rule that holds it back) or could not use it (``reason``).
+
+    ``language`` is None when an agent reads it: the ``error:`` form agents know.
+    """
+    words = pick(language, _EN, _FR)
+    if refusal:
+        return words.error.format(reason=refusal)
+    if problems:
+        return words.refused.format(name=name, problems=problems)
+    return words.unusable.format(name=name, reason=reason)

@@ -219,7 +219,7 @@ class Keys:
         return f"{self.prefix}held:{_part(channel)}:{_part(chat)}"
 
     def window(self, channel: str, user: str) -> str:
-        """When a person last wrote on a platform with a reply window (WhatsApp)."""
+        """When a person last wrote on a platform with a reply window."""
         return f"{self.prefix}window:{_part(channel)}:{_part(user)}"
 
     def member_languages(self) -> str:

@@ -6,8 +6,8 @@ each becomes an untrusted user turn of its own (fenced for the model by
 ``policy.wrap_untrusted``), placed before the sender's own words, so the thread is tainted
 and a side effect it asks for waits for the founder's approval.
 
-A turn's ``name`` says where it came from ("forwarded message from the channel X
-(Telegram)"): the fence's label for the model, and the source the approval question names to
+A turn's ``name`` says where it came from ("forwarded message from the channel X", and
+the platform): the fence's label for the model, and the source the approval question names to
 the founder, so it is worded in the founder's language (``Origin.language``; French or English).
 """
 

@@ -9,6 +9,7 @@ from string import Template
 
 from equipage.config import PACKAGED_ROLES, slugify
 from equipage.errors import ConfigError
+from equipage.registry import platforms
 
 __all__ = ["write_starter"]
 
@@ -54,9 +55,7 @@ members:
     # so YAML keeps them as text.
     identities:
       console: $owner_console_id
-      # telegram: "123456789"     # your numeric Telegram user id
-      # slack: "U0123ABCD"         # your Slack member id
-      # whatsapp: "33612345678"   # your WhatsApp number, country code first
+$identities
 
 # The role agents, by name. Names are free (lowercase, a-z 0-9 - _). Each role has:
 #   description   one line the other agents see when they pick whom to delegate to
@@ -125,7 +124,7 @@ workflows: [digest]
 #     workflow: tenders     # must be listed in workflows above
 #     input: {}             # passed to the workflow
 #     role: marketing       # optional: the role that owns the run
-#     notify: telegram      # optional: where you get the result (default: your first platform)
+#     notify: $notify$notify_pad# optional: where you get the result (default: your first platform)
 # Cron times are read in runtime.timezone.
 schedules: []
 
@@ -159,12 +158,16 @@ def write_starter(
             f"already exists{others}; pass --force to overwrite it", path=str(existing[0])
         )
     (target_dir / "prompts").mkdir(parents=True, exist_ok=True)
+    notify = next((p.name for p in platforms().values() if p.identity), "console")
     # JSON strings are valid YAML double-quoted scalars, so any name stays one value.
     config.write_text(
         _STARTER.substitute(
             company_id=slugify(company_name) or "my-company",
             company_name=json.dumps(company_name, ensure_ascii=False),
             owner_console_id=json.dumps(owner_console_id, ensure_ascii=False),
+            identities=_identities(),
+            notify=notify,
+            notify_pad=" " * max(1, 14 - len(notify)),
         ),
         encoding="utf-8",
     )
@@ -172,3 +175,14 @@ def write_starter(
         packaged = files("agents") / "prompts" / f"{role}.md"
         path.write_text(packaged.read_text(encoding="utf-8"), encoding="utf-8")
     return [config, *prompts]
+
+
+def _identities() -> str:
+    """A commented ``name: "id"  # what it is`` line for each platform that has ids."""
+    lines = []
+    for platform in platforms().values():
+        if platform.identity is not None:
+            example, what = platform.identity
+            entry = f'# {platform.name}: "{example}"'
+            lines.append(f"      {entry.ljust(30)}# {what}")
+    return "\n".join(lines)

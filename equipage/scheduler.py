@@ -23,17 +23,17 @@ import redis.asyncio as aioredis
 from croniter import croniter
 
 from equipage.bus import Bus
+from equipage.company import platform_names
 from equipage.config import CompanyConfig, Schedule
 from equipage.envelope import Envelope, Kind, Origin, WorkflowCall
 from equipage.keys import Keys
+from equipage.registry import platforms
 from equipage.tools import workflow_inbox
 
 __all__ = ["Scheduler", "owner_origin"]
 
 log = logging.getLogger(__name__)
 
-#: Platforms in the order a result is sent to the owner when a schedule does not say.
-_PLATFORMS = ("telegram", "slack", "whatsapp", "console")
 _CLAIM_MS = 60_000  # time a claimer has to publish before others may take the tick
 _KEEP_S = 8 * 24 * 3600  # a published tick is remembered longer than any grace
 
@@ -42,15 +42,14 @@ def owner_origin(config: CompanyConfig, platform: str | None = None) -> Origin:
     """Where the owner reads results: ``platform`` if they have an identity there, else the
     first configured platform they are on, else the console."""
     owner = config.owner
-    configured = {
-        "telegram": config.channels.telegram is not None,
-        "slack": config.channels.slack is not None,
-        "whatsapp": config.channels.whatsapp is not None,
-        "console": True,
-    }
-    order = ([platform] if platform else []) + [
-        p for p in _PLATFORMS if p != platform and configured[p]
+    known = platforms()
+    # An always-on platform (the console) has no section: it is always configured.
+    configured = [
+        name
+        for name in platform_names()
+        if known[name].config is None or config.channels.section(name) is not None
     ]
+    order = ([platform] if platform else []) + [p for p in configured if p != platform]
     for name in order:
         if name in owner.identities:
             chat = owner.identities[name]

@@ -1,4 +1,7 @@
-"""Language-neutral text helpers: accent folding, keyword matching, French detection."""
+"""Language-neutral text helpers: accent folding, word tokens, keyword matching.
+
+Which language a text is in is ``equipage.language``'s concern.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["fold", "is_french", "language_of", "matches_any", "words"]
-
-_FRENCH_MARKERS = frozenset(
-    "le la les un une des du de et est pour avec sur dans nous vous je tu il elle "
-    "notre votre nos vos ce cette ces qui que quoi pas merci bonjour peux peut faire "
-    "fais prépare prepare rédige redige semaine".split()
-)
-_ENGLISH_MARKERS = frozenset(
-    "the a an and is for with on in we you i it our your this these that what not "
-    "please can could make prepare write week".split()
-)
+__all__ = ["fold", "matches_any", "words"]
 
 
 def fold(text: str) -> str:
@@ -39,21 +32,3 @@ def matches_any(text: str, keywords: Iterable[str]) -> list[str]:
         if phrase and re.search(rf"\b{re.escape(phrase)}[sx]?\b", folded):
             found.append(keyword)
     return found
-
-
-def language_of(text: str) -> str | None:
-    """``fr`` or ``en`` when the text's function words say so, None when it has none."""
-    tokens = re.findall(r"[a-zàâçéèêëîïôûùüÿœ']+", text.casefold())
-    french = sum(t in _FRENCH_MARKERS for t in tokens)
-    english = sum(t in _ENGLISH_MARKERS for t in tokens)
-    if french == english == 0:
-        return None
-    return "fr" if french > english else "en"
-
-
-def is_french(text: str) -> bool:
-    """True when French function words outnumber English ones (ties go to English)."""
-    tokens = re.findall(r"[a-zàâçéèêëîïôûùüÿœ']+", text.casefold())
-    french = sum(t in _FRENCH_MARKERS for t in tokens)
-    english = sum(t in _ENGLISH_MARKERS for t in tokens)
-    return french > english

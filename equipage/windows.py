@@ -1,4 +1,4 @@
-"""When a person last wrote on a platform that limits replies to a window (WhatsApp, 24 h).
+"""When a person last wrote on a platform that limits replies to a window (e.g. 24 hours).
 
 Kept in Redis so every process sees it and a restart does not close the window.
 """

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 from equipage import yamlread
 from equipage.agent import Outbox, merge_outbox
-from equipage.budget import Budget, Refusal, worst_case_tokens
+from equipage.budget import Budget, Refusal
 from equipage.config import Profile
 from equipage.crewfiles import given_file
 from equipage.envelope import Attachment, Envelope, Origin, ReplyTo
@@ -43,7 +43,7 @@ from equipage.inputs import (
 from equipage.keys import Keys
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import Message
-from equipage.llm.pricing import price_of, worst_case
+from equipage.metered import Metered
 
 __all__ = [
     "OwnerOnly",
@@ -157,23 +157,11 @@ class WorkflowContext:
             Message.system(instructions),
             Message.user(f"<material>\n{material}\n</material>"),
         ]
-        hold: str | None = None
-        if self.budget is not None and price_of(self.model.name) is not None:
-            amount = worst_case(self.model.name, worst_case_tokens(messages, []), self.max_tokens)
-            verdict = await self.budget.reserve(self.role, amount)
-            if isinstance(verdict, Refusal):
-                # A workflow does not stop on a budget: it says so and uses its template.
-                return Written(text=fallback, by=f"template ({verdict.message()})")
-            hold = verdict
-        try:
-            completion = await self.model.complete(messages, [])
-        except BaseException:
-            if hold is not None and self.budget is not None:
-                await self.budget.settle(hold, self.role, 0.0, f"workflow.{self.name}")
-            raise
-        if hold is not None and self.budget is not None:
-            cost = completion.usage.cost
-            await self.budget.settle(hold, self.role, cost, f"workflow.{self.name}")
+        metered = Metered(self.model, self.budget, self.role, self.max_tokens, hold="worst")
+        completion = await metered.complete(messages, [], thread=f"workflow.{self.name}")
+        if isinstance(completion, Refusal):
+            # A workflow does not stop on a budget: it says so and uses its template.
+            return Written(text=fallback, by=f"template ({completion.message()})")
         text = completion.content.strip()
         if not text:
             return Written(text=fallback, by="template")

@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails
 from equipage.errors import ConfigError
 from equipage.yamlread import compose, construct
 
-__all__ = ["FieldIssues", "Loc", "Positions", "config_error", "dotted", "parse_yaml"]
+__all__ = ["FieldIssues", "Loc", "Positions", "config_error", "dotted", "issues_of", "parse_yaml"]
 
 Loc = tuple[str | int, ...]
 
@@ -101,20 +101,28 @@ def config_error(
     err: ValidationError, path: str, positions: Positions, root: type[BaseModel]
 ) -> ConfigError:
     """One ConfigError listing every problem of ``err``, each on its own line with its line."""
-    problems: list[tuple[int, str, str]] = []
-    for detail in err.errors():
-        cause = (detail.get("ctx") or {}).get("error")
-        if isinstance(cause, FieldIssues):
-            for loc, message in cause.issues:
-                full = (*detail["loc"], *loc)
-                problems.append((positions.line_for(full), dotted(full), message))
-        else:
-            loc = detail["loc"]
-            problems.append((positions.line_for(loc), dotted(loc), _explain(detail, root)))
+    problems = [
+        (positions.line_for(loc), dotted(loc), message) for loc, message in issues_of(err, root)
+    ]
     problems.sort(key=lambda problem: problem[0])
     (line, field, message), *rest = problems
     more = "".join(f"\n{path}:{n}: {f}: {m}" for n, f, m in rest)
     return ConfigError(f"{field}: {message}{more}", path=path, line=line, field=field)
+
+
+def issues_of(err: ValidationError, root: type[BaseModel], at: Loc = ()) -> list[tuple[Loc, str]]:
+    """Each problem of ``err`` (raised by ``root``) as the field to fix and what to write.
+
+    ``at`` is where ``root`` sits in the file, for messages that name a parent field.
+    """
+    issues: list[tuple[Loc, str]] = []
+    for detail in err.errors():
+        cause = (detail.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldIssues):
+            issues += [((*detail["loc"], *loc), message) for loc, message in cause.issues]
+        else:
+            issues.append((tuple(detail["loc"]), _explain(detail, root, at)))
+    return issues
 
 
 _FRIENDLY = {
@@ -131,7 +139,7 @@ _FRIENDLY = {
 }
 
 
-def _explain(detail: ErrorDetails, root: type[BaseModel]) -> str:
+def _explain(detail: ErrorDetails, root: type[BaseModel], at: Loc = ()) -> str:
     loc, kind = detail["loc"], detail["type"]
     if kind == "extra_forbidden":
         known = list(_model_fields(root, loc[:-1]))
@@ -148,7 +156,8 @@ def _explain(detail: ErrorDetails, root: type[BaseModel]) -> str:
     info = _model_fields(root, field[:-1]).get(str(field[-1])) if field else None
     expected = f" Expected: {info.description}." if info and info.description else ""
     if kind == "missing":
-        under = f" under {dotted(loc[:-1])}" if len(loc) > 1 else ""
+        parent = (*at, *loc[:-1])
+        under = f" under {dotted(parent)}" if parent else ""
         return f"is required but missing; add `{loc[-1]}:`{under}.{expected}"
     found = repr(detail["input"])
     found = found if len(found) <= 60 else found[:57] + "..."

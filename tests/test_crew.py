@@ -230,6 +230,25 @@ async def test_answer_to_a_question_that_is_not_open_changes_nothing(
     assert reply.text == "Question deadbeef is no longer open; nothing was changed."
 
 
+async def test_answer_to_a_closed_question_is_refused_in_the_founders_language(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    async with crew_running(redis, keys) as crew:
+        await crew.bus.publish(
+            Envelope(
+                kind=Kind.ANSWER,
+                company="acme",
+                to="ceo",
+                sender="member:alice",
+                thread="console:alice",
+                origin=ORIGIN.model_copy(update={"language": "fr"}),
+                answer=Answer(question_id="deadbeef", approved=True),
+            )
+        )
+        [reply] = await crew.outbox(1)
+    assert reply.text == "La question deadbeef n'est plus ouverte ; rien n'a été changé."
+
+
 async def test_fact_remembered_by_one_role_is_recalled_by_another(
     redis: aioredis.Redis, keys: Keys
 ) -> None:

@@ -870,7 +870,7 @@ async def test_closing_the_gateway_ends_the_typing_it_keeps_alive(bus: Bus) -> N
 
 
 def test_the_origin_remembers_the_language_the_person_wrote_in() -> None:
-    from equipage.text import language_of
+    from equipage.language import language_of
 
     assert language_of("Prépare un post de lancement pour la semaine prochaine") == "fr"
     assert language_of("Prepare a launch post for next week") == "en"

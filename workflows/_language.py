@@ -3,7 +3,8 @@
 The input's ``language`` when it is ``fr`` or ``en``; else the language the founder wrote in,
 which the gateway read off their message and which travels on the thread's ``Origin``
 through every delegation; else the first of ``company.profile.languages`` (a scheduled run
-has no message); else English. Reports exist in French and English only.
+has no message); else English. Reports exist in French and English only
+(``equipage.language``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from pydantic import Field
 
 from equipage.config import Profile
 from equipage.envelope import Origin
+from equipage.language import Language, choose, number
 
 __all__ = ["LANGUAGE_HELP", "Asked", "Said", "language_field", "number", "report_language"]
 
 Asked = Literal["auto", "fr", "en"]
-Said = Literal["fr", "en"]
+Said = Language
 
 LANGUAGE_HELP = (
     "language of the report for the founder: 'fr' or 'en'; 'auto' (default) follows the "
@@ -34,17 +36,5 @@ def language_field() -> Any:
 
 def report_language(asked: str, profile: Profile | None, origin: Origin | None = None) -> Said:
     """``fr`` or ``en``: the input's choice, the founder's, else the company's first language."""
-    if asked == "fr":
-        return "fr"
-    if asked == "en":
-        return "en"
-    if origin is not None and origin.language in ("fr", "en"):
-        return "fr" if origin.language == "fr" else "en"
-    return "fr" if profile is not None and profile.language == "fr" else "en"
-
-
-def number(value: float, spec: str, language: str = "en") -> str:
-    """``format(value, spec)`` the reader's way: in French, thousands grouped with a
-    no-break space and a decimal comma (a comma there would read as decimals)."""
-    text = format(value, spec)
-    return text.replace(",", "\u00a0").replace(".", ",") if language == "fr" else text
+    told = origin.language if origin is not None else None
+    return choose(asked, told, profile.language if profile is not None else None)

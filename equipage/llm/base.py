@@ -1,4 +1,4 @@
-"""The model interface and the registry that finds a provider by name, importing it lazily."""
+"""The model interface, and ``load_model``: a provider found by name, imported lazily."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Protocol, runtime_checkable
 from equipage.errors import ConfigError
 from equipage.llm.messages import Completion, Message, ToolSpec
 from equipage.llm.options import ProviderOptions
+from equipage.llm.providers import PROVIDERS
 
-__all__ = ["PROVIDERS", "ChatModel", "TextSink", "close_model", "load_model"]
+__all__ = ["ChatModel", "TextSink", "close_model", "load_model"]
 
 #: Receives text deltas as a streaming model produces them (forwarded to the founder).
 TextSink = Callable[[str], Awaitable[None]]
@@ -44,24 +45,14 @@ async def close_model(model: ChatModel) -> None:
         await closer()
 
 
-#: provider name -> "module:factory". A factory is called as ``factory(model_id, options)``.
-PROVIDERS: dict[str, str] = {
-    "offline": "equipage.llm.offline:OfflineModel",
-    "anthropic": "equipage.llm.anthropic:AnthropicModel",
-    "openai": "equipage.llm.openai:OpenAIModel",
-}
-
-
 def load_model(spec: str, options: ProviderOptions | None = None) -> ChatModel:
     """Build a model from a ``provider[:model]`` spec such as ``anthropic:claude-haiku-4-5``."""
-    provider, _, model_id = spec.partition(":")
-    target = PROVIDERS.get(provider)
-    if target is None:
+    name, _, model_id = spec.partition(":")
+    provider = PROVIDERS.get(name)
+    if provider is None:
         known = ", ".join(sorted(PROVIDERS))
-        raise ConfigError(
-            f"unknown model provider {provider!r} in {spec!r}; known providers: {known}"
-        )
-    module_name, _, factory_name = target.partition(":")
+        raise ConfigError(f"unknown model provider {name!r} in {spec!r}; known providers: {known}")
+    module_name, _, factory_name = provider.factory.partition(":")
     factory = getattr(importlib.import_module(module_name), factory_name)
     model: ChatModel = factory(model_id, options or ProviderOptions())
     return model

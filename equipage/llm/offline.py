@@ -12,10 +12,11 @@ from collections.abc import Sequence
 
 from equipage import prompting
 from equipage.compaction import SUMMARY_HEADING
+from equipage.language import is_french
 from equipage.llm.base import TextSink
 from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
 from equipage.llm.options import ProviderOptions
-from equipage.text import is_french, matches_any
+from equipage.text import matches_any
 
 __all__ = ["OFFLINE_NOTE", "OfflineModel"]
 

@@ -29,14 +29,13 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Self
+from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from equipage.httpserver import LocalServer
+from equipage.testing.fake_server import FakeServer
 
 __all__ = [
     "DEFAULT_TEXT",
@@ -112,7 +111,7 @@ class RecordedRequest:
 Responder = Callable[[RecordedRequest], Step]
 
 
-class FakeAnthropic:
+class FakeAnthropic(FakeServer):
     """The fake server; ``async with`` starts it on a free port and stops it."""
 
     def __init__(
@@ -121,29 +120,23 @@ class FakeAnthropic:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self._responder = script if callable(script) else None
         self._queue: deque[Step] = deque() if callable(script) else deque(script)
         self._cache = _Cache(clock)
-        self._closing = asyncio.Event()
         self.requests: list[RecordedRequest] = []
-        self.url = ""
-        self._http: LocalServer | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL to give the SDK (empty until the server is started)."""
+        return self.origin if self.started else ""
 
     def push(self, *steps: Step) -> None:
         """Queue more answers; they are used once each, in order."""
         self._queue.extend(steps)
 
-    async def __aenter__(self) -> Self:
-        self._http = LocalServer(
-            Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
-        )
-        self.url = await self._http.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._closing.set()  # cuts scripted delays short
-        if self._http is not None:
-            await self._http.stop()
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/v1/messages", self._messages, methods=["POST"])]
 
     async def _messages(self, request: Request) -> Response:
         try:

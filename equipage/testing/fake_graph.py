@@ -20,14 +20,13 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from equipage.httpserver import LocalServer
+from equipage.testing.fake_server import FakeServer
 
 __all__ = ["FakeGraph", "GraphRequest", "sign"]
 
@@ -46,19 +45,23 @@ class GraphRequest:
     time: float
 
 
-class FakeGraph:
+class FakeGraph(FakeServer):
     """The fake server; ``async with`` starts it on a free port and stops it."""
 
     def __init__(self, *, token: str = "test-token") -> None:
+        super().__init__()
         self.token = token
         self.requests: list[GraphRequest] = []
         self.attempts: list[float] = []  # every POST, failed ones included
-        self.base_url = ""
         self.media_requests: list[str] = []  # media ids asked for, then "download:<id>"
         self._media: dict[str, tuple[bytes, str, int]] = {}
         self._signature = secrets.token_hex(8)
         self._failures: deque[tuple[int, float | None]] = deque()
-        self._http: LocalServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The Graph API base URL to give the channel (empty until the server is started)."""
+        return self.origin if self.started else ""
 
     @property
     def sent(self) -> list[dict[str, Any]]:
@@ -74,19 +77,12 @@ class FakeGraph:
         """Answer the next send with ``status`` (and a ``Retry-After`` header if given)."""
         self._failures.append((status, retry_after))
 
-    async def __aenter__(self) -> Self:
-        routes = [
+    def routes(self) -> list[BaseRoute]:
+        return [
             Route("/{phone_number_id}/messages", self._send, methods=["POST"]),
             Route("/lookaside/{media_id}", self._download, methods=["GET"]),
             Route("/{media_id}", self._media_info, methods=["GET"]),
         ]
-        self._http = LocalServer(Starlette(routes=routes))
-        self.base_url = await self._http.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._http is not None:
-            await self._http.stop()
 
     async def _send(self, request: Request) -> JSONResponse:
         self.attempts.append(time.monotonic())

@@ -23,19 +23,17 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Literal, NotRequired, Self
+from typing import Literal, NotRequired
 
 from pydantic import ConfigDict, JsonValue, TypeAdapter, with_config
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 # pydantic validates typing.TypedDict only from Python 3.12; typing_extensions comes with it.
 from typing_extensions import TypedDict
 
-from equipage.httpserver import LocalServer
+from equipage.testing.fake_server import FakeServer
 
 __all__ = ["ChatMessage", "FakeCall", "FakeOpenAI", "RecordedRequest", "SentToolCall"]
 
@@ -117,7 +115,7 @@ class _Delay:
 _Step = _Reply | _Error | _Delay
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeServer):
     """Serves scripted answers in order; answers ``default_text`` once the script is empty."""
 
     def __init__(
@@ -126,18 +124,16 @@ class FakeOpenAI:
         *,
         tool_call_indexes: Literal["counted", "omitted", "zero"] = "counted",
     ) -> None:
+        super().__init__()
         self.default_text = default_text
         self.tool_call_indexes = tool_call_indexes
         self.requests: list[RecordedRequest] = []
         self._steps: deque[_Step] = deque()
-        self._closing = asyncio.Event()
-        self._http: LocalServer | None = None
-        self._port = 0
 
     @property
     def url(self) -> str:
         """The base URL to give the SDK, ending in ``/v1``."""
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"{self.origin}/v1"
 
     def push_text(self, *pieces: str, usage: tuple[int, int] | None = (11, 7)) -> None:
         """Answer with text streamed in these pieces; ``usage=None`` sends no usage at all."""
@@ -161,23 +157,8 @@ class FakeOpenAI:
         """Wait this long before answering the next request (with the step after this one)."""
         self._steps.append(_Delay(seconds))
 
-    async def __aenter__(self) -> Self:
-        self._http = LocalServer(
-            Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
-        )
-        await self._http.start()
-        self._port = self._http.port
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._closing.set()
-        if self._http is not None:
-            await self._http.stop()
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/v1/chat/completions", self._chat, methods=["POST"])]
 
     async def _chat(self, request: Request) -> Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

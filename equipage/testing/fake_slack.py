@@ -29,21 +29,19 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Annotated, Literal, NotRequired, Self
+from typing import Annotated, Literal, NotRequired
 from urllib.parse import parse_qsl, quote
 
 from pydantic import ConfigDict, Field, JsonValue, TypeAdapter, with_config
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 # pydantic validates typing.TypedDict only from Python 3.12; typing_extensions comes with it.
 from typing_extensions import TypedDict
 
-from equipage.httpserver import LocalServer
+from equipage.testing.fake_server import FakeServer
 
 __all__ = [
     "Ack",
@@ -160,7 +158,7 @@ class _Link:
     leaving: bool = False
 
 
-class FakeSlack:
+class FakeSlack(FakeServer):
     """Answers the Web API methods the Slack channel uses; records what it was sent."""
 
     def __init__(
@@ -170,6 +168,7 @@ class FakeSlack:
         app_token: str = "xapp-1-A00FAKEAPP1-test",
         bot_user: str = "U00FAKEBOT01",
     ) -> None:
+        super().__init__()
         self.token = token
         self.app_token = app_token
         self.bot_user = bot_user
@@ -187,14 +186,12 @@ class FakeSlack:
         self._tickets: set[str] = set()
         self._links: list[_Link] = []
         self._waiting: list[str] = []  # envelopes pushed while no socket could carry them
-        self._http: LocalServer | None = None
-        self._port = 0
         self._ts = 0
 
     @property
     def base_url(self) -> str:
         """The ``base_url`` to give slack_sdk, ending in ``/api/``."""
-        return f"http://127.0.0.1:{self._port}/api/"
+        return f"{self.origin}/api/"
 
     @property
     def open_sockets(self) -> int:
@@ -208,7 +205,7 @@ class FakeSlack:
 
     def file_url(self, name: str) -> str:
         """Where a file of ``files`` is served, as in a message's ``url_private_download``."""
-        return f"http://127.0.0.1:{self._port}/files/{quote(name)}"
+        return f"{self.origin}/files/{quote(name)}"
 
     def rate_limit_next(self, retry_after: int = 1) -> None:
         """Answer the next call with HTTP 429 and ``Retry-After: retry_after``."""
@@ -255,26 +252,15 @@ class FakeSlack:
             link.leaving = True
             link.outbox.put_nowait(None)
 
-    async def __aenter__(self) -> Self:
-        routes = [
+    def routes(self) -> list[BaseRoute]:
+        return [
             Route("/api/{method}", self._call, methods=["GET", "POST"]),
             Route("/files/{name:path}", self._file, methods=["GET"]),
             WebSocketRoute("/link/", self._link),
         ]
-        self._http = LocalServer(Starlette(routes=routes))
-        await self._http.start()
-        self._port = self._http.port
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._http is not None:
-            self.drop()
-            await self._http.stop()
+    def _release(self) -> None:
+        self.drop()
 
     async def _call(self, request: Request) -> Response:
         method = request.path_params["method"]
@@ -343,7 +329,10 @@ class FakeSlack:
         ticket = uuid.uuid4().hex
         self._tickets.add(ticket)
         self.opened += 1
-        return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/link/?ticket={ticket}"}
+        return {
+            "ok": True,
+            "url": f"{self.origin.replace('http://', 'ws://')}/link/?ticket={ticket}",
+        }
 
     async def _file(self, request: Request) -> Response:
         if request.headers.get("authorization", "") != f"Bearer {self.token}":

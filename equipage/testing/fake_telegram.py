@@ -26,15 +26,13 @@ import asyncio
 import contextlib
 import json
 import time
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from equipage.httpserver import LocalServer
+from equipage.testing.fake_server import FakeServer
 
 __all__ = ["FakeTelegram"]
 
@@ -52,10 +50,11 @@ _NOT_MODIFIED = (
 )
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer):
     """Serves queued updates and records sent messages, for one bot token."""
 
     def __init__(self, token: str = "123456:TEST-token") -> None:
+        super().__init__()
         self.token = token
         self.updates: list[Json] = []
         self.sent: list[Json] = []  # sendMessage parameters, decoded
@@ -68,20 +67,17 @@ class FakeTelegram:
         self._holds: dict[str, asyncio.Event] = {}
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
         self._arrived = asyncio.Event()
-        self._closing = asyncio.Event()
         self._next_message_id = 1
-        self._http: LocalServer | None = None
-        self._port = 0
 
     @property
     def base_url(self) -> str:
         """What to pass as ``telegram.Bot(base_url=...)``: the token is appended to it."""
-        return f"http://127.0.0.1:{self._port}/bot"
+        return f"{self.origin}/bot"
 
     @property
     def base_file_url(self) -> str:
         """What to pass as ``telegram.Bot(base_file_url=...)``."""
-        return f"http://127.0.0.1:{self._port}/file/bot"
+        return f"{self.origin}/file/bot"
 
     def add_file(self, file_id: str, data: bytes, *, size: int | None = None) -> str:
         """Serve ``data`` for ``file_id``; ``size`` overrides the size getFile reports."""
@@ -117,27 +113,15 @@ class FakeTelegram:
         found: Json = json.loads(json.dumps(self._messages[(str(chat_id), message_id)]))
         return found
 
-    async def __aenter__(self) -> Self:
-        routes = [
+    def routes(self) -> list[BaseRoute]:
+        return [
             Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
             Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
         ]
-        self._http = LocalServer(Starlette(routes=routes))
-        await self._http.start()
-        self._port = self._http.port
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._closing.set()  # ends pending long polls, so shutdown is not held up
+    def _release(self) -> None:
         for held in self._holds.values():
             held.set()
-        if self._http is not None:
-            await self._http.stop()
 
     async def _method(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:

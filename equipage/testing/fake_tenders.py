@@ -22,15 +22,13 @@ import asyncio
 import json
 from collections import deque
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from equipage.httpserver import LocalServer
+from equipage.testing.fake_server import FakeServer
 
 __all__ = ["FakeNotice", "FakeTenders", "boamp_record"]
 
@@ -54,10 +52,11 @@ class _Failure:
     retry_after: float | None
 
 
-class FakeTenders:
+class FakeTenders(FakeServer):
     """Serves TED and BOAMP notices; scripted failures are consumed in order, per API."""
 
     def __init__(self, notices: list[FakeNotice]) -> None:
+        super().__init__()
         self.ted = [n for n in notices if n.source == "ted"]
         self.boamp = [n for n in notices if n.source == "boamp"]
         self.requests: dict[str, list[dict[str, object]]] = {"ted": [], "ted-xml": [],
@@ -65,13 +64,11 @@ class FakeTenders:
         self.request_times: dict[str, list[float]] = {"ted": [], "ted-xml": [], "boamp": []}
         self._failures: dict[str, deque[_Failure]] = {"ted": deque(), "ted-xml": deque(),
                                                       "boamp": deque()}  # fmt: skip
-        self._closing = asyncio.Event()
-        self._http: LocalServer | None = None
 
     @property
     def url(self) -> str:
-        assert self._http is not None, "start the fake first: async with FakeTenders(...)"
-        return self._http.url
+        assert self.started, "start the fake first: async with FakeTenders(...)"
+        return self.origin
 
     def fail(
         self, api: Api, status: int, *, times: int = 1, retry_after: float | None = None
@@ -83,28 +80,16 @@ class FakeTenders:
     def publication_number(self, index: int) -> str:
         return f"{index + 1:08d}-2024"
 
-    async def __aenter__(self) -> Self:
-        app = Starlette(
-            routes=[
-                Route("/v3/notices/search", self._ted_search, methods=["POST"]),
-                Route("/en/notice/{number}/xml", self._ted_xml, methods=["GET"]),
-                Route(
-                    "/api/explore/v2.1/catalog/datasets/boamp/records",
-                    self._boamp_records,
-                    methods=["GET"],
-                ),
-            ]
-        )
-        self._http = LocalServer(app)
-        await self._http.start()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._closing.set()
-        if self._http is not None:
-            await self._http.stop()
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v3/notices/search", self._ted_search, methods=["POST"]),
+            Route("/en/notice/{number}/xml", self._ted_xml, methods=["GET"]),
+            Route(
+                "/api/explore/v2.1/catalog/datasets/boamp/records",
+                self._boamp_records,
+                methods=["GET"],
+            ),
+        ]
 
     async def _scripted(self, api: str, record: dict[str, object]) -> Response | None:
         self.requests[api].append(record)

@@ -1,28 +1,16 @@
 """The words the coach knows: stopwords, filler words and comfortable paces, in French and English.
 
 Everything is stored folded (lowercase, no accents, see ``equipage.text.fold``) and split
-on apostrophes and hyphens the way ``tokens`` splits transcript text, so "voilà" is
-``voila`` and "j'veux dire" would be ``j veux dire``.
+on apostrophes and hyphens the way ``equipage.text.words`` splits transcript text, so
+"voilà" is ``voila`` and "j'veux dire" would be ``j veux dire``. Which language a
+transcript is in is ``equipage.language``'s call.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Literal
+from equipage.language import Language
 
-from equipage.text import fold
-
-__all__ = [
-    "COMFORTABLE_WPM",
-    "FILLERS",
-    "LOOSE_FILLERS",
-    "STOPWORDS",
-    "Language",
-    "detect_language",
-    "tokens",
-]
-
-Language = Literal["fr", "en"]
+__all__ = ["COMFORTABLE_WPM", "FILLERS", "LOOSE_FILLERS", "STOPWORDS", "Language"]
 
 STOPWORDS: dict[Language, frozenset[str]] = {
     "fr": frozenset(
@@ -64,20 +52,3 @@ LOOSE_FILLERS = frozenset(
 # A rule of thumb, not a standard: ranges presentation coaches commonly quote for a talk
 # that is easy to follow. French speakers are usually timed a little faster in words.
 COMFORTABLE_WPM: dict[Language, tuple[int, int]] = {"en": (130, 160), "fr": (140, 180)}
-
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def tokens(text: str) -> list[str]:
-    """Folded word tokens; apostrophes and hyphens split ("l'idée" -> ``l``, ``idee``)."""
-    return _TOKEN.findall(fold(text))
-
-
-def detect_language(text: str) -> Language:
-    """French or English by counting stopwords of each (ties go to English)."""
-    counts = {lang: 0 for lang in STOPWORDS}
-    for token in tokens(text[:200_000]):
-        for lang, words in STOPWORDS.items():
-            if token in words:
-                counts[lang] += 1
-    return "fr" if counts["fr"] > counts["en"] else "en"

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from equipage.errors import InputRejected
+from equipage.text import words as tokens  # folded, as the lexicon stores them
 from workflows.coaching.fillers import (
     FillerCount,
     Repeat,
@@ -24,7 +25,7 @@ from workflows.coaching.fillers import (
     repeated_phrases,
     repeated_words,
 )
-from workflows.coaching.lexicon import COMFORTABLE_WPM, Language, tokens
+from workflows.coaching.lexicon import COMFORTABLE_WPM, Language
 from workflows.coaching.transcript import Format, Segment, Transcript
 
 __all__ = ["Measures", "Monologue", "Pause", "SpeakerShare", "Window", "measure", "spoken_words"]

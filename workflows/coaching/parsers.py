@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from equipage.errors import InputRejected
-from workflows.coaching.transcript import FORMATS_READ, Format, Segment, Word
+from workflows.coaching.shape import FORMATS_READ, Format, Segment, Word
 
 __all__ = ["PARSERS", "parse_json", "parse_srt", "parse_text", "parse_vtt"]
 

@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from equipage.errors import InputRejected
 from equipage.inputs import check_size
-from workflows.coaching.lexicon import Language, detect_language
+from equipage.language import Language, detect
+from workflows.coaching import parsers
+from workflows.coaching.shape import FORMATS_READ, Format, Segment, Transcript, Word
 
 __all__ = [
     "FORMATS_READ",
@@ -31,72 +31,11 @@ __all__ = [
     "sniff_format",
 ]
 
-Format = Literal["srt", "vtt", "json", "text"]
-
-FORMATS_READ = (
-    "SubRip (.srt), WebVTT (.vtt), word-timestamp JSON (Whisper segments[].words[], "
-    "a flat list of {word, start, end}, or Deepgram results) and plain text"
-)
-
 #: Default largest transcript read (``workflows.coaching.max_bytes``): three hours of
 #: speech are about 0.2 MB as text, 0.6 MB as SRT, 2 MB as word-timestamp JSON; parsing
 #: takes some 60 times the file's size in memory, so a 15 MB file took a worker's 880 MB.
 MAX_BYTES = 4 * 1024 * 1024
 TOO_LARGE = "send a shorter extract, or the SRT/VTT export rather than raw ASR JSON"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Word(_Model):
-    """One spoken word with its own timestamps (from word-level ASR output)."""
-
-    text: str
-    start: float
-    end: float
-    speaker: str | None = None
-
-
-class Segment(_Model):
-    """A cue, an ASR segment or a paragraph; times are None when the source has none."""
-
-    text: str
-    start: float | None = None
-    end: float | None = None
-    speaker: str | None = None
-    words: tuple[Word, ...] = ()
-
-
-class Transcript(_Model):
-    format: Format
-    language: Language
-    segments: tuple[Segment, ...]
-
-    @property
-    def timed(self) -> bool:
-        """True when segments carry start and end times, so pace can be measured."""
-        return bool(self.segments) and all(
-            s.start is not None and s.end is not None for s in self.segments
-        )
-
-    @property
-    def word_timed(self) -> bool:
-        """True when every segment carries its words with their own timestamps."""
-        return bool(self.segments) and all(s.words for s in self.segments)
-
-    @property
-    def speakers(self) -> list[str]:
-        """Speakers in order of first appearance."""
-        seen: dict[str, None] = {}
-        for segment in self.segments:
-            if segment.speaker:
-                seen.setdefault(segment.speaker, None)
-        return list(seen)
-
-    @property
-    def text(self) -> str:
-        return " ".join(s.text for s in self.segments)
 
 
 # SRT puts a comma before the milliseconds; WebVTT a dot (and may omit the hours).
@@ -153,8 +92,6 @@ def read_transcript(
     hint: str = "",
 ) -> Transcript:
     """Parse ``content`` into a Transcript, or raise InputRejected naming what is read."""
-    from workflows.coaching import parsers  # parsers import the models above
-
     content = content.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not content.strip():
         raise InputRejected(f"the transcript is empty; send {FORMATS_READ}.")
@@ -166,5 +103,5 @@ def read_transcript(
             f"I read {FORMATS_READ}."
         )
     text = " ".join(s.text for s in segments)
-    lang: Language = detect_language(text) if language == "auto" else language
+    lang: Language = detect(text, spoken=True) if language == "auto" else language
     return Transcript(format=found, language=lang, segments=tuple(segments))

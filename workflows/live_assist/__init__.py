@@ -13,7 +13,7 @@ anything twice.
 Modules: ``models`` (input, output), ``segments`` (the stream contract), ``feeders``
 (stdin, WebSocket), ``vocabulary`` and ``triggers`` (detection), ``phrasing``
 (templates, model brief), ``rolling`` (context), ``store`` (state and its Lua),
-``session`` (the loop).
+``session`` (the loop), ``commands`` (``/suggest`` and ``/endcall`` from chat).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from langgraph.graph import END, START, StateGraph
 from equipage.envelope import Envelope
 from equipage.errors import Handover
 from equipage.workflow import WorkflowContext, WorkflowState
+from workflows.live_assist.commands import COMMANDS
 from workflows.live_assist.feeders import (
     feed_stdin,
     serve_websocket,
@@ -100,6 +101,7 @@ class LiveAssist:
     long_running = True  # one run lasts the whole call: a worker pool of its own
     read_only = True  # it reads a transcript and writes to the founder only
     untrusted_output = True  # suggestions quote what the other party said
+    commands = COMMANDS  # the gateway passes them to the member's running call
     Input = LiveInput
     Output = LiveOutput
 

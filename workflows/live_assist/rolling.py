@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.live_assist.vocabulary import content_words, language_of
+from equipage.language import language_of
+from workflows.live_assist.vocabulary import content_words
 
 __all__ = ["Line", "Rolling"]
 
@@ -40,7 +41,7 @@ class Rolling(BaseModel):
     def add(self, line: Line, *, keep: int) -> None:
         self.recent.append(line)
         self.lines += 1
-        lang = language_of(line.text)
+        lang = language_of(line.text, spoken=True)
         self.french += lang == "fr"
         self.english += lang == "en"
         while len(self.recent) > keep:

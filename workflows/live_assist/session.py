@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from equipage import live
+from equipage.bus import Bus
 from equipage.envelope import Envelope, Kind, Origin
 from equipage.memory import Memory
 from equipage.workflow import WorkflowContext
@@ -79,7 +80,7 @@ class Session:
         self.run_id = run
         self.audience = audience
         self.clock = clock
-        self.state = LiveState(ctx.redis, ctx.keys, session, events_maxlen=events_maxlen)
+        self.state = LiveState(Bus(ctx.redis, ctx.keys, events_maxlen=events_maxlen), session)
         self.detector = Detector(params, ctx.profile)
         self.memory = Memory(ctx.redis, ctx.keys)
         self.rolling = Rolling()

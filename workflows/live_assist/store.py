@@ -2,21 +2,21 @@
 
 All of it sits in one hash, ``keys.live_state(session)``, and changes in one Lua script
 per segment: the cursor moves, the context is saved, the rate limit is checked and the
-suggestion is XADDed to the outbox, or none of it. So a worker that dies mid-segment
-leaves the segment to be done again, a segment done once is never done twice (its entry
-id is at or below the cursor), and any number of workers agree on the rate limit.
+suggestion is sent, or none of it. So a worker that dies mid-segment leaves the segment
+to be done again, a segment done once is never done twice (its entry id is at or below
+the cursor), and any number of workers agree on the rate limit. The scripts are the bus's
+(``Bus.script``): they send the suggestion as the bus sends every envelope.
 """
 
 from __future__ import annotations
 
 from typing import Literal, cast
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field
 
+from equipage.bus import Bus
+from equipage.entries import text
 from equipage.envelope import Envelope
-from equipage.events import Event, EventType
-from equipage.keys import Keys
 from workflows.live_assist.rolling import Rolling
 
 __all__ = ["LiveState", "Outcome", "Snapshot", "Step"]
@@ -33,9 +33,8 @@ redis.call('PERSIST', KEYS[2])
 return redis.call('HGETALL', KEYS[1])
 """
 
-# KEYS: state, outbox, events
-# ARGV: entry id, producer id, context, now, interval, asked, kind, topic, envelope, event,
-#       events maxlen, stale, written by a model, speech, ends the session
+# KEYS: state. ARGV: entry id, producer id, context, now, interval, asked, kind, topic,
+# stale, written by a model, speech, ends the session. Staged: the suggestion, if any.
 _STEP = """
 local function after(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -52,31 +51,29 @@ if ARGV[2] ~= '' and redis.call('HSETNX', state, 'seen:' .. ARGV[2], '1') == 0 t
   return 'duplicate'
 end
 redis.call('HSET', state, 'context', ARGV[3])
-if ARGV[14] == '1' then redis.call('HINCRBY', state, 'n:segments', 1) end
-if ARGV[12] == '1' then redis.call('HINCRBY', state, 'n:stale', 1) end
-if ARGV[15] == '1' then redis.call('HSET', state, 'ended', 'end') end
+if ARGV[11] == '1' then redis.call('HINCRBY', state, 'n:segments', 1) end
+if ARGV[9] == '1' then redis.call('HINCRBY', state, 'n:stale', 1) end
+if ARGV[12] == '1' then redis.call('HSET', state, 'ended', 'end') end
 if ARGV[7] == '' then return 'none' end
 local asked = ARGV[6] == '1'
 local last = redis.call('HGET', state, 'last_sent')
 local early = last and tonumber(ARGV[4]) - tonumber(last) < tonumber(ARGV[5])
-if ARGV[9] == '' or (early and not asked) then
+if staged == 0 or (early and not asked) then
   redis.call('HINCRBY', state, 'n:dropped', 1)
   return 'dropped'
 end
-redis.call('XADD', KEYS[2], '*', 'env', ARGV[9])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'event', ARGV[10])
+emit(1)
 redis.call('HSET', state, 'last_sent', ARGV[4], 'given:' .. ARGV[8], '1')
 redis.call('HINCRBY', state, 'n:kind:' .. ARGV[7], 1)
 if asked then redis.call('HINCRBY', state, 'n:asked', 1) end
-if ARGV[13] == '1' then redis.call('HINCRBY', state, 'n:model', 1) end
+if ARGV[10] == '1' then redis.call('HINCRBY', state, 'n:model', 1) end
 return 'sent'
 """
 
-# KEYS: state, outbox, events; ARGV: notice name, envelope, event, events maxlen
+# KEYS: state; ARGV: notice name. Staged: the notice.
 _ONCE = """
 if redis.call('HSETNX', KEYS[1], 'notice:' .. ARGV[1], '1') == 0 then return 0 end
-redis.call('XADD', KEYS[2], '*', 'env', ARGV[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'event', ARGV[3])
+emit(1)
 return 1
 """
 
@@ -118,22 +115,20 @@ class Step(BaseModel):
 class LiveState:
     """The state hash of one session, changed only through its scripts."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, session: str, *, events_maxlen: int):
-        self.redis = redis
-        self.keys = keys
-        self.key = keys.live_state(session)
-        self.segments = keys.live_segments(session)
-        self.events_maxlen = events_maxlen
-        self._open = redis.register_script(_OPEN)
-        self._step = redis.register_script(_STEP)
-        self._once = redis.register_script(_ONCE)
+    def __init__(self, bus: Bus, session: str):
+        self.redis = bus.redis
+        self.key = bus.keys.live_state(session)
+        self.segments = bus.keys.live_segments(session)
+        self._open = bus.redis.register_script(_OPEN)
+        self._step = bus.script(_STEP)
+        self._once = bus.script(_ONCE)
 
     async def open(self, run: str, *, now: float, since_ms: int) -> Snapshot:
         """Resume ``run``'s state, or start afresh reading entries newer than ``since_ms``."""
         raw = await self._open(
             keys=[self.key, self.segments], args=[run, repr(now), f"{since_ms}-0"]
         )
-        data = {_text(raw[i]): _text(raw[i + 1]) for i in range(0, len(raw), 2)}
+        data = {text(raw[i]): text(raw[i + 1]) for i in range(0, len(raw), 2)}
         return Snapshot(
             started=float(data["started"]),
             cursor=data["cursor"],
@@ -148,8 +143,7 @@ class LiveState:
 
     async def step(self, step: Step) -> Outcome:
         """Apply one segment's effects atomically; says what became of its suggestion."""
-        envelope = step.envelope
-        args: list[str | bytes] = [
+        args = [
             step.entry_id,
             step.producer_id,
             step.context.model_dump_json(),
@@ -158,21 +152,17 @@ class LiveState:
             _flag(step.asked),
             step.kind,
             step.topic,
-            envelope.encode() if envelope else "",
-            _published(envelope).encode() if envelope else "",
-            str(self.events_maxlen),
             _flag(step.stale),
             _flag(step.by_model),
             _flag(step.speech),
             _flag(step.ends),
         ]
-        return cast(Outcome, _text(await self._step(keys=self._streams(), args=args)))
+        staged = [step.envelope] if step.envelope else []
+        return cast(Outcome, text(await self._step(keys=[self.key], args=args, staged=staged)))
 
     async def once(self, name: str, envelope: Envelope) -> bool:
         """Send ``envelope`` unless a notice of that name was already sent this session."""
-        event = _published(envelope).encode()
-        args: list[str | bytes] = [name, envelope.encode(), event, str(self.events_maxlen)]
-        return bool(await self._once(keys=self._streams(), args=args))
+        return bool(await self._once(keys=[self.key], args=[name], staged=[envelope]))
 
     async def context(self) -> Rolling:
         """The rolling context as last committed."""
@@ -189,7 +179,7 @@ class LiveState:
     async def counts(self) -> dict[str, int]:
         raw = await self.redis.hgetall(self.key)
         return {
-            _text(k).removeprefix("n:"): int(v) for k, v in raw.items() if _text(k).startswith("n:")
+            text(k).removeprefix("n:"): int(v) for k, v in raw.items() if text(k).startswith("n:")
         }
 
     async def expire(self, seconds: int) -> None:
@@ -199,25 +189,6 @@ class LiveState:
             pipe.expire(self.segments, seconds)
             await pipe.execute()
 
-    def _streams(self) -> list[str]:
-        return [self.key, self.keys.outbox, self.keys.events]
-
-
-def _published(envelope: Envelope) -> Event:
-    return Event(
-        type=EventType.PUBLISHED,
-        envelope=envelope.id,
-        kind=envelope.kind.value,
-        sender=envelope.sender,
-        to=envelope.to,
-        thread=envelope.thread,
-        detail=envelope.text[:200],
-    )
-
 
 def _flag(value: bool) -> str:
     return "1" if value else "0"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

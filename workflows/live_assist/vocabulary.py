@@ -1,14 +1,15 @@
 """Words of a sales conversation, French and English: objections, questions, filler.
 
 Plain lists, matched on accent-folded words (``equipage.text``), so that "Trop cher",
-"trop cher !" and "TROP CHER" all count, with no model in the loop.
+"trop cher !" and "TROP CHER" all count, with no model in the loop. Which language a line
+is in is ``equipage.language``'s call.
 """
 
 from __future__ import annotations
 
 from equipage.text import words
 
-__all__ = ["OBJECTIONS", "content_words", "is_question", "language_of"]
+__all__ = ["OBJECTIONS", "content_words", "is_question"]
 
 #: Objection topic -> phrases that raise it (any language; folded when matched).
 OBJECTIONS: dict[str, tuple[str, ...]] = {
@@ -138,18 +139,6 @@ _QUESTION_STARTS = tuple(
     )
 )
 
-_FRENCH = frozenset(
-    "le la les un une des du de et est c ce cette ces qui que quoi pas oui non je tu il elle "
-    "on nous vous ils elles mon ma mes ton ta tes notre votre nos vos pour avec dans sur mais "
-    "donc tres trop bien aussi deja alors merci bonjour ca sont avez avons peut faut".split()
-)
-_ENGLISH = frozenset(
-    "the a an and is are was were be it this that these those what who we you they he she "
-    "i me my our your their not no yes for with in on of to but so too very also already "
-    "thanks hello can could would should do does did have has".split()
-)
-_ACCENTED = frozenset("éèêàâçùûîôœ")
-
 #: Words that say nothing about a topic, in a conversation (folded, 4+ letters).
 _FILLER = frozenset(
     """
@@ -183,13 +172,3 @@ def is_question(text: str) -> bool:
         return True
     start = " ".join(words(text)[:4]) + " "
     return start.startswith(_QUESTION_STARTS)
-
-
-def language_of(text: str) -> str:
-    """'fr', 'en', or '' when a line gives no clue; accents count for French."""
-    tokens = words(text)
-    french = sum(t in _FRENCH for t in tokens) + 2 * any(c in _ACCENTED for c in text.lower())
-    english = sum(t in _ENGLISH for t in tokens)
-    if french == english:
-        return ""
-    return "fr" if french > english else "en"

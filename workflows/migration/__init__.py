@@ -7,7 +7,7 @@ one at a time. It executes nothing outside: approving a step is a recorded sign-
 
 Modules: resource (the normalized model), machines, values, cai, tfjson, inventory
 (reading), prices, location, gcpcost, sizing, mapping, plan (costing), hcl, tf_scaleway,
-tf_hetzner, terraform (generated files), runbook, report, contract, graph.
+tf_hetzner, terraform (generated files), runbook, overview, report, contract, graph.
 """
 
 from __future__ import annotations

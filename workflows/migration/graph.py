@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
@@ -22,8 +22,9 @@ from equipage.workflow import WorkflowContext, WorkflowState
 from workflows._language import report_language
 from workflows.migration.contract import MigrationInput, MigrationOutput
 from workflows.migration.inventory import Inventory, read_inventory
+from workflows.migration.overview import INSTRUCTIONS, fallback
 from workflows.migration.plan import MigrationPlan, build_plan
-from workflows.migration.prices import load_prices
+from workflows.migration.prices import PriceTable, load_prices
 from workflows.migration.report import (
     Decision,
     cost_lines,
@@ -34,16 +35,9 @@ from workflows.migration.report import (
 from workflows.migration.report import unmapped_lines as unmapped
 from workflows.migration.runbook import Step, build_runbook
 from workflows.migration.terraform import generate
-from workflows.migration.words import eur, words
+from workflows.migration.words import words
 
 __all__ = ["build_graph"]
-
-_INSTRUCTIONS = (
-    "You write the overview of a cloud migration plan for a company's founder, in "
-    "{language}. In 4 to 6 sentences: what the inventory holds, what each target costs per "
-    "month against Google Cloud today, what has no equivalent, and what the first runbook "
-    "step is. Use only the figures in the material; invent none. No headings, no lists."
-)
 
 
 class _State(WorkflowState, total=False):
@@ -61,48 +55,53 @@ class _State(WorkflowState, total=False):
     overview_by: str
 
 
-def _fallback(plan: MigrationPlan, steps: list[Step], language: str) -> str:
-    kinds: dict[str, int] = {}
-    for item in plan.planned:
-        kinds[item.resource.kind.value] = kinds.get(item.resource.kind.value, 0) + 1
-    held = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-    against = " contre " if language == "fr" else " against "
-    costs = (" ; " if language == "fr" else "; ").join(
-        f"{t.target.value.title()} {eur(t.after_eur, language)}{against}"
-        f"{eur(t.before_eur, language)}"
-        for t in plan.totals
-    )
-    gaps = len(unmapped(plan))
-    if language == "fr":
-        return (
-            f"L'inventaire compte {len(plan.planned)} ressources ({held}). Coût mensuel de la "
-            f"partie chiffrée des deux côtés : {costs} sur Google Cloud aujourd'hui. "
-            f"{gaps} placement(s) sans équivalent sont listés avec leur raison. Le runbook a "
-            f"{len(steps)} étapes, chacune soumise à votre accord, en commençant par : "
-            f"{steps[0].title.lower() if steps else 'rien'}."
-        )
-    return (
-        f"The inventory holds {len(plan.planned)} resources ({held}). Monthly cost of the part "
-        f"priced on both sides: {costs} on Google Cloud today. {gaps} placement(s) have no "
-        f"equivalent and are listed with the reason. The runbook has {len(steps)} steps, each "
-        f"waiting for your sign-off, starting with: "
-        f"{steps[0].title.lower() if steps else 'nothing'}."
-    )
-
-
-def _save(folder: Path, files: dict[str, str]) -> None:
-    """Write the files under ``folder``; the same plan rewrites the same files."""
-    for relative, text in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
 def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
     """The graph, not yet compiled."""
-    prices = load_prices()
+    nodes = _Nodes(ctx, name, load_prices())
+    graph: StateGraph[Any] = StateGraph(_State)
+    graph.add_node("parse", nodes.parse)
+    graph.add_node("plan", nodes.plan)
+    graph.add_node("generate", nodes.generate)
+    graph.add_node("write", nodes.write)
+    graph.add_node("gate", nodes.gate)
+    graph.add_node("finish", _finish)
+    graph.add_edge(START, "parse")
+    graph.add_conditional_edges("parse", _after_parse, ["plan", "finish"])
+    graph.add_edge("plan", "generate")
+    graph.add_edge("generate", "write")
+    graph.add_conditional_edges("write", _after_write, ["gate", "finish"])
+    graph.add_conditional_edges("gate", _after_gate, ["gate", "finish"])
+    graph.add_edge("finish", END)
+    return graph
 
-    async def parse(state: _State) -> dict[str, Any]:
+
+def _after_parse(state: _State) -> Literal["plan", "finish"]:
+    return "finish" if state.get("problem") else "plan"
+
+
+def _after_write(state: _State) -> Literal["gate", "finish"]:
+    return "gate" if state["runbook"] else "finish"
+
+
+def _after_gate(state: _State) -> Literal["gate", "finish"]:
+    """The next step's question, until one is rejected or none is left."""
+    decisions = state.get("decisions") or []
+    if decisions and not decisions[-1].approved:
+        return "finish"
+    return "gate" if len(decisions) < len(state["runbook"]) else "finish"
+
+
+class _Nodes:
+    """The nodes that need the run's context, the workflow's name or the price table."""
+
+    def __init__(self, ctx: WorkflowContext, name: str, prices: PriceTable) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.prices = prices
+
+    async def parse(self, state: _State) -> dict[str, Any]:
+        """Read the inventory: the files given, the content pasted, the files sent."""
+        ctx = self.ctx
         params: MigrationInput = state["input"]
         run = hashlib.sha256(params.model_dump_json().encode()).hexdigest()[:10]
         language = report_language(params.language, ctx.profile, state.get("origin"))
@@ -122,17 +121,20 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
         await ctx.progress(f"migration: read {inventory.records} records")
         return {"run": run, "language": language, "inventory": inventory}
 
-    def plan(state: _State) -> dict[str, Any]:
+    def plan(self, state: _State) -> dict[str, Any]:
         params: MigrationInput = state["input"]
-        made = build_plan(state["inventory"], prices, tuple(params.targets))
+        made = build_plan(state["inventory"], self.prices, tuple(params.targets))
         return {"plan": made}
 
-    def make(state: _State) -> dict[str, Any]:
+    def generate(self, state: _State) -> dict[str, Any]:
+        """The OpenTofu files and the runbook."""
         params: MigrationInput = state["input"]
-        steps = build_runbook(state["plan"], prices, params.bandwidth_mbps, state["language"])
+        steps = build_runbook(state["plan"], self.prices, params.bandwidth_mbps, state["language"])
         return {"hcl": generate(state["plan"]), "runbook": steps}
 
-    async def write(state: _State) -> dict[str, Any]:
+    async def write(self, state: _State) -> dict[str, Any]:
+        """The overview, then plan.md and the OpenTofu files in the run's folder."""
+        ctx = self.ctx
         params: MigrationInput = state["input"]
         made, steps, language = state["plan"], state["runbook"], state["language"]
         mbps = params.bandwidth_mbps
@@ -144,15 +146,14 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
             ]
         )
         written = await ctx.write(
-            _INSTRUCTIONS.format(language="French" if language == "fr" else "English"),
+            INSTRUCTIONS.format(language="French" if language == "fr" else "English"),
             material,
-            fallback=_fallback(made, steps, language),
+            fallback=fallback(made, steps, language),
         )
         folder = Path(ctx.files) / f"plan-{state['run']}"
         files = [*state["hcl"], "plan.md"]
-        report = plan_markdown(
-            made, steps, files, written.text, written.by, mbps, prices.notes_in(language), language
-        )
+        notes = self.prices.notes_in(language)
+        report = plan_markdown(made, steps, files, written.text, written.by, mbps, notes, language)
         _save(folder, {**state["hcl"], "plan.md": report})
         await ctx.progress(f"migration: plan written to {folder}")
         return {
@@ -162,7 +163,8 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
             "overview_by": written.by,
         }
 
-    def gate(state: _State) -> dict[str, Any]:
+    def gate(self, state: _State) -> dict[str, Any]:
+        """Ask the founder to sign off the next runbook step; record the answer."""
         decisions = state.get("decisions") or []
         steps = state["runbook"]
         step = steps[len(decisions)]
@@ -171,7 +173,7 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
         detail = "\n".join(runbook_lines([step], [], state["input"].bandwidth_mbps, language))
         question = Question(
             id=question_id(
-                f"workflow.{name}",
+                f"workflow.{self.name}",
                 request.thread if request else state["run"],
                 f"step:{state['run']}:{step.number}",
             ),
@@ -196,66 +198,52 @@ def build_graph(ctx: WorkflowContext, name: str) -> StateGraph[Any]:
         )
         return {"decisions": [*decisions, decision]}
 
-    def after_gate(state: _State) -> str:
-        decisions = state.get("decisions") or []
-        if decisions and not decisions[-1].approved:
-            return "finish"
-        return "gate" if len(decisions) < len(state["runbook"]) else "finish"
 
-    async def finish(state: _State) -> dict[str, Any]:
-        params: MigrationInput = state["input"]
-        output = MigrationOutput(
-            problem=state.get("problem", ""),
-            plan=state.get("plan"),
-            steps=state.get("runbook") or [],
-            decisions=state.get("decisions") or [],
-            bandwidth_mbps=params.bandwidth_mbps,
-            folder=state.get("folder", ""),
-            files=state.get("files") or [],
-            overview=state.get("overview", ""),
-            overview_by=state.get("overview_by", ""),
-            language="fr" if state.get("language") == "fr" else "en",
+async def _finish(state: _State) -> dict[str, Any]:
+    """The output; with a plan written, runbook-state.md beside it tells the sign-offs."""
+    params: MigrationInput = state["input"]
+    output = MigrationOutput(
+        problem=state.get("problem", ""),
+        plan=state.get("plan"),
+        steps=state.get("runbook") or [],
+        decisions=state.get("decisions") or [],
+        bandwidth_mbps=params.bandwidth_mbps,
+        folder=state.get("folder", ""),
+        files=state.get("files") or [],
+        overview=state.get("overview", ""),
+        overview_by=state.get("overview_by", ""),
+        language="fr" if state.get("language") == "fr" else "en",
+    )
+    if output.plan is not None and output.folder:
+        _save(Path(output.folder), {"runbook-state.md": _runbook_state(output)})
+        if "runbook-state.md" not in output.files:
+            output.files.append("runbook-state.md")
+    return {"output": output}
+
+
+def _runbook_state(output: MigrationOutput) -> str:
+    """runbook-state.md: where the runbook stands, its steps, and each sign-off."""
+    language, w = output.language, words(output.language)
+    lines = [
+        output.runbook_state(),
+        "",
+        *runbook_lines(output.steps, output.decisions, output.bandwidth_mbps, language),
+    ]
+    lines += [
+        w["decision"].format(
+            n=d.step,
+            state=step_state(d.approved, language),
+            by=w["by"].format(member=d.by) if d.by else "",
+            note=w["colon"] + d.note if d.note else "",
         )
-        if output.plan is not None and output.folder:
-            language, w = output.language, words(output.language)
-            lines = [
-                output.runbook_state(),
-                "",
-                *runbook_lines(output.steps, output.decisions, params.bandwidth_mbps, language),
-            ]
-            lines += [
-                w["decision"].format(
-                    n=d.step,
-                    state=step_state(d.approved, language),
-                    by=w["by"].format(member=d.by) if d.by else "",
-                    note=w["colon"] + d.note if d.note else "",
-                )
-                for d in output.decisions
-            ]
-            _save(Path(output.folder), {"runbook-state.md": "\n".join(lines) + "\n"})
-            if "runbook-state.md" not in output.files:
-                output.files.append("runbook-state.md")
-        return {"output": output}
+        for d in output.decisions
+    ]
+    return "\n".join(lines) + "\n"
 
-    graph: StateGraph[Any] = StateGraph(_State)
-    for node_name, node in (
-        ("parse", parse),
-        ("plan", plan),
-        ("generate", make),
-        ("write", write),
-        ("gate", gate),
-        ("finish", finish),
-    ):
-        graph.add_node(node_name, node)
-    graph.add_edge(START, "parse")
-    graph.add_conditional_edges(
-        "parse", lambda s: "finish" if s.get("problem") else "plan", ["plan", "finish"]
-    )
-    graph.add_edge("plan", "generate")
-    graph.add_edge("generate", "write")
-    graph.add_conditional_edges(
-        "write", lambda s: "gate" if s["runbook"] else "finish", ["gate", "finish"]
-    )
-    graph.add_conditional_edges("gate", after_gate, ["gate", "finish"])
-    graph.add_edge("finish", END)
-    return graph
+
+def _save(folder: Path, files: dict[str, str]) -> None:
+    """Write the files under ``folder``; the same plan rewrites the same files."""
+    for relative, text in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")

@@ -40,6 +40,7 @@ __all__ = ["BUNDLED_TODAY", "WORKFLOW", "TendersInput", "TendersOutput"]
 BUNDLED_TODAY = date(2019, 12, 2)
 
 
+# Checkpoints record this class by module path: moved, saved checkpoints no longer revive it.
 class TendersInput(BaseModel):
     """What to watch and what to draft; the defaults watch TED and BOAMP for 7 days."""
 
@@ -119,137 +120,15 @@ class Tenders:
     Output = TendersOutput
 
     def build(self, ctx: WorkflowContext) -> StateGraph[Any]:
-        seen = SeenRegister(ctx.redis, ctx.keys)
-        where = ctx.profile.where if ctx.profile else ()
-        name = ctx.company_name or ctx.company.replace("-", " ").title()
-        drafter = Drafter(ctx, company=name, where=where)
-
-        def profile_of(params: TendersInput) -> TenderProfile:
-            if params.profile is not None:
-                return params.profile
-            return (ctx.profile.tenders if ctx.profile else None) or TenderProfile()
-
-        async def fetch(state: _State) -> dict[str, Any]:
-            params: TendersInput = state["input"]
-            sources = params.sources
-            if "sources" not in params.model_fields_set and profile_of(params).bundled:
-                # company.yaml asks for the shipped notices (a demo, a machine offline).
-                sources = TendersInput.bundled().sources
-            default = BUNDLED_TODAY if sources.bundled else date.today()
-            today = params.today or default
-            names = "bundled notices" if sources.bundled else "TED and BOAMP"
-            await ctx.progress(f"tenders: reading {names} as of {today}")
-            report = await fetch_tenders(sources, profile_of(params), today=today)
-            # A notice published after ``today`` did not exist yet (bundled or replayed data).
-            tenders = [t for t in report.tenders if t.published is None or t.published <= today]
-            failed = ", ".join(f.source for f in report.failures)
-            await ctx.progress(
-                f"tenders: {len(report.tenders)} notice(s) read"
-                + (f"; failed: {failed}" if failed else "")
-            )
-            language = report_language(params.language, ctx.profile, state.get("origin"))
-            say = phrases(language)
-            notes = []
-            if sources.bundled:
-                notes.append(say.bundled_note.format(today=today))
-            if not (params.profile or (ctx.profile and ctx.profile.tenders)):
-                notes.append(say.no_profile_note)
-            request: Envelope | None = state.get("request")
-            return {
-                "notes": notes,
-                "language": language,
-                "bundled": sources.bundled,
-                "run": request.id if request else uuid.uuid4().hex,
-                "today": today.isoformat(),
-                "tenders": tenders,
-                "failures": report.failures,
-                "fetched": report.fetched,
-                "unpublished": len(report.tenders) - len(tenders),
-            }
-
-        async def triage(state: _State) -> dict[str, Any]:
-            today = date.fromisoformat(state["today"])
-            found = await seen.triage(state["tenders"], run=state["run"], today=today)
-            await seen.prune(today=today)
-            return {"triage": found.model_dump(mode="json")}
-
-        async def rank(state: _State) -> dict[str, Any]:
-            params: TendersInput = state["input"]
-            today = date.fromisoformat(state["today"])
-            found = Triage.model_validate(state["triage"])
-            ranking = match(
-                [f.tender for f in found.new], profile_of(params), where=where, today=today
-            )
-            kept = {m.tender.id for m in (*ranking.matches, *ranking.upcoming)}
-            fresh = [f for f in found.new if f.tender.id in kept]
-            claimed = {f.tender.id for f in await seen.claim(fresh, run=state["run"], today=today)}
-            ranking = ranking.model_copy(
-                update={
-                    "matches": tuple(m for m in ranking.matches if m.tender.id in claimed),
-                    "upcoming": tuple(m for m in ranking.upcoming if m.tender.id in claimed),
-                }
-            )
-            await ctx.progress(f"tenders: {len(ranking.matches)} new match(es)")
-            return {
-                "ranked": list(ranking.matches),
-                "upcoming": list(ranking.upcoming),
-                "rejected": list(ranking.rejected),
-                "changes": list(found.changes),
-                "repeated": len(found.repeated) + len(fresh) - len(claimed),
-            }
-
-        async def draft(state: _State) -> dict[str, Any]:
-            params: TendersInput = state["input"]
-            today = date.fromisoformat(state["today"])
-            picks, missing = _picks(params, state, profile_of(params), where, today)
-            drafts = []
-            for found in picks:
-                await ctx.progress(f"tenders: drafting {found.tender.id}")
-                drafts.append(await drafter.draft(found, today=today))
-            return {"drafts": drafts, "missing": missing}
-
-        def approve(state: _State) -> dict[str, Any]:
-            drafts = state.get("drafts") or []
-            if not drafts:
-                return {"export": "none"}
-            files = [str(path) for path in planned(drafts, ctx.files)]
-            request: Envelope | None = state.get("request")
-            question = Question(
-                id=question_id(
-                    f"workflow.{self.name}",
-                    request.thread if request else state["run"],
-                    f"export:{state['run']}",
-                ),
-                text=_output(state, export="pending").question(files),
-            )
-            # The node re-runs from here on resume; the export itself is the next node.
-            given = Answer.model_validate(interrupt(question))
-            return {
-                "export": "approved" if given.approved else "rejected",
-                "export_note": given.text,
-            }
-
-        async def write(state: _State) -> dict[str, Any]:
-            if state.get("export") != "approved":
-                return {}
-            paths = export(state.get("drafts") or [], ctx.files)
-            await ctx.progress(f"tenders: exported {len(paths)} file(s)")
-            return {"files": [str(path) for path in paths]}
-
-        async def report(state: _State) -> dict[str, Any]:
-            return {"output": _output(state, export=state.get("export", "none"))}
-
+        nodes = _Nodes(ctx, self.name)
         graph: StateGraph[Any] = StateGraph(_State)
-        for name, node in (
-            ("fetch", fetch),
-            ("triage", triage),
-            ("rank", rank),
-            ("draft", draft),
-            ("approve", approve),
-            ("export", write),
-            ("report", report),
-        ):
-            graph.add_node(name, node)
+        graph.add_node("fetch", nodes.fetch)
+        graph.add_node("triage", nodes.triage)
+        graph.add_node("rank", nodes.rank)
+        graph.add_node("draft", nodes.draft)
+        graph.add_node("approve", nodes.approve)
+        graph.add_node("export", nodes.write)
+        graph.add_node("report", _report)
         graph.add_edge(START, "fetch")
         graph.add_edge("fetch", "triage")
         graph.add_edge("triage", "rank")
@@ -259,6 +138,145 @@ class Tenders:
         graph.add_edge("export", "report")
         graph.add_edge("report", END)
         return graph
+
+
+class _Nodes:
+    """The nodes that need the run's context, or what is built from it once per crew."""
+
+    def __init__(self, ctx: WorkflowContext, name: str) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.seen = SeenRegister(ctx.redis, ctx.keys)
+        self.where = ctx.profile.where if ctx.profile else ()
+        company = ctx.company_name or ctx.company.replace("-", " ").title()
+        self.drafter = Drafter(ctx, company=company, where=self.where)
+
+    def profile_of(self, params: TendersInput) -> TenderProfile:
+        """The run's tender profile: the input's, else company.yaml's, else the default."""
+        if params.profile is not None:
+            return params.profile
+        profile = self.ctx.profile
+        return (profile.tenders if profile else None) or TenderProfile()
+
+    async def fetch(self, state: _State) -> dict[str, Any]:
+        """Read the sources as of the run's day; a failing source leaves partial results."""
+        ctx = self.ctx
+        params: TendersInput = state["input"]
+        sources = params.sources
+        if "sources" not in params.model_fields_set and self.profile_of(params).bundled:
+            # company.yaml asks for the shipped notices (a demo, a machine offline).
+            sources = TendersInput.bundled().sources
+        default = BUNDLED_TODAY if sources.bundled else date.today()
+        today = params.today or default
+        names = "bundled notices" if sources.bundled else "TED and BOAMP"
+        await ctx.progress(f"tenders: reading {names} as of {today}")
+        report = await fetch_tenders(sources, self.profile_of(params), today=today)
+        # A notice published after ``today`` did not exist yet (bundled or replayed data).
+        tenders = [t for t in report.tenders if t.published is None or t.published <= today]
+        failed = ", ".join(f.source for f in report.failures)
+        await ctx.progress(
+            f"tenders: {len(report.tenders)} notice(s) read"
+            + (f"; failed: {failed}" if failed else "")
+        )
+        language = report_language(params.language, ctx.profile, state.get("origin"))
+        say = phrases(language)
+        notes = []
+        if sources.bundled:
+            notes.append(say.bundled_note.format(today=today))
+        if not (params.profile or (ctx.profile and ctx.profile.tenders)):
+            notes.append(say.no_profile_note)
+        request: Envelope | None = state.get("request")
+        return {
+            "notes": notes,
+            "language": language,
+            "bundled": sources.bundled,
+            "run": request.id if request else uuid.uuid4().hex,
+            "today": today.isoformat(),
+            "tenders": tenders,
+            "failures": report.failures,
+            "fetched": report.fetched,
+            "unpublished": len(report.tenders) - len(tenders),
+        }
+
+    async def triage(self, state: _State) -> dict[str, Any]:
+        """Sort the notices against the seen register: new, changed, cancelled, repeated."""
+        today = date.fromisoformat(state["today"])
+        found = await self.seen.triage(state["tenders"], run=state["run"], today=today)
+        await self.seen.prune(today=today)
+        return {"triage": found.model_dump(mode="json")}
+
+    async def rank(self, state: _State) -> dict[str, Any]:
+        """Rank the new notices; the matches are claimed so no other run reports them."""
+        params: TendersInput = state["input"]
+        today = date.fromisoformat(state["today"])
+        found = Triage.model_validate(state["triage"])
+        ranking = match(
+            [f.tender for f in found.new], self.profile_of(params), where=self.where, today=today
+        )
+        kept = {m.tender.id for m in (*ranking.matches, *ranking.upcoming)}
+        fresh = [f for f in found.new if f.tender.id in kept]
+        claims = await self.seen.claim(fresh, run=state["run"], today=today)
+        claimed = {f.tender.id for f in claims}
+        ranking = ranking.model_copy(
+            update={
+                "matches": tuple(m for m in ranking.matches if m.tender.id in claimed),
+                "upcoming": tuple(m for m in ranking.upcoming if m.tender.id in claimed),
+            }
+        )
+        await self.ctx.progress(f"tenders: {len(ranking.matches)} new match(es)")
+        return {
+            "ranked": list(ranking.matches),
+            "upcoming": list(ranking.upcoming),
+            "rejected": list(ranking.rejected),
+            "changes": list(found.changes),
+            "repeated": len(found.repeated) + len(fresh) - len(claimed),
+        }
+
+    async def draft(self, state: _State) -> dict[str, Any]:
+        """Memo, outline and letter for each tender picked."""
+        params: TendersInput = state["input"]
+        today = date.fromisoformat(state["today"])
+        profile = self.profile_of(params)
+        picks, missing = _picks(params, state, profile, self.where, today)
+        drafts = []
+        for found in picks:
+            await self.ctx.progress(f"tenders: drafting {found.tender.id}")
+            drafts.append(await self.drafter.draft(found, today=today))
+        return {"drafts": drafts, "missing": missing}
+
+    def approve(self, state: _State) -> dict[str, Any]:
+        """Ask the founder whether to export the drafts."""
+        drafts = state.get("drafts") or []
+        if not drafts:
+            return {"export": "none"}
+        files = [str(path) for path in planned(drafts, self.ctx.files)]
+        request: Envelope | None = state.get("request")
+        question = Question(
+            id=question_id(
+                f"workflow.{self.name}",
+                request.thread if request else state["run"],
+                f"export:{state['run']}",
+            ),
+            text=_output(state, export="pending").question(files),
+        )
+        # The node re-runs from here on resume; the export itself is the next node.
+        given = Answer.model_validate(interrupt(question))
+        return {
+            "export": "approved" if given.approved else "rejected",
+            "export_note": given.text,
+        }
+
+    async def write(self, state: _State) -> dict[str, Any]:
+        """Export the drafts as Markdown and DOCX, once approved."""
+        if state.get("export") != "approved":
+            return {}
+        paths = export(state.get("drafts") or [], self.ctx.files)
+        await self.ctx.progress(f"tenders: exported {len(paths)} file(s)")
+        return {"files": [str(path) for path in paths]}
+
+
+async def _report(state: _State) -> dict[str, Any]:
+    return {"output": _output(state, export=state.get("export", "none"))}
 
 
 def _picks(

@@ -1,16 +1,7 @@
-"""Run a checkpointed graph for one envelope, safely under redelivery.
-
-The handler of a role (or of the workflow runner) runs in its thread's turn (the worker
-holds the thread, envelopes in order, see ``equipage.worker``), looks at the thread's
-checkpoint and then either starts the graph on the new envelope, finishes a run that a
-dead worker left half done, resumes a thread paused on a question, or parks a
-message until the person answers. It returns what the run emitted; the worker commits
-that with the ack.
-"""
+"""The handler of one role: run its checkpointed graph for one envelope, safely redelivered."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -18,25 +9,23 @@ import redis.asyncio as aioredis
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
-from pydantic import JsonValue, ValidationError
 
 from equipage.agent import Emit, Outbox, thread_id
 from equipage.approval_text import still_waiting, waiting_first
-from equipage.approvals import Answers, Approval, Approvals, Asked
+from equipage.approvals import Answers, Approval, Approvals
 from equipage.audit import Audit, AuditEntry
 from equipage.budget import Budget
 from equipage.checkpoint import RedisSaver
-from equipage.envelope import Answer, Envelope, Kind, Question, new_id
-from equipage.errors import HopLimitExceeded, InputRejected
+from equipage.envelope import Answer, Envelope, Kind, new_id
+from equipage.errors import HopLimitExceeded
 from equipage.events import Event, EventType
+from equipage.failure_text import no_longer_open, too_many_hops
 from equipage.keys import Keys
 from equipage.llm.messages import Message
 from equipage.outside import outside_messages
 from equipage.prompting import result_text
-from equipage.tools import ThreadContext, answer, to_person, workflow_inbox
-from equipage.workflow import Workflow, crew_refusal, with_settings
-
-__all__ = ["ThreadRunner", "WorkflowRunner"]
+from equipage.runtime.snapshot import asked_questions, besides, stopped_short, unfinished
+from equipage.tools import ThreadContext, to_person
 
 
 class ThreadRunner:
@@ -90,9 +79,9 @@ class ThreadRunner:
             if direct is not None:
                 return direct
         elif (
-            _stopped_short(snapshot)
-            and not _besides(waiting, envelope)
-            and _unfinished(snapshot, envelope)
+            stopped_short(snapshot)
+            and not besides(waiting, envelope)
+            and unfinished(snapshot, envelope)
         ):
             # A worker died mid-run on this very envelope (an answer that resumed the
             # thread included): finish from the checkpoint.
@@ -115,7 +104,7 @@ class ThreadRunner:
         call. They leave through the outbox of this same checkpoint update, so a crash
         can neither lose nor repeat them.
         """
-        if _besides(waiting, envelope):
+        if besides(waiting, envelope):
             return  # the turn asked more than this question: it has not resumed yet
         snapshot = await self.graph.aget_state(config)
         parked: list[Envelope] = snapshot.values.get("parked") or []
@@ -143,8 +132,8 @@ class ThreadRunner:
             given = envelope.answer
             if given is None or given.question_id not in waiting:
                 asked = given.question_id if given else "?"
-                text = f"Question {asked} is no longer open; nothing was changed."
-                return [to_person(self._context(envelope), text)]
+                ctx = self._context(envelope)
+                return [to_person(ctx, no_longer_open(asked, self._language(ctx)))]
             update: dict[str, Any] = {**fresh, "hops": envelope.hops}
             answers = {**(snapshot.values.get("answers") or {}), given.question_id: given}
             others = [q for q in waiting if q not in answers]
@@ -212,13 +201,13 @@ class ThreadRunner:
         snapshot = await self.graph.aget_state(config)
         box = snapshot.values.get("outbox")
         out = list(box.items) if box is not None and box.cause == envelope.id else []
-        if not _stopped_short(snapshot):
+        if not stopped_short(snapshot):
             out += self.finished(envelope, snapshot.values)
         if envelope.kind is Kind.ANSWER and envelope.answer:
             await self._audit_answer(envelope, key)
             await self.approvals.close(envelope.answer.question_id, key)
         ctx = self._context(envelope, snapshot.values)
-        for question in (q for pause in snapshot.interrupts for q in _questions(pause.value)):
+        for question in (q for pause in snapshot.interrupts for q in asked_questions(pause.value)):
             await self.approvals.open(
                 Approval(
                     id=question.id,
@@ -296,109 +285,5 @@ class ThreadRunner:
                 detail=reason,
             )
         )
-        return [to_person(replace(self._context(envelope), reply_to=None), reason)]
-
-
-def _besides(waiting: tuple[str, ...], envelope: Envelope) -> tuple[str, ...]:
-    """The questions a thread waits on, besides the one ``envelope`` answers."""
-    answered = envelope.answer.question_id if envelope.answer else None
-    return tuple(q for q in waiting if q != answered)
-
-
-def _stopped_short(snapshot: StateSnapshot) -> bool:
-    """True unless the run reached its end: a step left to run, or one whose writes were
-    stored but not yet folded into a checkpoint (LangGraph then shows no ``next``: the
-    state looks finished while the steps after that one never ran)."""
-    return bool(snapshot.next or snapshot.tasks)
-
-
-def _unfinished(snapshot: StateSnapshot, envelope: Envelope) -> bool:
-    """True when the run ``envelope`` started stopped short, not on a question of its own.
-
-    The pause an answer resumed still shows when the resumed step failed; its answer is
-    stored, so the run goes on from there rather than asking again.
-    """
-    asked = {q.id for pause in snapshot.interrupts for q in _questions(pause.value)}
-    return not asked or (envelope.answer is not None and envelope.answer.question_id in asked)
-
-
-def _questions(value: object) -> tuple[Question, ...]:
-    """The questions a pause asks: one, or every question of a turn (``Asked``)."""
-    if isinstance(value, Asked):
-        return value.questions
-    if isinstance(value, dict) and "questions" in value:
-        return Asked.model_validate(value).questions
-    return (Question.model_validate(value),)
-
-
-class WorkflowRunner(ThreadRunner):
-    """The bus handler of one workflow: validates its input, reports its output back."""
-
-    def __init__(
-        self,
-        workflow: Workflow,
-        *args: Any,
-        settings: Mapping[str, JsonValue] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(workflow_inbox(workflow.name), *args, **kwargs)
-        self.workflow = workflow
-        #: company.yaml's ``workflows.<name>``: the owner's values under every run's input.
-        self.settings = dict(settings or {})
-
-    def _input(self, envelope: Envelope) -> dict[str, JsonValue]:
-        call = envelope.workflow
-        return with_settings(self.settings, call.input if call else {})
-
-    async def __call__(self, envelope: Envelope) -> list[Envelope]:
-        if envelope.kind is Kind.WORKFLOW:
-            call = envelope.workflow
-            # start_workflow refuses these already; a run from any other producer is
-            # held to the same rule unless it says it is the owner's.
-            refusal = None
-            if call is not None and not call.by_owner:
-                name, model = self.workflow.name, self.workflow.Input
-                refusal = crew_refusal(name, model, call.input, self.settings)
-            if refusal is not None:
-                text = f"error: {refusal}"
-                return [answer(self._context(envelope, {"reply_to": envelope.reply_to}), text)]
-            try:
-                self.workflow.Input.model_validate(self._input(envelope))
-            except ValidationError as err:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
-                    for e in err.errors()
-                )
-                text = f"error: workflow {self.workflow.name} refused its input: {problems}"
-                return [answer(self._context(envelope, {"reply_to": envelope.reply_to}), text)]
-        try:
-            return await super().__call__(envelope)
-        except InputRejected as rejected:
-            # Content it was given cannot be used (a transcript in no known format...):
-            # retrying will not help; whoever started it is told what to send instead.
-            text = f"error: workflow {self.workflow.name} could not use its input: {rejected}"
-            context = {"reply_to": envelope.reply_to}
-            return [answer(self._context(envelope, context), text)]
-
-    def start(self, envelope: Envelope) -> dict[str, Any]:
-        return {
-            "input": self.workflow.Input.model_validate(self._input(envelope)),
-            "request": envelope,
-            "origin": envelope.origin,
-            "reply_to": envelope.reply_to,
-            "hops": envelope.hops,
-        }
-
-    def finished(self, envelope: Envelope, values: dict[str, Any]) -> list[Envelope]:
-        output = values.get("output")
-        if output is None:
-            return []
-        summary = getattr(output, "summary", None)
-        text = summary() if callable(summary) else output.model_dump_json(indent=2)
-        request: Envelope | None = values.get("request")
-        ctx = self._context(request or envelope, values)
-        # A workflow that reads documents from outside hands back untrusted output; so does
-        # a run whose output says it quotes outside words this time (a digest's tool names).
-        outside = self.workflow.untrusted_output or getattr(output, "untrusted", False) is True
-        ctx = replace(ctx, tainted=outside)
-        return [answer(ctx, str(text))]
+        ctx = replace(self._context(envelope), reply_to=None)
+        return [to_person(ctx, too_many_hops(envelope.hops, self.max_hops, self._language(ctx)))]

@@ -1,0 +1,79 @@
+"""``equipage status``: the crew's streams, loops, dead letters, questions and spend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from rich.markup import escape
+from rich.table import Table
+
+from equipage.app import open_session
+from equipage.cli.budget import render_spend
+from equipage.cli.common import ConfigOption, load, out, reported
+from equipage.config import CompanyConfig, Settings
+from equipage.status import StatusReport, read_status
+from equipage.supervise import State
+
+
+def status(config: ConfigOption = None) -> None:
+    """Streams, pending work, dead letters and the threads waiting on you."""
+    with reported():
+        settings, company = load(config)
+        asyncio.run(_status(settings, company))
+
+
+async def _status(settings: Settings, company: CompanyConfig) -> StatusReport:
+    async with open_session(company, settings) as session:
+        report = await read_status(session.redis, session.keys, session.roles)
+        _render_status(report)
+        await render_spend(session)
+        return report
+
+
+def _render_status(report: StatusReport) -> None:
+    table = Table(title=f"Crew of {report.company}")
+    for column in ("inbox", "entries", "pending", "not yet read"):
+        table.add_column(column, justify="right" if column != "inbox" else "left")
+    for s in report.streams:
+        table.add_row(s.role, str(s.length), str(s.pending), str(s.undelivered))
+    out.print(table)
+    out.print(f"workers alive: {len(report.workers)} {', '.join(report.workers)}")
+    _render_loops(report)
+    out.print(f"messages sent to people: {report.outbox_length}")
+    out.print(f"dead letters: {report.dead_total}")
+    for d in report.dead:
+        out.print(
+            f"  [red]{d.entry}[/] {escape(d.summary)} after {d.attempts} attempts: "
+            + escape(d.error)
+        )
+    if report.progress:
+        out.print("workflows:")
+    for p in report.progress:
+        out.print(f"  [cyan]{escape(p.workflow)}[/] {escape(p.detail)}")
+    out.print(f"waiting on you: {len(report.waiting)}")
+    for a in report.waiting:
+        # The last line is the question itself; a blank question still gets listed.
+        question = (a.text.strip().splitlines() or [""])[-1][:100]
+        out.print(f"  [yellow]{a.id}[/] ({a.role}) {escape(question)}  -> /approve {a.id}")
+    if report.events:
+        out.print(
+            "recent steps: " + ", ".join(f"{k} {v}" for k, v in sorted(report.events.items()))
+        )
+
+
+def _render_loops(report: StatusReport) -> None:
+    """The supervised loops that are down, or were restarted; one line when all are well."""
+    troubled = [h for h in report.loops if h.state is State.DOWN or h.restarts]
+    if not troubled:
+        processes = len({h.process for h in report.loops})
+        out.print(f"loops: {len(report.loops)} up in {processes} process(es)")
+        return
+    out.print("loops down or restarted:")
+    for h in troubled:
+        since = datetime.fromtimestamp(h.since).strftime("%Y-%m-%d %H:%M:%S")
+        style = "red" if h.state is State.DOWN else "yellow"
+        out.print(
+            f"  [{style}]{escape(h.process)} {escape(h.name)}[/] {h.state} since {since}, "
+            f"{h.restarts} restart(s); last error: {escape(h.error or '-')}"
+        )
