@@ -34,6 +34,7 @@ from channels.attachments import notice, read_attachments
 from channels.languages import Languages
 from channels.outbound import Outbound
 from channels.presence import Presence
+from channels.seen import CLAIMED, Seen
 from channels.wording import EN, Wording, wording
 from equipage.approvals import Approvals
 from equipage.budget import Budget
@@ -43,8 +44,7 @@ from equipage.commands import Command, Invocation, installed, table
 from equipage.config import CompanyConfig, Member
 from equipage.documents import Limits
 from equipage.envelope import Envelope, Kind, Origin
-from equipage.errors import ConfigError
-from equipage.keys import SEEN_FOR
+from equipage.errors import ConfigError, StillHandling
 from equipage.language import language_of
 from equipage.llm.pricing import CURRENCY
 from equipage.members import Members
@@ -89,10 +89,7 @@ class Gateway:
         self.documents = documents or Limits(memory=config.runtime.document_memory_mb * 1024 * 1024)
         self.presence = Presence(every=typing_every, longest=typing_for)
         self.languages = Languages(bus.redis, bus.keys, config.company.profile.language)
-        # How long a message's duplicate marker lives until it is stored (then SEEN_FOR):
-        # should Redis go away between the marker and the store, so that the marker cannot
-        # be taken back, it lapses, and a later delivery is handled instead of dropped.
-        self.claim_for = claim_for
+        self.seen = Seen(bus.redis, bus.keys, claim_for)
         # What workflows add (default: every installed workflow's), beside its own.
         self.commands = table(installed() if commands is None else commands, taken=_OWN)
         self.outbound = Outbound(
@@ -110,28 +107,30 @@ class Gateway:
     # -- inbound --------------------------------------------------------------------------
     async def receive(self, incoming: Incoming) -> list[Outgoing]:
         """Handle one message from a person; returns what to answer right away."""
-        if incoming.message_id and not await self._first_time(incoming):
-            log.info("duplicate %s message %s ignored", incoming.channel, incoming.message_id)
+        channel, message_id = incoming.channel, str(incoming.message_id)
+        if incoming.message_id and (found := await self.seen.claim(channel, message_id)):
+            if found == CLAIMED:
+                log.info("%s message %s sent again while being stored: later", channel, message_id)
+                raise StillHandling(f"{channel} message {message_id}")
+            log.info("duplicate %s message %s ignored", channel, message_id)
             return []
-        key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
         try:
             answers = await self._handle(incoming)
         except Exception:
             self.presence.stop(incoming.channel, incoming.chat)
-            # Forget we saw it, so the platform's redelivery is handled, not dropped.
             if incoming.message_id:
-                await self.bus.redis.delete(key)
+                await self.seen.forget(channel, message_id)
             raise
         if incoming.message_id:
             try:
-                await self.bus.redis.expire(key, SEEN_FOR)  # handled: a duplicate from now on
+                await self.seen.stored(channel, message_id)
             except RedisError as err:
                 # Handled all the same: the platform must not send it again.
                 log.warning(
                     "%s message %s handled, but marked seen for %gs only: %s",
-                    incoming.channel,
-                    incoming.message_id,
-                    self.claim_for,
+                    channel,
+                    message_id,
+                    self.seen.claim_for,
                     err,
                 )
         return answers
@@ -260,11 +259,6 @@ class Gateway:
             for role, limit in spend.daily_limits.items()
         ]
         return "\n".join([month, *days])
-
-    async def _first_time(self, incoming: Incoming) -> bool:
-        key = self.bus.keys.seen(incoming.channel, str(incoming.message_id))
-        claim = max(1, round(self.claim_for * 1000))
-        return bool(await self.bus.redis.set(key, 1, nx=True, px=claim))
 
     async def _answer(
         self, incoming: Incoming, member: Member, approved: bool, rest: str, shown: str | None

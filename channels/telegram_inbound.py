@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from channels.telegram_send import Api, retry_seconds
 from channels.telegram_updates import ALLOWED_UPDATES, check_shape
-from equipage.errors import ConfigError, MalformedWebhook
+from equipage.errors import ConfigError, MalformedWebhook, StillHandling
 from equipage.httpserver import read_body, read_json, refusing_malformed
 
 if TYPE_CHECKING:
@@ -72,6 +72,12 @@ async def poll(api: Api, handle: Handle, stop: asyncio.Event, timeout: int) -> N
         for update in updates:
             try:
                 await handle(update.to_dict())
+            except StillHandling:
+                # An earlier delivery (a run cut short) still claims it: handled once the
+                # claim is done or lapses.
+                log.info("telegram update %s still being stored; retrying", update.update_id)
+                await _pause(stop, 1.0)
+                break
             except Exception:
                 # Not confirmed: the next getUpdates hands the update over again.
                 log.exception("telegram update %s not handled; retrying", update.update_id)

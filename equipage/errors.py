@@ -21,8 +21,9 @@
         ├── HopLimitExceeded
         ├── Handover           the worker stops mid-run: the envelope stays for another one
         ├── TurnLost           a worker frozen past its heartbeat lost its thread: it stops
-        └── DeliveryRefused    a platform refuses a message for now (held, sent later)
-            └── WindowClosed
+        ├── DeliveryRefused    a platform refuses a message for now (held, sent later)
+        │   └── WindowClosed
+        └── StillHandling      a message delivered again while its first delivery is stored
 
 Messages are sentences that say what is wrong and how to fix it.
 """
@@ -50,6 +51,7 @@ __all__ = [
     "RequestFailed",
     "RuntimeFailure",
     "SourceError",
+    "StillHandling",
     "TurnLost",
     "Unrecoverable",
     "WindowClosed",
@@ -205,6 +207,15 @@ class TurnLost(ControlSignal):
     """Another worker took this run's thread over (this one was frozen past its heartbeat).
 
     Its writes were refused; the run stops and leaves the envelope to the new holder.
+    """
+
+
+class StillHandling(ControlSignal):
+    """A platform delivered a message again while its first delivery is still being stored.
+
+    Not a duplicate yet: had the first store failed, a 2xx to this delivery would lose the
+    message for good. The adapter answers "later" (a 5xx, no ack) and the platform sends it
+    again, to find it stored, or to store it should the first have failed.
     """
 
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from equipage.errors import MalformedWebhook
+from equipage.errors import MalformedWebhook, StillHandling
 
 __all__ = ["LocalServer", "read_body", "read_json", "refusing_malformed", "shaped"]
 
@@ -76,7 +76,8 @@ def shaped(model: type[Model], data: dict[str, Any]) -> Model:
 
 
 def refusing_malformed(platform: str, log: logging.Logger, endpoint: Endpoint) -> Endpoint:
-    """``endpoint``, answering 400 with one warning when it raises MalformedWebhook."""
+    """``endpoint``, answering 400 with one warning when it raises MalformedWebhook, and
+    503 with one line when the message is still being stored (the platform sends again)."""
     from starlette.responses import PlainTextResponse
 
     async def guarded(request: Any) -> Any:
@@ -85,6 +86,9 @@ def refusing_malformed(platform: str, log: logging.Logger, endpoint: Endpoint) -
         except MalformedWebhook as err:
             log.warning("%s webhook refused: %s", platform, err)
             return PlainTextResponse("Malformed webhook body", 400)
+        except StillHandling as err:
+            log.info("%s webhook answered later: %s is still being stored", platform, err)
+            return PlainTextResponse("Still being stored, send again", 503)
 
     return guarded
 

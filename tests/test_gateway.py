@@ -20,7 +20,7 @@ from equipage.chat import Attachment, Channel, Downloader, Incoming, Outgoing
 from equipage.config import CompanyConfig
 from equipage.documents import Limits
 from equipage.envelope import Envelope, Kind, Origin, Question
-from equipage.errors import DocumentRefused, RuntimeFailure
+from equipage.errors import DocumentRefused, RuntimeFailure, StillHandling
 from equipage.keys import GATEWAY_GROUP, Keys
 from equipage.testing import stream_entries, wait_for_stream, wait_until
 from tests.test_documents import FRENCH, pdf
@@ -612,6 +612,43 @@ async def test_message_whose_publish_failed_is_handled_when_the_platform_redeliv
     message = said("alice", "draft the newsletter", message_id="m1")
     with pytest.raises(ConnectionError):
         await gateway.receive(message)
+    assert await gateway.receive(message) == []
+    assert await redis.xlen(keys.inbox("ceo")) == 1
+
+
+async def test_a_redelivery_while_the_first_is_still_being_stored_is_not_taken_for_handled(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    # Slack sends again when it has no answer within 3 s. Answered as a duplicate (2xx)
+    # while the first delivery was still being stored, the message was lost if that store
+    # then failed: the platform had its 2xx and never sent it again.
+    release = asyncio.Event()
+
+    class Slow(Bus):
+        calls = 0
+
+        async def publish(self, envelope: Envelope) -> str:
+            self.calls += 1
+            if self.calls == 1:
+                await release.wait()
+                raise ConnectionError("redis went away")
+            return await super().publish(envelope)
+
+    bus = Slow(redis, keys)
+    gateway = Gateway(CONFIG, bus)
+    message = said("alice", "draft the newsletter", message_id="m1")
+    first = asyncio.create_task(gateway.receive(message))
+    await wait_until(lambda: _true(bus.calls == 1), what="the first delivery being stored")
+
+    with pytest.raises(StillHandling):
+        await gateway.receive(message)
+
+    release.set()
+    with pytest.raises(ConnectionError):
+        await first
+    assert await gateway.receive(message) == []
+    assert await redis.xlen(keys.inbox("ceo")) == 1
+    # Stored now: a later delivery is a duplicate.
     assert await gateway.receive(message) == []
     assert await redis.xlen(keys.inbox("ceo")) == 1
 

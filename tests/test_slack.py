@@ -293,6 +293,46 @@ async def test_event_the_gateway_has_not_stored_in_time_gets_503_and_is_stored_a
     assert len(await inbox(redis, keys)) == 1
 
 
+async def test_slacks_retry_while_the_first_delivery_is_stored_gets_503_so_a_failed_store_is_kept(
+    fake: FakeSlack, redis: aioredis.Redis, keys: Keys
+) -> None:
+    # Answered 200 as a duplicate, the retry would have lost the message when the first
+    # delivery's store then failed: Slack does not send again after a 2xx.
+    release = asyncio.Event()
+
+    class Stalled(Bus):
+        calls = 0
+
+        async def publish(self, envelope: Envelope) -> str:
+            self.calls += 1
+            if self.calls == 1:
+                await release.wait()
+                raise ConnectionError("redis went away")
+            return await super().publish(envelope)
+
+    bus = Stalled(redis, keys)
+    slack = SlackChannel(TOKEN, signing_secret=SECRET, base_url=fake.base_url, ack_within=0.05)
+    gateway = Gateway(CONFIG, bus, channels={"slack": slack})
+    transport = httpx.ASGITransport(app=Starlette(routes=slack.routes(gateway)))
+    seen = keys.seen("slack", str(MENTION["event_id"]))
+    async with httpx.AsyncClient(transport=transport, base_url="http://equipage") as http:
+        first = await post(http, MENTION)
+        retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+        again = await post(http, MENTION, headers=retry)
+        release.set()
+
+        async def forgotten() -> bool:
+            return not await redis.exists(seen)
+
+        await wait_until(forgotten, what="the failed first delivery forgotten")
+        retry = {"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_error"}
+        last = await post(http, MENTION, headers=retry)
+
+    assert (first.status_code, again.status_code, last.status_code) == (503, 503, 200)
+    await slack.aclose()
+    assert len(await inbox(redis, keys)) == 1
+
+
 async def test_event_is_answered_200_only_once_the_gateway_has_stored_it(
     client: httpx.AsyncClient, redis: aioredis.Redis, keys: Keys
 ) -> None:

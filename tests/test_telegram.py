@@ -656,6 +656,34 @@ async def test_webhook_failing_on_our_side_is_a_server_error_so_telegram_sends_a
     assert "webhook refused" not in caplog.text
 
 
+async def test_webhook_update_still_being_stored_is_answered_503_in_one_line_and_taken_later(
+    fake: FakeTelegram,
+    bus: Bus,
+    redis: aioredis.Redis,
+    keys: Keys,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Another delivery of update 123456789 holds its claim (Telegram sent again before our
+    # answer): not a duplicate yet, since that store may fail. 503: Telegram sends again.
+    caplog.set_level(logging.INFO)
+    seen = keys.seen("telegram", "123456789")
+    await redis.set(seen, "claimed", px=60_000)
+    gateway = Gateway(CONFIG, bus)
+    update = fixture("nutgram_update_text")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    try:
+        async with webhook(fake, gateway) as (_, client):
+            later = await client.post("/telegram/webhook", json=update, headers=headers)
+            await redis.delete(seen)  # that delivery failed and let go of it
+            taken = await client.post("/telegram/webhook", json=update, headers=headers)
+    finally:
+        await gateway.aclose()
+
+    assert (later.status_code, taken.status_code) == (503, 200)
+    assert "answered later" in caplog.text and "Traceback" not in caplog.text
+    assert await redis.get(seen) == b"stored"
+
+
 def test_webhook_mode_without_a_secret_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="secret"):
         TelegramChannel(TOKEN, mode="webhook")
