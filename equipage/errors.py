@@ -3,6 +3,7 @@
     EquipageError
     ├── ConfigError            a user mistake in company.yaml or the environment
     ├── MissingExtraError      an optional dependency is not installed
+    ├── CrewRefused            a farm refuses a crew move: name taken, unknown, wrong state
     ├── InputRejected          content from outside cannot be used (a file, a notice, an export)
     │   ├── DocumentRefused    a file a person sent is too large or of an unreadable type
     │   ├── MalformedWebhook   a signed webhook body that is not what the platform sends
@@ -38,6 +39,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "ControlSignal",
+    "CrewRefused",
     "DeliveryRefused",
     "DocumentRefused",
     "EquipageError",
@@ -89,6 +91,11 @@ class MissingExtraError(EquipageError):
 
     def __init__(self, feature: str, extra: str) -> None:
         super().__init__(f"{feature} requires the '{extra}' extra: pip install 'equipage[{extra}]'")
+
+
+class CrewRefused(EquipageError):
+    """A crew move the farm's registry refuses: the name is taken, unknown, or the crew is
+    in the wrong state; the message says what to do instead."""
 
 
 class InputRejected(EquipageError):

@@ -15,8 +15,10 @@ import re
 
 __all__ = [
     "CONSUMER_GROUP",
+    "FARM_TAG",
     "GATEWAY_GROUP",
     "SEEN_FOR",
+    "FarmKeys",
     "Keys",
     "thread_key",
     "validate_company_id",
@@ -42,6 +44,11 @@ def validate_company_id(company: str) -> str:
             "starting with a letter or digit"
         )
     return company
+
+
+#: Hash tag of the farm's own keys. The dot keeps it out of the company ids' alphabet, so
+#: no crew's keys ever share its prefix (deleting a crew named "farm" leaves the registry).
+FARM_TAG = ".farm"
 
 
 def thread_key(role: str, thread: str) -> str:
@@ -293,3 +300,40 @@ class Keys:
     def cp_thread_keys(self, thread_id: str) -> str:
         """Set of every checkpoint key of one thread, so deleting a thread is one pass."""
         return f"{self.prefix}cp:keys:{_part(thread_id)}"
+
+
+class FarmKeys:
+    """Key templates of the farm itself (its registry of crews) under one namespace.
+
+    Each crew's own keys stay under its company hash tag (``Keys``); no script or
+    transaction touches both.
+    """
+
+    def __init__(self, namespace: str = "eq") -> None:
+        if not namespace or "{" in namespace or ":" in namespace:
+            raise ValueError(f"namespace {namespace!r} must be non-empty, without ':' or '{{'")
+        self.namespace = namespace
+        self.prefix = f"{namespace}:{{{FARM_TAG}}}:"
+
+    @property
+    def info(self) -> str:
+        """Hash of the farm's own facts: when it was set up, its folder."""
+        return f"{self.prefix}info"
+
+    @property
+    def crews(self) -> str:
+        """Hash crew name -> JSON of its record (template, owner, created, quotas)."""
+        return f"{self.prefix}crews"
+
+    @property
+    def states(self) -> str:
+        """Hash crew name -> ``active``, ``paused`` or ``deleting``."""
+        return f"{self.prefix}crews:state"
+
+    def crew_match(self, crew: str) -> str:
+        """SCAN pattern of every key of one crew, under its company hash tag."""
+        return _glob_escape(Keys(crew, self.namespace).prefix) + "*"
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([\\*?\[\]])", r"\\\1", text)

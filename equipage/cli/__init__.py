@@ -12,7 +12,19 @@ from typing import Annotated
 import typer
 
 from equipage import __version__
-from equipage.cli import approvals, audit, budget, chat, demo, init, live, pair, status, workflow
+from equipage.cli import (
+    approvals,
+    audit,
+    budget,
+    chat,
+    demo,
+    farm,
+    init,
+    live,
+    pair,
+    status,
+    workflow,
+)
 from equipage.cli.common import UNRECOVERABLE_EXIT, out
 
 __all__ = ["UNRECOVERABLE_EXIT", "app", "main"]
@@ -36,6 +48,8 @@ app.add_typer(pair.pair_app, name="pair")
 app.add_typer(approvals.approvals_app, name="approvals")
 app.add_typer(workflow.workflow_app, name="workflow")
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(farm.farm_app, name="farm")
+app.add_typer(farm.crew_app, name="crew")
 
 
 def _version(value: bool) -> None:

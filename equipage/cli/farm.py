@@ -1,0 +1,142 @@
+"""``equipage farm`` and ``equipage crew``: set up a farm; create, list, pause, delete crews."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from equipage.cli.common import fail, out, reported
+from equipage.config import Settings
+from equipage.farm import (
+    DEFAULT_TEMPLATE,
+    Crew,
+    Farm,
+    Owner,
+    crew_config,
+    init_folder,
+    open_farm,
+)
+
+farm_app = typer.Typer(help="Host many crews on one Redis.", no_args_is_help=True)
+crew_app = typer.Typer(
+    help="Create, list, pause and delete the farm's crews.", no_args_is_help=True
+)
+
+FarmOption = Annotated[
+    Path, typer.Option("--farm", "-f", help="the farm's folder (where 'farm init' ran)")
+]
+NameArgument = Annotated[str, typer.Argument(help="the crew's name (a-z, 0-9, '-', '_')")]
+
+T = TypeVar("T")
+
+
+def _run(root: Path, action: Callable[[Farm], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with open_farm(root, Settings.from_env()) as farm:
+            return await action(farm)
+
+    return asyncio.run(run())
+
+
+@farm_app.command("init")
+def farm_init(
+    directory: Annotated[Path, typer.Argument(help="the farm's folder")] = Path("."),
+) -> None:
+    """Create templates/ with a default crew template, and record the farm on its Redis."""
+    with reported():
+        written = init_folder(directory)
+        first = _run(directory, lambda farm: farm.record())
+    for path in written:
+        out.print(f"[green]wrote[/] {path}")
+    if not first:
+        out.print(f"{directory} was already a farm; kept its templates.")
+    out.print(
+        "Next: [bold]equipage crew new NAME --owner PLATFORM:ID[/] creates a crew "
+        f"from templates/{DEFAULT_TEMPLATE}.yaml."
+    )
+
+
+@crew_app.command("new")
+def crew_new(
+    name: NameArgument,
+    owner: Annotated[str, typer.Option(help="the crew's owner as PLATFORM:ID, e.g. console:alice")],
+    template: Annotated[str, typer.Option(help="a template in templates/")] = DEFAULT_TEMPLATE,
+    owner_name: Annotated[
+        str | None, typer.Option(help="how the agents address the owner [default: their ID]")
+    ] = None,
+    language: Annotated[str, typer.Option(help="the crew's language: fr or en")] = "en",
+    farm: FarmOption = Path("."),
+) -> None:
+    """Create crew NAME from a template, owned by one person."""
+    with reported():
+        if language not in ("fr", "en"):
+            fail(f"--language {language!r}: use fr or en")
+        person = Owner.parse(owner, owner_name)
+        crew = _run(
+            farm,
+            lambda f: f.new_crew(name, owner=person, template=template, language=language),
+        )
+        config = crew_config(farm, crew.name)
+    out.print(f"Crew [bold]{crew.name}[/] is active, owned by {escape(str(crew.owner))}.")
+    out.print(f"[green]wrote[/] {config}")
+
+
+@crew_app.command("list")
+def crew_list(farm: FarmOption = Path(".")) -> None:
+    """Every crew of the farm: its state, owner, template and creation time."""
+    with reported():
+        crews = _run(farm, lambda f: f.registry.crews())
+    if not crews:
+        out.print("The farm has no crew yet; 'equipage crew new NAME --owner PLATFORM:ID'.")
+        return
+    table = Table()
+    for column in ("name", "state", "owner", "template", "created"):
+        table.add_column(column)
+    for crew in crews:
+        table.add_row(*_row(crew))
+    out.print(table)
+
+
+def _row(crew: Crew) -> tuple[str, ...]:
+    created = crew.created.strftime("%Y-%m-%d %H:%M UTC")
+    return (crew.name, crew.state.value, escape(str(crew.owner)), crew.template, created)
+
+
+@crew_app.command("pause")
+def crew_pause(name: NameArgument, farm: FarmOption = Path(".")) -> None:
+    """Hold crew NAME: it keeps everything and gets no work until resumed."""
+    with reported():
+        _run(farm, lambda f: f.registry.pause(name))
+    out.print(f"Crew [bold]{name}[/] is paused; 'equipage crew resume {name}' serves it again.")
+
+
+@crew_app.command("resume")
+def crew_resume(name: NameArgument, farm: FarmOption = Path(".")) -> None:
+    """Serve paused crew NAME again."""
+    with reported():
+        _run(farm, lambda f: f.registry.resume(name))
+    out.print(f"Crew [bold]{name}[/] is active again.")
+
+
+@crew_app.command("delete")
+def crew_delete(
+    name: NameArgument,
+    farm: FarmOption = Path("."),
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Delete crew NAME: every key of it on Redis, its folder, then its entry."""
+    if not yes:
+        typer.confirm(
+            f"Delete crew {name} and everything it holds (memory, threads, audit)? "
+            "This cannot be undone",
+            abort=True,
+        )
+    with reported():
+        removed = _run(farm, lambda f: f.delete_crew(name))
+    out.print(f"Crew [bold]{name}[/] is deleted ({removed} keys removed).")

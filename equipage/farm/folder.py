@@ -1,0 +1,164 @@
+"""A farm on disk and on its Redis: its templates, its crews' configs, and their lifecycle.
+
+The layout::
+
+    <farm>/templates/<template>.yaml    company.yaml texts with $placeholders
+    <farm>/crews/<crew>/company.yaml    each crew's rendered config
+    <farm>/.equipage/                   the embedded Redis's data, as for one company
+
+Redis is found the way a single company finds it (``Settings``: REDIS_URL, else the
+embedded server under the folder's EQUIPAGE_HOME).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from equipage.config import Settings
+from equipage.connection import check_server, connect, open_target
+from equipage.errors import ConfigError, CrewRefused
+from equipage.farm.crews import Crew, Owner, Quotas
+from equipage.farm.registry import Registry
+from equipage.farm.template import CrewValues, default_template, write_rendered
+from equipage.keys import validate_company_id
+
+__all__ = ["DEFAULT_TEMPLATE", "Farm", "crew_config", "init_folder", "open_farm"]
+
+#: The template ``equipage farm init`` writes and ``crew new`` uses unless told otherwise.
+DEFAULT_TEMPLATE = "default"
+_TEMPLATE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+def init_folder(root: Path) -> list[Path]:
+    """Create the farm's folders and its default template if missing; return what was written."""
+    templates = root / "templates"
+    templates.mkdir(parents=True, exist_ok=True)
+    (root / "crews").mkdir(exist_ok=True)
+    default = templates / f"{DEFAULT_TEMPLATE}.yaml"
+    if default.exists():
+        return []
+    default.write_text(default_template(), encoding="utf-8")
+    return [default]
+
+
+def crew_config(root: Path, crew: str) -> Path:
+    """Where the rendered company.yaml of ``crew`` lives in the farm at ``root``."""
+    return root / "crews" / validate_company_id(crew) / "company.yaml"
+
+
+class Farm:
+    """One farm: its folder and its registry of crews."""
+
+    def __init__(self, root: Path, registry: Registry) -> None:
+        self.root = root
+        self.registry = registry
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self.registry.redis
+
+    async def record(self) -> bool:
+        """Note on Redis that this folder is a farm; False if it was noted already."""
+        info = self.registry.keys.info
+        created = datetime.now(UTC).isoformat()
+        first = await self.redis.hsetnx(info, "created", created)
+        await self.redis.hset(info, "root", str(self.root.resolve()))
+        return bool(first)
+
+    def template(self, name: str) -> Path:
+        """The file of template ``name``; refuse one that is not in ``templates/``."""
+        folder = _check_folder(self.root)
+        path = folder / f"{name}.yaml"
+        if not _TEMPLATE_NAME.fullmatch(name) or not path.is_file():
+            known = sorted(p.stem for p in folder.glob("*.yaml"))
+            raise ConfigError(
+                f"no template named {name!r}; use one of: {', '.join(known) or 'none'}",
+                path=str(folder),
+                field="template",
+            )
+        return path
+
+    async def new_crew(
+        self,
+        name: str,
+        *,
+        owner: Owner,
+        template: str = DEFAULT_TEMPLATE,
+        language: str = "en",
+        quotas: Quotas | None = None,
+    ) -> Crew:
+        """Render the crew's config from ``template``, check it loads, then record the crew."""
+        try:
+            validate_company_id(name)
+        except ValueError as err:
+            raise ConfigError(f"crew name: {err}", field="name") from err
+        source = self.template(template)
+        target = crew_config(self.root, name)
+        staged = target.with_name("company.yaml.new")
+        values = CrewValues(name, owner.name, {owner.platform: owner.id}, language)
+        try:
+            write_rendered(source, values, staged)
+        except ConfigError:
+            _drop_empty(staged.parent)
+            raise
+        crew = Crew(
+            name=name,
+            template=template,
+            owner=owner,
+            language=language,
+            created=datetime.now(UTC),
+            quotas=quotas or Quotas(),
+        )
+        try:
+            created = await self.registry.create(crew)
+        except CrewRefused:
+            staged.unlink()
+            _drop_empty(staged.parent)
+            raise
+        staged.replace(target)
+        return created
+
+    async def delete_crew(self, name: str) -> int:
+        """Remove the crew's keys, its folder, then its entry; resumable after a crash."""
+        await self.registry.begin_delete(name)
+        removed = await self.registry.remove_keys(name)
+        shutil.rmtree(crew_config(self.root, name).parent, ignore_errors=True)
+        await self.registry.forget(name)
+        return removed
+
+
+@contextlib.asynccontextmanager
+async def open_farm(root: Path, settings: Settings) -> AsyncIterator[Farm]:
+    """Connect to the farm's Redis (the embedded one under ``root`` unless REDIS_URL is set)."""
+    _check_folder(root)
+    with open_target(settings.redis_url, root / settings.home) as target:
+        redis = connect(target)
+        try:
+            await check_server(redis)
+            yield Farm(root, Registry(redis, settings.namespace))
+        finally:
+            await redis.aclose()
+
+
+def _check_folder(root: Path) -> Path:
+    """The farm's templates folder; refuse a folder that is not a farm."""
+    folder = root / "templates"
+    if not folder.is_dir():
+        raise ConfigError(
+            "this folder is not a farm: it has no templates/; run 'equipage farm init' here",
+            path=str(root),
+        )
+    return folder
+
+
+def _drop_empty(folder: Path) -> None:
+    # A refused crew leaves no folder behind; an existing crew's folder is not empty.
+    with contextlib.suppress(OSError):
+        folder.rmdir()
