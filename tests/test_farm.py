@@ -290,6 +290,22 @@ def test_the_cli_runs_a_crew_s_whole_life(tmp_path: Path) -> None:
     assert "no crew yet" in run(tmp_path, "crew", "list", *on)
 
 
+def test_the_cli_moves_a_crew_out_and_back_in(tmp_path: Path) -> None:
+    folder = str(tmp_path)
+    run(tmp_path, "farm", "init", folder)
+    on = ("--farm", folder)
+    run(tmp_path, "crew", "new", "alice", "--owner", "console:alice", *on)
+    archive = str(tmp_path / "alice.tar.gz")
+    assert "exported to" in run(tmp_path, "crew", "export", "alice", "--out", archive, *on)
+    run(tmp_path, "crew", "delete", "alice", "--yes", *on)
+    assert "imported; it is active" in run(tmp_path, "crew", "import", archive, *on)
+    assert "alice" in run(tmp_path, "crew", "list", *on)
+    assert (tmp_path / "crews" / "alice" / "company.yaml").is_file()
+    assert "is not a crew archive" in run(
+        tmp_path, "crew", "import", str(tmp_path / "templates" / "default.yaml"), *on, code=1
+    )
+
+
 def test_crew_commands_outside_a_farm_say_how_to_make_one(tmp_path: Path) -> None:
     on = ("--farm", str(tmp_path))
     said = run(tmp_path, "crew", "new", "alice", "--owner", "console:a", *on, code=2)

@@ -22,6 +22,7 @@ from equipage.farm import (
     init_folder,
     open_farm,
 )
+from equipage.farm.archive import export_crew, import_crew
 
 farm_app = typer.Typer(help="Host many crews on one Redis.", no_args_is_help=True)
 crew_app = typer.Typer(
@@ -140,3 +141,31 @@ def crew_delete(
     with reported():
         removed = _run(farm, lambda f: f.delete_crew(name))
     out.print(f"Crew [bold]{name}[/] is deleted ({removed} keys removed).")
+
+
+@crew_app.command("export")
+def crew_export(
+    name: NameArgument,
+    farm: FarmOption = Path("."),
+    archive: Annotated[
+        Path | None, typer.Option("--out", "-o", help="the archive to write (NAME.tar.gz)")
+    ] = None,
+) -> None:
+    """Write crew NAME (its keys on Redis and its folder) to one archive."""
+    target = archive or Path(f"{name}.tar.gz")
+    with reported():
+        count = _run(
+            farm, lambda f: export_crew(f.registry, crew_config(f.root, name).parent, name, target)
+        )
+    out.print(f"Crew [bold]{name}[/] exported to {target} ({count} keys).")
+
+
+@crew_app.command("import")
+def crew_import(
+    archive: Annotated[Path, typer.Argument(help="an archive written by 'crew export'")],
+    farm: FarmOption = Path("."),
+) -> None:
+    """Restore a crew from an archive into this farm."""
+    with reported():
+        crew = _run(farm, lambda f: import_crew(f.registry, f.root, archive))
+    out.print(f"Crew [bold]{crew.name}[/] imported; it is {crew.state.value}.")

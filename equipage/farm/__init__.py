@@ -1,7 +1,8 @@
 """The farm: many crews on one Redis, each created from a template, paused and deleted at run time.
 
-This slice holds crews as data (templates, the registry, their lifecycle); serving them
-from one pool of workers comes later. A folder with one company.yaml stays a farm of one.
+This slice holds crews as data (templates, the registry, their lifecycle, an archive to
+move one between farms: ``archive``); serving them from one pool of workers comes later.
+A folder with one company.yaml stays a farm of one.
 """
 
 from __future__ import annotations
