@@ -211,8 +211,15 @@ async def test_message_sent_while_waiting_is_kept_and_the_founder_is_reminded(
     assert await redis.hlen(keys.memory) == 1
 
 
-async def test_answer_to_a_question_that_is_not_open_changes_nothing(
-    redis: aioredis.Redis, keys: Keys
+@pytest.mark.parametrize(
+    ("language", "refusal"),
+    [
+        (None, "Question deadbeef is no longer open; nothing was changed."),
+        ("fr", "La question deadbeef n'est plus ouverte ; rien n'a été changé."),
+    ],
+)
+async def test_answer_to_a_question_that_is_not_open_changes_nothing_and_says_so_in_their_language(
+    redis: aioredis.Redis, keys: Keys, language: str | None, refusal: str
 ) -> None:
     async with crew_running(redis, keys) as crew:
         await crew.bus.publish(
@@ -222,31 +229,12 @@ async def test_answer_to_a_question_that_is_not_open_changes_nothing(
                 to="ceo",
                 sender="member:alice",
                 thread="console:alice",
-                origin=ORIGIN,
+                origin=ORIGIN.model_copy(update={"language": language}),
                 answer=Answer(question_id="deadbeef", approved=True),
             )
         )
         [reply] = await crew.outbox(1)
-    assert reply.text == "Question deadbeef is no longer open; nothing was changed."
-
-
-async def test_answer_to_a_closed_question_is_refused_in_the_founders_language(
-    redis: aioredis.Redis, keys: Keys
-) -> None:
-    async with crew_running(redis, keys) as crew:
-        await crew.bus.publish(
-            Envelope(
-                kind=Kind.ANSWER,
-                company="acme",
-                to="ceo",
-                sender="member:alice",
-                thread="console:alice",
-                origin=ORIGIN.model_copy(update={"language": "fr"}),
-                answer=Answer(question_id="deadbeef", approved=True),
-            )
-        )
-        [reply] = await crew.outbox(1)
-    assert reply.text == "La question deadbeef n'est plus ouverte ; rien n'a été changé."
+    assert reply.text == refusal
 
 
 async def test_fact_remembered_by_one_role_is_recalled_by_another(

@@ -616,25 +616,29 @@ async def test_message_whose_publish_failed_is_handled_when_the_platform_redeliv
     assert await redis.xlen(keys.inbox("ceo")) == 1
 
 
+class FirstStoreStalls(Bus):
+    """A bus whose first publish waits for ``release``, then fails as if Redis went away."""
+
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+        super().__init__(redis, keys)
+        self.release = asyncio.Event()
+        self.calls = 0
+
+    async def publish(self, envelope: Envelope) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            await self.release.wait()
+            raise ConnectionError("redis went away")
+        return await super().publish(envelope)
+
+
 async def test_a_redelivery_while_the_first_is_still_being_stored_is_not_taken_for_handled(
     redis: aioredis.Redis, keys: Keys
 ) -> None:
     # Slack sends again when it has no answer within 3 s. Answered as a duplicate (2xx)
     # while the first delivery was still being stored, the message was lost if that store
     # then failed: the platform had its 2xx and never sent it again.
-    release = asyncio.Event()
-
-    class Slow(Bus):
-        calls = 0
-
-        async def publish(self, envelope: Envelope) -> str:
-            self.calls += 1
-            if self.calls == 1:
-                await release.wait()
-                raise ConnectionError("redis went away")
-            return await super().publish(envelope)
-
-    bus = Slow(redis, keys)
+    bus = FirstStoreStalls(redis, keys)
     gateway = Gateway(CONFIG, bus)
     message = said("alice", "draft the newsletter", message_id="m1")
     first = asyncio.create_task(gateway.receive(message))
@@ -643,7 +647,7 @@ async def test_a_redelivery_while_the_first_is_still_being_stored_is_not_taken_f
     with pytest.raises(StillHandling):
         await gateway.receive(message)
 
-    release.set()
+    bus.release.set()
     with pytest.raises(ConnectionError):
         await first
     assert await gateway.receive(message) == []

@@ -38,6 +38,7 @@ from equipage.errors import ConfigError, DocumentRefused, SourceError
 from equipage.keys import SEEN_FOR, Keys
 from equipage.testing import stream_entries, wait_for_stream, wait_until
 from equipage.testing.fake_slack import Ack, FakeSlack, blocks, sign
+from tests.test_gateway import FirstStoreStalls
 
 FIXTURES = Path(__file__).parent / "fixtures" / "slack"
 TOKEN = "xoxb-test-token"
@@ -298,19 +299,7 @@ async def test_slacks_retry_while_the_first_delivery_is_stored_gets_503_so_a_fai
 ) -> None:
     # Answered 200 as a duplicate, the retry would have lost the message when the first
     # delivery's store then failed: Slack does not send again after a 2xx.
-    release = asyncio.Event()
-
-    class Stalled(Bus):
-        calls = 0
-
-        async def publish(self, envelope: Envelope) -> str:
-            self.calls += 1
-            if self.calls == 1:
-                await release.wait()
-                raise ConnectionError("redis went away")
-            return await super().publish(envelope)
-
-    bus = Stalled(redis, keys)
+    bus = FirstStoreStalls(redis, keys)
     slack = SlackChannel(TOKEN, signing_secret=SECRET, base_url=fake.base_url, ack_within=0.05)
     gateway = Gateway(CONFIG, bus, channels={"slack": slack})
     transport = httpx.ASGITransport(app=Starlette(routes=slack.routes(gateway)))
@@ -319,7 +308,7 @@ async def test_slacks_retry_while_the_first_delivery_is_stored_gets_503_so_a_fai
         first = await post(http, MENTION)
         retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
         again = await post(http, MENTION, headers=retry)
-        release.set()
+        bus.release.set()
 
         async def forgotten() -> bool:
             return not await redis.exists(seen)
