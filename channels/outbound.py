@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from functools import cached_property
 
 from channels.languages import Languages
 from channels.presence import Presence
@@ -50,15 +51,7 @@ class Outbound:
         """Send outbox messages to their platforms until ``stop`` is set."""
         bus = self.bus
         await bus.ensure_groups(())
-        reader = Bus(
-            bus.redis,
-            bus.keys,
-            max_attempts=bus.max_attempts,
-            visibility_timeout=bus.visibility_timeout,
-            events_maxlen=bus.events_maxlen,
-            done_ttl=bus.done_ttl,
-            group=GATEWAY_GROUP,
-        )
+        reader = self._reader
         next_reclaim = 0.0
         loop = asyncio.get_running_loop()
         try:
@@ -74,6 +67,36 @@ class Outbound:
             # No answer leaves this gateway any more, so none would end the indicators.
             await self.presence.aclose()
 
+    async def drain(self, consumer: str, *, count: int = 50, reclaim: bool = False) -> int:
+        """Send what the outbox holds now, without waiting for more; return how many.
+
+        A farm's pool calls it when told a crew's outbox has mail, instead of keeping a
+        blocked read per crew; ``reclaim`` also takes over entries a dead process left.
+        """
+        reader = self._reader
+        deliveries: list[Delivery] = []
+        if reclaim:
+            deliveries += await reader.reclaim(self.bus.keys.outbox, consumer, count=count)
+        outbox = [self.bus.keys.outbox]
+        deliveries += await reader.read(outbox, consumer, count=count, block_ms=None)
+        for delivery in deliveries:
+            await self._deliver_one(reader, delivery)
+        return len(deliveries)
+
+    @cached_property
+    def _reader(self) -> Bus:
+        """The bus as the gateway's consumer group reads the outbox."""
+        bus = self.bus
+        return Bus(
+            bus.redis,
+            bus.keys,
+            max_attempts=bus.max_attempts,
+            visibility_timeout=bus.visibility_timeout,
+            events_maxlen=bus.events_maxlen,
+            done_ttl=bus.done_ttl,
+            group=GATEWAY_GROUP,
+        )
+
     async def release_held(self, channel: str, chat: str) -> None:
         """The person wrote again: what the platform refused before can go now."""
         key = self.bus.keys.held(channel, chat)
@@ -83,6 +106,8 @@ class Outbound:
             held, _ = await pipe.execute()
         for raw in held:
             await self.bus.redis.xadd(self.bus.keys.outbox, envelope_fields(raw))
+        if held and self.bus.signal is not None:
+            await self.bus.signal.after(self.bus.keys, [self.bus.keys.outbox])
         if held:
             log.info("%d held message(s) released to %s", len(held), channel)
 

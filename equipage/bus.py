@@ -24,6 +24,7 @@ from redis.exceptions import ResponseError
 from equipage.entries import (
     Delivery,
     Emitting,
+    Signal,
     delivery_of,
     envelope_fields,
     event_fields,
@@ -38,7 +39,7 @@ from equipage.housekeeping import Housekeeping
 from equipage.keys import CONSUMER_GROUP, GATEWAY_GROUP, Keys
 from equipage.turns import Begun, Turn, Turns
 
-__all__ = ["Begun", "Bus", "Delivery", "Turn"]
+__all__ = ["Begun", "Bus", "Delivery", "Signal", "Turn"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class Bus(Turns, Housekeeping):
         lease_ttl: float = 30.0,
         heartbeat_stale: float = 10.0,
         language: str = "en",
+        signal: Signal | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -104,6 +106,8 @@ class Bus(Turns, Housekeeping):
         self.lease_ttl = lease_ttl
         self.language = language  # the company's: what the bus says to people follows it
         self.heartbeat_stale = heartbeat_stale
+        #: A farm's pool is told of every envelope written (see ``entries.Signal``).
+        self.signal = signal
         self._publish = self.script(_PUBLISH)
         self._commit = self.script(_COMMIT)
 
@@ -112,6 +116,7 @@ class Bus(Turns, Housekeeping):
         """Create the consumer groups (and streams) if they do not exist yet."""
         streams = [(self.keys.inbox(role), self.group) for role in roles]
         streams.append((self.keys.outbox, GATEWAY_GROUP))
+        await self.redis.sadd(self.keys.streams, *(stream for stream, _ in streams))
         for stream, group in streams:
             try:
                 await self.redis.xgroup_create(stream, group, id="0", mkstream=True)
@@ -129,7 +134,7 @@ class Bus(Turns, Housekeeping):
         change together: ``body`` calls ``emit(i)`` for the i-th envelope it is given (see
         ``equipage.entries``), so the stream format stays the bus's.
         """
-        return Emitting(self.redis, self.keys, body, maxlen=self.events_maxlen)
+        return Emitting(self.redis, self.keys, body, maxlen=self.events_maxlen, signal=self.signal)
 
     # -- producing ---------------------------------------------------------------------
     async def publish(self, envelope: Envelope) -> str:
@@ -138,6 +143,8 @@ class Bus(Turns, Housekeeping):
         An envelope for a role also joins its thread's order list, so the thread's
         envelopes are handled one at a time in the order they were published.
         """
+        if self.signal is not None:
+            await self.signal.before(self.keys)
         return text(await self._publish(staged=[envelope]))
 
     async def emit(self, event: Event) -> None:
@@ -148,9 +155,15 @@ class Bus(Turns, Housekeeping):
 
     # -- consuming ---------------------------------------------------------------------
     async def read(
-        self, streams: Sequence[str], consumer: str, *, count: int = 10, block_ms: int = 1000
+        self,
+        streams: Sequence[str],
+        consumer: str,
+        *,
+        count: int = 10,
+        block_ms: int | None = 1000,
     ) -> list[Delivery]:
-        """New entries for ``consumer`` from any of ``streams``, waiting up to ``block_ms``."""
+        """New entries for ``consumer`` from any of ``streams``, waiting up to ``block_ms``
+        (None: answers at once, for a farm's pool that was told there is work)."""
         reply: Any = await self.redis.xreadgroup(
             self.group,
             consumer,
@@ -260,9 +273,12 @@ class Bus(Turns, Housekeeping):
                 maxlen=self.events_maxlen,
                 approximate=True,
             )
-            if attempt == 1 and (notice := self._notice(delivery, shown, attempt)) is not None:
+            notice = self._notice(delivery, shown, attempt) if attempt == 1 else None
+            if notice is not None:
                 pipe.xadd(self.keys.outbox, envelope_fields(notice.encode()))
             await pipe.execute()
+        if notice is not None and self.signal is not None:
+            await self.signal.after(self.keys, [self.keys.outbox])
         if turn is not None:
             await self.release_turn(turn)
         return False
@@ -310,6 +326,8 @@ class Bus(Turns, Housekeeping):
             if turn is not None:
                 pipe.lrem(self.keys.order(turn.thread), 1, delivery.entry_id)
             await pipe.execute()
+        if notice is not None and self.signal is not None:
+            await self.signal.after(self.keys, [self.keys.outbox])
         if turn is not None:
             await self.release_turn(turn)
         log.warning(

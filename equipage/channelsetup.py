@@ -9,11 +9,12 @@ to get it. Webhook routes of every platform share one HTTP server (``channels.we
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from equipage.config import CompanyConfig, Settings
+from equipage.company.platforms import ChannelsConfig
+from equipage.config import Settings
 from equipage.errors import MissingExtraError
 from equipage.httpserver import LocalServer
 from equipage.keys import Keys
@@ -23,8 +24,15 @@ from equipage.registry import platforms
 __all__ = ["platform_channels", "serve_webhooks"]
 
 
+class _WithChannels(Protocol):
+    """company.yaml, or a farm's farm.yaml: both have a ``channels:`` section."""
+
+    @property
+    def channels(self) -> ChannelsConfig: ...
+
+
 def platform_channels(
-    config: CompanyConfig,
+    config: _WithChannels,
     settings: Settings,
     *,
     redis: aioredis.Redis | None = None,

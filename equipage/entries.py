@@ -11,9 +11,9 @@ any handler outside the worker's turn that must not send twice (``Bus.script``).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
@@ -26,6 +26,7 @@ from equipage.keys import Keys, thread_key
 __all__ = [
     "Delivery",
     "Emitting",
+    "Signal",
     "delivery_of",
     "envelope_fields",
     "event_fields",
@@ -72,6 +73,20 @@ class Delivery:
         return self.envelope.id if self.envelope else f"entry-{self.entry_id}"
 
 
+class Signal(Protocol):
+    """Told around the writes of envelopes, so a farm's shared pool learns a crew has work.
+
+    A crew served alone reads its streams itself and has none. ``before`` runs before an
+    envelope from outside a handler is written (the crew is marked as having work, so a
+    process killed before ``after`` leaves it findable); ``after`` names the streams
+    written to.
+    """
+
+    async def before(self, keys: Keys) -> None: ...
+
+    async def after(self, keys: Keys, streams: Collection[str]) -> None: ...
+
+
 class Emitting:
     """A Lua script that changes its caller's keys and sends ``staged`` envelopes at once.
 
@@ -79,9 +94,18 @@ class Emitting:
     returns is returned. Redis runs the whole script or, should the server die, none of it.
     """
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, body: str, *, maxlen: int) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        keys: Keys,
+        body: str,
+        *,
+        maxlen: int,
+        signal: Signal | None = None,
+    ) -> None:
         self.keys = keys
         self.maxlen = maxlen
+        self.signal = signal
         self._script = redis.register_script(_PRELUDE + body)
 
     async def __call__(
@@ -98,7 +122,10 @@ class Emitting:
             published = event_of(EventType.PUBLISHED, envelope).encode()
             all_args += [envelope.encode(), published, int(order is not None)]
         all_args += [len(keys), len(args)]
-        return await self._script(keys=all_keys, args=all_args)
+        result = await self._script(keys=all_keys, args=all_args)
+        if self.signal is not None and staged:
+            await self.signal.after(self.keys, {route(self.keys, e)[0] for e in staged})
+        return result
 
 
 def route(keys: Keys, envelope: Envelope) -> tuple[str, str | None]:

@@ -85,3 +85,9 @@ def channel_factory(name: str) -> Callable[..., Any]:
 def gateway_class() -> Any:
     """The gateway class (``channels.gateway.Gateway``)."""
     return importlib.import_module("channels.gateway").Gateway
+
+
+def farm_gateway_class() -> Any:
+    """The farm's front gateway (``channels.farm_gateway.FarmGateway``): one per farm, it
+    routes each person to their own crew's gateway."""
+    return importlib.import_module("channels.farm_gateway").FarmGateway

@@ -173,7 +173,7 @@ class Worker:
             stopping.cancel()
 
     async def _spawn(self, delivery: Delivery) -> None:
-        task = asyncio.create_task(self._handle(delivery))
+        task = asyncio.create_task(self.handle(delivery))
         self._tasks.add(task)
         self._running[task] = delivery.stream
         task.add_done_callback(self._forget)
@@ -187,7 +187,25 @@ class Worker:
                 "handling stopped (%s: %s); it will be retried", type(error).__name__, error
             )
 
-    async def _handle(self, delivery: Delivery) -> None:
+    def leave(self) -> None:
+        """Stop waiting for threads' turns: entries still waiting stay pending (a farm's
+        pool calls it when it stops; ``run`` does it itself)."""
+        self._leaving.set()
+
+    def role_of(self, stream: str) -> str | None:
+        """The role (or workflow inbox) whose stream this is, None if not this crew's."""
+        return self._streams.get(stream)
+
+    @property
+    def streams(self) -> list[str]:
+        return list(self._streams)
+
+    async def handle(self, delivery: Delivery) -> None:
+        """Handle one delivery read from one of this worker's streams, then commit it.
+
+        ``run`` calls it for what it reads; a farm's pool, which reads for many crews,
+        calls it for each delivery of this worker's crew.
+        """
         if delivery.envelope is None:
             attempt = await self.bus.begin(delivery)
             await self.bus.dead_letter(delivery, delivery.error, attempt)

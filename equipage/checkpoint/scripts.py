@@ -25,7 +25,7 @@ if token ~= '' and redis.call('GET', fence) ~= token then
 end
 """
 
-# The id part of a key, escaped as ``equipage.keys._part`` does.
+# The id part of a key, escaped as ``equipage.keys.company.part`` does.
 _PART = """
 local function part(id)
   return (string.gsub(string.gsub(id, '%%', '%%25'), ':', '%%3A'))
@@ -47,7 +47,7 @@ end
 
 #: Load one checkpoint in one round trip: the newest of its namespace unless an id is given.
 #: KEYS: index. ARGV: id or "", key prefix of checkpoints, key prefix of writes (each id's
-#: key is the prefix and the id escaped as ``keys._part`` does). Returns nil if there is
+#: key is the prefix and the id escaped as ``keys.company.part`` does). Returns nil if there is
 #: none, else {id, checkpoint hash, writes hash, blob values or nil}: the values follow the
 #: checkpoint's ``blobs`` field, a msgpack list of (channel, version, key); a checkpoint
 #: stored before that field existed answers nil, and the caller reads its blobs itself.

@@ -19,6 +19,7 @@ from equipage.cli import (
     chat,
     demo,
     farm,
+    farmup,
     init,
     live,
     pair,
@@ -48,6 +49,7 @@ app.add_typer(pair.pair_app, name="pair")
 app.add_typer(approvals.approvals_app, name="approvals")
 app.add_typer(workflow.workflow_app, name="workflow")
 app.add_typer(audit.audit_app, name="audit")
+farm.farm_app.command("up")(farmup.farm_up)
 app.add_typer(farm.farm_app, name="farm")
 app.add_typer(farm.crew_app, name="crew")
 

@@ -1,4 +1,5 @@
-"""``equipage farm`` and ``equipage crew``: set up a farm; create, list, pause, delete crews."""
+"""``equipage farm`` and ``equipage crew``: set up a farm and its admins; create, list, pause,
+delete crews."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ from equipage.farm import (
 from equipage.farm.archive import export_crew, import_crew
 
 farm_app = typer.Typer(help="Host many crews on one Redis.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="The farm's admins: who may run the crews from chat (/crew ...).", no_args_is_help=True
+)
+farm_app.add_typer(admin_app, name="admin")
 crew_app = typer.Typer(
     help="Create, list, pause and delete the farm's crews.", no_args_is_help=True
 )
@@ -45,22 +50,67 @@ def _run(root: Path, action: Callable[[Farm], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+AdminArgument = Annotated[str, typer.Argument(help="the admin as PLATFORM:ID, e.g. console:alice")]
+
+
 @farm_app.command("init")
 def farm_init(
     directory: Annotated[Path, typer.Argument(help="the farm's folder")] = Path("."),
+    admin: Annotated[
+        list[str] | None,
+        typer.Option(help="a farm admin as PLATFORM:ID (repeat for several)"),
+    ] = None,
 ) -> None:
     """Create templates/ with a default crew template, and record the farm on its Redis."""
     with reported():
+        admins = [str(Owner.parse(text)) for text in admin or []]
         written = init_folder(directory)
-        first = _run(directory, lambda farm: farm.record())
+
+        async def setup(farm: Farm) -> bool:
+            first = await farm.record()
+            for person in admins:
+                await farm.people.add_admin(person)
+            return first
+
+        first = _run(directory, setup)
     for path in written:
         out.print(f"[green]wrote[/] {path}")
     if not first:
         out.print(f"{directory} was already a farm; kept its templates.")
+    for person in admins:
+        out.print(f"{escape(person)} is a farm admin.")
     out.print(
         "Next: [bold]equipage crew new NAME --owner PLATFORM:ID[/] creates a crew "
         f"from templates/{DEFAULT_TEMPLATE}.yaml."
     )
+
+
+@admin_app.command("add")
+def admin_add(person: AdminArgument, farm: FarmOption = Path(".")) -> None:
+    """Let PLATFORM:ID run the farm's crews from chat."""
+    with reported():
+        who = str(Owner.parse(person))
+        _run(farm, lambda f: f.people.add_admin(who))
+    out.print(f"{escape(who)} is a farm admin.")
+
+
+@admin_app.command("remove")
+def admin_remove(person: AdminArgument, farm: FarmOption = Path(".")) -> None:
+    """Take PLATFORM:ID off the farm's admins."""
+    with reported():
+        was = _run(farm, lambda f: f.people.remove_admin(person))
+    out.print(f"{escape(person)} is {'no longer' if was else 'not'} a farm admin.")
+
+
+@admin_app.command("list")
+def admin_list(farm: FarmOption = Path(".")) -> None:
+    """The farm's admins."""
+    with reported():
+        admins = _run(farm, lambda f: f.people.admins())
+    if not admins:
+        out.print("The farm has no admin; 'equipage farm admin add PLATFORM:ID'.")
+    for person in admins:
+        out.print(escape(person))
 
 
 @crew_app.command("new")
@@ -79,13 +129,17 @@ def crew_new(
         if language not in ("fr", "en"):
             fail(f"--language {language!r}: use fr or en")
         person = Owner.parse(owner, owner_name)
-        crew = _run(
-            farm,
-            lambda f: f.new_crew(name, owner=person, template=template, language=language),
-        )
+
+        async def create(f: Farm) -> Crew:
+            made = await f.new_crew(name, owner=person, template=template, language=language)
+            await f.welcome(made)
+            return made
+
+        crew = _run(farm, create)
         config = crew_config(farm, crew.name)
     out.print(f"Crew [bold]{crew.name}[/] is active, owned by {escape(str(crew.owner))}.")
     out.print(f"[green]wrote[/] {config}")
+    out.print(f"A welcome waits for {escape(str(crew.owner))} on the crew's outbox.")
 
 
 @crew_app.command("list")
@@ -131,16 +185,21 @@ def crew_delete(
     farm: FarmOption = Path("."),
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
-    """Delete crew NAME: every key of it on Redis, its folder, then its entry."""
+    """Export crew NAME to exports/, then delete every key of it on Redis, its folder, its entry."""
     if not yes:
         typer.confirm(
             f"Delete crew {name} and everything it holds (memory, threads, audit)? "
-            "This cannot be undone",
+            "An archive is written to exports/ first",
             abort=True,
         )
     with reported():
-        removed = _run(farm, lambda f: f.delete_crew(name))
-    out.print(f"Crew [bold]{name}[/] is deleted ({removed} keys removed).")
+        deleted = _run(farm, lambda f: f.delete_crew(name))
+    out.print(f"Crew [bold]{name}[/] is deleted ({deleted.removed} keys removed).")
+    if deleted.archive is not None:
+        out.print(
+            f"Its archive: {deleted.archive} ('equipage crew import {deleted.archive}' "
+            "brings it back)."
+        )
 
 
 @crew_app.command("export")

@@ -1,9 +1,14 @@
-"""``equipage status``: the crew's streams, loops, dead letters, questions and spend."""
+"""``equipage status``: the crew's streams, loops, dead letters, questions and spend.
+
+In a farm's folder (``templates/`` and ``crews/``, as ``equipage farm init`` made it) it
+shows each crew instead: state, owner, template, queued work and open questions.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
@@ -11,16 +16,54 @@ from rich.table import Table
 from equipage.app import open_session
 from equipage.cli.budget import render_spend
 from equipage.cli.common import ConfigOption, load, out, reported
-from equipage.config import CompanyConfig, Settings
-from equipage.status import StatusReport, read_status
+from equipage.config import CompanyConfig, Settings, load_config
+from equipage.errors import ConfigError
+from equipage.status import CrewStatus, StatusReport, read_farm_status, read_status
 from equipage.supervise import State
 
 
 def status(config: ConfigOption = None) -> None:
-    """Streams, pending work, dead letters and the threads waiting on you."""
+    """Streams, pending work, dead letters and the threads waiting on you (in a farm: its crews)."""
     with reported():
+        root = Path(".")
+        if config is None and (root / "templates").is_dir() and (root / "crews").is_dir():
+            _render_farm(asyncio.run(_farm_status(root, Settings.from_env())))
+            return
         settings, company = load(config)
         asyncio.run(_status(settings, company))
+
+
+async def _farm_status(root: Path, settings: Settings) -> list[CrewStatus]:
+    from equipage.farm import crew_config, open_farm
+
+    def roles_of(name: str) -> list[str]:
+        try:
+            return list(load_config(crew_config(root, name)).roles)
+        except ConfigError:
+            return []  # its folder is gone or broken: its inboxes are not counted
+
+    async with open_farm(root, settings) as farm:
+        return await read_farm_status(farm.registry, roles_of)
+
+
+def _render_farm(crews: list[CrewStatus]) -> None:
+    if not crews:
+        out.print("The farm has no crew yet; 'equipage crew new NAME --owner PLATFORM:ID'.")
+        return
+    table = Table(title=f"Farm of {len(crews)} crew(s)")
+    for column in ("crew", "state", "owner", "template", "queued", "questions"):
+        table.add_column(column, justify="right" if column in ("queued", "questions") else "left")
+    for c in crews:
+        state = {"active": "green", "paused": "yellow"}.get(c.state, "red")
+        table.add_row(
+            c.name,
+            f"[{state}]{c.state}[/]",
+            escape(c.owner),
+            escape(c.template),
+            str(c.queued),
+            str(c.questions),
+        )
+    out.print(table)
 
 
 async def _status(settings: Settings, company: CompanyConfig) -> StatusReport:

@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 
 from equipage.errors import CrewRefused, InputRejected
 from equipage.farm.crews import Crew, CrewState
+from equipage.farm.people import People, identities_of
 from equipage.farm.registry import Registry
 from equipage.keys import Keys
 
@@ -171,6 +172,10 @@ async def import_crew(
             await registry.redis.restore(key.name, key.ttl_ms, dumped)
             restored.append(key.name)
         await asyncio.to_thread(_write_files, folder, files)
+        # Its people find it again: the owner, the config's members, those paired in chat.
+        keys = Keys(crew.name, registry.keys.namespace)
+        people = await identities_of(registry.redis, keys, crew, folder / "company.yaml")
+        await People(registry.redis, registry.keys.namespace).add_all(people, crew.name)
         if state is CrewState.PAUSED:
             created = await registry.pause(crew.name)
     except BaseException as err:
@@ -186,5 +191,6 @@ async def _undo(registry: Registry, name: str, restored: list[str], folder: Path
     if restored:
         await redis.unlink(*restored)
     await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+    await People(redis, registry.keys.namespace).forget_crew(name)
     await registry.begin_delete(name)
     await registry.forget(name)

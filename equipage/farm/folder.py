@@ -4,6 +4,7 @@ The layout::
 
     <farm>/templates/<template>.yaml    company.yaml texts with $placeholders
     <farm>/crews/<crew>/company.yaml    each crew's rendered config
+    <farm>/exports/<crew>-<UTC time>.tar.gz   what a crew held when it was deleted
     <farm>/.equipage/                   the embedded Redis's data, as for one company
 
 Redis is found the way a single company finds it (``Settings``: REDIS_URL, else the
@@ -16,20 +17,35 @@ import contextlib
 import re
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from equipage.config import Settings
+from equipage.bus import Bus
+from equipage.config import Settings, load_config
 from equipage.connection import check_server, connect, open_target
+from equipage.envelope import Envelope
 from equipage.errors import ConfigError, CrewRefused
-from equipage.farm.crews import Crew, Owner, Quotas
+from equipage.farm.archive import export_crew
+from equipage.farm.crews import Crew, CrewState, Owner, Quotas
+from equipage.farm.people import People, identity
 from equipage.farm.registry import Registry
 from equipage.farm.template import CrewValues, default_template, write_rendered
-from equipage.keys import validate_company_id
+from equipage.farm.wake import Waker
+from equipage.farm.welcome import welcome
+from equipage.keys import Keys, validate_company_id
 
-__all__ = ["DEFAULT_TEMPLATE", "Farm", "crew_config", "init_folder", "open_farm"]
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "Deleted",
+    "Farm",
+    "crew_config",
+    "export_path",
+    "init_folder",
+    "open_farm",
+]
 
 #: The template ``equipage farm init`` writes and ``crew new`` uses unless told otherwise.
 DEFAULT_TEMPLATE = "default"
@@ -53,12 +69,41 @@ def crew_config(root: Path, crew: str) -> Path:
     return root / "crews" / validate_company_id(crew) / "company.yaml"
 
 
+def export_path(root: Path, crew: str, at: datetime | None = None) -> Path:
+    """Where deleting ``crew`` writes its archive: ``exports/<crew>-<UTC time>.tar.gz``."""
+    stamp = (at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return root / "exports" / f"{validate_company_id(crew)}-{stamp}.tar.gz"
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What deleting a crew did: the keys it removed, and the archive written first.
+
+    ``archive`` is None when the delete finished one a crash cut short: the crew was
+    exported (and marked ``deleting``) by the first run.
+    """
+
+    removed: int
+    archive: Path | None
+
+
 class Farm:
-    """One farm: its folder and its registry of crews."""
+    """One farm: its folder, its registry of crews and its index of people."""
 
     def __init__(self, root: Path, registry: Registry) -> None:
         self.root = root
         self.registry = registry
+        self.people = People(registry.redis, registry.keys.namespace)
+
+    def keys(self, crew: str) -> Keys:
+        """The keys of ``crew`` on the farm's Redis."""
+        return Keys(crew, self.registry.keys.namespace)
+
+    def bus(self, crew: str) -> Bus:
+        """A bus on ``crew``'s keys: enough to put messages on its streams; the pool that
+        serves the farm is woken for what it writes (``equipage.farm.wake``)."""
+        namespace = self.registry.keys.namespace
+        return Bus(self.redis, self.keys(crew), signal=Waker(self.redis, namespace))
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -123,15 +168,33 @@ class Farm:
             _drop_empty(staged.parent)
             raise
         staged.replace(target)
+        await self.people.add(identity(owner.platform, owner.id), name)
         return created
 
-    async def delete_crew(self, name: str) -> int:
-        """Remove the crew's keys, its folder, then its entry; resumable after a crash."""
+    async def welcome(self, crew: Crew) -> Envelope:
+        """Put the welcome for ``crew``'s owner on its outbox, addressed to their member id."""
+        config = load_config(crew_config(self.root, crew.name))
+        return await welcome(crew, self.bus(crew.name), member=config.owner.id)
+
+    async def delete_crew(self, name: str, *, export: bool = True) -> Deleted:
+        """Export the crew, then remove its keys, people, folder and entry.
+
+        Resumable after a crash: a crew already ``deleting`` was exported by the first run
+        and is not exported again (what is left of it is no longer the whole crew).
+        """
+        crew = await self.registry.get(name)
+        folder = crew_config(self.root, name).parent
+        archive = None
+        if export and crew.state is not CrewState.DELETING:
+            archive = export_path(self.root, name)
+            archive.parent.mkdir(parents=True, exist_ok=True)
+            await export_crew(self.registry, folder, name, archive)
         await self.registry.begin_delete(name)
         removed = await self.registry.remove_keys(name)
-        shutil.rmtree(crew_config(self.root, name).parent, ignore_errors=True)
+        await self.people.forget_crew(name)
+        shutil.rmtree(folder, ignore_errors=True)
         await self.registry.forget(name)
-        return removed
+        return Deleted(removed, archive)
 
 
 @contextlib.asynccontextmanager

@@ -1,11 +1,11 @@
-"""Every Redis key Equipage uses, declared once.
+"""Every Redis key of one company (a crew), declared once.
 
 Each key of a company starts with ``<namespace>:{<company>}:``. The braces are a Redis
 Cluster hash tag: one company's keys share a slot, so its Lua scripts and transactions
 work on a cluster, while companies spread across slots. Tests give each run its own
 namespace, so they never share state.
 
-Free-form parts (thread ids, checkpoint namespaces, role names) go through ``_part``,
+Free-form parts (thread ids, checkpoint namespaces, role names) go through ``part``,
 which escapes ``%`` and ``:`` so that two different tuples never build the same key.
 """
 
@@ -18,8 +18,9 @@ __all__ = [
     "FARM_TAG",
     "GATEWAY_GROUP",
     "SEEN_FOR",
-    "FarmKeys",
     "Keys",
+    "glob_escape",
+    "part",
     "thread_key",
     "validate_company_id",
 ]
@@ -56,7 +57,8 @@ def thread_key(role: str, thread: str) -> str:
     return f"{role}:{thread}"
 
 
-def _part(value: str) -> str:
+def part(value: str) -> str:
+    """A free-form part of a key, escaped so two different tuples never build one key."""
     return value.replace("%", "%25").replace(":", "%3A")
 
 
@@ -74,7 +76,7 @@ class Keys:
     # -- streams -------------------------------------------------------------------
     def inbox(self, role: str) -> str:
         """Stream of envelopes addressed to one role (or the ``workflows`` runner)."""
-        return f"{self.prefix}inbox:{_part(role)}"
+        return f"{self.prefix}inbox:{part(role)}"
 
     @property
     def outbox(self) -> str:
@@ -87,6 +89,15 @@ class Keys:
         return f"{self.prefix}events"
 
     @property
+    def streams(self) -> str:
+        """Set of the company's streams that have consumer groups (inboxes and outbox).
+
+        The farm's sweep reads it to find unread or stalled entries of a crew it has not
+        loaded (``equipage.farm.sweep``).
+        """
+        return f"{self.prefix}streams"
+
+    @property
     def dead(self) -> str:
         """Envelopes that failed too often, each with its last error."""
         return f"{self.prefix}dead"
@@ -94,7 +105,7 @@ class Keys:
     # -- delivery bookkeeping --------------------------------------------------------
     def done(self, envelope_id: str) -> str:
         """Marker set when an envelope's effects were committed (idempotency)."""
-        return f"{self.prefix}done:{_part(envelope_id)}"
+        return f"{self.prefix}done:{part(envelope_id)}"
 
     @property
     def attempts(self) -> str:
@@ -108,15 +119,15 @@ class Keys:
 
     def lock(self, thread: str) -> str:
         """Lease that serialises the handling of one agent thread (``thread_key``)."""
-        return f"{self.prefix}lock:{_part(thread)}"
+        return f"{self.prefix}lock:{part(thread)}"
 
     def order(self, thread: str) -> str:
         """List of the stream entry ids of one agent thread not yet handled, oldest first."""
-        return f"{self.prefix}order:{_part(thread)}"
+        return f"{self.prefix}order:{part(thread)}"
 
     def effect(self, thread: str, cause: str, call_id: str) -> str:
         """Marker then result of one effectful tool call (``equipage.effects``)."""
-        return f"{self.prefix}effect:{_part(thread)}:{_part(cause)}:{_part(call_id)}"
+        return f"{self.prefix}effect:{part(thread)}:{part(cause)}:{part(call_id)}"
 
     @property
     def workers(self) -> str:
@@ -125,7 +136,7 @@ class Keys:
 
     def health(self, process: str) -> str:
         """Hash loop name -> JSON of its health, of one process; expires with the process."""
-        return f"{self.prefix}health:{_part(process)}"
+        return f"{self.prefix}health:{part(process)}"
 
     @property
     def health_match(self) -> str:
@@ -197,7 +208,7 @@ class Keys:
 
     def seen(self, channel: str, message_id: str) -> str:
         """Marker of a platform message already received (duplicate deliveries)."""
-        return f"{self.prefix}seen:{_part(channel)}:{_part(message_id)}"
+        return f"{self.prefix}seen:{part(channel)}:{part(message_id)}"
 
     @property
     def identities(self) -> str:
@@ -206,7 +217,7 @@ class Keys:
 
     def pairing(self, code: str) -> str:
         """A pending pairing request (expires): who asked, from where."""
-        return f"{self.prefix}pairing:{_part(code)}"
+        return f"{self.prefix}pairing:{part(code)}"
 
     @property
     def pairings(self) -> str:
@@ -215,19 +226,19 @@ class Keys:
 
     def pairings_on(self, platform: str) -> str:
         """Sorted set of the pending pairing codes asked on one platform, by request time."""
-        return f"{self.prefix}pairings:{_part(platform)}"
+        return f"{self.prefix}pairings:{part(platform)}"
 
     def pairing_asker(self, platform: str, user: str) -> str:
         """The pending pairing code of one stranger (expires with it)."""
-        return f"{self.prefix}pairing-asker:{_part(platform)}:{_part(user)}"
+        return f"{self.prefix}pairing-asker:{part(platform)}:{part(user)}"
 
     def held(self, channel: str, chat: str) -> str:
         """List of outbox envelopes a platform refused for now, sent when the person writes."""
-        return f"{self.prefix}held:{_part(channel)}:{_part(chat)}"
+        return f"{self.prefix}held:{part(channel)}:{part(chat)}"
 
     def window(self, channel: str, user: str) -> str:
         """When a person last wrote on a platform with a reply window."""
-        return f"{self.prefix}window:{_part(channel)}:{_part(user)}"
+        return f"{self.prefix}window:{part(channel)}:{part(user)}"
 
     def member_languages(self) -> str:
         """Hash member id -> language they last wrote in (``fr``/``en``), for the gateway."""
@@ -246,7 +257,7 @@ class Keys:
     # -- workflows -----------------------------------------------------------------------
     def schedule_tick(self, schedule: str, tick: str) -> str:
         """Claimed by the one worker that starts a schedule's run for one cron tick."""
-        return f"{self.prefix}sched:{_part(schedule)}:{_part(tick)}"
+        return f"{self.prefix}sched:{part(schedule)}:{part(tick)}"
 
     def tenders_seen(self) -> str:
         """Hash: tender fingerprint -> JSON of the notice last reported (tenders workflow)."""
@@ -254,15 +265,15 @@ class Keys:
 
     def live_segments(self, session: str) -> str:
         """Stream of transcript segments of one live conversation (live_assist workflow)."""
-        return f"{self.prefix}wf:live:{_part(session)}:segments"
+        return f"{self.prefix}wf:live:{part(session)}:segments"
 
     def live_state(self, session: str) -> str:
         """Hash: rolling state of one live conversation (live_assist workflow)."""
-        return f"{self.prefix}wf:live:{_part(session)}:state"
+        return f"{self.prefix}wf:live:{part(session)}:state"
 
     def live_active(self, member: str) -> str:
         """String: id of the member's running live session, expiring with it (``/suggest``)."""
-        return f"{self.prefix}live:active:{_part(member)}"
+        return f"{self.prefix}live:active:{part(member)}"
 
     # -- LangGraph checkpoints -----------------------------------------------------------
     @property
@@ -272,68 +283,32 @@ class Keys:
 
     def cp_namespaces(self, thread_id: str) -> str:
         """Set of checkpoint namespaces used by one thread."""
-        return f"{self.prefix}cp:ns:{_part(thread_id)}"
+        return f"{self.prefix}cp:ns:{part(thread_id)}"
 
     def cp_index(self, thread_id: str, checkpoint_ns: str) -> str:
         """Sorted set of checkpoint ids of one thread and namespace (ids sort by time)."""
-        return f"{self.prefix}cp:idx:{_part(thread_id)}:{_part(checkpoint_ns)}"
+        return f"{self.prefix}cp:idx:{part(thread_id)}:{part(checkpoint_ns)}"
 
     def cp_checkpoint(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> str:
         """Hash holding one checkpoint, its metadata and its parent id."""
-        return (
-            f"{self.prefix}cp:ck:{_part(thread_id)}:{_part(checkpoint_ns)}:{_part(checkpoint_id)}"
-        )
+        return f"{self.prefix}cp:ck:{part(thread_id)}:{part(checkpoint_ns)}:{part(checkpoint_id)}"
 
     def cp_writes(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> str:
         """Hash of pending writes attached to one checkpoint."""
-        return (
-            f"{self.prefix}cp:wr:{_part(thread_id)}:{_part(checkpoint_ns)}:{_part(checkpoint_id)}"
-        )
+        return f"{self.prefix}cp:wr:{part(thread_id)}:{part(checkpoint_ns)}:{part(checkpoint_id)}"
 
     def cp_blob(self, thread_id: str, checkpoint_ns: str, channel: str, version: str) -> str:
         """One channel value at one version."""
         return (
-            f"{self.prefix}cp:bl:{_part(thread_id)}:{_part(checkpoint_ns)}:"
-            f"{_part(channel)}:{_part(version)}"
+            f"{self.prefix}cp:bl:{part(thread_id)}:{part(checkpoint_ns)}:"
+            f"{part(channel)}:{part(version)}"
         )
 
     def cp_thread_keys(self, thread_id: str) -> str:
         """Set of every checkpoint key of one thread, so deleting a thread is one pass."""
-        return f"{self.prefix}cp:keys:{_part(thread_id)}"
+        return f"{self.prefix}cp:keys:{part(thread_id)}"
 
 
-class FarmKeys:
-    """Key templates of the farm itself (its registry of crews) under one namespace.
-
-    Each crew's own keys stay under its company hash tag (``Keys``); no script or
-    transaction touches both.
-    """
-
-    def __init__(self, namespace: str = "eq") -> None:
-        if not namespace or "{" in namespace or ":" in namespace:
-            raise ValueError(f"namespace {namespace!r} must be non-empty, without ':' or '{{'")
-        self.namespace = namespace
-        self.prefix = f"{namespace}:{{{FARM_TAG}}}:"
-
-    @property
-    def info(self) -> str:
-        """Hash of the farm's own facts: when it was set up, its folder."""
-        return f"{self.prefix}info"
-
-    @property
-    def crews(self) -> str:
-        """Hash crew name -> JSON of its record (template, owner, created, quotas)."""
-        return f"{self.prefix}crews"
-
-    @property
-    def states(self) -> str:
-        """Hash crew name -> ``active``, ``paused`` or ``deleting``."""
-        return f"{self.prefix}crews:state"
-
-    def crew_match(self, crew: str) -> str:
-        """SCAN pattern of every key of one crew, under its company hash tag."""
-        return _glob_escape(Keys(crew, self.namespace).prefix) + "*"
-
-
-def _glob_escape(text: str) -> str:
+def glob_escape(text: str) -> str:
+    """``text`` matched literally in a SCAN pattern."""
     return re.sub(r"([\\*?\[\]])", r"\\\1", text)

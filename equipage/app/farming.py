@@ -1,0 +1,150 @@
+"""Serve a whole farm from one process: its shared bots, one pool of workers, every crew.
+
+``serve_farm`` is ``equipage farm up``: the bots of ``farm.yaml`` (and the console) hand
+what people say to the farm's front gateway, which routes each person to their own crew's
+gateway; the pool (``equipage.farm.pool``) runs every crew's work and drains every crew's
+outbox through the same bots. A crew is loaded when a message or a wake-up first names it
+and unloaded when idle; starting the process loads none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from equipage.app.serving import _console_loop
+from equipage.app.session import model_plan
+from equipage.audit.key import load_key
+from equipage.bus import Bus
+from equipage.channelsetup import platform_channels, serve_webhooks
+from equipage.config import CompanyConfig, Settings
+from equipage.farm.config import FarmConfig, load_farm_config
+from equipage.farm.folder import Farm, open_farm
+from equipage.farm.pool import Pool
+from equipage.farm.runtimes import Runtimes
+from equipage.llm.base import ChatModel
+from equipage.registry import farm_gateway_class, gateway_class
+from equipage.supervise import Loop, Supervisor
+from equipage.worker import consumer_name
+
+__all__ = ["FarmService", "open_farm_service", "serve_farm"]
+
+
+@dataclass
+class FarmService:
+    """A farm ready to serve: its config, registry, loaded crews, pool and front gateway."""
+
+    farm: Farm
+    config: FarmConfig
+    runtimes: Runtimes
+    pool: Pool
+    front: Any
+    adapters: dict[str, Any]
+
+
+@contextlib.asynccontextmanager
+async def open_farm_service(
+    root: Path,
+    settings: Settings,
+    *,
+    channels: Mapping[str, Any] | None = None,
+    force_offline: bool = False,
+    models: Mapping[str, str | ChatModel] | None = None,
+) -> AsyncIterator[FarmService]:
+    """Connect to the farm's Redis and put its parts together; nothing is loaded yet.
+
+    ``channels`` are adapters beside farm.yaml's bots (the console, a test's); ``models``
+    gives every role of every crew one model (tests, benchmarks).
+    """
+    config = load_farm_config(root)
+    async with open_farm(root, settings) as farm:
+        adapters = {**platform_channels(config, settings), **(channels or {})}
+
+        def models_for(crew: CompanyConfig) -> Mapping[str, str | ChatModel]:
+            if models is not None:
+                return {role: models.get(role, models.get("*", "offline")) for role in crew.roles}
+            if force_offline:
+                return dict.fromkeys(crew.roles, "offline")
+            return model_plan(crew, settings)[0]
+
+        def make_gateway(crew: CompanyConfig, bus: Bus, budget: Any) -> Any:
+            return gateway_class()(crew, bus, adapters, budget=budget)
+
+        pool_config = config.pool
+        runtimes = Runtimes(
+            root,
+            farm.registry,
+            settings,
+            consumer=consumer_name(),
+            make_gateway=make_gateway,
+            models_for=models_for,
+            audit_key=load_key(settings.audit_key, root / settings.home, create=True),
+            capacity=pool_config.loaded,
+            idle_after=pool_config.idle_after,
+            visibility_timeout=pool_config.visibility_timeout,
+        )
+        pool = Pool(
+            runtimes,
+            concurrency=pool_config.concurrency,
+            shards=pool_config.shards,
+            sweep_every=pool_config.sweep_every,
+            visibility_timeout=pool_config.visibility_timeout,
+        )
+        runtimes.signal = pool
+
+        async def gateway_for(name: str) -> Any:
+            loaded = await runtimes.get(name, paused=True)
+            if loaded is None:
+                raise LookupError(name)
+            return loaded.gateway
+
+        front = farm_gateway_class()(
+            farm, gateway_for, language=config.language, forget=runtimes.drop
+        )
+        try:
+            yield FarmService(farm, config, runtimes, pool, front, adapters)
+        finally:
+            await runtimes.aclose()
+            for adapter in adapters.values():
+                closer = getattr(adapter, "aclose", None)
+                if closer is not None:
+                    await closer()
+
+
+async def serve_farm(
+    service: FarmService, stop: asyncio.Event, *, console_user: str | None = None
+) -> None:
+    """Run the pool, the bots and the webhooks until ``stop``; each loop supervised."""
+    supervisor = Supervisor(stop)
+    loops: list[tuple[str, Loop]] = [("pool", service.pool.run)]
+    finishing = [
+        (name, partial(adapter.run, service.front))
+        for name, adapter in service.adapters.items()
+        if hasattr(adapter, "routes")
+    ]
+    routes = [
+        route
+        for adapter in service.adapters.values()
+        if hasattr(adapter, "routes")
+        for route in adapter.routes(service.front)
+    ]
+    if routes:
+        web = service.config.channels.web
+        loops.append(("webhooks", partial(serve_webhooks, routes, web.host, web.port)))
+    if console_user is not None and "console" in service.adapters:
+        console = service.adapters["console"]
+        finishing.append(("console", partial(_console_loop, service.front, console, console_user)))
+    tasks = [asyncio.create_task(supervisor.run(n, loop)) for n, loop in loops]
+    tasks += [asyncio.create_task(supervisor.run(n, loop, finishes=True)) for n, loop in finishing]
+    try:
+        await stop.wait()
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if supervisor.failure is not None:
+        raise supervisor.failure

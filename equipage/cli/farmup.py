@@ -1,0 +1,55 @@
+"""``equipage farm up``: serve every crew of the farm from this process."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from equipage.cli.common import out, reported
+from equipage.config import Settings
+from equipage.registry import channel_factory
+
+
+def farm_up(
+    farm: Annotated[
+        Path, typer.Option("--farm", "-f", help="the farm's folder (where 'farm init' ran)")
+    ] = Path("."),
+    console_as: Annotated[
+        str | None,
+        typer.Option(
+            help="chat in this terminal as this console id (a crew's owner or a farm admin)"
+        ),
+    ] = None,
+    offline: Annotated[bool, typer.Option(help="every crew on the offline model")] = False,
+) -> None:
+    """Serve every crew: farm.yaml's shared bots, one pool of workers, crews loaded on demand."""
+    if console_as is None and sys.stdin.isatty():
+        out.print("[dim]tip: --console-as ID chats here as that console identity[/]")
+    with reported():
+        asyncio.run(_farm_up(farm, Settings.from_env(), console_as, offline))
+
+
+async def _farm_up(root: Path, settings: Settings, console_as: str | None, offline: bool) -> None:
+    from equipage.app.farming import open_farm_service, serve_farm
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    console = {"console": channel_factory("console")()} if console_as else {}
+    async with open_farm_service(
+        root, settings, channels=console, force_offline=offline
+    ) as service:
+        crews = await service.farm.registry.crews()
+        bots = ", ".join(name for name in service.adapters if name != "console") or "none"
+        out.print(
+            f"farm up: {len(crews)} crews, shared bots: {bots}; "
+            f"pool of {service.config.pool.concurrency}"
+        )
+        await serve_farm(service, stop, console_user=console_as)
+    out.print("stopped.")

@@ -1,0 +1,343 @@
+"""One pool of workers for every crew of a farm: woken, fair, and idle crews cost nothing.
+
+The pool holds no read per crew. It learns which crews have work from the farm's sharded
+wake-up streams (``equipage.farm.wake``: a blocked read per kind for the whole process),
+from its own handlers (a commit that sends to the same crew queues it here) and from the
+sweep (``equipage.farm.sweep``: what a lost wake-up or a dead process left). A crew with
+work joins a round-robin queue; serving it reads, in one script on its own hash tag and
+without blocking, at most as many entries as it has room for: its quota of concurrent runs
+less those in progress, and the pool's free slots. A crew that got all it asked for goes
+to the back of the queue, so one crew with two thousand messages queued takes its quota of
+slots, in turn, and no more. Each entry is then handled by that crew's ``Worker``, with the
+turn, commit, retry and dead-letter rules of a crew served alone.
+
+Outbox mail is drained the same way, one drain per crew at a time, through the crew's own
+gateway (``Outbound.drain``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Collection
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from equipage.entries import Delivery, delivery_of, text
+from equipage.farm.runtimes import Loaded, Runtimes
+from equipage.farm.sweep import Sweep
+from equipage.farm.wake import OUT, WORK, Waker, Wakes, what_of
+from equipage.keys import CONSUMER_GROUP, Keys
+
+__all__ = ["Pool"]
+
+log = logging.getLogger(__name__)
+
+# Reads up to ARGV[3] new entries of one crew across its streams, starting with the
+# stream at ARGV[4], in the workers' group, unless the crew is paused (answers -1).
+# KEYS: paused flag, then the streams. ARGV: group, consumer, count, first stream.
+_TAKE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local left = tonumber(ARGV[3])
+local n = #KEYS - 1
+local found = {}
+for i = 0, n - 1 do
+  if left <= 0 then break end
+  local stream = KEYS[2 + (tonumber(ARGV[4]) + i) % n]
+  local got = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left,
+                         'STREAMS', stream, '>')
+  if got then
+    for _, entry in ipairs(got[1][2]) do
+      found[#found + 1] = {stream, entry[1], entry[2]}
+      left = left - 1
+    end
+  end
+end
+return found
+"""
+
+
+class _Queue:
+    """Crews waiting to be served, each once, in round-robin order."""
+
+    def __init__(self) -> None:
+        self.order: deque[str] = deque()
+        self.queued: set[str] = set()
+        self.reclaim: set[str] = set()
+        self.ready = asyncio.Event()
+
+    def put(self, crew: str, *, reclaim: bool = False) -> None:
+        if reclaim:
+            self.reclaim.add(crew)
+        if crew not in self.queued:
+            self.queued.add(crew)
+            self.order.append(crew)
+        self.ready.set()
+
+    def take(self) -> tuple[str, bool] | None:
+        if not self.order:
+            self.ready.clear()
+            return None
+        crew = self.order.popleft()
+        self.queued.discard(crew)
+        reclaim = crew in self.reclaim
+        self.reclaim.discard(crew)
+        return crew, reclaim
+
+
+class Pool:
+    """Serves every crew of one farm from one process; any number of processes may run one."""
+
+    def __init__(
+        self,
+        runtimes: Runtimes,
+        *,
+        concurrency: int = 32,
+        shards: int = 4,
+        block_ms: int = 500,
+        sweep_every: float = 5.0,
+        grace: float = 30.0,
+        visibility_timeout: float = 60.0,
+        drains: int = 8,
+        serve_outbox: bool = True,
+    ) -> None:
+        self.runtimes = runtimes
+        self.redis: aioredis.Redis = runtimes.redis
+        namespace = runtimes.settings.namespace
+        self.consumer = runtimes.consumer
+        self.concurrency = concurrency
+        self.block_ms = block_ms
+        self.sweep_every = sweep_every
+        self.waker = Waker(self.redis, namespace, shards)
+        self.sweep = Sweep(
+            self.redis, namespace, visibility_timeout=visibility_timeout, grace=grace
+        )
+        self.serve_outbox = serve_outbox
+        self._work_wakes = Wakes(self.redis, namespace, WORK, shards)
+        self._out_wakes = Wakes(self.redis, namespace, OUT, shards)
+        self._work = _Queue()
+        self._out = _Queue()
+        self._capped: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._draining: set[str] = set()
+        self._drains = asyncio.Semaphore(drains)
+        self._slot_freed = asyncio.Event()
+        self._take = self.redis.register_script(_TAKE)
+        self._turn = 0
+        self._beaten: dict[str, float] = {}
+
+    # -- the Signal of every crew this pool loads ------------------------------------
+    async def before(self, keys: Keys) -> None:
+        await self.waker.mark(keys.company)
+
+    async def after(self, keys: Keys, streams: Collection[str]) -> None:
+        # Written by this process (its gateway, its handlers): served here, no wake-up.
+        for what in {what_of(keys, stream) for stream in streams}:
+            (self._out if what == OUT else self._work).put(keys.company)
+
+    def wake(self, crew: str, what: str = WORK) -> None:
+        """Queue ``crew`` as if a wake-up named it (a resumed crew, a test)."""
+        (self._out if what == OUT else self._work).put(crew)
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    # -- the loop ----------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop``; runs in progress finish first. Raises when Redis fails,
+        for the supervisor to start it again (nothing read is lost: it stays pending)."""
+        await self._work_wakes.ensure_groups()
+        await self._out_wakes.ensure_groups()
+        parts = [self._dispatch(stop), self._listen(self._work_wakes, self._work, stop)]
+        if self.serve_outbox:
+            parts += [self._listen(self._out_wakes, self._out, stop), self._mail(stop)]
+        parts += [self._sweeping(stop), self._beat(stop)]
+        tasks = [asyncio.create_task(part) for part in parts]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                if not task.cancelled() and (error := task.exception()) is not None:
+                    raise error
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for loaded in self.runtimes.loaded():
+                loaded.worker.leave()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._farewell()
+
+    async def _listen(self, wakes: Wakes, queue: _Queue, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            for crew in await wakes.read(self.consumer, block_ms=self.block_ms):
+                queue.put(crew)
+
+    async def _sweeping(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            for found in await self.sweep.once():
+                if found.work or found.work_stalled:
+                    self._work.put(found.crew, reclaim=found.work_stalled)
+                if found.out or found.out_stalled:
+                    self._out.put(found.crew, reclaim=found.out_stalled)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.sweep_every)
+
+    async def _dispatch(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if len(self._tasks) >= self.concurrency:
+                self._slot_freed.clear()
+                await self._until(self._slot_freed, stop)
+                continue
+            taken = self._work.take()
+            if taken is None:
+                await self._until(self._work.ready, stop)
+                continue
+            await self._serve(*taken)
+
+    async def _serve(self, crew: str, reclaim: bool) -> None:
+        loaded = await self.runtimes.get(crew)
+        if loaded is None:
+            return  # unknown, paused or being deleted: its entries wait, unread
+        room = min(loaded.cap - loaded.running, self.concurrency - len(self._tasks))
+        if room <= 0:
+            self._capped.add(crew)  # queued again when one of its runs ends
+            if reclaim:
+                self._work.reclaim.add(crew)
+            return
+        await self._beat_for(loaded)
+        await self._housekeep(loaded)
+        deliveries: list[Delivery] = []
+        if reclaim:
+            for stream in loaded.worker.streams:
+                deliveries += await loaded.bus.reclaim(stream, self.consumer, count=room)
+        taken = await self._read(loaded, room - len(deliveries)) if len(deliveries) < room else []
+        if taken is None:
+            return  # paused by its owner (/stop)
+        deliveries += taken
+        for delivery in deliveries:
+            self._spawn(loaded, delivery)
+        if len(deliveries) >= room:
+            self._work.put(crew)  # maybe more: after the others have had their turn
+
+    async def _read(self, loaded: Loaded, count: int) -> list[Delivery] | None:
+        streams = loaded.worker.streams
+        self._turn += 1
+        keys = [loaded.keys.paused, *streams]
+        args: list[str | int] = [CONSUMER_GROUP, self.consumer, count, self._turn % len(streams)]
+        reply: Any = await self._take(keys=keys, args=args)
+        if isinstance(reply, int):
+            return None
+        found = []
+        for stream, entry_id, flat in reply:
+            fields = dict(zip(flat[::2], flat[1::2], strict=True))
+            found.append(delivery_of(text(stream), entry_id, fields))
+        return found
+
+    def _spawn(self, loaded: Loaded, delivery: Delivery) -> None:
+        loaded.running += 1
+        task = asyncio.create_task(loaded.worker.handle(delivery))
+        self._tasks.add(task)
+
+        def ended(task: asyncio.Task[None]) -> None:
+            self._tasks.discard(task)
+            loaded.running -= 1
+            self._slot_freed.set()
+            if loaded.name in self._capped:
+                self._capped.discard(loaded.name)
+                self._work.put(loaded.name)
+            if not task.cancelled() and (error := task.exception()) is not None:
+                # Redis went away mid-handling: the entry stays pending and comes back.
+                log.warning("%s: handling stopped (%s); it will be retried", loaded.name, error)
+
+        task.add_done_callback(ended)
+
+    async def _housekeep(self, loaded: Loaded) -> None:
+        """Trim the crew's streams and forget its departed consumers, every 10 minutes of
+        its activity (an idle crew has nothing to trim)."""
+        now = time.monotonic()
+        if now - loaded.housekept < 600.0:
+            return
+        loaded.housekept = now
+        bus, streams = loaded.bus, loaded.worker.streams
+        for stream in streams:
+            await bus.trim(stream, keep_seconds=24 * 3600)
+        await bus.forget_departed([*streams, bus.keys.outbox])
+
+    # -- outbox ------------------------------------------------------------------------
+    async def _mail(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            taken = self._out.take()
+            if taken is None:
+                await self._until(self._out.ready, stop)
+                continue
+            crew, reclaim = taken
+            if crew in self._draining:
+                self._out.put(crew, reclaim=reclaim)  # after the drain in progress
+                self._slot_freed.clear()
+                await self._until(self._slot_freed, stop)
+                continue
+            await self._drains.acquire()
+            self._draining.add(crew)
+            task = asyncio.create_task(self._drain(crew, reclaim))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, crew: str, reclaim: bool, count: int = 50) -> None:
+        try:
+            loaded = await self.runtimes.get(crew, paused=True)
+            if loaded is not None:
+                sent = await loaded.gateway.outbound.drain(
+                    self.consumer, count=count, reclaim=reclaim
+                )
+                if sent >= count:
+                    self._out.put(crew)
+        except RedisError as err:
+            log.warning("%s: outbox not drained (%s); the sweep brings it back", crew, err)
+        finally:
+            self._draining.discard(crew)
+            self._drains.release()
+            self._slot_freed.set()
+
+    # -- liveness ----------------------------------------------------------------------
+    async def _beat_for(self, loaded: Loaded) -> None:
+        """Say this process is alive in the crew's workers set (its turns' holders are
+        checked there) before it takes the crew's work, then every 2 s while it runs."""
+        now = time.monotonic()
+        if now - self._beaten.get(loaded.name, -10.0) >= 2.0:
+            await self.redis.zadd(loaded.keys.workers, {self.consumer: time.time()})
+            self._beaten[loaded.name] = now
+
+    async def _beat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            for loaded in self.runtimes.loaded():
+                if loaded.running:
+                    with contextlib.suppress(RedisError):
+                        await self._beat_for(loaded)
+            await self.runtimes.unload_idle()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+    async def _farewell(self) -> None:
+        for crew in list(self._beaten):
+            loaded = self.runtimes.peek(crew)
+            keys = loaded.keys if loaded else None
+            if keys is not None:
+                with contextlib.suppress(Exception):
+                    await self.redis.zrem(keys.workers, self.consumer)
+        self._beaten.clear()
+
+    async def _until(self, event: asyncio.Event, stop: asyncio.Event) -> None:
+        """Wait for ``event`` (or ``stop``), at most ``block_ms``: a missed set costs that."""
+        waits = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.block_ms / 1000, return_when="FIRST_COMPLETED")
+        finally:
+            for wait in waits:
+                wait.cancel()

@@ -1,0 +1,172 @@
+"""The README's farm of three crews, end to end: the CLI in its own processes, the farm's
+one process serving them all over one shared Telegram bot (a fake Bot API server)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from equipage.app.farming import open_farm_service, serve_farm
+from equipage.config import Settings
+from equipage.testing import wait_until
+from equipage.testing.fake_telegram import FakeTelegram
+
+TOKEN = "123456:TEST-token"
+ADMIN, ALICE, BOB, CAROL = 1000, 1001, 1002, 1003
+
+
+async def cli(root: Path, env: dict[str, str], *args: str) -> str:
+    """One ``equipage`` command, as a person types it, in a process of its own."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "equipage.cli",
+        *args,
+        cwd=root,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    text = output.decode()
+    assert process.returncode == 0, text
+    return text
+
+
+class Person:
+    """Someone writing to the farm's one bot from their own Telegram account."""
+
+    updates = 0
+
+    def __init__(self, fake: FakeTelegram, user: int, name: str) -> None:
+        self.fake, self.user, self.name = fake, user, name
+
+    def says(self, text: str) -> None:
+        Person.updates += 1
+        n = Person.updates
+        person = {"id": self.user, "is_bot": False, "first_name": self.name}
+        chat = {"id": self.user, "type": "private", "first_name": self.name}
+        self.fake.push_update(
+            {
+                "update_id": n,
+                "message": {
+                    "message_id": n,
+                    "from": person,
+                    "chat": chat,
+                    "date": int(time.time()),
+                    "text": text,
+                },
+            }
+        )
+
+    def presses(self, message: dict[str, Any], data: str) -> None:
+        Person.updates += 1
+        person = {"id": self.user, "is_bot": False, "first_name": self.name}
+        self.fake.push_update(
+            {
+                "update_id": Person.updates,
+                "callback_query": {
+                    "id": f"cb{Person.updates}",
+                    "from": person,
+                    "message": message,
+                    "chat_instance": "1",
+                    "data": data,
+                },
+            }
+        )
+
+    async def asks(self, text: str) -> None:
+        """Say ``text`` and wait for an answer to it."""
+        seen = len(self.texts())
+        self.says(text)
+
+        async def answered() -> bool:
+            return len(self.texts()) > seen
+
+        await wait_until(answered, timeout=60, what=f"an answer to {self.name}")
+
+    def texts(self) -> list[str]:
+        return [str(m["text"]) for m in self.fake.messages(self.user)]
+
+    async def hears(self, *words: str, after: int = 0) -> str:
+        async def heard() -> bool:
+            return any(all(w in t for w in words) for t in self.texts()[after:])
+
+        await wait_until(heard, timeout=60, what=f"{self.name} hears {words}")
+        return next(t for t in self.texts()[after:] if all(w in t for w in words))
+
+
+@pytest.mark.e2e
+async def test_a_farm_of_three_crews_from_chat_and_cli_over_one_shared_bot(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "farm"
+    root.mkdir()
+    async with FakeTelegram(TOKEN) as fake:
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": fake.base_url}
+        await cli(root, env, "farm", "init", ".", "--admin", f"telegram:{ADMIN}")
+        (root / "farm.yaml").write_text("channels:\n  telegram:\n    mode: polling\n")
+        # The first crew from the CLI, before the farm runs: its welcome waits for it.
+        made = await cli(root, env, "crew", "new", "alice", "--owner", f"telegram:{ALICE}")
+        assert "alice" in made
+        settings = Settings(channel_env=Settings.from_env(env).channel_env)
+        admin, alice = Person(fake, ADMIN, "Admin"), Person(fake, ALICE, "Alice")
+        bob, carol = Person(fake, BOB, "Bob"), Person(fake, CAROL, "Carol")
+        async with open_farm_service(root, settings, force_offline=True) as service:
+            stop = asyncio.Event()
+            running = asyncio.create_task(serve_farm(service, stop))
+            try:
+                await alice.hears("alice")  # the welcome, sent once the farm is up
+                # Two more crews from chat, by the farm's admin.
+                admin.says(f"/crew new bob telegram:{BOB}")
+                admin.says(f"/crew new carol telegram:{CAROL} fr")
+                await bob.hears("bob")
+                await carol.hears("carol")
+                # Each owner reaches their own crew over the same bot.
+                for person in (alice, bob, carol):
+                    await person.asks("What can you do for me?")
+                # Paused: carol is told, and her crew gets nothing until resumed.
+                await cli(root, env, "crew", "pause", "carol")
+                seen = len(carol.texts())
+                carol.says("Tu es là ?")
+                await wait_until(lambda: _more(carol, seen), timeout=60, what="paused notice")
+                await cli(root, env, "crew", "resume", "carol")
+                seen = len(carol.texts())
+                carol.says("Et maintenant ?")
+                await wait_until(lambda: _more(carol, seen), timeout=60, what="answer on resume")
+                # Bob's crew asks him a question, then moves: export, delete, import.
+                seen = len(bob.texts())
+                bob.says("A launch post and a hosting cost note, then publish.")
+                await wait_until(lambda: _asked(fake, BOB), timeout=60, what="question")
+                question = next(m for m in fake.messages(BOB) if m.get("reply_markup"))
+                await cli(root, env, "crew", "export", "bob", "--out", "bob.tar.gz")
+                await cli(root, env, "crew", "delete", "bob", "--yes")
+                await cli(root, env, "crew", "import", "bob.tar.gz")
+                markup = question["reply_markup"]
+                markup = json.loads(markup) if isinstance(markup, str) else markup
+                approve = markup["inline_keyboard"][0][0]["callback_data"]
+                seen = len(bob.texts())
+                bob.presses(question, approve)
+                await bob.hears("Published", after=seen)
+            finally:
+                stop.set()
+                await running
+    # Nobody heard anything of another crew.
+    for person, crew in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+        others = {"alice", "bob", "carol"} - {crew}
+        assert not any(f"crew {o}" in t.lower() for t in person.texts() for o in others)
+
+
+async def _more(person: Person, seen: int) -> bool:
+    return len(person.texts()) > seen
+
+
+async def _asked(fake: FakeTelegram, user: int) -> bool:
+    return any(m.get("reply_markup") for m in fake.messages(user))

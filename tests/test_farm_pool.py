@@ -1,0 +1,213 @@
+"""One pool of workers for every crew: woken by the farm, fair, and blind to idle crews."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from equipage.bus import Bus
+from equipage.config import CompanyConfig, Settings
+from equipage.entries import delivery_of
+from equipage.envelope import Envelope, Kind, Origin
+from equipage.farm import Farm, Owner, Quotas, Registry, init_folder
+from equipage.farm.pool import Pool
+from equipage.farm.runtimes import Runtimes
+from equipage.farm.wake import Waker
+from equipage.keys import Keys
+from equipage.llm.messages import Completion, Message, ToolSpec
+from equipage.testing import wait_until
+
+
+class Answers:
+    """A model that answers every turn with one line, after ``delay`` seconds."""
+
+    name = "answers"
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.calls = 0
+
+    async def complete(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], **_: object
+    ) -> Completion:
+        self.calls += 1
+        await asyncio.sleep(self.delay)  # the model's own latency, not a wait for state
+        return Completion(content="done", model="answers", stop_reason="end_turn")
+
+
+@dataclass
+class Served:
+    farm: Farm
+    pool: Pool
+    runtimes: Runtimes
+    namespace: str
+    model: Answers
+
+    def keys(self, crew: str) -> Keys:
+        return Keys(crew, self.namespace)
+
+    async def new(self, name: str, *, runs: int = 2) -> None:
+        owner = Owner(platform="console", id=f"{name}-owner", name=name)
+        await self.farm.new_crew(name, owner=owner, quotas=Quotas(concurrent_runs=runs))
+
+    async def send(self, crew: str, text: str, *, wake: bool = True) -> Envelope:
+        """What a gateway process does: mark, publish, wake (``wake=False``: it died first)."""
+        waker = Waker(self.farm.redis, self.namespace)
+        keys = self.keys(crew)
+        bus = Bus(self.farm.redis, keys, signal=waker if wake else None)
+        if not wake:
+            await waker.mark(crew)
+        envelope = Envelope(
+            kind=Kind.TASK,
+            company=crew,
+            to="ceo",
+            sender="member:owner",
+            thread=f"t-{uuid.uuid4().hex[:8]}",
+            text=text,
+            origin=Origin(channel="cli", chat=f"{crew}-owner", member="owner"),
+        )
+        await bus.publish(envelope)
+        return envelope
+
+    async def replies(self, crew: str) -> list[Envelope]:
+        entries: Any = await self.farm.redis.xrange(self.keys(crew).outbox)
+        found = [delivery_of("outbox", i, f).envelope for i, f in entries]
+        return [e for e in found if e is not None and e.sender != "equipage"]
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    redis: aioredis.Redis,
+    root: Path,
+    *,
+    delay: float = 0.0,
+    concurrency: int = 8,
+    sweep_every: float = 5.0,
+    visibility_timeout: float = 60.0,
+) -> AsyncIterator[Served]:
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    init_folder(root)
+    farm = Farm(root, Registry(redis, namespace))
+    model = Answers(delay)
+
+    def models(config: CompanyConfig) -> dict[str, Answers]:
+        return dict.fromkeys(config.roles, model)
+
+    settings = Settings.from_env({"EQUIPAGE_NAMESPACE": namespace})
+    runtimes = Runtimes(
+        root,
+        farm.registry,
+        settings,
+        consumer="pool-1",
+        models_for=models,
+        visibility_timeout=visibility_timeout,
+    )
+    made = Pool(
+        runtimes,
+        concurrency=concurrency,
+        block_ms=50,
+        serve_outbox=False,
+        sweep_every=sweep_every,
+        visibility_timeout=visibility_timeout,
+    )
+    runtimes.signal = made
+    stop = asyncio.Event()
+    task = asyncio.create_task(made.run(stop))
+    try:
+        yield Served(farm, made, runtimes, namespace, model)
+    finally:
+        stop.set()
+        await task
+        await runtimes.aclose()
+
+
+async def test_each_crew_is_answered_by_the_one_pool_and_idle_crews_are_never_loaded(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    async with serving(redis, tmp_path) as farm:
+        for n in range(12):
+            await farm.new(f"crew{n}")
+        await farm.send("crew3", "hello")
+        await farm.send("crew7", "bonjour")
+        await wait_until(lambda: _answered(farm, "crew3"), timeout=10)
+        await wait_until(lambda: _answered(farm, "crew7"), timeout=10)
+        # Ten crews had nothing to do: none of them was loaded, none has a consumer group.
+        assert sorted(c.name for c in farm.runtimes.loaded()) == ["crew3", "crew7"]
+        assert not await redis.exists(farm.keys("crew5").inbox("ceo"))
+
+
+async def test_a_message_whose_wake_up_was_lost_is_found_by_the_sweep(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    async with serving(redis, tmp_path, sweep_every=0.05) as farm:
+        await farm.new("alice")
+        await farm.runtimes.get("alice")  # its groups exist: what follows is unread
+        await farm.send("alice", "hello", wake=False)
+        await wait_until(lambda: _answered(farm, "alice"), timeout=10)
+
+
+async def test_a_crew_with_a_backlog_takes_its_quota_of_slots_and_no_more(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    async with serving(redis, tmp_path, delay=0.05, concurrency=4) as farm:
+        await farm.new("flood", runs=2)
+        await farm.new("quiet", runs=2)
+        await farm.runtimes.get("flood")
+        for n in range(40):
+            await farm.send("flood", f"task {n}")
+        await wait_until(lambda: _running(farm, "flood", 2), timeout=10)
+        await farm.send("quiet", "just one")
+        await wait_until(lambda: _answered(farm, "quiet"), timeout=10)
+        flooded = len(await farm.replies("flood"))
+        # The quiet crew did not wait for the backlog: most of it is still queued.
+        assert flooded < 30
+        loaded = farm.runtimes.peek("flood")
+        assert loaded is not None and loaded.running <= 2
+
+
+async def test_a_paused_crew_is_not_served_and_its_messages_wait_for_its_resume(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    async with serving(redis, tmp_path, sweep_every=0.05) as farm:
+        await farm.new("alice")
+        await farm.new("bob")
+        await farm.farm.registry.pause("alice")
+        await farm.send("alice", "are you there?")
+        await farm.send("bob", "hello")
+        await wait_until(lambda: _answered(farm, "bob"), timeout=10)
+        assert await farm.replies("alice") == []
+        await farm.farm.registry.resume("alice")
+        await wait_until(lambda: _answered(farm, "alice"), timeout=10)
+
+
+async def _answered(farm: Served, crew: str) -> bool:
+    return bool(await farm.replies(crew))
+
+
+async def _running(farm: Served, crew: str, count: int) -> bool:
+    loaded = farm.runtimes.peek(crew)
+    return loaded is not None and loaded.running >= count
+
+
+async def test_an_entry_left_pending_by_a_killed_process_is_taken_over_and_answered(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    async with serving(redis, tmp_path, sweep_every=0.05, visibility_timeout=0.2) as farm:
+        await farm.new("alice")
+        await farm.runtimes.get("alice")
+        envelope = await farm.send("alice", "hello", wake=False)
+        # A pool process read it, then was SIGKILLed: pending under its name, no heartbeat.
+        keys = farm.keys("alice")
+        read: Any = await redis.xreadgroup("workers", "gone-1", {keys.inbox("ceo"): ">"}, count=1)
+        assert read and read[0][1][0][1][b"env"]
+        await wait_until(lambda: _answered(farm, "alice"), timeout=10)
+        replies = await farm.replies("alice")
+        assert [r.cause for r in replies] == [envelope.id]
+        assert farm.model.calls == 1
