@@ -9,6 +9,11 @@ gets a farm pairing code, which the owner of one crew approves from their crew's
 (``/pair CODE``: the stranger joins THAT crew only) or a farm admin with ``/crew pair
 CODE NAME``. ``/crew`` is the farm's (``channels.farm_commands``).
 
+Each crew takes at most its quota of messages a minute (``channels.farm_quota``;
+commands are not counted): past it, the person is told their message was not kept, and
+the crew's owner is told once per minute what was hit and how to raise it. A company
+served on its own (``equipage up``) has no such quota: it has no farm gateway.
+
 Nothing here reads another crew's data on a person's behalf: the crew is chosen from the
 index before anything of it is touched, and the crew's own gateway answers the rest.
 """
@@ -19,11 +24,13 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from channels.farm_commands import CrewCommands, join
+from channels.farm_quota import admit
 from channels.farm_wording import FarmWording, farm_wording
 from channels.gateway import Gateway
 from equipage.chat import LOCAL_CHANNELS, Incoming, Outgoing
 from equipage.errors import CrewRefused
 from equipage.farm import Crew, CrewState, Farm
+from equipage.farm.inbound import InboundRate
 from equipage.farm.pairing import FarmPairings
 from equipage.farm.people import identity
 from equipage.language import language_of
@@ -58,6 +65,7 @@ class FarmGateway:
             farm.redis, farm.registry.keys.namespace, max_pending=max_pending
         )
         self.commands = CrewCommands(farm, self.pairings, forget=forget)
+        self.rate = InboundRate(farm.redis)
 
     async def receive(self, incoming: Incoming) -> list[Outgoing]:
         """Handle one message from a person; returns what to answer right away."""
@@ -84,6 +92,18 @@ class FarmGateway:
             held = say.paused if crew is not None and crew.state is CrewState.PAUSED else None
             log.info("%s wrote to crew %s, which is not active: not kept", person, name)
             return [_say(incoming, (held or say.deleting).format(crew=name))]
+        if not command.startswith("/"):  # commands are not counted
+            refused = await admit(
+                self.rate,
+                self.farm.keys(name),
+                crew,
+                incoming,
+                person=person,
+                spoken=spoken,
+                gateway_for=self.gateway_for,
+            )
+            if refused is not None:
+                return [refused]
         gateway = await self.gateway_for(name)
         if command == "/pair" and (answer := await self._pair(gateway, incoming, crew, rest)):
             return [_say(incoming, answer)]

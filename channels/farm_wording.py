@@ -1,7 +1,8 @@
 """What the farm's gateway says itself, in English and in French.
 
 The crews' own gateways word their answers with ``channels.wording``; these are the
-farm's: routing a person to a crew, strangers, ``/crew`` and the farm's ``/pair``.
+farm's: routing a person to a crew, strangers, ``/crew``, the farm's ``/pair`` and a
+crew's quota of messages per minute.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class FarmWording:
     not_member: str  # {member} {members}
     refused: str  # {error}
     states: dict[str, str]
+    too_many: str  # {crew} {limit} {seconds}
+    quota_hit: str  # {crew} {limit}: to the owner, followed by raise_hint
+    raise_hint: str  # {crew} {raise_to}
 
 
 FARM_EN = FarmWording(
@@ -108,6 +112,18 @@ FARM_EN = FarmWording(
     not_member="No member {member} in this crew; members are {members}.",
     refused="Refused: {error}",
     states={"active": "active", "paused": "paused", "deleting": "being deleted"},
+    too_many=(
+        "Crew {crew} takes at most {limit} messages a minute, and this minute's are used "
+        "up: this message was not kept and reached no one. Send it again in {seconds} seconds."
+    ),
+    quota_hit=(
+        "Your crew {crew} reached its limit of {limit} messages a minute: what its people "
+        "send past it is refused and not kept until the minute ends (they are told so)."
+    ),
+    raise_hint=(
+        "To raise the limit, a farm admin runs: "
+        "equipage crew quota {crew} --messages-per-minute {raise_to}"
+    ),
 )
 
 FARM_FR = FarmWording(
@@ -181,6 +197,20 @@ FARM_FR = FarmWording(
     not_member="Aucun membre {member} dans cet équipage ; les membres sont {members}.",
     refused="Refusé : {error}",
     states={"active": "actif", "paused": "en pause", "deleting": "en cours de suppression"},
+    too_many=(
+        "L'équipage {crew} accepte au plus {limit} messages par minute, et ceux de cette "
+        "minute sont épuisés : ce message n'a pas été gardé et n'est parvenu à personne. "
+        "Renvoyez-le dans {seconds} secondes."
+    ),
+    quota_hit=(
+        "Votre équipage {crew} a atteint sa limite de {limit} messages par minute : ce que "
+        "ses membres envoient au-delà est refusé et n'est pas gardé jusqu'à la fin de la "
+        "minute (ils en sont avertis)."
+    ),
+    raise_hint=(
+        "Pour relever la limite, un administrateur de la ferme lance : "
+        "equipage crew quota {crew} --messages-per-minute {raise_to}"
+    ),
 )
 
 _TABLES = {"en": FARM_EN, "fr": FARM_FR}

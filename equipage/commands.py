@@ -1,18 +1,22 @@
 """Chat commands that workflows add: a slash command the gateway hands to a workflow.
 
 The gateway answers its own commands (``/approve``, ``/status``...) and looks any other up
-in a table of ``Command``: a workflow declares its own on its ``WORKFLOW`` object
-(``commands = (Command(...), ...)``) and ``installed()`` gathers those of every installed
-workflow, so the gateway reaches a live call (``/suggest``) without naming it. A handler
-answers in the member's language through ``Invocation.say``: a key of the gateway's
-wording (``channels.wording``) and its fields.
+in a table of ``Command``: a workflow package declares its own in its ``commands`` module
+(``COMMANDS = (Command(...), ...)``) and ``installed()`` gathers those of every installed
+workflow, so the gateway reaches a live call (``/suggest``) without naming it. Only those
+modules are imported, not the workflows' graphs: a gateway starts without LangGraph, so
+keep a ``commands`` module (and its package's ``__init__``) light. A handler answers in
+the member's language through ``Invocation.say``: a key of the gateway's wording
+(``channels.wording``) and its fields.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import logging
+import pkgutil
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -77,15 +81,28 @@ def table(commands: Iterable[Command], *, taken: Iterable[str] = ()) -> dict[str
 @functools.cache
 def installed() -> tuple[Command, ...]:
     """The commands declared by the workflows installed in the ``workflows`` package."""
-    from equipage.workflow import available_workflows  # heavy: only when asked
-
     declared: list[Command] = []
-    for name in available_workflows():
+    for name in _declaring():
         try:
-            module = importlib.import_module(f"workflows.{name}")
+            module = importlib.import_module(f"workflows.{name}.commands")
         except ImportError as err:
             # Its runs fail with the reason; the other workflows' commands still work.
             log.warning("workflow %s not loaded, so neither are its commands: %s", name, err)
             continue
-        declared += getattr(getattr(module, "WORKFLOW", None), "commands", ())
+        declared += getattr(module, "COMMANDS", ())
     return tuple(declared)
+
+
+def _declaring() -> list[str]:
+    """Installed workflow packages with a ``commands`` module, found without importing them."""
+    package = importlib.import_module("workflows")
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.ispkg or info.name.startswith("_"):
+            continue  # a one-module workflow declares no command; ``_x`` is shared code
+        # find_spec imports the parent (``workflows``), not the workflow itself.
+        spec = importlib.util.find_spec(f"workflows.{info.name}")
+        inside = spec.submodule_search_locations if spec is not None else None
+        if inside and any(sub.name == "commands" for sub in pkgutil.iter_modules(inside)):
+            found.append(info.name)
+    return sorted(found)

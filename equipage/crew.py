@@ -45,6 +45,7 @@ from equipage.policy import Policy
 from equipage.prompting import TeamMember, fill, team_section
 from equipage.registry import role_tools
 from equipage.runtime import ThreadRunner, WorkflowRunner
+from equipage.runtime.filesquota import FilesQuotaRunner
 from equipage.tools import Toolbox, workflow_inbox
 from equipage.worker import Handler
 from equipage.workflow import (
@@ -162,11 +163,14 @@ def build_crew(
     options: ProviderOptions | None = None,
     files: Path | None = None,
     audit_key: AuditKey | None = None,
+    memory_bytes: int | None = None,
+    files_bytes: int | None = None,
 ) -> Crew:
     """Build every role's graph; ``models`` overrides some roles' model specs.
 
     ``audit_key`` signs the audit chain; without one, a key of this crew's own signs it,
     which only this crew's ``audit`` can check (``open_session`` passes the company's).
+    ``memory_bytes`` and ``files_bytes`` hold a farm crew to its quotas (None: no limit).
     """
     runtime = config.runtime
     bus = bus or Bus(
@@ -183,6 +187,8 @@ def build_crew(
     # workflow run`) and its approvals answered later; agents are offered the enabled ones.
     runnable = [*workflows, *_installed(exclude=config.workflows)]
     parts = _Parts.of(config, redis, keys, bus, options, models or {}, audit_key, files, runnable)
+    parts.memory.limit_bytes = memory_bytes
+    parts.files_bytes = files_bytes
     handlers: dict[str, Handler] = {}
     for workflow in runnable:
         handlers[workflow_inbox(workflow.name)] = parts.workflow_runner(workflow)
@@ -219,6 +225,8 @@ class _Parts:
     saver: RedisSaver
     crew_files: Path
     memory: Memory
+    #: Most bytes the crew's workflows may store under ``crew_files`` (None: no limit).
+    files_bytes: int | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     #: Every model loaded here, for the crew to close.
     built: list[ChatModel] = field(default_factory=list)
@@ -284,7 +292,12 @@ class _Parts:
             role=runtime.entry_role,
             max_tokens=self.max_tokens,
         )
-        return WorkflowRunner(
+        # A farm crew's files quota: no run starts once its stored files fill it.
+        runner = WorkflowRunner if self.files_bytes is None else FilesQuotaRunner
+        quota: dict[str, Any] = {}
+        if self.files_bytes is not None:
+            quota = {"root": self.crew_files, "limit_bytes": self.files_bytes}
+        return runner(
             workflow,
             workflow.build(context).compile(checkpointer=self.saver),
             self.redis,
@@ -296,6 +309,7 @@ class _Parts:
             language=config.company.profile.language,
             settings=config.workflows.get(workflow.name, {}),
             budget=self.budget,
+            **quota,
         )
 
     def thread_runner(self, role: str, workflows: list[Workflow]) -> ThreadRunner:

@@ -5,18 +5,22 @@ names a file sent with the request (by its name) or a file under the crew's file
 (``.equipage/files/<company>/``): anything else is refused with the reason, whatever
 ``..``, an absolute path or a symlink says. A path the owner gives on their own command
 line (``equipage workflow run coaching --set path=talk.srt``) is theirs to choose.
+
+``stored_bytes`` is what a farm crew's files quota counts: the files its workflows wrote
+in their folders under the crew's (the files at its top, its company.yaml, are its config).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from equipage.envelope import Attachment
 from equipage.errors import OffLimits
 
-__all__ = ["given_file"]
+__all__ = ["given_file", "stored_bytes"]
 
 
 def given_file(
@@ -48,6 +52,26 @@ def given_file(
     if found is None:
         raise OffLimits(_refusal(text, root, attachments))
     return found
+
+
+def stored_bytes(root: Path) -> int:
+    """Bytes of the files stored under ``root``'s folders; links are not followed."""
+    total = 0
+    try:
+        folders = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
+    except FileNotFoundError:
+        return 0
+    for folder in folders:
+        for base, _, names in os.walk(folder):
+            for name in names:
+                path = os.path.join(base, name)
+                try:
+                    found = os.lstat(path)
+                except OSError:
+                    continue  # removed while counted
+                if stat.S_ISREG(found.st_mode):
+                    total += found.st_size
+    return total
 
 
 def _under(path: Path, home: Path) -> bool:

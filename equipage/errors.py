@@ -19,6 +19,9 @@
     └── ControlSignal          not a failure: the run must stop and say why
         ├── ApprovalRequired
         ├── BudgetExceeded
+        ├── QuotaExceeded      a farm crew's quota is used up; the message says how to raise it
+        │   ├── MemoryFull     its remembered facts would pass its memory quota
+        │   └── FilesFull      its stored files passed its files quota
         ├── HopLimitExceeded
         ├── Handover           the worker stops mid-run: the envelope stays for another one
         ├── TurnLost           a worker frozen past its heartbeat lost its thread: it stops
@@ -43,13 +46,16 @@ __all__ = [
     "DeliveryRefused",
     "DocumentRefused",
     "EquipageError",
+    "FilesFull",
     "Handover",
     "HopLimitExceeded",
     "InputRejected",
     "MalformedWebhook",
+    "MemoryFull",
     "MissingExtraError",
     "ModelError",
     "OffLimits",
+    "QuotaExceeded",
     "RequestFailed",
     "RuntimeFailure",
     "SourceError",
@@ -188,6 +194,55 @@ class ApprovalRequired(ControlSignal):
 
 class BudgetExceeded(ControlSignal):
     """A model call would exceed a budget, so it was not made."""
+
+
+class QuotaExceeded(ControlSignal):
+    """A crew of a farm used up one of its quotas; nothing was stored past it.
+
+    ``quota`` names it as ``equipage crew quota`` does (``memory``, ``files``); ``limit``
+    and ``used`` are in its unit (bytes). The message says how to raise it.
+    """
+
+    def __init__(self, message: str, *, crew: str, quota: str, limit: int, used: int) -> None:
+        self.crew = crew
+        self.quota = quota
+        self.limit = limit
+        self.used = used
+        super().__init__(message)
+
+
+class MemoryFull(QuotaExceeded):
+    """Remembering a fact would take a crew's facts past its memory quota: it was not kept."""
+
+    def __init__(self, *, crew: str, limit: int, used: int, adding: int) -> None:
+        kb = max(1, -(-limit // 1024))
+        super().__init__(
+            f"the memory of crew {crew} is full: its facts take {used:,} bytes of its "
+            f"{limit:,}-byte quota, and this one ({adding:,} bytes) was not remembered. "
+            f"The farm's admin raises it with 'equipage crew quota {crew} --memory-kb "
+            f"{kb * 2}'; until then, answer without remembering it.",
+            crew=crew,
+            quota="memory",
+            limit=limit,
+            used=used,
+        )
+
+
+class FilesFull(QuotaExceeded):
+    """A crew's stored files reached its files quota: nothing more is stored until raised."""
+
+    def __init__(self, *, crew: str, limit: int, used: int) -> None:
+        mb = max(1, -(-limit // 2**20))
+        super().__init__(
+            f"the files of crew {crew} are full: they take {used:,} bytes of its "
+            f"{limit:,}-byte quota, so no workflow run may store more. The farm's admin "
+            f"raises it with 'equipage crew quota {crew} --files-mb {mb * 2}', or the crew's "
+            "files can be cleaned up.",
+            crew=crew,
+            quota="files",
+            limit=limit,
+            used=used,
+        )
 
 
 class HopLimitExceeded(ControlSignal):

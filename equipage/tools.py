@@ -27,6 +27,7 @@ from equipage.envelope import (
     ReplyTo,
     WorkflowCall,
 )
+from equipage.errors import MemoryFull
 from equipage.keys import thread_key
 from equipage.llm.messages import ToolCall, ToolSpec
 from equipage.memory import Memory
@@ -175,9 +176,13 @@ class Toolbox:
         if call.name == "reply":
             return self._reply(ctx, _str(args, "text"))
         if call.name == "remember":
-            fact = await self.memory.remember(
-                _str(args, "fact"), by=ctx.role, untrusted=ctx.tainted
-            )
+            try:
+                fact = await self.memory.remember(
+                    _str(args, "fact"), by=ctx.role, untrusted=ctx.tainted
+                )
+            except MemoryFull as full:
+                # A refusal the model reads and relays: the quota, and how to raise it.
+                return ToolOutcome(f"error: {full}")
             return ToolOutcome(f"remembered: {fact.text}")
         if call.name == "recall":
             facts = await self.memory.recall(_str(args, "query"))

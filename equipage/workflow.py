@@ -5,6 +5,7 @@ a description shown to the model, pydantic ``Input`` and ``Output`` types and
 ``build(ctx) -> StateGraph``. Its graph reads ``state["input"]`` and ends with
 ``state["output"]``; it may pause on ``interrupt`` for an approval like any agent.
 Deterministic work is plain code; ``ctx.model`` is there for judgement and prose only.
+A workflow package may add chat commands in its ``commands`` module (``equipage.commands``).
 
 A run the crew starts reaches only the crew's own data: fields marked ``OwnerOnly`` are
 set by the owner alone (``equipage.inputs``), and a path it is given is opened with

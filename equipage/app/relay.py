@@ -13,10 +13,9 @@ from equipage.chat import Incoming, Outgoing, outgoing
 from equipage.config import Member
 from equipage.envelope import BUS_SENDER, Envelope, Kind, Origin, WorkflowCall, new_id
 from equipage.errors import ConfigError, RequestFailed
+from equipage.inputs import with_settings
 from equipage.status import backlog, live_workers
-from equipage.tools import workflow_inbox
 from equipage.worker import Worker
-from equipage.workflow import load_workflow, with_settings
 
 Say = Callable[[str], Awaitable[list[Outgoing]]]
 
@@ -60,6 +59,10 @@ async def run_workflow(
     file is reported before anything runs. The owner's own run may set owner-only fields
     and give any path (``WorkflowCall.by_owner``); another member's may not.
     """
+    # LangGraph comes with these: imported for a run, not by every command of the CLI.
+    from equipage.tools import workflow_inbox
+    from equipage.workflow import load_workflow
+
     workflow = load_workflow(name)
     try:
         workflow.Input.model_validate(with_settings(session.config.workflows.get(name, {}), data))

@@ -11,7 +11,6 @@ from equipage.app.session import Session, make_gateway
 from equipage.channelsetup import platform_channels, serve_webhooks
 from equipage.chat import Incoming
 from equipage.registry import channel_factory
-from equipage.scheduler import Scheduler
 from equipage.supervise import Loop, Supervisor
 from equipage.terminal import TerminalInput
 from equipage.worker import Worker, consumer_name
@@ -51,6 +50,8 @@ async def serve(
         for worker in worker_pools(session, name):
             loops.append(("workers" + worker.name.removeprefix(name), worker.run))
         if session.config.schedules:
+            from equipage.scheduler import Scheduler  # croniter, LangGraph: when scheduling
+
             scheduler = Scheduler(session.config, session.redis, session.keys, session.bus)
             loops.append(("scheduler", scheduler.run))
         if session.anchorer is not None:

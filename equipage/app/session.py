@@ -1,4 +1,8 @@
-"""A session: one process's connection to the company's Redis, with its crew built."""
+"""A session: one process's connection to the company's Redis, with its crew built.
+
+The crew (LangGraph, the workflows) is imported when a session opens, not with this
+module: ``equipage --help`` and the commands that never open one start without it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
@@ -15,10 +19,12 @@ from equipage.bus import Bus
 from equipage.claim import claim
 from equipage.config import CompanyConfig, Settings
 from equipage.connection import RedisTarget, check_server, connect, open_target
-from equipage.crew import Crew, build_crew
 from equipage.keys import Keys
 from equipage.llm.providers import OFFLINE, missing_key
 from equipage.registry import gateway_class
+
+if TYPE_CHECKING:
+    from equipage.crew import Crew
 
 
 def model_plan(config: CompanyConfig, settings: Settings) -> tuple[dict[str, str], list[str]]:
@@ -72,6 +78,8 @@ async def open_session(
     force_offline: bool = False,
 ) -> AsyncIterator[Session]:
     """Connect (starting the embedded Redis if REDIS_URL is unset) and build the crew."""
+    from equipage.crew import build_crew  # LangGraph and the workflows: only for a session
+
     with open_target(settings.redis_url, home or settings.home) as target:
         redis = connect(target)
         try:

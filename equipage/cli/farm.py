@@ -1,5 +1,5 @@
 """``equipage farm`` and ``equipage crew``: set up a farm and its admins; create, list, pause,
-delete crews."""
+delete crews, and show or change their quotas."""
 
 from __future__ import annotations
 
@@ -14,16 +14,19 @@ from rich.table import Table
 
 from equipage.cli.common import fail, out, reported
 from equipage.config import Settings
+from equipage.crewfiles import stored_bytes
 from equipage.farm import (
     DEFAULT_TEMPLATE,
     Crew,
     Farm,
     Owner,
+    Quotas,
     crew_config,
     init_folder,
     open_farm,
 )
 from equipage.farm.archive import export_crew, import_crew
+from equipage.memory import Memory
 
 farm_app = typer.Typer(help="Host many crews on one Redis.", no_args_is_help=True)
 admin_app = typer.Typer(
@@ -228,3 +231,72 @@ def crew_import(
     with reported():
         crew = _run(farm, lambda f: import_crew(f.registry, f.root, archive))
     out.print(f"Crew [bold]{crew.name}[/] imported; it is {crew.state.value}.")
+
+
+@crew_app.command("quota")
+def crew_quota(
+    name: NameArgument,
+    monthly_budget: Annotated[
+        float | None, typer.Option(min=0, help="model spend a month (hard stop)")
+    ] = None,
+    concurrent_runs: Annotated[
+        int | None, typer.Option(min=1, max=1000, help="messages handled at once")
+    ] = None,
+    messages_per_minute: Annotated[
+        int | None, typer.Option(min=1, help="messages people may send the crew a minute")
+    ] = None,
+    files_mb: Annotated[
+        int | None, typer.Option(min=0, help="files its workflows may store, in MB")
+    ] = None,
+    memory_kb: Annotated[
+        int | None, typer.Option(min=0, help="facts it may remember, in KB")
+    ] = None,
+    farm: FarmOption = Path("."),
+) -> None:
+    """Show crew NAME's quotas and what it uses; change those given as options."""
+    changes: dict[str, float | int] = {
+        key: value
+        for key, value in {
+            "monthly_budget": monthly_budget,
+            "concurrent_runs": concurrent_runs,
+            "messages_per_minute": messages_per_minute,
+            "files_bytes": None if files_mb is None else files_mb * 2**20,
+            "memory_bytes": None if memory_kb is None else memory_kb * 1024,
+        }.items()
+        if value is not None
+    }
+
+    async def apply(f: Farm) -> tuple[Crew, int, int]:
+        crew = await f.registry.get(name)
+        if changes:
+            quotas = Quotas.model_validate({**crew.quotas.model_dump(), **changes})
+            crew = await f.registry.set_quotas(name, quotas)
+        memory = await Memory(f.redis, f.keys(name)).size()
+        files = await asyncio.to_thread(stored_bytes, crew_config(f.root, name).parent)
+        return crew, memory, files
+
+    with reported():
+        crew, memory, files = _run(farm, apply)
+    q = crew.quotas
+    table = Table(title=f"Quotas of crew {crew.name}")
+    for column in ("quota", "limit", "used", "change with"):
+        table.add_column(column)
+    table.add_row("monthly budget", f"{q.monthly_budget:g}", "", "--monthly-budget X")
+    table.add_row("concurrent runs", str(q.concurrent_runs), "", "--concurrent-runs N")
+    table.add_row("messages a minute", str(q.messages_per_minute), "", "--messages-per-minute N")
+    table.add_row("stored files", _mb(q.files_bytes), _mb(files), "--files-mb N")
+    table.add_row("memory", _kb(q.memory_bytes), _kb(memory), "--memory-kb N")
+    out.print(table)
+    if changes:
+        out.print(
+            f"Crew [bold]{crew.name}[/]'s quotas are changed: messages a minute count at once; "
+            "a running farm takes up the others once the crew has nothing running."
+        )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.1f} KB"

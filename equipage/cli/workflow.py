@@ -19,8 +19,7 @@ from equipage.cli.common import ConfigOption, err, fail, load, out, reported, sh
 from equipage.cli.live import run_live
 from equipage.config import CompanyConfig, Settings
 from equipage.errors import EquipageError
-from equipage.inputs import with_settings
-from equipage.workflow import available_workflows, load_workflow, owner_only_fields, read_input
+from equipage.inputs import owner_only_fields, with_settings
 
 workflow_app = typer.Typer(help="The company's recurring jobs, run by hand.", no_args_is_help=True)
 
@@ -28,6 +27,9 @@ workflow_app = typer.Typer(help="The company's recurring jobs, run by hand.", no
 @workflow_app.command("list")
 def workflow_list(config: ConfigOption = None) -> None:
     """Installed workflows, whether company.yaml enables them, and their input fields."""
+    # LangGraph comes with the workflows: imported by the commands that use them only.
+    from equipage.workflow import available_workflows, load_workflow
+
     with reported():
         _, company = load(config)
         table = Table("workflow", "enabled", "what it does", "input")
@@ -61,6 +63,8 @@ def workflow_run(
     timeout: Annotated[float, typer.Option(help="seconds to wait for it")] = 600.0,
 ) -> None:
     """Run one workflow now, as the owner, and print what it reports."""
+    from equipage.workflow import read_input
+
     with reported():
         settings, company = load(config)
         data = read_input(input_file, overrides or ())

@@ -13,10 +13,13 @@ from collections.abc import Iterable
 import redis.asyncio as aioredis
 
 from equipage.errors import CrewRefused
-from equipage.farm.crews import Crew, CrewState
+from equipage.farm.crews import Crew, CrewState, Quotas
 from equipage.keys import FarmKeys
 
 __all__ = ["CrewRefused", "Registry"]
+
+#: Compare-and-set attempts of ``set_quotas`` before it gives up on a crew changing fast.
+_TRIES = 5
 
 
 # KEYS: crews, states. ARGV: name, record. Returns 1 if created, 0 if the name is taken.
@@ -41,6 +44,19 @@ end
 return now
 """
 
+# KEYS: crews, states. ARGV: name, the record read, the record to write. Writes it only
+# if the record is still the one read and the crew is not being deleted; returns 1 if so,
+# 0 if the record changed meanwhile (read again), -1 for no such crew, -2 if deleting.
+_SWAP = """
+local now = redis.call('HGET', KEYS[1], ARGV[1])
+local state = redis.call('HGET', KEYS[2], ARGV[1])
+if not now or not state then return -1 end
+if state == 'deleting' then return -2 end
+if now ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
 # KEYS: crews, states. ARGV: name. Forgets a crew only once it is being deleted.
 _FORGET = """
 if redis.call('HGET', KEYS[2], ARGV[1]) ~= 'deleting' then return 0 end
@@ -59,6 +75,7 @@ class Registry:
         self._create = redis.register_script(_CREATE)
         self._move = redis.register_script(_MOVE)
         self._forget = redis.register_script(_FORGET)
+        self._swap = redis.register_script(_SWAP)
 
     async def create(self, crew: Crew) -> Crew:
         """Record a new, active crew; refuse a name already taken."""
@@ -93,6 +110,29 @@ class Registry:
                 crew = Crew.model_validate_json(record)
                 found.append(crew.model_copy(update={"state": CrewState(_text(state))}))
         return sorted(found, key=lambda crew: crew.name)
+
+    async def set_quotas(self, name: str, quotas: Quotas) -> Crew:
+        """Give crew ``name`` these quotas; a pool serving it takes them up once it is idle.
+
+        The record is rewritten only if no other change came in between (compare and set,
+        tried again on a race), so a quota never undoes another move of the crew.
+        """
+        unknown = f"no crew is named {name!r}; 'equipage crew list' shows them"
+        for _ in range(_TRIES):
+            read = await self.redis.hget(self.keys.crews, name)
+            if read is None:
+                raise CrewRefused(unknown)
+            crew = Crew.model_validate_json(read).model_copy(update={"quotas": quotas})
+            record = crew.model_dump_json(exclude={"state"})
+            keys = [self.keys.crews, self.keys.states]
+            swapped = int(await self._swap(keys=keys, args=[name, read, record]))
+            if swapped == 1:
+                return await self.get(name)
+            if swapped == -1:
+                raise CrewRefused(unknown)
+            if swapped == -2:
+                raise CrewRefused(_refusal(name, CrewState.DELETING, CrewState.ACTIVE))
+        raise CrewRefused(f"crew {name!r} kept changing meanwhile; set its quotas again")
 
     async def pause(self, name: str) -> Crew:
         """Hold an active crew: it keeps its keys and gets no work until resumed."""

@@ -176,6 +176,13 @@ class Runtimes:
         loaded.served = state == CrewState.ACTIVE and not paused
         if state is None or state == CrewState.DELETING:
             await self.drop(loaded.name)
+            return
+        record = await self.redis.hget(self.registry.keys.crews, loaded.name)
+        if record is not None and Crew.model_validate_json(record).quotas != loaded.record.quotas:
+            # Its quotas changed (``equipage crew quota``): they are built into the crew, so
+            # it is first out once nothing of it runs (``unload_idle``) and its next message
+            # loads it anew. Dropped here, this caller would be told it is not served.
+            loaded.used = float("-inf")
 
     async def _load(self, name: str) -> Loaded:
         record = await self.registry.get(name)
@@ -203,6 +210,8 @@ class Runtimes:
             # moved whole by an export.
             files=self.root / "crews",
             audit_key=self.audit_key,
+            memory_bytes=record.quotas.memory_bytes,
+            files_bytes=record.quotas.files_bytes,
         )
         await built.start()
         await bus.ensure_groups(built.handlers)

@@ -206,6 +206,11 @@ class Keys:
         """Hash fact id -> fact remembered by the crew (JSON)."""
         return f"{self.prefix}memory"
 
+    @property
+    def memory_size(self) -> str:
+        """Bytes the ``memory`` hash's records take, kept by the script that writes them."""
+        return f"{self.prefix}memory:size"
+
     def seen(self, channel: str, message_id: str) -> str:
         """Marker of a platform message already received (duplicate deliveries)."""
         return f"{self.prefix}seen:{part(channel)}:{part(message_id)}"
@@ -248,6 +253,11 @@ class Keys:
     def paused(self) -> str:
         """Set when the founder paused the crew."""
         return f"{self.prefix}paused"
+
+    @property
+    def inbound_rate(self) -> str:
+        """Count of the messages a farm crew got in the current minute; expires with it."""
+        return f"{self.prefix}quota:inbound"
 
     @property
     def console(self) -> str:

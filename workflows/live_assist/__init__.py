@@ -13,33 +13,29 @@ anything twice.
 Modules: ``models`` (input, output), ``segments`` (the stream contract), ``feeders``
 (stdin, WebSocket), ``vocabulary`` and ``triggers`` (detection), ``phrasing``
 (templates, model brief), ``rolling`` (context), ``store`` (state and its Lua),
-``session`` (the loop), ``commands`` (``/suggest`` and ``/endcall`` from chat).
+``session`` (the loop), ``graph`` (its one node), ``commands`` (``/suggest`` and
+``/endcall`` from chat).
+
+This module stays light: the gateway imports ``commands`` (and so this package) to learn
+the chat commands, and LangGraph, the loop and the feeders load when the crew builds the
+graph, or on first use of their names here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-from collections.abc import AsyncIterator
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.graph import END, START, StateGraph
-
-from equipage.envelope import Envelope
-from equipage.errors import Handover
-from equipage.workflow import WorkflowContext, WorkflowState
-from workflows.live_assist.commands import COMMANDS
-from workflows.live_assist.feeders import (
-    feed_stdin,
-    serve_websocket,
-    transcript_stdin,
-    websocket_feeder,
-)
 from workflows.live_assist.models import LiveInput, LiveOutput, Suggestion
 from workflows.live_assist.segments import Segment, add_segment, parse_line
-from workflows.live_assist.session import Audience, Session, suggestion_id
+
+if TYPE_CHECKING:  # what type checkers read; at run time, __getattr__ loads them
+    from langgraph.graph import StateGraph
+
+    from equipage.workflow import WorkflowContext
+    from workflows.live_assist.feeders import feed_stdin, serve_websocket, websocket_feeder
+    from workflows.live_assist.graph import session_for
+    from workflows.live_assist.session import Audience, Session, suggestion_id
 
 __all__ = [
     "WORKFLOW",
@@ -59,14 +55,16 @@ __all__ = [
     "websocket_feeder",
 ]
 
-
-class _State(WorkflowState, total=False):
-    pass
-
-
-def session_for(run: str) -> str:
-    """The session id made up for a run that named none: short enough to type."""
-    return "live-" + hashlib.sha256(run.encode()).hexdigest()[:8]
+# Public name -> the module of this package that defines it, loaded on first use (PEP 562).
+_LAZY = {
+    "Audience": "session",
+    "Session": "session",
+    "suggestion_id": "session",
+    "feed_stdin": "feeders",
+    "serve_websocket": "feeders",
+    "websocket_feeder": "feeders",
+    "session_for": "graph",
+}
 
 
 class LiveAssist:
@@ -101,55 +99,26 @@ class LiveAssist:
     long_running = True  # one run lasts the whole call: a worker pool of its own
     read_only = True  # it reads a transcript and writes to the founder only
     untrusted_output = True  # suggestions quote what the other party said
-    commands = COMMANDS  # the gateway passes them to the member's running call
     Input = LiveInput
     Output = LiveOutput
 
     def build(self, ctx: WorkflowContext) -> StateGraph[Any]:
-        async def listen(state: _State, config: RunnableConfig) -> dict[str, Any]:
-            params: LiveInput = state["input"]
-            request: Envelope | None = state.get("request")
-            run = request.id if request else str(config["configurable"]["thread_id"])
-            session = params.session or session_for(run)
-            audience = Audience(
-                origin=state.get("origin"),
-                thread=request.thread if request else f"live:{session}",
-                cause=request.id if request else None,
-                hops=state.get("hops") or 0,
-            )
-            live = Session(ctx, params, session=session, run=run, audience=audience)
-            await ctx.progress(f"listening to live session {session}", thread=audience.thread)
-            async with _source(ctx, params, session):
-                output = await live.run(ctx.stopping)
-            if ctx.stopping.is_set() and output.ended == "stopped":
-                # This process stops: leave the call to the worker that reclaims it.
-                raise Handover(f"live session {session} resumes on another worker")
-            return {"output": output}
+        from workflows.live_assist.graph import build_graph  # LangGraph: when it compiles
 
-        graph: StateGraph[Any] = StateGraph(_State)
-        graph.add_node("listen", listen)
-        graph.add_edge(START, "listen")
-        graph.add_edge("listen", END)
-        return graph
-
-
-@contextlib.asynccontextmanager
-async def _source(ctx: WorkflowContext, params: LiveInput, session: str) -> AsyncIterator[None]:
-    """Run the input's feeder, if any, beside the listening loop."""
-    if params.source == "websocket":
-        async with websocket_feeder(ctx.redis, ctx.keys, session, params.host, params.port):
-            yield
-        return
-    if params.source == "redis":
-        yield
-        return
-    stdin = transcript_stdin()  # refused here, before listening, when it is up's console
-    feeder = asyncio.create_task(feed_stdin(ctx.redis, ctx.keys, session, stdin))
-    try:
-        yield
-    finally:
-        feeder.cancel()
-        await asyncio.wait({feeder}, timeout=1.0)
+        return build_graph(ctx)
 
 
 WORKFLOW = LiveAssist()
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # the next lookup finds it without coming here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
