@@ -115,9 +115,11 @@ def redact_secrets(text: str, environ: Mapping[str, str] | None = None) -> str:
     return text
 
 
-def _channel_env_names() -> tuple[str, ...]:
-    """Environment variables of the chat platforms, as each declares them (the registry)."""
-    return tuple(name for platform in platforms().values() for name in platform.env)
+def _channel_env_names(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Environment variables of the chat platforms, as each declares them (the registry),
+    and those of farm crews' own bots (``EQUIPAGE_CREW_<CREW>_...``, ``equipage.farm.bots``)."""
+    declared = tuple(name for platform in platforms().values() for name in platform.env)
+    return (*declared, *(name for name in env if name.startswith("EQUIPAGE_CREW_")))
 
 
 @dataclass(frozen=True, repr=False)
@@ -162,7 +164,7 @@ class Settings:
             openai_base_url=get("OPENAI_BASE_URL"),
             namespace=namespace,
             audit_key=get("EQUIPAGE_AUDIT_KEY"),
-            channel_env={name: value for name in _channel_env_names() if (value := get(name))},
+            channel_env={name: value for name in _channel_env_names(env) if (value := get(name))},
         )
 
     def provider_options(self) -> ProviderOptions:
@@ -196,5 +198,12 @@ def _hide_password(url: str) -> str:
 def mcp_process_env(server: McpServer, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment of a stdio MCP server: ours without the crew's secrets, then its ``env``."""
     inherited = os.environ if environ is None else environ
-    kept = {key: value for key, value in inherited.items() if key not in _CREW_SECRETS}
+    # The chat platforms' variables hold the bots' tokens and signing secrets: the crew's,
+    # never an outside server's; nor is another crew's own bot token (EQUIPAGE_CREW_*).
+    secrets = _CREW_SECRETS | set(_channel_env_names({}))
+    kept = {
+        key: value
+        for key, value in inherited.items()
+        if key not in secrets and not key.startswith("EQUIPAGE_CREW_")
+    }
     return kept | dict(server.env)

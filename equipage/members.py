@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -21,7 +23,7 @@ from equipage.config import CompanyConfig, Member
 from equipage.errors import ConfigError
 from equipage.keys import Keys
 
-__all__ = ["MAX_PENDING", "PAIRING_TTL", "Members", "Pairing"]
+__all__ = ["MAX_PENDING", "PAIRING_TTL", "CodeKeys", "Members", "Pairing", "request_code"]
 
 PAIRING_TTL = 3600  # seconds a pairing code stays valid
 MAX_PENDING = 5000  # pairing codes waiting at once on one platform; strangers beyond wait
@@ -72,34 +74,12 @@ class Members:
 
         None when ``max_pending`` codes already wait on ``platform``.
         """
-        asker = self.keys.pairing_asker(platform, user)
-        known = await self.redis.get(asker)
-        if known:
-            raw = await self.redis.get(self.keys.pairing(_text(known)))
-            if raw:
-                return Pairing.model_validate_json(raw)
-        waiting = self.keys.pairings_on(platform)
-        expired = time.time() - PAIRING_TTL
-        async with self.redis.pipeline(transaction=True) as pipe:
-            # Codes expire by themselves; their entries in the sets go here, each once.
-            pipe.zremrangebyscore(self.keys.pairings, "-inf", expired)
-            pipe.zremrangebyscore(waiting, "-inf", expired)
-            pipe.zcard(waiting)
-            *_, count = await pipe.execute()
-        if count >= self.max_pending:
-            return None
-        while True:
-            code = "".join(secrets.choice(_ALPHABET) for _ in range(6))
-            pairing = Pairing(code=code, platform=platform, user=user, chat=chat, name=name)
-            json = pairing.model_dump_json()
-            if await self.redis.set(self.keys.pairing(code), json, ex=PAIRING_TTL, nx=True):
-                break  # else another stranger holds that code: draw again
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(asker, code, ex=PAIRING_TTL)
-            pipe.zadd(self.keys.pairings, {code: pairing.asked_at})
-            pipe.zadd(waiting, {code: pairing.asked_at})
-            await pipe.execute()
-        return pairing
+        where = CodeKeys(
+            self.keys.pairing, self.keys.pairings, self.keys.pairings_on, self.keys.pairing_asker
+        )
+        return await request_code(
+            self.redis, where, platform, user, chat, name, max_pending=self.max_pending
+        )
 
     async def pending(self) -> list[Pairing]:
         """The codes waiting for the owner, oldest first."""
@@ -137,3 +117,59 @@ class Members:
 
 def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+@dataclass(frozen=True)
+class CodeKeys:
+    """Where pending pairing codes live: a crew's own keys, or the farm's."""
+
+    #: code -> the request behind it (expires with the code).
+    pairing: Callable[[str], str]
+    #: Sorted set of every pending code, by when asked.
+    everyone: str
+    #: platform -> sorted set of the codes pending there (capped by ``max_pending``).
+    on: Callable[[str], str]
+    #: (platform, user) -> the code that stranger already holds.
+    asker: Callable[[str, str], str]
+
+
+async def request_code(
+    redis: aioredis.Redis,
+    where: CodeKeys,
+    platform: str,
+    user: str,
+    chat: str,
+    name: str = "",
+    *,
+    max_pending: int,
+) -> Pairing | None:
+    """A pairing code for a stranger; the same stranger keeps the same pending code.
+
+    None when ``max_pending`` codes already wait on ``platform``.
+    """
+    asker = where.asker(platform, user)
+    known = await redis.get(asker)
+    if known and (raw := await redis.get(where.pairing(_text(known)))):
+        return Pairing.model_validate_json(raw)
+    waiting = where.on(platform)
+    expired = time.time() - PAIRING_TTL
+    async with redis.pipeline(transaction=True) as pipe:
+        # Codes expire by themselves; their entries in the sets go here, each once.
+        pipe.zremrangebyscore(where.everyone, "-inf", expired)
+        pipe.zremrangebyscore(waiting, "-inf", expired)
+        pipe.zcard(waiting)
+        *_, count = await pipe.execute()
+    if count >= max_pending:
+        return None
+    while True:
+        code = "".join(secrets.choice(_ALPHABET) for _ in range(6))
+        pairing = Pairing(code=code, platform=platform, user=user, chat=chat, name=name)
+        json = pairing.model_dump_json()
+        if await redis.set(where.pairing(code), json, ex=PAIRING_TTL, nx=True):
+            break  # else another stranger holds that code: draw again
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(asker, code, ex=PAIRING_TTL)
+        pipe.zadd(where.everyone, {code: pairing.asked_at})
+        pipe.zadd(waiting, {code: pairing.asked_at})
+        await pipe.execute()
+    return pairing

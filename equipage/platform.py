@@ -60,27 +60,34 @@ class Platform:
 
 @dataclass(frozen=True)
 class PlatformSetup:
-    """What ``Platform.build`` gets: its checked section, its variables, the crew's Redis."""
+    """What ``Platform.build`` gets: its checked section, its variables, the crew's Redis.
+
+    ``prefix`` is put before the name of every variable read: a farm crew's own bot reads
+    ``EQUIPAGE_CREW_<CREW>_TELEGRAM_BOT_TOKEN`` where a company reads ``TELEGRAM_BOT_TOKEN``
+    (``equipage.farm.bots``), so two crews never share a secret.
+    """
 
     platform: Platform
     section: Any  # an instance of ``platform.config``, or None for an always-on platform
     env: Mapping[str, str] = field(default_factory=dict)
     redis: aioredis.Redis | None = None
     keys: Keys | None = None
+    prefix: str = ""
 
     def get(self, name: str) -> str | None:
         """The variable ``name`` if it is set (and not empty)."""
-        return self.env.get(name) or None
+        return self.env.get(self.prefix + name) or None
 
     def need(self, name: str) -> str:
         """The variable ``name``; a ConfigError that says where to get it when it is unset."""
         value = self.get(name)
         if value is None:
+            variable = self.prefix + name
             raise ConfigError(
-                f"the {self.platform.name} channel is on in company.yaml but {name} is not "
-                f"set: {self.platform.env.get(name, 'see its documentation')}, then export "
-                f"{name}=...",
-                field=name,
+                f"the {self.platform.name} channel is on in company.yaml but {variable} is "
+                f"not set: {self.platform.env.get(name, 'see its documentation')}, then "
+                f"export {variable}=...",
+                field=variable,
             )
         return value
 

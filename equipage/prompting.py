@@ -1,6 +1,15 @@
 """How the runtime writes the context a model sees, and how the offline model reads it back.
 
 Both sides import these helpers, so the conventions (section titles, result lines) live once.
+
+Answer templates: a prompt's ``## Answer template`` section is the answer's shape in the
+default language (English in the packaged prompts); ``## Answer template (fr)``, or any
+other language code in the brackets, is the same answer in that language.
+``answer_template`` picks the one for the reader's language, and falls back on the
+untagged one, so a prompt written with one template keeps working for every reader.
+Real models see every template, and the prompt's own words say which applies when.
+The company's languages reach the model in the line ``It works in these languages: fr,
+en.`` of the packaged prompts (``company_language`` reads the first back).
 """
 
 from __future__ import annotations
@@ -13,9 +22,11 @@ from equipage.llm.messages import Message
 
 __all__ = [
     "ANSWER_TEMPLATE",
+    "LANGUAGES",
     "TEAM",
     "TeamMember",
     "answer_template",
+    "company_language",
     "fill",
     "listing",
     "parse_listing",
@@ -27,8 +38,11 @@ __all__ = [
 
 TEAM = "## Team"
 ANSWER_TEMPLATE = "## Answer template"
+LANGUAGES = "It works in these languages:"
 _RESULT = re.compile(r"^Result from (?P<sender>[\w.:-]+) \(call (?P<call>[\w-]+)\):\n", re.S)
 _FENCE = re.compile(r'^<untrusted source="[^"]*">\n(?P<body>.*)\n</untrusted>$', re.S)
+_TAGGED = re.compile(rf"^{ANSWER_TEMPLATE} \((?P<code>[\w-]+)\)$", re.M)
+_LANGUAGES = re.compile(rf"{LANGUAGES} *(?P<first>[A-Za-z]{{2,3}}\b)")
 _TEAM_LINE = re.compile(r"^- (?P<role>[\w-]+): (?P<desc>.*?)(?: \(handles: (?P<kw>.*)\))?$")
 
 
@@ -68,9 +82,22 @@ def parse_team(system: str) -> list[TeamMember]:
     return parse_listing(_section(system, TEAM))
 
 
-def answer_template(system: str) -> str:
-    """The ``## Answer template`` section of a system prompt, or an empty string."""
-    return _section(system, ANSWER_TEMPLATE).strip()
+def answer_template(system: str, language: str = "en") -> str:
+    """The answer template of a system prompt for a reader of ``language``, or an empty string.
+
+    The section tagged with the language first, else the untagged one, else the first tagged
+    one: the prompt's author wrote only that one, and a template beats no answer.
+    """
+    found = _section(system, f"{ANSWER_TEMPLATE} ({language})") or _section(system, ANSWER_TEMPLATE)
+    if not found and (tagged := _TAGGED.search(system)):
+        found = _section(system, tagged[0])
+    return found.strip()
+
+
+def company_language(system: str) -> str | None:
+    """The company's default language as a system prompt states it, None when it does not."""
+    found = _LANGUAGES.search(system)
+    return found["first"].lower() if found else None
 
 
 def result_text(sender: str, call_id: str, text: str) -> str:

@@ -91,3 +91,8 @@ def farm_gateway_class() -> Any:
     """The farm's front gateway (``channels.farm_gateway.FarmGateway``): one per farm, it
     routes each person to their own crew's gateway."""
     return importlib.import_module("channels.farm_gateway").FarmGateway
+
+
+def crew_bot_class() -> Any:
+    """What a crew's own bot hands messages to (``channels.crew_bot.CrewBot``): that crew."""
+    return importlib.import_module("channels.crew_bot").CrewBot

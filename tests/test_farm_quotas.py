@@ -380,7 +380,7 @@ async def test_set_quotas_changes_the_quotas_only(farm: Farm) -> None:
         await farm.registry.set_quotas("beta", Quotas())
 
 
-async def test_a_loaded_crew_takes_its_new_quotas_once_idle(farm: Farm) -> None:
+async def test_a_loaded_crew_takes_its_new_quotas_once_nothing_of_it_runs(farm: Farm) -> None:
     settings = Settings.from_env({"EQUIPAGE_NAMESPACE": farm.registry.keys.namespace})
 
     def offline(config: CompanyConfig) -> dict[str, Any]:
@@ -394,10 +394,10 @@ async def test_a_loaded_crew_takes_its_new_quotas_once_idle(farm: Farm) -> None:
         assert loaded is not None and loaded.cap == 2
         await farm.registry.set_quotas("beta", Quotas(concurrent_runs=5, memory_bytes=4096))
 
-        assert await runtimes.get("beta") is loaded  # still served while it may be running
-        assert await runtimes.unload_idle() == 1
-
-        fresh = await runtimes.get("beta")
+        loaded.running = 1  # one of its runs is in progress: it stays as it is
+        assert await runtimes.get("beta") is loaded
+        loaded.running = 0
+        fresh = await runtimes.get("beta")  # idle now: loaded anew
         assert fresh is not None and fresh is not loaded
         assert fresh.cap == 5 and fresh.record.quotas.memory_bytes == 4096
         digest = fresh.crew.handlers[workflow_inbox("digest")]

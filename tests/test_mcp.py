@@ -446,3 +446,22 @@ def test_stdio_server_inherits_the_environment_but_not_the_crews_secrets(root: P
     environ = {"PATH": "/bin", "GITHUB_TOKEN": "g", "ANTHROPIC_API_KEY": "k", "ROOT": "/"}
     env = mcp_process_env(stdio(root, ["read_file"]), environ)
     assert env == {"PATH": "/bin", "GITHUB_TOKEN": "g", "ROOT": str(root)}
+
+
+def test_stdio_server_gets_no_chat_platform_secret_of_the_crew_or_of_another_crew(
+    root: Path,
+) -> None:
+    """An MCP server is outside code: the bots' tokens are the crew's, not the server's."""
+    environ = {
+        "PATH": "/bin",
+        "TELEGRAM_BOT_TOKEN": "123:t",
+        "SLACK_BOT_TOKEN": "xoxb-s",
+        "SLACK_SIGNING_SECRET": "sig",
+        "WHATSAPP_TOKEN": "w",
+        "WHATSAPP_APP_SECRET": "a",
+        "EQUIPAGE_CREW_BOB_TELEGRAM_BOT_TOKEN": "456:b",
+    }
+    assert mcp_process_env(stdio(root, ["read_file"]), environ) == {
+        "PATH": "/bin",
+        "ROOT": str(root),
+    }

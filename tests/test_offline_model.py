@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
+import pytest
+import redis.asyncio as aioredis
+
+from equipage.config import PACKAGED_ROLES, CompanyConfig, load_prompt
+from equipage.crew import build_crew
+from equipage.envelope import Envelope, Kind, Origin
+from equipage.keys import Keys
 from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec
 from equipage.llm.offline import OFFLINE_NOTE, OFFLINE_NOTE_FR, OfflineModel
-from equipage.prompting import TeamMember, result_text, team_section
+from equipage.prompting import TeamMember, fill, result_text, team_section
+from equipage.testing import wait_for_stream
+from equipage.worker import Worker
 
 TEAM = [
     TeamMember("cto", "Hosting and its costs", ("hosting", "cost", "hébergement", "coût")),
@@ -294,6 +303,149 @@ async def test_what_was_remembered_is_told_to_the_person_in_their_language() -> 
 
     [reply] = done.tool_calls
     assert reply.arguments["text"] == f"remembered: TVA FR123\n\n{OFFLINE_NOTE_FR}"
+
+
+# -- the answer template in the reader's language ---------------------------------------------
+#: The first line of each packaged role's answer template, in English and in French.
+HEADINGS = {
+    "ceo": ("**Status note: Acme**", "**Note de suivi : Acme**"),
+    "cto": ("**Hosting cost note: Acme**", "**Note sur les coûts d'hébergement : Acme**"),
+    "marketing": (
+        "**Draft launch post for Acme (to approve before publishing)**",
+        "**Brouillon de post de lancement pour Acme (à valider avant publication)**",
+    ),
+    "support": (
+        "**Draft answer to the customer (to approve before sending)**",
+        "**Brouillon de réponse au client (à valider avant envoi)**",
+    ),
+}
+FR_PLAIN = "Et maintenant ? Que faut-il faire pour les plantes du bureau ?"
+EN_PLAIN = "What should we do about the office plants?"
+
+
+def acme(*languages: str) -> CompanyConfig:
+    """A company on the packaged prompts, whose roles know French and English keywords."""
+    return CompanyConfig.model_validate(
+        {
+            "company": {
+                "id": "acme",
+                "name": "Acme",
+                "profile": {"sells": "cloud hosting", "where": ["FR"], "languages": languages},
+            },
+            "members": [
+                {"id": "alice", "name": "Alice", "role": "owner", "identities": {"console": "a"}}
+            ],
+            "roles": {
+                "ceo": {"description": "runs the company"},
+                "cto": {"description": "hosting", "handles": ["hosting", "hébergement"]},
+                "marketing": {"description": "launch posts", "handles": ["launch post"]},
+                "support": {"description": "customers", "handles": ["customer", "client"]},
+            },
+        }
+    )
+
+
+def packaged(role: str, *languages: str) -> str:
+    """A packaged role's system prompt, filled as the crew fills it."""
+    config = acme(*(languages or ("fr", "en")))
+    return fill(load_prompt(config, role), config.prompt_variables())
+
+
+async def answer_of(system: str, request: str) -> str:
+    """What a role that answers itself (no one to delegate to) replies to ``request``."""
+    done = await OfflineModel().complete(
+        [Message.system(system), Message.user(request, name="ceo")], tools("reply")
+    )
+    [reply] = done.tool_calls
+    return str(reply.arguments["text"])
+
+
+@pytest.mark.parametrize("role", PACKAGED_ROLES)
+async def test_each_packaged_role_answers_a_french_request_with_its_french_template(
+    role: str,
+) -> None:
+    english, french = HEADINGS[role]
+
+    text = await answer_of(packaged(role), FR_PLAIN)
+
+    assert text.startswith(french + "\n")
+    assert FR_PLAIN in text
+    assert english not in text and "**Request:**" not in text and "{" not in text
+
+
+@pytest.mark.parametrize("role", PACKAGED_ROLES)
+async def test_each_packaged_role_answers_an_english_request_with_its_english_template(
+    role: str,
+) -> None:
+    english, french = HEADINGS[role]
+
+    text = await answer_of(packaged(role), EN_PLAIN)
+
+    assert text.startswith(english + "\n")
+    assert EN_PLAIN in text
+    assert french not in text
+
+
+@pytest.mark.parametrize(
+    ("languages", "heading"),
+    [(("fr", "en"), "**Note de suivi : Acme**"), (("en", "fr"), "**Status note: Acme**")],
+)
+async def test_request_whose_words_tell_no_language_is_answered_in_the_companys(
+    languages: tuple[str, ...], heading: str
+) -> None:
+    conversation = [Message.system(packaged("ceo", *languages)), Message.user("OK", name=ALICE)]
+
+    done = await turn(conversation, "reply")
+
+    text = str(done.tool_calls[0].arguments["text"])
+    assert text.startswith(heading + "\n")
+    assert text.endswith(OFFLINE_NOTE_FR if languages[0] == "fr" else OFFLINE_NOTE)
+
+
+async def test_prompt_with_only_an_english_template_answers_a_french_request_with_it() -> None:
+    done = await turn(start(FR_PLAIN, name="ceo"), "reply")
+
+    assert done.tool_calls[0].arguments["text"] == (
+        f"**Status note**\n\n**Request:** {FR_PLAIN}\n\n**Next step:** {{owner}}"
+    )
+
+
+async def test_french_founder_reads_the_whole_crews_offline_answer_in_french(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    # An English company: the French comes from the founder's words.
+    crew = build_crew(acme("en", "fr"), redis, keys)
+    await crew.bus.ensure_groups(crew.handlers)
+    stop = asyncio.Event()
+    worker = Worker(crew.bus, crew.handlers, name="w", concurrency=4, block_ms=20)
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        for n, text in enumerate(("Et maintenant ?", "Il me faut une note sur l'hébergement.")):
+            await crew.bus.publish(
+                Envelope(
+                    kind=Kind.TASK,
+                    company="acme",
+                    to="ceo",
+                    sender="member:alice",
+                    thread=f"console:a:{n}",
+                    text=text,
+                    origin=Origin(channel="console", chat="a", member="alice"),
+                )
+            )
+        entries = await wait_for_stream(redis, keys.outbox, 3, timeout=20)
+    finally:
+        stop.set()
+        await task
+        await crew.aclose()
+
+    shown = [Envelope.decode(fields[b"env"]).text for _, fields in entries]
+    status = next(t for t in shown if "Et maintenant ?" in t)
+    assert status.startswith("**Note de suivi : Acme**\n")
+    assert any(t.startswith("J'ai confié cela à cto ;") for t in shown)
+    relayed = next(t for t in shown if t.startswith("Voici ce que l'équipe a préparé :"))
+    assert "**cto**\n**Note sur les coûts d'hébergement : Acme**\n" in relayed
+    assert all(t.endswith(OFFLINE_NOTE_FR) for t in shown)
+    assert not any("note:" in t or "Request:" in t or "offline model" in t for t in shown)
 
 
 # -- determinism --------------------------------------------------------------------------------

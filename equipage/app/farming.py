@@ -5,6 +5,13 @@ what people say to the farm's front gateway, which routes each person to their o
 gateway; the pool (``equipage.farm.pool``) runs every crew's work and drains every crew's
 outbox through the same bots. A crew is loaded when a message or a wake-up first names it
 and unloaded when idle; starting the process loads none.
+
+A crew may also have bots of its own (``equipage.farm.ownbots``): built at start from the
+registry's records, they hand what they hear to that crew's gateway only
+(``channels.crew_bot``), their webhooks are served under ``/crews/<crew>`` on the same web
+server, and every reply of that crew leaves through them (its gateway's adapters are the
+farm's, overridden by its own for their platforms). A crew given its own bot while the farm
+runs gets it at the next ``farm up``.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,10 +32,11 @@ from equipage.channelsetup import platform_channels, serve_webhooks
 from equipage.config import CompanyConfig, Settings
 from equipage.farm.config import FarmConfig, load_farm_config
 from equipage.farm.folder import Farm, open_farm
+from equipage.farm.ownbots import build_own_bots, guarded, mounted
 from equipage.farm.pool import Pool
 from equipage.farm.runtimes import Runtimes
 from equipage.llm.base import ChatModel
-from equipage.registry import farm_gateway_class, gateway_class
+from equipage.registry import crew_bot_class, farm_gateway_class, gateway_class
 from equipage.supervise import Loop, Supervisor
 from equipage.worker import consumer_name
 
@@ -45,6 +53,10 @@ class FarmService:
     pool: Pool
     front: Any
     adapters: dict[str, Any]
+    #: The crews' own bots: crew -> platform -> adapter.
+    own_bots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What each crew's own bots hand messages to: that crew's gateway.
+    own_receivers: dict[str, Any] = field(default_factory=dict)
 
 
 @contextlib.asynccontextmanager
@@ -64,6 +76,7 @@ async def open_farm_service(
     config = load_farm_config(root)
     async with open_farm(root, settings) as farm:
         adapters = {**platform_channels(config, settings), **(channels or {})}
+        own = build_own_bots(root, await farm.registry.crews(), settings, farm.redis)
 
         def models_for(crew: CompanyConfig) -> Mapping[str, str | ChatModel]:
             if models is not None:
@@ -73,7 +86,9 @@ async def open_farm_service(
             return model_plan(crew, settings)[0]
 
         def make_gateway(crew: CompanyConfig, bus: Bus, budget: Any) -> Any:
-            return gateway_class()(crew, bus, adapters, budget=budget)
+            # A crew with bots of its own answers through them, not through the farm's.
+            mine = {**adapters, **own.get(bus.keys.company, {})}
+            return gateway_class()(crew, bus, mine, budget=budget)
 
         pool_config = config.pool
         runtimes = Runtimes(
@@ -106,11 +121,12 @@ async def open_farm_service(
         front = farm_gateway_class()(
             farm, gateway_for, language=config.language, forget=runtimes.drop
         )
+        receivers = {name: crew_bot_class()(name, farm.registry, gateway_for) for name in own}
         try:
-            yield FarmService(farm, config, runtimes, pool, front, adapters)
+            yield FarmService(farm, config, runtimes, pool, front, adapters, own, receivers)
         finally:
             await runtimes.aclose()
-            for adapter in adapters.values():
+            for adapter in [*adapters.values(), *(a for b in own.values() for a in b.values())]:
                 closer = getattr(adapter, "aclose", None)
                 if closer is not None:
                     await closer()
@@ -122,7 +138,7 @@ async def serve_farm(
     """Run the pool, the bots and the webhooks until ``stop``; each loop supervised."""
     supervisor = Supervisor(stop)
     loops: list[tuple[str, Loop]] = [("pool", service.pool.run)]
-    finishing = [
+    finishing: list[tuple[str, Loop]] = [
         (name, partial(adapter.run, service.front))
         for name, adapter in service.adapters.items()
         if hasattr(adapter, "routes")
@@ -133,6 +149,14 @@ async def serve_farm(
         if hasattr(adapter, "routes")
         for route in adapter.routes(service.front)
     ]
+    for crew, bots in service.own_bots.items():
+        receiver = service.own_receivers[crew]
+        mine = [route for adapter in bots.values() for route in adapter.routes(receiver)]
+        routes += [mounted(crew, mine)] if mine else []
+        finishing += [
+            (f"crews/{crew}/{platform}", guarded(crew, platform, partial(adapter.run, receiver)))
+            for platform, adapter in bots.items()
+        ]
     if routes:
         web = service.config.channels.web
         loops.append(("webhooks", partial(serve_webhooks, routes, web.host, web.port)))

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.exceptions import ResponseError
 
 from equipage.errors import CrewRefused, InputRejected
+from equipage.farm.bots import bots_in
 from equipage.farm.crews import Crew, CrewState
 from equipage.farm.people import People, identities_of
 from equipage.farm.registry import Registry
@@ -150,7 +151,10 @@ async def import_crew(
 ) -> Crew:
     """Restore the crew in ``archive`` into this farm, paused if it was, else active."""
     manifest, dumps, files = await asyncio.to_thread(_read, archive, limits or ArchiveLimits())
-    crew = manifest.crew
+    # Its own bots are its config's, as for a new crew (an older archive's record has none).
+    config = files.get("company.yaml")
+    bots = bots_in(config.decode("utf-8", "replace") if config is not None else None)
+    crew = manifest.crew.model_copy(update={"bots": bots})
     if manifest.namespace != registry.keys.namespace:
         # Checkpoints name their blobs by full key: they would point into the old namespace.
         raise InputRejected(

@@ -1,4 +1,4 @@
-"""What the farm records of each crew: its state, template, owner, creation time and quotas."""
+"""What the farm records of each crew: its state, template, owner, creation time, quotas, bots."""
 
 from __future__ import annotations
 
@@ -76,6 +76,9 @@ class Crew(BaseModel):
     language: str = "en"
     created: datetime
     quotas: Quotas = Quotas()
+    #: The platforms this crew has its own bot on (its company.yaml's ``channels:``), noted
+    #: at creation and import so ``farm up`` finds them without loading every crew.
+    bots: tuple[str, ...] = ()
 
     @field_validator("name")
     @classmethod

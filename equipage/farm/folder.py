@@ -29,6 +29,7 @@ from equipage.connection import check_server, connect, open_target
 from equipage.envelope import Envelope
 from equipage.errors import ConfigError, CrewRefused
 from equipage.farm.archive import export_crew
+from equipage.farm.bots import own_bots
 from equipage.farm.crews import Crew, CrewState, Owner, Quotas
 from equipage.farm.people import People, identity
 from equipage.farm.registry import Registry
@@ -149,7 +150,7 @@ class Farm:
         staged = target.with_name("company.yaml.new")
         values = CrewValues(name, owner.name, {owner.platform: owner.id}, language)
         try:
-            write_rendered(source, values, staged)
+            config = write_rendered(source, values, staged)
         except ConfigError:
             _drop_empty(staged.parent)
             raise
@@ -160,6 +161,7 @@ class Farm:
             language=language,
             created=datetime.now(UTC),
             quotas=quotas or Quotas(),
+            bots=own_bots(config),
         )
         try:
             created = await self.registry.create(crew)

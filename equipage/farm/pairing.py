@@ -8,7 +8,6 @@ approving one writes the identity into one crew (``join``), never into the other
 
 from __future__ import annotations
 
-import secrets
 import time
 from typing import Any
 
@@ -16,11 +15,9 @@ import redis.asyncio as aioredis
 
 from equipage.errors import ConfigError
 from equipage.keys import FarmKeys, Keys
-from equipage.members import MAX_PENDING, PAIRING_TTL, Pairing
+from equipage.members import MAX_PENDING, PAIRING_TTL, CodeKeys, Pairing, request_code
 
 __all__ = ["FarmPairings", "member_id_for"]
-
-_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # as equipage.members: no 0/O or 1/I
 
 
 def member_id_for(pairing: Pairing) -> str:
@@ -40,32 +37,15 @@ class FarmPairings:
 
     async def request(self, platform: str, user: str, chat: str) -> Pairing | None:
         """A code for a stranger (the same one while it waits); None when too many wait."""
-        asker = self.keys.pairing_asker(platform, user)
-        known = await self.redis.get(asker)
-        if known and (raw := await self.redis.get(self.keys.pairing(_text(known)))):
-            return Pairing.model_validate_json(raw)
-        waiting = self.keys.pairings_on(platform)
-        expired = time.time() - PAIRING_TTL
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(self.keys.pairings_on(), "-inf", expired)
-            pipe.zremrangebyscore(waiting, "-inf", expired)
-            pipe.zcard(waiting)
-            *_, count = await pipe.execute()
-        if count >= self.max_pending:
-            return None
-        while True:
-            code = "".join(secrets.choice(_ALPHABET) for _ in range(6))
-            pairing = Pairing(code=code, platform=platform, user=user, chat=chat)
-            if await self.redis.set(
-                self.keys.pairing(code), pairing.model_dump_json(), ex=PAIRING_TTL, nx=True
-            ):
-                break  # else another stranger holds that code: draw again
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(asker, code, ex=PAIRING_TTL)
-            pipe.zadd(self.keys.pairings_on(), {code: pairing.asked_at})
-            pipe.zadd(waiting, {code: pairing.asked_at})
-            await pipe.execute()
-        return pairing
+        where = CodeKeys(
+            self.keys.pairing,
+            self.keys.pairings_on(),
+            self.keys.pairings_on,
+            self.keys.pairing_asker,
+        )
+        return await request_code(
+            self.redis, where, platform, user, chat, max_pending=self.max_pending
+        )
 
     async def get(self, code: str) -> Pairing | None:
         """The pending request behind ``code``, or None (unknown, expired, or a crew's own)."""

@@ -58,6 +58,8 @@ class Loaded:
     running: int = 0
     served: bool = True
     checked: float = 0.0
+    #: Its record changed since it was loaded (new quotas): loaded anew once idle.
+    stale: bool = False
     #: When it was last asked for (monotonic): an idle crew is unloaded after a while.
     used: float = 0.0
     #: When the pool last trimmed its streams (monotonic; 0: never in this process).
@@ -163,6 +165,9 @@ class Runtimes:
         await self._check(loaded)
         if name not in self._loaded:
             return None  # found being deleted
+        if loaded.stale and loaded.running == 0:
+            await self.drop(name)
+            return await self.get(name, paused=paused)
         return loaded if loaded.served or paused else None
 
     async def _check(self, loaded: Loaded) -> None:
@@ -170,19 +175,21 @@ class Runtimes:
         if now - loaded.checked < self.state_every:
             return
         loaded.checked = now
-        found = await self.redis.hget(self.registry.keys.states, loaded.name)
+        # One round trip: the farm's state and record of the crew, and its owner's /stop.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.registry.keys.states, loaded.name)
+            pipe.hget(self.registry.keys.crews, loaded.name)
+            pipe.exists(loaded.keys.paused)
+            found, record, paused = await pipe.execute()
         state = _text(found) if found is not None else None
-        paused = await self.redis.exists(loaded.keys.paused)
         loaded.served = state == CrewState.ACTIVE and not paused
         if state is None or state == CrewState.DELETING:
             await self.drop(loaded.name)
             return
-        record = await self.redis.hget(self.registry.keys.crews, loaded.name)
         if record is not None and Crew.model_validate_json(record).quotas != loaded.record.quotas:
             # Its quotas changed (``equipage crew quota``): they are built into the crew, so
-            # it is first out once nothing of it runs (``unload_idle``) and its next message
-            # loads it anew. Dropped here, this caller would be told it is not served.
-            loaded.used = float("-inf")
+            # it is loaded anew as soon as nothing of it runs.
+            loaded.stale = True
 
     async def _load(self, name: str) -> Loaded:
         record = await self.registry.get(name)
@@ -240,7 +247,9 @@ class Runtimes:
     async def unload_idle(self) -> int:
         """Unload the crews unused for ``idle_after`` seconds; return how many went."""
         since = time.monotonic() - self.idle_after
-        idle = [n for n, c in self._loaded.items() if c.running == 0 and c.used < since]
+        idle = [
+            n for n, c in self._loaded.items() if c.running == 0 and (c.used < since or c.stale)
+        ]
         for name in idle:
             await self.drop(name)
         return len(idle)

@@ -2,7 +2,8 @@
 
 It routes a request to the roles whose keywords it mentions, waits for their results,
 asks the founder before anything is published, and otherwise fills the role's answer
-template. Everything it writes to a person says it comes from the offline model.
+template. Everything it writes to a person says it comes from the offline model, in the
+language of the request: French or English as its words tell, else the company's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 from equipage import prompting
 from equipage.compaction import SUMMARY_HEADING
-from equipage.language import is_french
+from equipage.language import Language, language_of, said
 from equipage.llm.base import TextSink
 from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
 from equipage.llm.options import ProviderOptions
@@ -87,6 +88,8 @@ class _Turn:
         ]
         self.system = "\n".join(m.content for m in messages if m.role == "system")
         self._ids = sum(len(m.tool_calls) for m in messages)
+        self.language = self._language()
+        self.french = self.language == "fr"
 
     # -- the rules ------------------------------------------------------------------------
     def decide(self) -> tuple[str, list[ToolCall]]:
@@ -130,10 +133,10 @@ class _Turn:
             roles = sorted({_handed_to(c) for c in self._last_calls()})
             request = self.messages[self._request()]
             if "reply" in self.tools and (request.name or "").startswith("member:"):
-                who = " et ".join(roles) if is_french(request.content) else " and ".join(roles)
+                who = " et ".join(roles) if self.french else " and ".join(roles)
                 ack = (
                     f"J'ai confié cela à {who} ; je reviens vers vous avec leur travail."
-                    if is_french(request.content)
+                    if self.french
                     else f"I have asked {who}; I will come back to you with their work."
                 )
                 return "", [self._call("reply", text=self._to_person(ack))]
@@ -153,7 +156,7 @@ class _Turn:
             who = ", ".join(sorted(_handed_to(c) for c in missing))
             return f"Waiting for results from {who}.", []
         ask = self.messages[request].content
-        french = is_french(ask)
+        french = self.french
         parts = [f"**{sender}**\n{_plain(text)}" for sender, _, text in answered.values()]
         summary = "\n\n".join(parts)
         if "ask_human" in self.tools and matches_any(ask, _PUBLISH):
@@ -174,15 +177,14 @@ class _Turn:
 
     # -- helpers ------------------------------------------------------------------------
     def _draft(self, text: str, message: Message) -> str:
-        template = prompting.answer_template(self.system) or "{brief}"
+        template = prompting.answer_template(self.system, self.language) or "{brief}"
         draft = prompting.fill(template, {"brief": text})
         if (message.name or "").startswith("member:"):
             return self._to_person(draft)
         return draft
 
     def _after_answer(self, answer: str) -> str:
-        request = self.messages[self._request()].content
-        french = is_french(request)
+        french = self.french
         verdict, _, note = answer.partition(":")
         if verdict.strip() == "approved":
             text = (
@@ -200,9 +202,14 @@ class _Turn:
         return self._to_person(text)
 
     def _to_person(self, text: str) -> str:
-        request = self.messages[self._request()].content
-        note = OFFLINE_NOTE_FR if is_french(request) else OFFLINE_NOTE
+        note = OFFLINE_NOTE_FR if self.french else OFFLINE_NOTE
         return f"{text}\n\n{note}"
+
+    def _language(self) -> Language:
+        """The latest request's language; for a request whose words tell neither ("OK ?"),
+        the company's as the prompt states it (English when it does not)."""
+        request = self.messages[self._request()].content
+        return language_of(request) or said(prompting.company_language(self.system))
 
     def _request(self) -> int:
         """Index of the latest request: a user message that is not a delegated result."""
