@@ -1,6 +1,7 @@
 """Equipage: a small company's crew of role agents on one Redis state bus.
 
-What users, workflow authors and benchmarks import is here: ``from equipage import Bus``.
+What users, workflow authors and benchmarks import is here: ``from equipage import Bus``;
+a farm's parts are ``equipage.farm``'s (``from equipage.farm import Farm, Pool``).
 Names load on first use (PEP 562), so ``import equipage`` stays cheap and a module of the
 package can import another without pulling in the rest.
 
@@ -21,6 +22,7 @@ _EXPORTS = {
     "CompanyConfig": "equipage.config",
     "Settings": "equipage.config",
     "load_config": "equipage.config",
+    "write_starter": "equipage.scaffold",
     "build_crew": "equipage.crew",
     "Worker": "equipage.worker",
     "Session": "equipage.app",
@@ -39,6 +41,7 @@ _EXPORTS = {
     "Answer": "equipage.envelope",
     "WorkflowCall": "equipage.envelope",
     "Keys": "equipage.keys",
+    "FarmKeys": "equipage.keys",
     "CONSUMER_GROUP": "equipage.keys",
     "RedisTarget": "equipage.connection",
     "connect": "equipage.connection",
@@ -97,6 +100,7 @@ __all__ = [
     "Delivery",
     "Envelope",
     "Fact",
+    "FarmKeys",
     "Incoming",
     "InputRejected",
     "Invocation",
@@ -146,6 +150,7 @@ __all__ = [
     "thread_id",
     "worker_pools",
     "workflow_inbox",
+    "write_starter",
 ]
 
 
@@ -182,7 +187,7 @@ if TYPE_CHECKING:  # what type checkers read; at run time, __getattr__ loads the
         SourceError,
     )
     from equipage.inputs import OwnerOnly, check_size
-    from equipage.keys import CONSUMER_GROUP, Keys
+    from equipage.keys import CONSUMER_GROUP, FarmKeys, Keys
     from equipage.language import Language, detect, language_of
     from equipage.llm.base import ChatModel, close_model, load_model
     from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
@@ -191,6 +196,7 @@ if TYPE_CHECKING:  # what type checkers read; at run time, __getattr__ loads the
     from equipage.platform import Capabilities, Platform, PlatformSetup
     from equipage.registry import register_platform
     from equipage.runtime import WorkflowRunner
+    from equipage.scaffold import write_starter
     from equipage.tools import question_id, workflow_inbox
     from equipage.worker import Worker
     from equipage.workflow import WorkflowContext, WorkflowState

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import UnixDomainSocketConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -29,6 +30,8 @@ _MIN_VERSION = (6, 2)
 #: Equipage issues (1 s at most; ``wait_for_stream`` blocks 1 s at a time), or a quiet
 #: stream would read as a dead server.
 SOCKET_TIMEOUT = 10.0
+#: Connections one client opens at most; a command past them waits for one to free up.
+MAX_CONNECTIONS = 200
 _CONNECT_TIMEOUT = 5.0
 
 
@@ -83,9 +86,22 @@ def connect(target: RedisTarget) -> aioredis.Redis:
             supported_errors=(RedisConnectionError,),
         ),
     }
+    # A pool that waits for a free connection when all are busy: a farm runs hundreds of
+    # turns at once on one client, and the default pool fails the command at once instead.
+    pool: aioredis.BlockingConnectionPool
     if target.url:
-        return aioredis.Redis.from_url(target.url, **options)
-    return aioredis.Redis(unix_socket_path=target.socket, **options)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            target.url, max_connections=MAX_CONNECTIONS, timeout=SOCKET_TIMEOUT, **options
+        )
+    else:
+        pool = aioredis.BlockingConnectionPool(
+            max_connections=MAX_CONNECTIONS,
+            timeout=SOCKET_TIMEOUT,
+            connection_class=UnixDomainSocketConnection,
+            path=target.socket,
+            **options,
+        )
+    return aioredis.Redis.from_pool(pool)  # closed with the client
 
 
 async def check_server(client: aioredis.Redis) -> str:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.exceptions import ResponseError
 
 from equipage.approvals import Approval, Approvals
-from equipage.keys import CONSUMER_GROUP, Keys
+from equipage.keys import CONSUMER_GROUP, FarmKeys, Keys
 from equipage.supervise import LoopHealth
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ async def live_workers(redis: aioredis.Redis, keys: Keys) -> list[str]:
     return [r.decode() if isinstance(r, bytes) else str(r) for r in raw]
 
 
-async def loop_health(redis: aioredis.Redis, keys: Keys) -> list[LoopHealth]:
+async def loop_health(redis: aioredis.Redis, keys: Keys | FarmKeys) -> list[LoopHealth]:
     """The loops of every process that wrote its health lately, by process and name."""
     found: list[LoopHealth] = []
     async for key in redis.scan_iter(match=keys.health_match, count=100):

@@ -25,15 +25,15 @@ import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict
 from redis.exceptions import RedisError
 
 from equipage.errors import ConfigError, MissingExtraError, Unrecoverable
-from equipage.keys import Keys
 
-__all__ = ["Loop", "LoopHealth", "State", "Supervisor", "describe"]
+__all__ = ["HealthKeys", "Loop", "LoopHealth", "State", "Supervisor", "describe"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ Loop = Callable[[asyncio.Event], Coroutine[object, object, None]]
 _FATAL = (ConfigError, MissingExtraError)
 # The password of a URL (redis://user:password@host) that an error message may quote.
 _CREDENTIALS = re.compile(r"(\w+://)[^/@\s]*@")
+
+
+class HealthKeys(Protocol):
+    """Where a process's loops' health is written: a company's keys, or a farm's."""
+
+    def health(self, process: str) -> str: ...
 
 
 class State(StrEnum):
@@ -139,7 +145,7 @@ class Supervisor:
     async def report(
         self,
         redis: aioredis.Redis,
-        keys: Keys,
+        keys: HealthKeys,
         process: str,
         *,
         every: float = 5.0,

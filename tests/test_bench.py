@@ -189,3 +189,51 @@ def test_a_benchmark_missing_its_target_exits_1_naming_the_figure_after_writing_
     assert ran.result["missed"] == [miss.format(value)]
     target = "target_" + args[-2].removeprefix("--target-").replace("-", "_")
     assert ran.result[target] == float(args[-1])
+
+
+def test_farm_benchmark_spins_up_crews_prices_idle_ones_and_compares_a_flood_with_none(
+    tmp_path: Path,
+) -> None:
+    args = ("--quick", "--crews", "6", "--active", "3", "--queued", "10", "--messages", "2")
+    result = run_bench(tmp_path, "farm", *args, timeout=180).result
+    assert result["benchmark"] == "farm"
+    assert result["server"].startswith("redis ")
+    spin_up, density, fairness = result["spin_up"], result["density"], result["fairness"]
+    assert spin_up["crews"] == density["crews"] == 6
+    assert 0 < spin_up["p50_ms"] <= spin_up["p99_ms"] <= spin_up["max_ms"]
+    # Every crew answered, then the pool unloaded them all: their keys are what is left.
+    assert density["unloaded"] == density["loaded_at_the_end_of_spin_up"] > 0
+    assert density["keys_per_crew"] > 0 and density["redis_bytes_per_crew"] > 0
+    assert density["sample_crew"]["keys"] > 0 and density["sample_crew"]["by_kind"]
+    assert (fairness["active_crews"], fairness["messages_per_crew"]) == (3, 2)
+    assert fairness["flood_queued"] == 10 and fairness["model_latency_s"] == 0.5
+    for phase in ("alone", "flooded"):
+        # Each reply waited for the 0.5 s model.
+        assert 500 <= fairness[phase]["p50_ms"] <= fairness[phase]["p99_ms"]
+    ratio = fairness["flooded"]["p99_ms"] / fairness["alone"]["p99_ms"]
+    assert fairness["ratio_p99"] == pytest.approx(ratio, abs=1e-3)
+    assert spin_up["errors_logged"]["count"] == fairness["errors_logged"]["count"] == 0
+    baseline = result["single_company_baseline"]
+    assert baseline["rss_bytes"] > 0 and baseline["start_to_first_answer_s"] > 0
+    assert result["target_crews_per_gb"] == 1000
+    kept = (
+        spin_up["p99_ms"] <= result["target_spin_up_p99_ms"]
+        and density["crews_per_gb"] >= result["target_crews_per_gb"]
+        and fairness["ratio_p99"] <= result["target_fairness_ratio_p99"]
+    )
+    assert result["ok"] == kept
+
+
+def test_farm_benchmark_missing_its_density_target_exits_1_naming_the_figure(
+    tmp_path: Path,
+) -> None:
+    args = ("--crews", "3", "--active", "2", "--queued", "4", "--messages", "1")
+    # Only the bound under test may miss.
+    bounds = ("--target-spin-up-p99-ms", "1e9", "--target-fairness-ratio-p99", "1e9")
+    ran = run_bench(
+        tmp_path, "farm", *args, *bounds, "--target-crews-per-gb", "1e12", expect_ok=False
+    )
+    figure = ran.result["density"]["crews_per_gb"]
+    miss = f"density.crews_per_gb {figure} < target 1000000000000.0"
+    assert ran.result["missed"] == [miss]
+    assert ran.verdict == f"bench/farm.py: {miss}"

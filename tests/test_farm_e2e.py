@@ -220,6 +220,10 @@ async def test_a_farm_of_three_crews_from_chat_and_cli_over_one_shared_bot(
                 seen = len(bob.texts())
                 bob.presses(question, approve)
                 await bob.hears("Published", after=seen)
+                # The farm view: every crew, and the serving process's loops.
+                shown = await cli(root, env, "status")
+                assert all(name in shown for name in ("alice", "bob", "carol"))
+                assert "up in 1 process(es)" in shown
             finally:
                 stop.set()
                 await running

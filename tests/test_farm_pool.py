@@ -211,3 +211,28 @@ async def test_an_entry_left_pending_by_a_killed_process_is_taken_over_and_answe
         replies = await farm.replies("alice")
         assert [r.cause for r in replies] == [envelope.id]
         assert farm.model.calls == 1
+
+
+async def test_an_envelope_naming_another_crew_is_handled_as_the_crew_whose_stream_it_is_in(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    """Isolation on the bus: what a crew's streams hold is that crew's, whatever it says."""
+    async with serving(redis, tmp_path) as farm:
+        await farm.new("alice")
+        await farm.new("bob")
+        waker = Waker(redis, farm.namespace)
+        forged = Envelope(
+            kind=Kind.TASK,
+            company="bob",  # claims to be bob's, sits on alice's inbox
+            to="ceo",
+            sender="member:owner",
+            thread="t-forged",
+            text="hello",
+            origin=Origin(channel="cli", chat="alice-owner", member="owner"),
+        )
+        await Bus(redis, farm.keys("alice"), signal=waker).publish(forged)
+        await wait_until(lambda: _answered(farm, "alice"), timeout=10)
+        assert await farm.replies("bob") == []
+        assert farm.runtimes.peek("bob") is None  # bob was never even loaded
+        keys = farm.keys("bob")
+        assert [k async for k in redis.scan_iter(match=f"{keys.prefix}*")] == []

@@ -164,6 +164,10 @@ async def serve_farm(
         console = service.adapters["console"]
         finishing.append(("console", partial(_console_loop, service.front, console, console_user)))
     tasks = [asyncio.create_task(supervisor.run(n, loop)) for n, loop in loops]
+    farm = service.farm
+    tasks.append(
+        asyncio.create_task(supervisor.report(farm.redis, farm.registry.keys, consumer_name()))
+    )
     tasks += [asyncio.create_task(supervisor.run(n, loop, finishes=True)) for n, loop in finishing]
     try:
         await stop.wait()

@@ -18,8 +18,14 @@ from equipage.cli.budget import render_spend
 from equipage.cli.common import ConfigOption, load, out, reported
 from equipage.config import CompanyConfig, Settings, load_config
 from equipage.errors import ConfigError
-from equipage.status import CrewStatus, StatusReport, read_farm_status, read_status
-from equipage.supervise import State
+from equipage.status import (
+    CrewStatus,
+    StatusReport,
+    loop_health,
+    read_farm_status,
+    read_status,
+)
+from equipage.supervise import LoopHealth, State
 
 
 def status(config: ConfigOption = None) -> None:
@@ -27,13 +33,16 @@ def status(config: ConfigOption = None) -> None:
     with reported():
         root = Path(".")
         if config is None and (root / "templates").is_dir() and (root / "crews").is_dir():
-            _render_farm(asyncio.run(_farm_status(root, Settings.from_env())))
+            crews, loops = asyncio.run(_farm_status(root, Settings.from_env()))
+            _render_farm(crews)
+            if crews:
+                _render_loop_health(loops)
             return
         settings, company = load(config)
         asyncio.run(_status(settings, company))
 
 
-async def _farm_status(root: Path, settings: Settings) -> list[CrewStatus]:
+async def _farm_status(root: Path, settings: Settings) -> tuple[list[CrewStatus], list[LoopHealth]]:
     from equipage.farm import crew_config, open_farm
 
     def roles_of(name: str) -> list[str]:
@@ -43,7 +52,8 @@ async def _farm_status(root: Path, settings: Settings) -> list[CrewStatus]:
             return []  # its folder is gone or broken: its inboxes are not counted
 
     async with open_farm(root, settings) as farm:
-        return await read_farm_status(farm.registry, roles_of)
+        crews = await read_farm_status(farm.registry, roles_of)
+        return crews, await loop_health(farm.redis, farm.registry.keys)
 
 
 def _render_farm(crews: list[CrewStatus]) -> None:
@@ -106,11 +116,15 @@ def _render_status(report: StatusReport) -> None:
 
 
 def _render_loops(report: StatusReport) -> None:
+    _render_loop_health(list(report.loops))
+
+
+def _render_loop_health(loops: list[LoopHealth]) -> None:
     """The supervised loops that are down, or were restarted; one line when all are well."""
-    troubled = [h for h in report.loops if h.state is State.DOWN or h.restarts]
+    troubled = [h for h in loops if h.state is State.DOWN or h.restarts]
     if not troubled:
-        processes = len({h.process for h in report.loops})
-        out.print(f"loops: {len(report.loops)} up in {processes} process(es)")
+        processes = len({h.process for h in loops})
+        out.print(f"loops: {len(loops)} up in {processes} process(es)")
         return
     out.print("loops down or restarted:")
     for h in troubled:

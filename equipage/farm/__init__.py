@@ -8,6 +8,9 @@ A folder with one company.yaml stays a farm of one.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from equipage.farm.crews import Crew, CrewState, Owner, Quotas
 from equipage.farm.folder import (
     DEFAULT_TEMPLATE,
@@ -31,10 +34,14 @@ __all__ = [
     "CrewValues",
     "Deleted",
     "Farm",
+    "Loaded",
     "Owner",
     "People",
+    "Pool",
     "Quotas",
     "Registry",
+    "Runtimes",
+    "Waker",
     "crew_config",
     "default_template",
     "export_path",
@@ -43,3 +50,25 @@ __all__ = [
     "open_farm",
     "render",
 ]
+
+# Serving crews needs the crew builder (LangGraph, the models): loaded on first use, so the
+# farm's CLI commands that only touch the registry stay light (PEP 562).
+_SERVING = {
+    "Loaded": "equipage.farm.runtimes",
+    "Pool": "equipage.farm.pool",
+    "Runtimes": "equipage.farm.runtimes",
+    "Waker": "equipage.farm.wake",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _SERVING.get(name)
+    if module is None:
+        raise AttributeError(f"module 'equipage.farm' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+if TYPE_CHECKING:
+    from equipage.farm.pool import Pool
+    from equipage.farm.runtimes import Loaded, Runtimes
+    from equipage.farm.wake import Waker

@@ -22,9 +22,10 @@ from equipage.keys import CONSUMER_GROUP, GATEWAY_GROUP, FarmKeys, Keys
 
 __all__ = ["Found", "Sweep"]
 
-# KEYS: the crew's streams set. ARGV: the workers' group, the gateway's group, the outbox,
-# the visibility timeout (ms). Answers {work unread, work stalled, out unread, out stalled,
-# pending}: 1/0 flags and the number of entries pending in any group.
+# KEYS: the crew's streams (every key a script touches is named: a cluster routes by them).
+# ARGV: the workers' group, the gateway's group, the outbox, the visibility timeout (ms).
+# Answers {work unread, work stalled, out unread, out stalled, pending}: 1/0 flags and the
+# number of entries pending in any group.
 _LOOK = """
 local function newer(a, b)
   local am, as = string.match(a, '(%d+)-(%d+)')
@@ -33,7 +34,7 @@ local function newer(a, b)
   return am > bm or (am == bm and as > bs)
 end
 local found = {0, 0, 0, 0, 0}
-for _, stream in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, stream in ipairs(KEYS) do
   local out = stream == ARGV[3]
   local group = out and ARGV[2] or ARGV[1]
   local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', stream)
@@ -115,6 +116,8 @@ class Sweep:
         self.grace = grace
         self._look = redis.register_script(_LOOK)
         self._leave = redis.register_script(_LEAVE)
+        #: crew -> (when read, its streams), for the busy crews only.
+        self._known: dict[str, tuple[float, list[str]]] = {}
 
     async def busy(self) -> list[tuple[str, float]]:
         reply: Any = await self.redis.zrange(self.farm.busy, 0, -1, withscores=True)
@@ -128,9 +131,24 @@ class Sweep:
             keys.outbox,
             int(self.visibility_timeout * 1000),
         ]
-        reply: Any = await self._look(keys=[keys.streams], args=args)
+        streams = await self._streams_of(keys)
+        if not streams:
+            return Found(crew)
+        reply: Any = await self._look(keys=streams, args=args)
         work, work_stalled, out, out_stalled, pending = (int(x) for x in reply)
         return Found(crew, bool(work), bool(work_stalled), bool(out), bool(out_stalled), pending)
+
+    async def _streams_of(self, keys: Keys) -> list[str]:
+        """The crew's streams, read again a minute after they were last read: a crew's
+        streams change when it is first served or gains a workflow, rarely after."""
+        now = time.monotonic()
+        known = self._known.get(keys.company)
+        if known is None or now - known[0] > 60.0:
+            members: Any = await self.redis.smembers(keys.streams)
+            known = (now, sorted(_text(m) for m in members))
+            if known[1]:  # none yet: its first writer is listing them now
+                self._known[keys.company] = known
+        return known[1]
 
     async def once(self) -> list[Found]:
         """Look at every busy crew; return those with something to do, forget the done.
@@ -149,6 +167,7 @@ class Sweep:
                 todo.append(found)
             elif found.idle and marked < now - self.grace:
                 await self._leave(keys=[self.farm.busy], args=[crew, repr(marked)])
+                self._known.pop(crew, None)
         return todo
 
 

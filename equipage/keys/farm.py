@@ -73,6 +73,15 @@ class FarmKeys:
         """
         return f"{self.namespace}:{{{FARM_TAG}-{shard}}}:wake:{part(what)}"
 
+    def health(self, process: str) -> str:
+        """Hash loop name -> JSON of its health, of one ``farm up`` process; expires with it."""
+        return f"{self.prefix}health:{part(process)}"
+
+    @property
+    def health_match(self) -> str:
+        """SCAN pattern of every farm process's ``health`` hash."""
+        return glob_escape(self.prefix) + "health:*"
+
     def crew_match(self, crew: str) -> str:
         """SCAN pattern of every key of one crew, under its company hash tag."""
         return glob_escape(Keys(crew, self.namespace).prefix) + "*"
