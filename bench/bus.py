@@ -5,8 +5,11 @@ into an ``Envelope``), ``Bus.begin_turn`` (the thread's lease and order), a no-o
 and ``Bus.commit`` (the Lua script),
 driven by a real ``Worker`` and timed from before publish to after commit. Raw hop: XADD,
 then a plain task waiting in XREADGROUP runs ``json.loads`` and XACK on the same bytes.
-One envelope is in flight at a time; the two kinds alternate in blocks on one server with
-the same client settings, so machine noise hits both alike. Passes when the framework's
+Floor hop: the framework's round trips, each minimal: XADD, XREADGROUP, a script that only
+answers (the turn's begin) and one that only acks (the commit), i.e. the least any design
+with a thread's turn taken between the read and the commit can cost.
+One envelope is in flight at a time; the kinds alternate in blocks on one server with
+the same client settings, so machine noise hits all alike. Passes when the framework's
 p50 is at most 3 times the raw one (``--target-ratio-p50``).
 """
 
@@ -39,6 +42,10 @@ from equipage import (
 
 RATIO_P50 = Target("ratio_p50", 3.0, "highest framework/raw p50 ratio that passes")
 BLOCKS = 10
+
+# The floor's stand-ins for the turn's begin and the commit: one round trip each, no work.
+_BEGIN_FLOOR = "return 1"
+_COMMIT_FLOOR = "return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])"
 
 
 class _TimedBus(Bus):
@@ -79,22 +86,41 @@ async def _raw_consumer(
             done.put_nowait(time.perf_counter())
 
 
+async def _floor_consumer(
+    redis: aioredis.Redis, stream: str, done: asyncio.Queue[float], stop: asyncio.Event
+) -> None:
+    """The consumer side of a floor hop: the framework's round trips, each doing nothing."""
+    begin, commit = redis.register_script(_BEGIN_FLOOR), redis.register_script(_COMMIT_FLOOR)
+    while not stop.is_set():
+        reply: Any = await redis.xreadgroup(
+            CONSUMER_GROUP, "floor", {stream: ">"}, count=1, block=500
+        )
+        for _, [(entry_id, fields)] in reply or []:
+            json.loads(fields[b"env"])
+            await begin(keys=[stream])
+            await commit(keys=[stream], args=[CONSUMER_GROUP, entry_id])
+            done.put_nowait(time.perf_counter())
+
+
 async def _measure(
     target: RedisTarget, args: argparse.Namespace
 ) -> tuple[dict[str, object], list[Check]]:
     keys = Keys("bench", namespace=f"bench{uuid.uuid4().hex[:8]}")
-    fw_redis, raw_redis = connect(target), connect(target)
+    fw_redis, raw_redis, floor_redis = connect(target), connect(target), connect(target)
     done: asyncio.Queue[float] = asyncio.Queue()
     bus = _TimedBus(fw_redis, keys)
     bus.committed = done
     raw_stream = keys.inbox("raw")  # an inbox no worker reads, so keys.py names every key
     await bus.ensure_groups(["ceo"])
-    await raw_redis.xgroup_create(raw_stream, CONSUMER_GROUP, id="0", mkstream=True)
+    floor_stream = keys.inbox("floor")
+    for stream in (raw_stream, floor_stream):
+        await raw_redis.xgroup_create(stream, CONSUMER_GROUP, id="0", mkstream=True)
     payload = _envelope().encode()
     stop = asyncio.Event()
     background = [
         asyncio.create_task(Worker(bus, {"ceo": _noop}, name="bench").run(stop)),
         asyncio.create_task(_raw_consumer(raw_redis, raw_stream, done, stop)),
+        asyncio.create_task(_floor_consumer(floor_redis, floor_stream, done, stop)),
     ]
 
     async def framework_hop() -> float:
@@ -108,8 +134,17 @@ async def _measure(
         await raw_redis.xadd(raw_stream, {"env": payload})
         return await done.get() - start
 
-    hops: dict[str, Callable[[], Awaitable[float]]] = {"framework": framework_hop, "raw": raw_hop}
-    samples: dict[str, list[float]] = {"framework": [], "raw": []}
+    async def floor_hop() -> float:
+        start = time.perf_counter()
+        await floor_redis.xadd(floor_stream, {"env": payload})
+        return await done.get() - start
+
+    hops: dict[str, Callable[[], Awaitable[float]]] = {
+        "framework": framework_hop,
+        "raw": raw_hop,
+        "floor": floor_hop,
+    }
+    samples: dict[str, list[float]] = {name: [] for name in hops}
     per_block = max(args.hops // BLOCKS, 1)
     try:
         # A dead worker would leave a hop waiting forever: fail loudly instead.
@@ -131,9 +166,11 @@ async def _measure(
             await raw_redis.delete(*leftovers)
         await fw_redis.aclose()
         await raw_redis.aclose()
+        await floor_redis.aclose()
 
     stats = {name: latency(values) for name, values in samples.items()}
     ratio_p50 = round(stats["framework"]["p50_ms"] / stats["raw"]["p50_ms"], 3)
+    floor_ratio_p50 = round(stats["floor"]["p50_ms"] / stats["raw"]["p50_ms"], 3)
     where = "url" if args.redis_url else "embedded"
     result: dict[str, object] = {
         "benchmark": "bus_hop",
@@ -145,6 +182,12 @@ async def _measure(
         "raw": stats["raw"],
         "ratio_p50": ratio_p50,
         "ratio_p99": round(stats["framework"]["p99_ms"] / stats["raw"]["p99_ms"], 3),
+        # What the round trips alone cost, beside the ratio: the rest is work on either side.
+        "floor": stats["floor"],
+        "floor_ratio_p50": floor_ratio_p50,
+        "framework_over_floor_p50": round(
+            stats["framework"]["p50_ms"] / stats["floor"]["p50_ms"], 3
+        ),
         "target_ratio_p50": RATIO_P50.of(args),
     }
     return result, [Check("ratio_p50", ratio_p50, RATIO_P50.of(args))]

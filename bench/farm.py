@@ -56,8 +56,8 @@ SPIN_UP_P99 = Target("spin_up_p99_ms", 1000.0, "highest p99 ms from crew new to 
 CREWS_PER_GB = Target("crews_per_gb", 1000.0, "fewest idle crews per GiB that passes")
 FAIRNESS = Target("fairness_ratio_p99", 2.0, "highest flooded/alone p99 reply-time ratio")
 GIB = 1 << 30
-QUICK = {"crews": 50, "active": 20, "queued": 200, "messages": 3}
-FULL = {"crews": 1000, "active": 200, "queued": 2000, "messages": 5}
+QUICK = {"crews": 50, "active": 20, "queued": 200, "messages": 3, "idle_seconds": 1.0}
+FULL = {"crews": 1000, "active": 200, "queued": 2000, "messages": 5, "idle_seconds": 10.0}
 
 Models = Callable[[CompanyConfig], Mapping[str, str | ChatModel]]
 
@@ -127,6 +127,21 @@ async def _memory(redis: aioredis.Redis) -> dict[str, int]:
     }
 
 
+async def _idle_cpu(redis: aioredis.Redis, *, seconds: float) -> dict[str, float]:
+    """CPU of this process (the pool) and of Redis over ``seconds`` with nothing to do."""
+    server: Any = await redis.info("cpu")
+    process = time.process_time()
+    await asyncio.sleep(seconds)  # the measuring window itself, not a wait for a state
+    spent = time.process_time() - process
+    now: Any = await redis.info("cpu")
+    used = sum(float(now[k]) - float(server[k]) for k in ("used_cpu_sys", "used_cpu_user"))
+    return {
+        "seconds": seconds,
+        "pool_cpu_percent": round(100 * spent / seconds, 3),
+        "redis_cpu_percent": round(100 * used / seconds, 3),
+    }
+
+
 async def _spin_up_and_density(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
     async with bench.serving(_offline, concurrency=args.concurrency, capacity=256) as pool:
         runtimes = pool.runtimes
@@ -143,6 +158,7 @@ async def _spin_up_and_density(bench: Bench, args: argparse.Namespace) -> dict[s
         gc.collect()
         after = await _memory(bench.client)
         trimmed = trimmed_rss()
+        idle = await _idle_cpu(bench.client, seconds=args.idle_seconds)
     redis_per_crew = (after["used_memory"] - before["used_memory"]) / args.crews
     rss_per_crew = (after["rss"] - before["rss"]) / args.crews
     per_crew = max(redis_per_crew, 0) + max(rss_per_crew, 0)
@@ -167,6 +183,9 @@ async def _spin_up_and_density(bench: Bench, args: argparse.Namespace) -> dict[s
         "rss_bytes_per_crew": round(rss_per_crew),
         "keys_per_crew": round((after["keys"] - before["keys"]) / args.crews, 2),
         "crews_per_gb": round(GIB / per_crew) if per_crew > 0 else float(GIB),
+        # Information, not judged: what the pool and Redis spend while every crew is idle
+        # (the old way, ~0.1% of a core per idle crew, from each crew's polling).
+        "idle_cpu": {"crews": args.crews, **idle},
         "sample_crew": await key_breakdown(bench.client, bench.namespace, sample),
         "farm_keys": await farm_keys(bench.client, bench.namespace, args.crews),
     }
@@ -353,6 +372,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--active", type=int, help=f"quiet crews (default {FULL['active']})")
     parser.add_argument("--queued", type=int, help=f"flood backlog (default {FULL['queued']})")
     parser.add_argument("--messages", type=int, help=f"per quiet crew (default {FULL['messages']})")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        help=f"window of the idle CPU figure (default {FULL['idle_seconds']})",
+    )
     parser.add_argument(
         "--concurrency",
         type=int,

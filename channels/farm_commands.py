@@ -2,8 +2,8 @@
 
 ``/crew`` alone shows a person's crews and the one in use; ``/crew use NAME`` picks one of
 their own (never another's: the index decides, not what they typed). The admins' verbs
-(``new``, ``list``, ``pause``, ``resume``, ``delete``, ``pair``) are refused to anyone not
-in ``FarmKeys.admins``, before anything is read.
+(``new``, ``list``, ``pause``, ``resume``, ``delete``, ``export``, ``pair``) are refused to
+anyone not in ``FarmKeys.admins``, before anything is read.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from collections.abc import Awaitable, Callable
 
 from channels.farm_wording import FarmWording
 from equipage.errors import ConfigError, CrewRefused
-from equipage.farm import Crew, CrewState, Farm, Owner
+from equipage.farm import Crew, CrewState, Farm, Owner, crew_config, export_path
+from equipage.farm.archive import export_crew
 from equipage.farm.pairing import FarmPairings, member_id_for
 
 __all__ = ["ADMIN_VERBS", "CrewCommands", "join"]
 
 log = logging.getLogger(__name__)
 
-ADMIN_VERBS = frozenset({"new", "list", "pause", "resume", "delete", "pair"})
+ADMIN_VERBS = frozenset({"new", "list", "pause", "resume", "delete", "export", "pair"})
 _LANGUAGES = ("fr", "en")
 
 
@@ -91,6 +92,8 @@ class CrewCommands:
             await self.farm.registry.resume(name)
             await self._forget(name)
             return say.served.format(crew=name)
+        if verb == "export":
+            return await self.export(name, say)
         # delete: the archive first, then everything (Farm.delete_crew)
         deleted = await self.farm.delete_crew(name)
         await self._forget(name)
@@ -113,6 +116,23 @@ class CrewCommands:
             )
         await self.farm.welcome(crew)
         return say.created.format(crew=crew.name, owner=str(crew.owner))
+
+    async def export(self, name: str, say: FarmWording) -> str:
+        """``/crew export NAME``: the crew's archive in ``exports/``, as a delete writes it."""
+        try:
+            crew = await self.farm.registry.get(name)
+        except CrewRefused:
+            return say.no_such_crew.format(crew=name)
+        if crew.state is CrewState.DELETING:
+            return say.deleting.format(crew=name)  # what is left is no longer the whole crew
+        archive = export_path(self.farm.root, name)
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        folder = crew_config(self.farm.root, name).parent
+        count = await export_crew(self.farm.registry, folder, name, archive)
+        log.info("crew %s exported to %s (%d keys)", name, archive, count)
+        # Relative: the admin reads it in chat, and the farm's absolute path is no one's business.
+        relative = archive.relative_to(self.farm.root).as_posix()
+        return say.exported.format(crew=name, archive=relative, keys=count)
 
     async def _list(self, say: FarmWording) -> str:
         crews = await self.farm.registry.crews()

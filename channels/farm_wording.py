@@ -38,6 +38,7 @@ class FarmWording:
     served: str  # {crew}
     deleted: str  # {crew} {removed} {archive}
     deleted_again: str  # {crew} {removed}
+    exported: str  # {crew} {archive} {keys}
     no_such_crew: str  # {crew}
     no_code: str  # {code}
     paired: str  # {platform} {user} {crew} {member}
@@ -78,12 +79,13 @@ FARM_EN = FarmWording(
         "/crew list - every crew\n"
         "/crew pause NAME, /crew resume NAME\n"
         "/crew delete NAME - export it to exports/, then delete it\n"
+        "/crew export NAME - its archive in exports/, the crew stays as it is\n"
         "/crew pair [CODE NAME] - let a stranger into crew NAME (alone: the codes waiting)"
     ),
     usage=(
         "/crew - your crews and the one in use\n"
         "/crew use NAME - send your messages to crew NAME (one of yours)\n"
-        "Farm admins: /crew new, list, pause, resume, delete, pair"
+        "Farm admins: /crew new, list, pause, resume, delete, export, pair"
     ),
     yours="Your crews: {crews}. In use: {current}.",
     no_pick="none yet (/crew use NAME)",
@@ -104,6 +106,10 @@ FARM_EN = FarmWording(
         "equipage crew import brings it back."
     ),
     deleted_again="Crew {crew} is deleted ({removed} keys removed); it was exported before.",
+    exported=(
+        "Crew {crew} is exported ({keys} keys) to {archive} in the farm's folder; "
+        "equipage crew import brings it into another farm. The crew itself is unchanged."
+    ),
     no_such_crew="No crew is named {crew}; /crew list shows them.",
     no_code="No pending pairing code {code}; codes expire after an hour.",
     paired="{platform} user {user} joins crew {crew} as member {member}.",
@@ -157,13 +163,14 @@ FARM_FR = FarmWording(
         "/crew list - tous les équipages\n"
         "/crew pause NOM, /crew resume NOM\n"
         "/crew delete NOM - l'exporter dans exports/, puis le supprimer\n"
+        "/crew export NOM - son archive dans exports/, l'équipage reste tel quel\n"
         "/crew pair [CODE NOM] - faire entrer quelqu'un dans l'équipage NOM "
         "(seul : les codes en attente)"
     ),
     usage=(
         "/crew - vos équipages et celui en usage\n"
         "/crew use NOM - envoyer vos messages à l'équipage NOM (l'un des vôtres)\n"
-        "Administrateurs de la ferme : /crew new, list, pause, resume, delete, pair"
+        "Administrateurs de la ferme : /crew new, list, pause, resume, delete, export, pair"
     ),
     yours="Vos équipages : {crews}. En usage : {current}.",
     no_pick="aucun pour l'instant (/crew use NOM)",
@@ -188,6 +195,11 @@ FARM_FR = FarmWording(
     ),
     deleted_again=(
         "L'équipage {crew} est supprimé ({removed} clés retirées) ; il avait été exporté avant."
+    ),
+    exported=(
+        "L'équipage {crew} est exporté ({keys} clés) dans {archive}, dans le dossier de la "
+        "ferme ; equipage crew import le fait entrer dans une autre ferme. L'équipage "
+        "lui-même reste inchangé."
     ),
     no_such_crew="Aucun équipage ne s'appelle {crew} ; /crew list les montre.",
     no_code="Aucun code d'appairage {code} en attente ; les codes expirent au bout d'une heure.",

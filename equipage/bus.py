@@ -53,8 +53,9 @@ _PUBLISH = "return emit(1)"
 # (another worker holds the thread now, this one lost it while frozen: nothing written,
 # the entry stays for that worker).
 _COMMIT = """
+local holder = false
 if ARGV[6] ~= '' then
-  local holder = redis.call('GET', KEYS[6])
+  holder = redis.call('GET', KEYS[6])
   if holder and holder ~= ARGV[6] then return -1 end
 end
 local fresh = redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[4])
@@ -67,7 +68,7 @@ redis.call('HDEL', KEYS[3], ARGV[3])
 redis.call('HDEL', KEYS[4], ARGV[3])
 if ARGV[6] ~= '' then
   redis.call('LREM', KEYS[5], 1, ARGV[2])
-  if redis.call('GET', KEYS[6]) == ARGV[6] then redis.call('DEL', KEYS[6]) end
+  if holder then redis.call('DEL', KEYS[6]) end  -- ours: nothing above writes it
 end
 if fresh then return 1 end
 return 0
@@ -194,16 +195,17 @@ class Bus(Turns, Housekeeping):
             await self.emit(event_of(EventType.RECLAIMED, delivery.envelope, detail=consumer))
         return out
 
-    async def touch(self, delivery: Delivery, consumer: str) -> None:
-        """Reset an in-flight entry's idle time so no other worker reclaims it."""
-        await self.redis.xclaim(
-            delivery.stream,
-            self.group,
-            consumer,
-            min_idle_time=0,
-            message_ids=[delivery.entry_id],
-            justid=True,
-        )
+    async def touch(self, deliveries: Sequence[Delivery], consumer: str) -> None:
+        """Reset in-flight entries' idle time so no other worker reclaims them."""
+        by_stream: dict[str, list[str]] = {}
+        for delivery in deliveries:
+            by_stream.setdefault(delivery.stream, []).append(delivery.entry_id)
+        if not by_stream:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream, ids in by_stream.items():
+                pipe.xclaim(stream, self.group, consumer, 0, list(dict.fromkeys(ids)), justid=True)
+            await pipe.execute()
 
     async def begin(self, delivery: Delivery) -> int:
         """Count one more attempt at handling this delivery; returns the attempt number."""

@@ -9,6 +9,7 @@ it too). ``Turns`` is the bus's part that does this; ``Bus`` inherits it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -121,6 +122,16 @@ class Turns:
         key = self.keys.lock(turn.thread)
         renewed = await self.redis.eval(RENEW, 1, key, turn.token, int(self.lease_ttl * 1000))
         return bool(renewed)
+
+    async def renew_turns(self, turns: Sequence[Turn]) -> None:
+        """Extend the leases of several turns in one round trip (a lost one stays lost)."""
+        if not turns:
+            return
+        ttl = int(self.lease_ttl * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for turn in dict.fromkeys(turns):
+                pipe.eval(RENEW, 1, self.keys.lock(turn.thread), turn.token, ttl)
+            await pipe.execute()
 
     async def release_turn(self, turn: Turn) -> None:
         """Free the thread for the next worker (the envelope stays pending)."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
+import secrets
 import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from equipage.bus import Bus, Delivery, Turn
 from equipage.envelope import Envelope
 from equipage.errors import EquipageError, Handover, TurnLost
 from equipage.keys import thread_key
+from equipage.upkeep import Upkeep
 
 __all__ = ["Handler", "Worker", "consumer_name"]
 
@@ -81,6 +83,11 @@ class Worker:
         self._leaving = asyncio.Event()  # run() ends: waits for a thread's turn end too
         #: Most slots one stream's entries may take at once (default: all of them).
         self.caps = {bus.keys.inbox(role): cap for role, cap in (caps or {}).items()}
+        # Lease tokens: this worker's name, then a random part of this Worker's and a count,
+        # unique without drawing a uuid per delivery.
+        self._tokens = (f"{self.name} {secrets.token_hex(8)}-{n:x}" for n in itertools.count())
+        # Claims and leases of the runs in progress, renewed on one timer for all of them.
+        self._upkeep = Upkeep(bus, self.name)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read, handle and commit until ``stop`` is set; in-flight work is finished first."""
@@ -129,6 +136,10 @@ class Worker:
                 )
                 for delivery in deliveries:
                     await self._spawn(delivery)
+                if deliveries:
+                    # Their runs send their first command before the next read does: the
+                    # server answers it first, and the read's wait overlaps their work.
+                    await asyncio.sleep(0)
         finally:
             # Stopped, or the loop failed (Redis away) and is about to be restarted: runs
             # in progress finish, but entries still waiting for their thread's turn stay
@@ -138,6 +149,7 @@ class Worker:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             ended.set()
             await beating
+            await self._upkeep.close()
             with contextlib.suppress(Exception):
                 await self.bus.redis.zrem(self.bus.keys.workers, self.name)
 
@@ -192,6 +204,16 @@ class Worker:
         pool calls it when it stops; ``run`` does it itself)."""
         self._leaving.set()
 
+    def rejoin(self) -> None:
+        """Wait for threads' turns again after ``leave``: a farm's pool whose loop was
+        restarted (Redis away) calls it; ``run`` starts each time with a fresh flag."""
+        self._leaving = asyncio.Event()
+
+    async def aclose(self) -> None:
+        """Stop renewing claims and leases (after a renewal under way): for a farm's pool,
+        which calls ``handle`` without ``run``, once the crew is unloaded."""
+        await self._upkeep.close()
+
     def role_of(self, stream: str) -> str | None:
         """The role (or workflow inbox) whose stream this is, None if not this crew's."""
         return self._streams.get(stream)
@@ -210,13 +232,8 @@ class Worker:
             attempt = await self.bus.begin(delivery)
             await self.bus.dead_letter(delivery, delivery.error, attempt)
             return
-        finished = asyncio.Event()
-        keeper = asyncio.create_task(self._keep_claimed(delivery, finished))
-        try:
-            await self._take_turn(delivery, f"{self.name} {uuid.uuid4().hex}", depth=0)
-        finally:
-            finished.set()
-            await keeper
+        with self._upkeep.claimed(delivery):
+            await self._take_turn(delivery, next(self._tokens), depth=0)
 
     async def _take_turn(self, delivery: Delivery, token: str, depth: int) -> bool:
         """Run ``delivery`` when its thread's turn comes: after every earlier envelope of
@@ -245,14 +262,9 @@ class Worker:
                 if earlier == "handled":
                     continue
                 if isinstance(earlier, Delivery) and depth < _MAX_DEPTH:
-                    finished = asyncio.Event()
-                    keeper = asyncio.create_task(self._keep_claimed(earlier, finished))
-                    try:
+                    with self._upkeep.claimed(earlier):
                         # Same thread, same lease: it runs under the token held here.
                         settled = await self._take_turn(earlier, token, depth + 1)
-                    finally:
-                        finished.set()
-                        await keeper
                     if not settled:
                         # It failed again: its retry paces the thread, this one waits.
                         await self.bus.release_turn(turn)
@@ -276,13 +288,12 @@ class Worker:
             await bus.dead_letter(delivery, error, attempt - 1, turn)
             return True
         assert delivery.envelope is not None
-        done = asyncio.Event()
-        holder = asyncio.create_task(self._hold(turn, done))
         # The run's checkpoint writes carry the turn's token: if another worker takes the
         # thread over (this one frozen past its heartbeat), they are refused.
         fenced = fence.current.set(fence.Fence(turn.thread, turn.token))
         try:
-            outputs = await self.handlers[role](delivery.envelope)
+            with self._upkeep.held(turn):
+                outputs = await self.handlers[role](delivery.envelope)
         except Handover:
             log.info("%s handed %s back: this worker stops", role, delivery.key)
             await _quietly(bus.release_turn(turn))
@@ -302,40 +313,5 @@ class Worker:
             return await bus.fail(delivery, error, attempt, turn, shown=shown)
         finally:
             fence.current.reset(fenced)
-            done.set()
-            await holder
         await bus.commit(delivery, outputs, turn)
         return True
-
-    async def _hold(self, turn: Turn, done: asyncio.Event) -> None:
-        """Renew the thread's lease while its turn runs.
-
-        Stopped by ``done``, not cancel(): redis-py on Python 3.11 can swallow a
-        cancellation that lands mid-command, and a renewer that survived would hold the
-        thread for good.
-        """
-        period = max(self.bus.lease_ttl / 3, 0.05)
-        while not done.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), timeout=period)
-            if not done.is_set():
-                with contextlib.suppress(RedisError):
-                    # A lease lost while Redis was away is not taken back by force: the
-                    # thread's order check keeps a second worker off this entry.
-                    await self.bus.renew_turn(turn)
-
-    async def _keep_claimed(self, delivery: Delivery, finished: asyncio.Event) -> None:
-        """While a handler runs, keep its entry fresh so it is not reclaimed mid-work.
-
-        Stopped by ``finished``, not cancel(): redis-py on Python 3.11 can swallow a
-        cancellation that lands mid-command, leaving the loop running for good.
-        """
-        period = max(self.bus.visibility_timeout / 3, 0.05)
-        while not finished.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(finished.wait(), timeout=period)
-            if not finished.is_set():
-                # Redis away for a moment: the next touch (or a reclaim) settles it; the
-                # handler's outcome must not be lost to this keeper's error.
-                with contextlib.suppress(RedisError):
-                    await self.bus.touch(delivery, self.name)

@@ -17,7 +17,9 @@ from equipage.chat import Incoming
 from equipage.config import load_config
 from equipage.envelope import Envelope, Kind, Origin
 from equipage.farm import CrewState, Farm, Owner, Registry, crew_config, init_folder
+from equipage.farm.archive import import_crew
 from equipage.keys import Keys
+from equipage.memory import Memory
 from equipage.testing import stream_entries
 
 ALICE = Owner(platform="telegram", id="111", name="Alice")
@@ -326,3 +328,49 @@ async def test_the_welcome_is_a_reply_to_the_owner_on_the_crew_s_outbox(farm: Fa
     assert "équipage alpha est prêt" in welcome.text
     assert await outbox(farm, "beta") == []
     assert isinstance(farm.keys("alpha"), Keys)
+
+
+# -- /crew export --------------------------------------------------------------------------------
+async def test_the_admin_exports_a_crew_that_imports_into_another_farm_with_its_memory(
+    front: FarmGateway, farm: Farm, tmp_path: Path
+) -> None:
+    await Memory(farm.redis, farm.keys("beta")).remember("We sell hosting to small firms", by="ceo")
+
+    text = await answer(front, "999", "/crew export beta")
+
+    [archive] = (farm.root / "exports").iterdir()
+    relative = archive.relative_to(farm.root).as_posix()
+    assert relative in text and str(farm.root) not in text  # the path in the farm's folder
+    assert archive.name.startswith("beta-") and archive.name.endswith(".tar.gz")
+    assert (await farm.registry.get("beta")).state is CrewState.ACTIVE  # the crew stays
+    # It moves: gone from this farm, then imported into another folder on the same namespace.
+    await farm.delete_crew("beta", export=False)
+    other = tmp_path / "other"
+    init_folder(other)
+    registry = Registry(farm.redis, namespace=farm.registry.keys.namespace)
+    crew = await import_crew(registry, other, archive)
+    assert (crew.name, crew.owner) == ("beta", BOB)
+    assert crew_config(other, "beta").is_file()
+    facts = await Memory(farm.redis, farm.keys("beta")).all()
+    assert [f.text for f in facts] == ["We sell hosting to small firms"]
+
+
+async def test_exporting_an_unknown_crew_answers_no_such_crew_in_the_farm_s_language(
+    front: FarmGateway, farm: Farm
+) -> None:
+    french = FarmGateway(farm, front.gateway_for, language="fr")
+
+    assert "No crew is named gamma" in await answer(front, "999", "/crew export gamma")
+    assert "Aucun équipage ne s'appelle gamma" in await answer(french, "999", "/crew export gamma")
+    assert "/crew export NOM" in await answer(french, "999", "Bonjour, que puis-je faire ici ?")
+    assert not (farm.root / "exports").exists()
+
+
+async def test_a_crew_owner_who_is_not_an_admin_cannot_export(
+    front: FarmGateway, farm: Farm
+) -> None:
+    for command in ("/crew export alpha", "/crew export beta"):
+        text = await answer(front, "111", command)
+        assert "administrateurs" in text  # alpha's owner is answered in alpha's French
+
+    assert not (farm.root / "exports").exists()

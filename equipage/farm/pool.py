@@ -152,6 +152,10 @@ class Pool:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop``; runs in progress finish first. Raises when Redis fails,
         for the supervisor to start it again (nothing read is lost: it stays pending)."""
+        for loaded in self.runtimes.loaded():
+            # Told to leave when the last run of this loop ended (Redis away): taken back,
+            # or its runs would give up on every busy thread until the crew is unloaded.
+            loaded.worker.rejoin()
         await self._work_wakes.ensure_groups()
         await self._out_wakes.ensure_groups()
         parts = [self._dispatch(stop), self._listen(self._work_wakes, self._work, stop)]

@@ -259,6 +259,7 @@ class Runtimes:
         loaded = self._loaded.pop(name, None)
         if loaded is not None:
             loaded.worker.leave()
+            await loaded.worker.aclose()
             await loaded.aclose()
 
     async def aclose(self) -> None:

@@ -17,6 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from equipage.agent import thread_id
+from equipage.config import CompanyConfig
 from equipage.crew import build_crew
 from equipage.envelope import Envelope
 from equipage.keys import CONSUMER_GROUP, Keys
@@ -42,6 +43,7 @@ class Sent:
     seq: int
     envelope: str
     acked_at: float  # wall clock (time.time) when publish returned
+    crew: str = ""  # the crew whose inbox it went to
 
 
 class Tally(BaseModel):
@@ -88,8 +90,14 @@ async def entries(
 
 
 async def account(
-    redis: aioredis.Redis, keys: Keys, sent: list[Sent], redis_kills: list[float]
+    redis: aioredis.Redis,
+    keys: Keys,
+    sent: list[Sent],
+    redis_kills: list[float],
+    config: CompanyConfig | None = None,
 ) -> Tally:
+    """``config``: the crew's (a farm crew's); by default the single-crew run's."""
+    config = config or company()
     tally = Tally(acknowledged=len(sent))
     replies: Counter[str] = Counter()
     async for _, envelope in entries(redis, keys.outbox):
@@ -108,7 +116,7 @@ async def account(
         if envelope is not None:
             dead.add(token_of(envelope.text))
     waiting: set[str] = set()
-    for role in company().roles:
+    for role in config.roles:
         waiting |= await _unsettled(redis, keys.inbox(role))
     for item in sent:
         count = replies[item.token]
@@ -129,7 +137,7 @@ async def account(
         else:
             tally.lost += 1
             tally.note("lost", f"{item.token} ({item.thread})")
-    await _histories(redis, keys, sent, replies, tally)
+    await _histories(redis, keys, sent, replies, tally, config)
     return tally
 
 
@@ -149,9 +157,13 @@ async def _unsettled(redis: aioredis.Redis, stream: str) -> set[str]:
 
 
 async def _histories(
-    redis: aioredis.Redis, keys: Keys, sent: list[Sent], replies: Counter[str], tally: Tally
+    redis: aioredis.Redis,
+    keys: Keys,
+    sent: list[Sent],
+    replies: Counter[str],
+    tally: Tally,
+    crew_config: CompanyConfig,
 ) -> None:
-    crew_config = company()
     models: dict[str, str | ChatModel] = {role: ChaosModel() for role in crew_config.roles}
     crew = build_crew(crew_config, redis, keys, models=models)
     runner, cto = crew.handlers["ceo"], crew.handlers["cto"]

@@ -14,9 +14,11 @@ import random
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from equipage.workflow import available_workflows
 from tests.chaos.worker_proc import WINDOWS, WorkerPlan, run
@@ -28,26 +30,43 @@ __all__ = ["Fleet"]
 _REACH = {"write": 60, "tool": 10, "begun": 8, "commit": 8, "committed": 8}
 _CONTEXT = multiprocessing.get_context("forkserver")
 # What every worker imports, the workflows build_crew loads included: imported once.
+# The farm's pool processes (``farm_proc``) too: the forkserver is one per test session.
 _CONTEXT.set_forkserver_preload(
-    ["tests.chaos.worker_proc", *(f"workflows.{name}" for name in available_workflows())]
+    [
+        "tests.chaos.worker_proc",
+        "tests.chaos.farm_proc",
+        *(f"workflows.{name}" for name in available_workflows()),
+    ]
 )
+
+Plan = TypeVar("Plan", bound=WorkerPlan)
 
 
 @dataclass
-class _Member:
+class _Member(Generic[Plan]):
     process: BaseProcess
-    plan: WorkerPlan
+    plan: Plan
     killed: bool = False
     frozen: bool = False
 
 
-class Fleet:
-    """``size`` worker processes kept running; ``crash_windows`` of the starts arm a window."""
+class Fleet(Generic[Plan]):
+    """``size`` worker processes kept running; ``crash_windows`` of the starts arm a window.
+
+    Each runs ``target(plan)``: a crew's worker (``worker_proc.run``) unless told otherwise.
+    """
 
     def __init__(
-        self, plan: WorkerPlan, size: int, logs: Path, rng: random.Random, crash_windows: float
+        self,
+        plan: Plan,
+        size: int,
+        logs: Path,
+        rng: random.Random,
+        crash_windows: float,
+        target: Callable[[Plan], None] = run,
     ) -> None:
         self.plan = plan
+        self.target = target
         self.size = size
         self.logs = logs
         self.rng = rng
@@ -58,7 +77,7 @@ class Fleet:
         self.window_kills: Counter[str] = Counter()
         #: Processes that ended on their own: each is a dead loop (a worker must not exit).
         self.exits: list[str] = []
-        self._members: dict[int, _Member] = {}
+        self._members: dict[int, _Member[Plan]] = {}
         self._started = 0
 
     def start(self) -> None:
@@ -73,7 +92,7 @@ class Fleet:
         self._started += 1
         log = self.logs / f"worker-{slot}-{self._started}.log"
         plan = replace(self.plan, die_after=die_after, log=str(log))
-        process = _CONTEXT.Process(target=run, args=(plan,), daemon=True)
+        process = _CONTEXT.Process(target=self.target, args=(plan,), daemon=True)
         process.start()
         self._members[slot] = _Member(process, plan)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import random
 import signal
@@ -30,167 +29,19 @@ import time
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, Field
 
 from equipage.bus import Bus
 from equipage.connection import RedisTarget, connect
 from equipage.keys import Keys
-from equipage.testing import wait_until
 from tests.chaos.accounting import Tally, account
+from tests.chaos.faults import under_faults
 from tests.chaos.fleet import Fleet
+from tests.chaos.report import Report, Settings, conclude
 from tests.chaos.server import ChaosRedis
-from tests.chaos.traffic import Publisher, Watch, idle, ready, silent
+from tests.chaos.traffic import Publisher, Watch, ready
 from tests.chaos.worker_proc import COMPANY, ROLES, WorkerPlan
 
 __all__ = ["Report", "Settings", "chaos", "main", "throughput"]
-
-#: Counts of ``Tally`` that must be 0 for the run to meet its target.
-TARGETS = (
-    "lost",
-    "answered_twice",
-    "turn_applied_twice",
-    "out_of_order",
-    "orphan_tool_calls",
-    "answered_without_turn",
-    "dead_letters",
-    "pending",
-)
-
-
-class Settings(BaseModel):
-    """One chaos run's knobs (the command line's)."""
-
-    envelopes: int = 10_000
-    processes: int = 4
-    per_thread: int = 10
-    kill_every: float = 2.0  # seconds between SIGKILLs of a random worker; 0: none
-    redis_restarts: int = 3
-    redis_down: float = 3.0  # seconds the server stays stopped
-    freeze: bool = True
-    redis_freeze: float = 3.0  # seconds the server stays frozen (SIGSTOP)
-    worker_freezes: int = 0  # workers frozen (SIGSTOP) for ``worker_freeze`` s, then resumed
-    worker_freeze: float = 8.0
-    crash_windows: float = 0.5  # share of worker starts that die in a crash window
-    backlog: int = 1000  # most envelopes published and not yet settled
-    stall: float = 30.0  # seconds without progress, work pending: a dead loop
-    deadline: float = 3600.0  # seconds the whole run may take
-    delegate: float = 0.2  # share of messages the ceo delegates to the cto
-    concurrency: int = 4
-    visibility_timeout: float = 3.0
-    heartbeat_stale: float = 5.0  # a worker silent this long is gone (it beats every 2 s)
-    lease_ttl: float = 10.0
-    seed: int = 1
-
-
-class Report(BaseModel):
-    settings: Settings
-    tally: Tally
-    kills: int = 0
-    crash_window_kills: dict[str, int] = Field(default_factory=dict)
-    redis_restarts: list[str] = Field(default_factory=list)
-    redis_freezes: int = 0
-    worker_freezes: int = 0
-    publish_retries: int = 0
-    dead_loops: int = 0
-    dead_loop_details: list[str] = Field(default_factory=list)
-    duration_s: float = 0.0
-    throughput: float = 0.0  # envelopes settled per second, faults included
-    throughput_by_processes: dict[str, float] = Field(default_factory=dict)
-    met: bool = False  # every target met: nothing in ``misses``
-    misses: list[str] = Field(default_factory=list)
-    workdir: str = ""  # kept (logs, the server's files) when a target is missed
-
-
-async def _redis_faults(
-    settings: Settings, server: ChaosRedis, watch: Watch, report: Report, kills: list[float]
-) -> None:
-    """Stop the server ``redis_restarts`` times and freeze it once, spread over the run."""
-    modes = [
-        signal.SIGTERM if i % 2 == 0 else signal.SIGKILL for i in range(settings.redis_restarts)
-    ]
-    plan: list[signal.Signals | None] = [*modes, *([None] if settings.freeze else [])]
-    for i, mode in enumerate(plan):
-        when = settings.envelopes * (i + 1) / (len(plan) + 1)
-        await watch.until(partial(_reached, watch, when))
-        if mode is None:
-            await asyncio.to_thread(server.freeze)
-            try:
-                await asyncio.sleep(settings.redis_freeze)
-            finally:
-                server.thaw()
-            report.redis_freezes += 1
-        else:
-            if mode is signal.SIGKILL:
-                kills.append(time.time())
-            await asyncio.to_thread(server.stop, mode)
-            await asyncio.sleep(settings.redis_down)
-            await asyncio.to_thread(server.start)
-            report.redis_restarts.append(mode.name)
-        watch.last_progress = time.monotonic()  # the outage was not the workers' stall
-
-
-async def _worker_faults(settings: Settings, fleet: Fleet, watch: Watch, report: Report) -> None:
-    """Freeze a random worker ``worker_freezes`` times (a paused VM, a stalled process)."""
-    for i in range(settings.worker_freezes):
-        when = settings.envelopes * (i + 1) / (settings.worker_freezes + 1)
-        await watch.until(partial(_reached, watch, when))
-        pid = fleet.freeze_one()
-        try:
-            await asyncio.sleep(settings.worker_freeze)
-        finally:
-            fleet.thaw(pid)
-        report.worker_freezes += 1
-
-
-def _reached(watch: Watch, count: float) -> bool:
-    return len(watch.settled) >= count
-
-
-async def _watch_fleet(
-    settings: Settings, fleet: Fleet, server: ChaosRedis, watch: Watch, report: Report
-) -> None:
-    """Kill a worker every ``kill_every`` s, restart the dead, and notice stalls: nothing
-    settled for ``stall`` s, or a live worker that has not read its inbox for that long."""
-    next_kill = time.monotonic() + settings.kill_every
-    next_say = time.monotonic() + 10.0
-    up_since = time.monotonic()
-    told: set[str] = set()
-    while True:
-        await asyncio.to_thread(fleet.check)
-        await watch.poll()
-        now = time.monotonic()
-        if settings.kill_every and now >= next_kill:
-            fleet.kill_one()
-            next_kill += settings.kill_every
-        if now >= next_say:
-            print(
-                f"chaos: {len(watch.acked)} published, {len(watch.settled)} settled, "
-                f"{fleet.kills} kills, {sum(fleet.window_kills.values())} in windows, "
-                f"redis {report.redis_restarts} frozen {report.redis_freezes}, "
-                f"workers frozen {report.worker_freezes}",
-                file=sys.stderr,
-                flush=True,
-            )
-            next_say = now + 10.0
-        if not server.up:
-            watch.last_progress = up_since = now
-        elif watch.open and now - up_since > settings.stall:
-            for name in await silent(watch.redis, watch.keys, fleet.running(), settings.stall):
-                if name not in told:
-                    told.add(name)
-                    report.dead_loop_details.append(
-                        f"worker {name} alive but has not read its inbox for "
-                        f"{settings.stall:.0f}s with {watch.open} envelopes open"
-                    )
-        if server.up and watch.open and now - watch.last_progress > settings.stall:
-            report.dead_loop_details.append(
-                f"no envelope settled for {settings.stall:.0f}s with {watch.open} open "
-                f"at {len(watch.settled)}/{settings.envelopes} (workers {fleet.pids()})"
-            )
-            watch.last_progress = now
-        await asyncio.sleep(0.05)
 
 
 def _plan(server: ChaosRedis, keys: Keys, work: Path, settings: Settings) -> WorkerPlan:
@@ -219,67 +70,15 @@ async def chaos(settings: Settings, work: Path) -> Report:
     fleet = Fleet(plan, settings.processes, work / "logs", rng, settings.crash_windows)
     watch = Watch(redis, keys)
     publisher = Publisher(Bus(redis, keys), watch, settings.backlog, rng, settings.delegate)
-    redis_kills: list[float] = []
-    tasks: list[asyncio.Future[Any]] = []
     try:
         await publisher.bus.ensure_groups(ROLES)
-        fleet.start()
-        await ready(redis, keys, settings.processes, within=60)
-        began = time.monotonic()
-        publishing = asyncio.create_task(publisher.all(settings.envelopes, settings.per_thread))
-        tasks = [
-            publishing,
-            asyncio.create_task(_watch_fleet(settings, fleet, server, watch, report)),
-            asyncio.create_task(_redis_faults(settings, server, watch, report, redis_kills)),
-            asyncio.create_task(_worker_faults(settings, fleet, watch, report)),
-        ]
-
-        async def all_settled() -> bool:
-            return publishing.done() and not watch.open and await idle(redis, keys)
-
-        # Past the deadline the report counts what is left (pending, lost): no raise here.
-        with contextlib.suppress(TimeoutError):
-            left = began + settings.deadline - time.monotonic()
-            await wait_until(all_settled, timeout=left, interval=0.1, what="every envelope settled")
-        report.duration_s = round(time.monotonic() - began, 2)
-    finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await asyncio.to_thread(fleet.stop)
-        if not server.up:  # the run ended mid-outage: bring it back to count
-            with contextlib.suppress(OSError):
-                await asyncio.to_thread(server.thaw)
-            if not server.up:
-                await asyncio.to_thread(server.start)
-    try:
-        fleet.check()
-        report.kills = fleet.kills
-        report.crash_window_kills = dict(fleet.window_kills)
-        report.publish_retries = publisher.retries
-        report.dead_loop_details += fleet.exits
-        report.dead_loops = len(report.dead_loop_details)
+        started = partial(ready, redis, keys, settings.processes, within=60)
+        redis_kills = await under_faults(settings, server, fleet, watch, publisher, report, started)
         report.tally = await account(redis, keys, publisher.sent, redis_kills)
     finally:
         await redis.aclose()
         await asyncio.to_thread(server.close)
-    settled = report.tally.acknowledged - report.tally.pending - report.tally.lost
-    report.throughput = round(settled / max(report.duration_s, 1e-9), 1)
-    report.misses = misses(report)
-    report.met = not report.misses
-    return report
-
-
-def misses(report: Report) -> list[str]:
-    """The targets the run missed, as sentences."""
-    tally = report.tally
-    out = [f"{name}: {getattr(tally, name)}" for name in TARGETS if getattr(tally, name)]
-    if report.dead_loops:
-        out.append(f"dead_loops: {report.dead_loops}")
-    if tally.acknowledged < report.settings.envelopes:
-        out.append(f"published only {tally.acknowledged} of {report.settings.envelopes}")
-    return out
+    return conclude(report)
 
 
 async def throughput(processes: int, envelopes: int, work: Path, per_thread: int = 10) -> float:

@@ -8,7 +8,7 @@ import contextlib
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -24,15 +24,20 @@ __all__ = ["Publisher", "Watch", "idle", "ready", "silent"]
 
 
 class Watch:
-    """Follows the outbox and dead letters: which tokens are settled, and when last."""
+    """Follows the outbox and dead letters: which tokens are settled, and when last.
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+    ``crews`` are more crews (a farm's) whose outboxes and dead letters it follows too.
+    """
+
+    def __init__(self, redis: aioredis.Redis, keys: Keys, crews: Sequence[Keys] = ()) -> None:
         self.redis = redis
         self.keys = keys
+        self.crews = [keys, *crews]
         self.settled: set[str] = set()
         self.acked: dict[str, Sent] = {}
         self.last_progress = time.monotonic()
-        self._after = {keys.outbox: "-", keys.dead: "-"}
+        self._after = {s: "-" for k in self.crews for s in (k.outbox, k.dead)}
+        self._dead = {k.dead for k in self.crews}
         self._changed = asyncio.Condition()
 
     @property
@@ -47,7 +52,7 @@ class Watch:
                     self._after[stream] = entry_id
                     if envelope is None:
                         continue
-                    if stream == self.keys.dead or envelope.text.startswith("done: "):
+                    if stream in self._dead or envelope.text.startswith("done: "):
                         self.settled.add(token_of(envelope.text))
         if len(self.settled) > before:
             self.last_progress = time.monotonic()
@@ -59,12 +64,20 @@ class Watch:
         async with self._changed:
             await self._changed.wait_for(predicate)
 
+    async def idle(self) -> bool:
+        """True when no inbox has anything pending or unread."""
+        return await idle(self.redis, self.keys)
 
-def _envelope(thread: str, text: str) -> Envelope:
+    async def silent(self, pids: list[int], stall: float) -> list[str]:
+        """Consumer names of the workers ``pids`` that have not read for over ``stall`` s."""
+        return await silent(self.redis, self.keys, pids, stall)
+
+
+def _envelope(thread: str, text: str, company: str = COMPANY) -> Envelope:
     chat = thread.removeprefix("console:")
     return Envelope(
         kind=Kind.TASK,
-        company=COMPANY,
+        company=company,
         to="ceo",
         sender=FOUNDER,
         thread=thread,
@@ -88,19 +101,25 @@ class Publisher:
         self.admitted = 0
         self.sent: list[Sent] = []
 
+    def bus_for(self, index: int) -> Bus:
+        """The bus thread ``index`` is published on (a farm's publisher picks a crew's)."""
+        return self.bus
+
     async def thread(self, index: int, count: int) -> None:
         thread = f"console:chaos-{index:05d}"
+        bus = self.bus_for(index)
         # Counted when admitted, not when published: every thread starts at once.
         await self.watch.until(lambda: self.admitted - len(self.watch.settled) < self.backlog)
         self.admitted += count
         for seq in range(count):
             token = f"t{index:05d}-{seq:03d}"
             delegated = self.rng.random() < self.delegate
-            envelope = _envelope(thread, f"delegate {token}" if delegated else token)
+            text = f"delegate {token}" if delegated else token
+            envelope = _envelope(thread, text, bus.keys.company)
             delay = 0.02
             while True:
                 try:
-                    await self.bus.publish(envelope)
+                    await bus.publish(envelope)
                     break
                 except (RedisError, OSError):
                     # Not acknowledged: it may or may not be in; the same envelope (same id)
@@ -108,7 +127,7 @@ class Publisher:
                     self.retries += 1
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 0.5)
-            item = Sent(token, thread, seq, envelope.id, time.time())
+            item = Sent(token, thread, seq, envelope.id, time.time(), bus.keys.company)
             self.sent.append(item)
             self.watch.acked[token] = item
             # Some messages follow at once, some after a moment: both queue behind a turn.

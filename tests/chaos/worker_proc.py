@@ -43,6 +43,7 @@ __all__ = [
     "ChaosModel",
     "WorkerPlan",
     "company",
+    "prepare",
     "run",
     "token_of",
 ]
@@ -209,6 +210,12 @@ async def _serve(plan: WorkerPlan) -> None:
 
 def run(plan: WorkerPlan) -> None:
     """The process's entry: log to ``plan.log``, arm the crash window, serve until SIGTERM."""
+    prepare(plan)
+    asyncio.run(_serve(plan))
+
+
+def prepare(plan: WorkerPlan) -> None:
+    """What a chaos process does first: log to ``plan.log``, arm its crash window."""
     log = open(plan.log, "a", buffering=1)  # noqa: SIM115 - the process's stderr until it dies
     os.dup2(log.fileno(), sys.stderr.fileno())
     logging.basicConfig(
@@ -220,4 +227,3 @@ def run(plan: WorkerPlan) -> None:
     logging.getLogger("equipage.supervise").setLevel(logging.INFO)  # "back after..." too
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness's Ctrl-C stops it, by SIGTERM
     _arm(plan.die_after)
-    asyncio.run(_serve(plan))
