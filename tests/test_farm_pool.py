@@ -236,3 +236,17 @@ async def test_an_envelope_naming_another_crew_is_handled_as_the_crew_whose_stre
         assert farm.runtimes.peek("bob") is None  # bob was never even loaded
         keys = farm.keys("bob")
         assert [k async for k in redis.scan_iter(match=f"{keys.prefix}*")] == []
+
+
+async def test_a_loaded_crew_whose_consumer_groups_were_lost_gets_them_back_and_is_served(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    """A Redis that lost its last second of writes, or a stream removed by hand, must not
+    leave a loaded crew failing the pool's loop over and over."""
+    async with serving(redis, tmp_path) as farm:
+        await farm.new("alice")
+        await farm.runtimes.get("alice")
+        keys = farm.keys("alice")
+        await redis.delete(keys.inbox("ceo"))  # the stream and its group, gone
+        await farm.send("alice", "hello")
+        await wait_until(lambda: _answered(farm, "alice"), timeout=10)

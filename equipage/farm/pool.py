@@ -26,7 +26,7 @@ from collections.abc import Collection
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from equipage.entries import Delivery, delivery_of, text
 from equipage.farm.runtimes import Loaded, Runtimes
@@ -216,19 +216,36 @@ class Pool:
                 self._work.reclaim.add(crew)
             return
         await self._beat_for(loaded)
-        await self._housekeep(loaded)
-        deliveries: list[Delivery] = []
-        if reclaim:
-            for stream in loaded.worker.streams:
-                deliveries += await loaded.bus.reclaim(stream, self.consumer, count=room)
-        taken = await self._read(loaded, room - len(deliveries)) if len(deliveries) < room else []
-        if taken is None:
+        try:
+            await self._housekeep(loaded)
+            deliveries = await self._take_up(loaded, room, reclaim)
+        except ResponseError as err:
+            if "NOGROUP" not in str(err):
+                raise
+            # Its groups are gone (a Redis that lost its last writes, a stream deleted by
+            # hand): made again, and the crew is served on its next turn.
+            log.warning("%s: consumer groups missing, made again", crew)
+            await loaded.bus.ensure_groups(loaded.crew.handlers)
+            self._work.put(crew)
+            return
+        if deliveries is None:
             return  # paused by its owner (/stop)
-        deliveries += taken
         for delivery in deliveries:
             self._spawn(loaded, delivery)
         if len(deliveries) >= room:
             self._work.put(crew)  # maybe more: after the others have had their turn
+
+    async def _take_up(self, loaded: Loaded, room: int, reclaim: bool) -> list[Delivery] | None:
+        """Up to ``room`` entries of the crew: stalled ones first if ``reclaim``, then new
+        ones; None when its owner paused it."""
+        deliveries: list[Delivery] = []
+        if reclaim:
+            for stream in loaded.worker.streams:
+                deliveries += await loaded.bus.reclaim(stream, self.consumer, count=room)
+        if len(deliveries) >= room:
+            return deliveries
+        taken = await self._read(loaded, room - len(deliveries))
+        return None if taken is None else deliveries + taken
 
     async def _read(self, loaded: Loaded, count: int) -> list[Delivery] | None:
         streams = loaded.worker.streams
@@ -297,9 +314,15 @@ class Pool:
         try:
             loaded = await self.runtimes.get(crew, paused=True)
             if loaded is not None:
-                sent = await loaded.gateway.outbound.drain(
-                    self.consumer, count=count, reclaim=reclaim
-                )
+                try:
+                    sent = await loaded.gateway.outbound.drain(
+                        self.consumer, count=count, reclaim=reclaim
+                    )
+                except ResponseError as err:
+                    if "NOGROUP" not in str(err):
+                        raise
+                    await loaded.bus.ensure_groups(())  # lost: made again, drained next
+                    sent = count
                 if sent >= count:
                     self._out.put(crew)
         except RedisError as err:
