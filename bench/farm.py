@@ -48,7 +48,15 @@ from _one_company import launch, rss_bytes, trimmed_rss
 from _stats import add_redis_and_out, latency, with_redis
 from _verdict import Check, Target, add_targets, finish
 
-from equipage import ChatModel, CompanyConfig, RedisTarget, Settings, connect
+from equipage import (
+    GATEWAY_GROUP,
+    ChatModel,
+    CompanyConfig,
+    Keys,
+    RedisTarget,
+    Settings,
+    connect,
+)
 from equipage.farm import CrewState, Farm, Owner, Pool, Registry, Runtimes, init_folder
 from equipage.testing import wait_until
 
@@ -89,7 +97,9 @@ class Bench:
         runtimes = Runtimes(
             self.root, registry, settings, consumer="pool-1", models_for=models, capacity=capacity
         )
-        pool = Pool(runtimes, concurrency=concurrency, serve_outbox=False)
+        # A short grace: the idle figure waits for the sweep to let every crew go, and the
+        # grace (how long a crew marked stays looked at) only guards a producer's crash.
+        pool = Pool(runtimes, concurrency=concurrency, serve_outbox=False, grace=2.0)
         runtimes.signal = pool
         stop = asyncio.Event()
         task = asyncio.create_task(pool.run(stop))
@@ -127,6 +137,22 @@ async def _memory(redis: aioredis.Redis) -> dict[str, int]:
     }
 
 
+async def _hand_over(redis: aioredis.Redis, namespace: str, crews: Sequence[str]) -> None:
+    """Read and acknowledge every crew's outbox in the gateway's group."""
+    for crew in crews:
+        outbox = Keys(crew, namespace).outbox
+        while True:
+            reply: Any = await redis.xreadgroup(GATEWAY_GROUP, "bench", {outbox: ">"}, count=500)
+            ids = [entry_id for _, entries in reply or [] for entry_id, _ in entries]
+            if not ids:
+                break
+            await redis.xack(outbox, GATEWAY_GROUP, *ids)
+
+
+async def _none_busy(redis: aioredis.Redis, pool: Pool) -> bool:
+    return not await redis.zcard(pool.sweep.farm.busy)
+
+
 async def _idle_cpu(redis: aioredis.Redis, *, seconds: float) -> dict[str, float]:
     """CPU of this process (the pool) and of Redis over ``seconds`` with nothing to do."""
     server: Any = await redis.info("cpu")
@@ -158,6 +184,13 @@ async def _spin_up_and_density(bench: Bench, args: argparse.Namespace) -> dict[s
         gc.collect()
         after = await _memory(bench.client)
         trimmed = trimmed_rss()
+        # Idle means the sweep has let every crew go (each leaves the busy set once nothing
+        # of it is left and its last mark is older than the sweep's grace). The replies this
+        # bench read are handed over first, as a farm's gateway would have sent them.
+        await _hand_over(bench.client, bench.namespace, ["warmup", *crews])
+        await wait_until(
+            lambda: _none_busy(bench.client, pool), timeout=180, what="every crew idle"
+        )
         idle = await _idle_cpu(bench.client, seconds=args.idle_seconds)
     redis_per_crew = (after["used_memory"] - before["used_memory"]) / args.crews
     rss_per_crew = (after["rss"] - before["rss"]) / args.crews

@@ -43,6 +43,7 @@ _EXPORTS = {
     "Keys": "equipage.keys",
     "FarmKeys": "equipage.keys",
     "CONSUMER_GROUP": "equipage.keys",
+    "GATEWAY_GROUP": "equipage.keys",
     "RedisTarget": "equipage.connection",
     "connect": "equipage.connection",
     "open_target": "equipage.connection",
@@ -89,6 +90,7 @@ _EXPORTS = {
 
 __all__ = [
     "CONSUMER_GROUP",
+    "GATEWAY_GROUP",
     "Answer",
     "Bus",
     "Capabilities",
@@ -187,7 +189,7 @@ if TYPE_CHECKING:  # what type checkers read; at run time, __getattr__ loads the
         SourceError,
     )
     from equipage.inputs import OwnerOnly, check_size
-    from equipage.keys import CONSUMER_GROUP, FarmKeys, Keys
+    from equipage.keys import CONSUMER_GROUP, GATEWAY_GROUP, FarmKeys, Keys
     from equipage.language import Language, detect, language_of
     from equipage.llm.base import ChatModel, close_model, load_model
     from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
