@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 import time
@@ -18,8 +19,10 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from _one_company import rss_bytes
 
 from equipage import (
+    GATEWAY_GROUP,
     Bus,
     Completion,
     Envelope,
@@ -31,9 +34,20 @@ from equipage import (
     RedisTarget,
     ToolSpec,
 )
-from equipage.farm import Waker
+from equipage.farm import Pool, Waker
 
-__all__ = ["Gateway", "Logged", "Slow", "farm_keys", "gateway_client", "key_breakdown"]
+__all__ = [
+    "Gateway",
+    "Logged",
+    "Slow",
+    "farm_keys",
+    "gateway_client",
+    "hand_over",
+    "idle_cpu",
+    "key_breakdown",
+    "memory_figures",
+    "none_busy",
+]
 
 
 def gateway_client(target: RedisTarget) -> aioredis.Redis:
@@ -228,3 +242,51 @@ async def farm_keys(redis: aioredis.Redis, namespace: str, crews: int) -> dict[s
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+async def hand_over(redis: aioredis.Redis, namespace: str, crews: Sequence[str]) -> None:
+    """Read and acknowledge every crew's outbox in the gateway's group."""
+    for crew in crews:
+        outbox = Keys(crew, namespace).outbox
+        while True:
+            reply: Any = await redis.xreadgroup(GATEWAY_GROUP, "bench", {outbox: ">"}, count=500)
+            ids = [entry_id for _, entries in reply or [] for entry_id, _ in entries]
+            if not ids:
+                break
+            await redis.xack(outbox, GATEWAY_GROUP, *ids)
+
+
+async def none_busy(redis: aioredis.Redis, pool: Pool) -> bool:
+    """True once the sweep has let every crew go: none is left in the busy set."""
+    return not await redis.zcard(pool.sweep.farm.busy)
+
+
+async def idle_cpu(redis: aioredis.Redis, *, seconds: float) -> dict[str, float]:
+    """CPU of this process (the pool) and of Redis over ``seconds`` with nothing to do."""
+    server: Any = await redis.info("cpu")
+    process = time.process_time()
+    await asyncio.sleep(seconds)  # the measuring window itself, not a wait for a state
+    spent = time.process_time() - process
+    now: Any = await redis.info("cpu")
+    used = sum(float(now[k]) - float(server[k]) for k in ("used_cpu_sys", "used_cpu_user"))
+    return {
+        "seconds": seconds,
+        "pool_cpu_percent": round(100 * spent / seconds, 3),
+        "redis_cpu_percent": round(100 * used / seconds, 3),
+    }
+
+
+async def memory_figures(redis: aioredis.Redis) -> dict[str, int]:
+    """Redis's memory and keys, and this process's RSS and live objects, now."""
+    info = await redis.info("memory")
+    clients = await redis.info("clients")
+    return {
+        "used_memory": int(info["used_memory"]),
+        "clients_memory": int(info["mem_clients_normal"]),
+        "scripts_memory": int(info.get("used_memory_scripts", 0)),
+        "keys": int(await redis.dbsize()),
+        "connected_clients": int(clients["connected_clients"]),
+        "rss": rss_bytes(),
+        # Objects the collector tracks: if they grow with crews unloaded, something holds on.
+        "python_objects": len(gc.get_objects()),
+    }

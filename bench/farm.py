@@ -43,16 +43,25 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from _farm_parts import Gateway, Logged, Slow, farm_keys, gateway_client, key_breakdown
-from _one_company import launch, rss_bytes, trimmed_rss
+from _farm_parts import (
+    Gateway,
+    Logged,
+    Slow,
+    farm_keys,
+    gateway_client,
+    hand_over,
+    idle_cpu,
+    key_breakdown,
+    memory_figures,
+    none_busy,
+)
+from _one_company import launch, trimmed_rss
 from _stats import add_redis_and_out, latency, with_redis
 from _verdict import Check, Target, add_targets, finish
 
 from equipage import (
-    GATEWAY_GROUP,
     ChatModel,
     CompanyConfig,
-    Keys,
     RedisTarget,
     Settings,
     connect,
@@ -122,76 +131,28 @@ async def _first_reply_ms(bench: Bench, crew: str) -> float:
     return (await bench.gateway.wait(crew, envelope.id) - start) * 1000
 
 
-async def _memory(redis: aioredis.Redis) -> dict[str, int]:
-    info = await redis.info("memory")
-    clients = await redis.info("clients")
-    return {
-        "used_memory": int(info["used_memory"]),
-        "clients_memory": int(info["mem_clients_normal"]),
-        "scripts_memory": int(info.get("used_memory_scripts", 0)),
-        "keys": int(await redis.dbsize()),
-        "connected_clients": int(clients["connected_clients"]),
-        "rss": rss_bytes(),
-        # Objects the collector tracks: if they grow with crews unloaded, something holds on.
-        "python_objects": len(gc.get_objects()),
-    }
-
-
-async def _hand_over(redis: aioredis.Redis, namespace: str, crews: Sequence[str]) -> None:
-    """Read and acknowledge every crew's outbox in the gateway's group."""
-    for crew in crews:
-        outbox = Keys(crew, namespace).outbox
-        while True:
-            reply: Any = await redis.xreadgroup(GATEWAY_GROUP, "bench", {outbox: ">"}, count=500)
-            ids = [entry_id for _, entries in reply or [] for entry_id, _ in entries]
-            if not ids:
-                break
-            await redis.xack(outbox, GATEWAY_GROUP, *ids)
-
-
-async def _none_busy(redis: aioredis.Redis, pool: Pool) -> bool:
-    return not await redis.zcard(pool.sweep.farm.busy)
-
-
-async def _idle_cpu(redis: aioredis.Redis, *, seconds: float) -> dict[str, float]:
-    """CPU of this process (the pool) and of Redis over ``seconds`` with nothing to do."""
-    server: Any = await redis.info("cpu")
-    process = time.process_time()
-    await asyncio.sleep(seconds)  # the measuring window itself, not a wait for a state
-    spent = time.process_time() - process
-    now: Any = await redis.info("cpu")
-    used = sum(float(now[k]) - float(server[k]) for k in ("used_cpu_sys", "used_cpu_user"))
-    return {
-        "seconds": seconds,
-        "pool_cpu_percent": round(100 * spent / seconds, 3),
-        "redis_cpu_percent": round(100 * used / seconds, 3),
-    }
-
-
 async def _spin_up_and_density(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
     async with bench.serving(_offline, concurrency=args.concurrency, capacity=256) as pool:
         runtimes = pool.runtimes
         warm = await _first_reply_ms(bench, "warmup")
         await runtimes.drop("warmup")
         gc.collect()
-        before = await _memory(bench.client)
+        before = await memory_figures(bench.client)
         crews = [f"crew{n:04d}" for n in range(args.crews)]
         samples = [await _first_reply_ms(bench, crew) for crew in crews]
         loaded = len(runtimes)
-        with_loaded = await _memory(bench.client)
+        with_loaded = await memory_figures(bench.client)
         runtimes.idle_after = 0.0  # what the pool does after its idle_after, done now
         unloaded = await runtimes.unload_idle()
         gc.collect()
-        after = await _memory(bench.client)
+        after = await memory_figures(bench.client)
         trimmed = trimmed_rss()
         # Idle means the sweep has let every crew go (each leaves the busy set once nothing
         # of it is left and its last mark is older than the sweep's grace). The replies this
         # bench read are handed over first, as a farm's gateway would have sent them.
-        await _hand_over(bench.client, bench.namespace, ["warmup", *crews])
-        await wait_until(
-            lambda: _none_busy(bench.client, pool), timeout=180, what="every crew idle"
-        )
-        idle = await _idle_cpu(bench.client, seconds=args.idle_seconds)
+        await hand_over(bench.client, bench.namespace, ["warmup", *crews])
+        await wait_until(lambda: none_busy(bench.client, pool), timeout=180, what="every crew idle")
+        idle = await idle_cpu(bench.client, seconds=args.idle_seconds)
     redis_per_crew = (after["used_memory"] - before["used_memory"]) / args.crews
     rss_per_crew = (after["rss"] - before["rss"]) / args.crews
     per_crew = max(redis_per_crew, 0) + max(rss_per_crew, 0)
@@ -318,10 +279,10 @@ async def _fairness(bench: Bench, crews: Sequence[str], args: argparse.Namespace
 async def _baseline(bench: Bench, target: RedisTarget) -> dict[str, Any]:
     """One company the old way, on the same server, under a namespace of its own."""
     namespace = f"solo{uuid.uuid4().hex[:8]}"
-    before = await _memory(bench.client)
+    before = await memory_figures(bench.client)
     figures, child = await asyncio.to_thread(launch, target, bench.root, namespace)
     try:
-        during = await _memory(bench.client)
+        during = await memory_figures(bench.client)
         keys_bytes = 0
         async for key in bench.client.scan_iter(f"{namespace}:*"):
             keys_bytes += await bench.client.memory_usage(key, samples=0) or 0

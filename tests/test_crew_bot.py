@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,8 @@ from channels.crew_bot import CrewBot
 from channels.farm_wording import FARM_EN, FARM_FR
 from equipage.chat import Incoming, Outgoing
 from equipage.config import CompanyConfig, load_config
-from equipage.farm import Farm, Owner, Quotas, Registry, crew_config, init_folder
+from equipage.farm import Farm, Owner, Quotas, crew_config
+from tests.farms import empty_farm
 
 BOB = Owner(platform="telegram", id="222", name="Bob")
 
@@ -32,8 +32,7 @@ class Heard:
 
 @pytest.fixture
 async def farm(tmp_path: Path, redis: aioredis.Redis) -> Farm:
-    init_folder(tmp_path)
-    made = Farm(tmp_path, Registry(redis, namespace=f"t{uuid.uuid4().hex[:10]}"))
+    made = empty_farm(tmp_path, redis)
     await made.new_crew("bob", owner=BOB, quotas=Quotas(messages_per_minute=1))
     return made
 

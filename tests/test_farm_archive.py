@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,10 @@ import redis.asyncio as aioredis
 
 from equipage.approvals import Approval, Approvals
 from equipage.errors import CrewRefused, InputRejected
-from equipage.farm import CrewState, Farm, Owner, Registry, init_folder
+from equipage.farm import CrewState, Farm, Owner
 from equipage.farm.archive import export_crew, import_crew
 from equipage.keys import Keys
+from tests.farms import empty_farm
 
 ALICE = Owner(platform="console", id="alice", name="Alice")
 QUESTION = Approval(id="3f9a1c2e", role="ceo", thread="console:alice", text="Publish the post?")
@@ -22,9 +22,7 @@ QUESTION = Approval(id="3f9a1c2e", role="ceo", thread="console:alice", text="Pub
 
 @pytest.fixture
 def farm(tmp_path: Path, redis: aioredis.Redis) -> Farm:
-    root = tmp_path / "farm"
-    init_folder(root)
-    return Farm(root, Registry(redis, namespace=f"t{uuid.uuid4().hex[:10]}"))
+    return empty_farm(tmp_path / "farm", redis)
 
 
 async def state_of(redis: aioredis.Redis, keys: Keys) -> dict[bytes, bytes | None]:

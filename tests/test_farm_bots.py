@@ -8,7 +8,6 @@ import logging
 import re
 import socket
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import redis.asyncio as aioredis
 from equipage.app.farming import open_farm_service, serve_farm
 from equipage.config import Settings
 from equipage.errors import ConfigError
-from equipage.farm import Farm, Owner, Registry, default_template, init_folder, open_farm
+from equipage.farm import Farm, Owner, default_template, init_folder, open_farm
 from equipage.farm.archive import export_crew, import_crew
 from equipage.farm.bots import bots_in, crew_env_name, shared_names
 from equipage.farm.ownbots import build_own_bots, guarded
@@ -27,6 +26,7 @@ from equipage.platform import PlatformSetup
 from equipage.registry import platform
 from equipage.testing import wait_until
 from equipage.testing.fake_telegram import FakeTelegram
+from tests.farms import empty_farm
 
 FARM_TOKEN, BOB_TOKEN = "111111:FARM-token", "222222:BOB-token"
 ALICE, BOB, STRANGER = 1001, 1002, 1999
@@ -69,10 +69,9 @@ def test_an_archived_config_says_which_bots_it_has() -> None:
 
 @pytest.fixture
 def farm(tmp_path: Path, redis: aioredis.Redis) -> Farm:
-    root = tmp_path / "farm"
-    init_folder(root)
-    with_own_bot(root)
-    return Farm(root, Registry(redis, namespace=f"t{uuid.uuid4().hex[:10]}"))
+    made = empty_farm(tmp_path / "farm", redis)
+    with_own_bot(made.root)
+    return made
 
 
 async def test_a_new_crew_records_its_own_bots(farm: Farm) -> None:

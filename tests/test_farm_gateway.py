@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,20 +20,12 @@ from equipage.farm.archive import import_crew
 from equipage.keys import Keys
 from equipage.memory import Memory
 from equipage.testing import stream_entries
-
-ALICE = Owner(platform="telegram", id="111", name="Alice")
-BOB = Owner(platform="telegram", id="222", name="Bob")
-ADMIN = "telegram:999"
+from tests.farms import BOB, alpha_and_beta
 
 
 @pytest.fixture
 async def farm(tmp_path: Path, redis: aioredis.Redis) -> Farm:
-    init_folder(tmp_path)
-    made = Farm(tmp_path, Registry(redis, namespace=f"t{uuid.uuid4().hex[:10]}"))
-    await made.new_crew("alpha", owner=ALICE, language="fr")
-    await made.new_crew("beta", owner=BOB)
-    await made.people.add_admin(ADMIN)
-    return made
+    return await alpha_and_beta(tmp_path, redis)
 
 
 @pytest.fixture

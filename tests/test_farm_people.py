@@ -9,12 +9,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from equipage.envelope import Envelope, Kind
-from equipage.farm import Farm, Owner, Registry, init_folder
+from equipage.farm import Farm, Owner
 from equipage.farm.archive import import_crew
 from equipage.farm.people import People
 from equipage.keys import FarmKeys, Keys
 from equipage.status import read_farm_status
 from equipage.testing import stream_entries
+from tests.farms import empty_farm
 from tests.test_farm import run
 
 ALICE = Owner(platform="telegram", id="111", name="Alice")
@@ -28,8 +29,7 @@ def people(redis: aioredis.Redis) -> People:
 
 @pytest.fixture
 def farm(tmp_path: Path, redis: aioredis.Redis) -> Farm:
-    init_folder(tmp_path)
-    return Farm(tmp_path, Registry(redis, namespace=f"t{uuid.uuid4().hex[:10]}"))
+    return empty_farm(tmp_path, redis)
 
 
 # -- the index ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from equipage.crew import build_crew
 from equipage.crewfiles import stored_bytes
 from equipage.envelope import Envelope, Kind, Origin, ReplyTo, WorkflowCall
 from equipage.errors import CrewRefused, MemoryFull
-from equipage.farm import Farm, Owner, Quotas, Registry, crew_config, init_folder
+from equipage.farm import Farm, Quotas, crew_config
 from equipage.farm.inbound import InboundRate
 from equipage.farm.runtimes import Runtimes
 from equipage.keys import Keys
@@ -38,21 +38,13 @@ from equipage.memory import Memory
 from equipage.runtime.filesquota import FilesQuotaRunner
 from equipage.testing import ScriptedModel, call, stream_entries, wait_until
 from equipage.tools import ThreadContext, Toolbox, workflow_inbox
-
-ALICE = Owner(platform="telegram", id="111", name="Alice")
-BOB = Owner(platform="telegram", id="222", name="Bob")
-ADMIN = "telegram:999"
+from tests.farms import ADMIN, BOB, alpha_and_beta
 
 
 # -- messages a minute, at the farm's gateway ---------------------------------------------------
 @pytest.fixture
 async def farm(tmp_path: Path, redis: aioredis.Redis) -> Farm:
-    init_folder(tmp_path)
-    made = Farm(tmp_path, Registry(redis, namespace=f"t{uuid.uuid4().hex[:10]}"))
-    await made.new_crew("alpha", owner=ALICE, language="fr")
-    await made.new_crew("beta", owner=BOB)
-    await made.people.add_admin(ADMIN)
-    return made
+    return await alpha_and_beta(tmp_path, redis)
 
 
 @pytest.fixture

@@ -144,10 +144,6 @@ class Pool:
         """Queue ``crew`` as if a wake-up named it (a resumed crew, a test)."""
         (self._out if what == OUT else self._work).put(crew)
 
-    @property
-    def running(self) -> int:
-        return len(self._tasks)
-
     # -- the loop ----------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop``; runs in progress finish first. Raises when Redis fails,
@@ -352,12 +348,12 @@ class Pool:
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
 
     async def _farewell(self) -> None:
-        for crew in list(self._beaten):
-            loaded = self.runtimes.peek(crew)
-            keys = loaded.keys if loaded else None
-            if keys is not None:
-                with contextlib.suppress(Exception):
-                    await self.redis.zrem(keys.workers, self.consumer)
+        """Leave the workers set of every crew this process said it was serving, loaded
+        still or not: a crew unloaded meanwhile keeps its keys."""
+        namespace = self.runtimes.settings.namespace
+        for crew in self._beaten:
+            with contextlib.suppress(Exception):
+                await self.redis.zrem(Keys(crew, namespace).workers, self.consumer)
         self._beaten.clear()
 
     async def _until(self, event: asyncio.Event, stop: asyncio.Event) -> None:

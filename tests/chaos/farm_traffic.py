@@ -8,7 +8,6 @@ across the farm, so a reply on the wrong crew's outbox is seen.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import random
 import socket
@@ -23,6 +22,7 @@ from equipage.bus import Bus
 from equipage.farm import Farm, Owner, Quotas
 from equipage.farm.wake import POOL_GROUP, WORK
 from equipage.keys import FarmKeys, Keys
+from equipage.testing import wait_until
 from tests.chaos.traffic import Publisher, Watch, idle
 
 __all__ = ["TEMPLATE", "FarmPublisher", "FarmWatch", "crew_names", "make_crews", "pool_ready"]
@@ -122,12 +122,12 @@ class FarmPublisher(Publisher):
 async def pool_ready(redis: aioredis.Redis, namespace: str, processes: int, within: float) -> None:
     """Until ``processes`` pool processes read their wake-ups."""
     stream = FarmKeys(namespace).wake(WORK, 0)
-    deadline = time.monotonic() + within
-    while True:
+
+    async def reading() -> bool:
         with contextlib.suppress(RedisError):
             consumers: Any = await redis.xinfo_consumers(stream, POOL_GROUP)
-            if len(consumers) >= processes:
-                return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{processes} pool processes did not start within {within:.0f}s")
-        await asyncio.sleep(0.05)
+            return len(consumers) >= processes
+        return False  # its group is not made yet
+
+    what = f"{processes} pool processes starting"
+    await wait_until(reading, timeout=within, interval=0.05, what=what)

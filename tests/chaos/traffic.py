@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from equipage.bus import Bus
 from equipage.envelope import Envelope, Kind, Origin
 from equipage.keys import CONSUMER_GROUP, Keys
+from equipage.testing import wait_until
 from tests.chaos.accounting import Sent, entries
 from tests.chaos.worker_proc import COMPANY, FOUNDER, ROLES, token_of
 
@@ -170,8 +171,8 @@ async def silent(redis: aioredis.Redis, keys: Keys, pids: list[int], stall: floa
 
 async def ready(redis: aioredis.Redis, keys: Keys, processes: int, within: float) -> None:
     """Until every worker has said it is alive once."""
-    deadline = time.monotonic() + within
-    while await redis.zcard(keys.workers) < processes:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{processes} workers did not start within {within:.0f}s")
-        await asyncio.sleep(0.05)
+
+    async def alive() -> bool:
+        return bool(await redis.zcard(keys.workers) >= processes)
+
+    await wait_until(alive, timeout=within, interval=0.05, what=f"{processes} workers starting")
