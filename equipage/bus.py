@@ -175,7 +175,7 @@ class Bus(Turns, Housekeeping):
         out: list[Delivery] = []
         for stream, entries in reply or []:
             for entry_id, fields in entries:
-                out.append(delivery_of(text(stream), entry_id, fields))
+                out.append(delivery_of(text(stream), entry_id, fields, first=True))
         return out
 
     async def reclaim(self, stream: str, consumer: str, *, count: int = 10) -> list[Delivery]:

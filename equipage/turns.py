@@ -4,6 +4,11 @@ A worker takes a thread's turn for one entry with a lease (``Keys.lock``) when n
 worker holds it and no earlier entry of the thread (``Keys.order``) is left unhandled; it
 renews the lease while the turn runs and releases it at the end (the bus's commit releases
 it too). ``Turns`` is the bus's part that does this; ``Bus`` inherits it.
+
+A turn granted when the entry was written (``equipage.entries``) belongs to whoever has the
+entry in the consumer group: its first reader runs it without asking, and a worker that
+finds the grant in its way frees it when the entry is its own now (reclaimed from a worker
+that stopped), settled, or held by a worker that stopped beating.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
-from equipage.entries import Delivery, delivery_of, text
+from equipage.entries import GRANTED, Delivery, delivery_of, text
 from equipage.keys import Keys
 from equipage.lease import RELEASE, RENEW
 
@@ -104,11 +109,25 @@ class Turns:
         state, detail = text(reply[0]), text(reply[1])
         if state == "go":
             return Begun("go", attempt=int(detail))
-        if state == "busy" and await self._gone(detail.rpartition(" ")[0]):
+        if state == "busy" and await self._lapsed(delivery, detail):
             # Its holder died (a SIGKILL frees nothing): take the thread now rather than
             # when the lease lapses. Only that exact token is removed.
             await self._release(keys=[self.keys.lock(turn.thread)], args=[detail])
         return Begun(state, head=detail if state == "behind" else "")
+
+    async def _lapsed(self, delivery: Delivery, holder: str) -> bool:
+        """True when the lease ``holder`` has is nobody's any more: its worker is gone, or
+        it is a grant whose entry is settled, now ``delivery``'s own, or with a gone worker."""
+        if not holder.startswith(GRANTED):
+            return await self._gone(holder.rpartition(" ")[0])
+        entry = holder.removeprefix(GRANTED)
+        if entry == delivery.entry_id:
+            # This is a later delivery of the granted entry: the consumer group gave it
+            # here because its first reader stopped (or stalled past the visibility
+            # timeout, and then its writes are fenced off by the new token).
+            return True
+        pending: Any = await self.redis.xpending_range(delivery.stream, self.group, entry, entry, 1)
+        return not pending or await self._gone(text(pending[0]["consumer"]))
 
     async def _gone(self, consumer: str) -> bool:
         """True when ``consumer``'s process stopped beating (see ``Worker.run``)."""

@@ -233,7 +233,14 @@ class Worker:
             await self.bus.dead_letter(delivery, delivery.error, attempt)
             return
         with self._upkeep.claimed(delivery):
-            await self._take_turn(delivery, next(self._tokens), depth=0)
+            if delivery.granted:
+                # Its thread's turn was granted when it was written, to its first reader:
+                # no round trip to take it (see equipage.entries).
+                role = self._streams[delivery.stream]
+                turn = Turn(thread_key(role, delivery.envelope.thread), delivery.granted_token)
+                await self._attempt(delivery, role, turn, 1)
+            else:
+                await self._take_turn(delivery, next(self._tokens), depth=0)
 
     async def _take_turn(self, delivery: Delivery, token: str, depth: int) -> bool:
         """Run ``delivery`` when its thread's turn comes: after every earlier envelope of

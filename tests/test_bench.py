@@ -61,7 +61,7 @@ def test_bus_benchmark_prints_framework_and_raw_latencies_and_their_ratio(
     framework, raw = result["framework"], result["raw"]
     assert result["ratio_p50"] == pytest.approx(framework["p50_ms"] / raw["p50_ms"], abs=1e-3)
     assert result["ratio_p99"] == pytest.approx(framework["p99_ms"] / raw["p99_ms"], abs=1e-3)
-    assert result["target_ratio_p50"] == 3.0
+    assert result["target_ratio_p50"] == 2.5
     assert result["ok"] == (result["ratio_p50"] <= result["target_ratio_p50"])
 
 

@@ -254,7 +254,7 @@ class Pool:
         found = []
         for stream, entry_id, flat in reply:
             fields = dict(zip(flat[::2], flat[1::2], strict=True))
-            found.append(delivery_of(text(stream), entry_id, fields))
+            found.append(delivery_of(text(stream), entry_id, fields, first=True))
         return found
 
     def _spawn(self, loaded: Loaded, delivery: Delivery) -> None:
