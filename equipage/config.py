@@ -138,6 +138,9 @@ class Settings:
     audit_key: str | None = None
     #: Chat platform secrets and endpoints, by environment variable name.
     channel_env: Mapping[str, str] = field(default_factory=dict)
+    #: EQUIPAGE_HEALTH_PORT: serve /healthz, /readyz and /metrics/lag on this port
+    #: (``equipage.health``), for an orchestrator's probes; unset: only beside webhooks.
+    health_port: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -165,6 +168,7 @@ class Settings:
             namespace=namespace,
             audit_key=get("EQUIPAGE_AUDIT_KEY"),
             channel_env={name: value for name in _channel_env_names(env) if (value := get(name))},
+            health_port=_port(get("EQUIPAGE_HEALTH_PORT"), "EQUIPAGE_HEALTH_PORT"),
         )
 
     def provider_options(self) -> ProviderOptions:
@@ -185,6 +189,14 @@ class Settings:
         if self.redis_url:
             shown["redis_url"] = _hide_password(self.redis_url)
         return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
+
+def _port(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise ConfigError(f"{name}={value!r} must be a port number, 1 to 65535", field=name)
+    return int(value)
 
 
 def _hide_password(url: str) -> str:

@@ -28,13 +28,14 @@ from equipage.app.serving import _console_loop
 from equipage.app.session import model_plan
 from equipage.audit.key import load_key
 from equipage.bus import Bus
-from equipage.channelsetup import platform_channels, serve_webhooks
+from equipage.channelsetup import platform_channels
 from equipage.config import CompanyConfig, Settings
 from equipage.farm.config import FarmConfig, load_farm_config
 from equipage.farm.folder import Farm, open_farm
 from equipage.farm.ownbots import build_own_bots, guarded, mounted
 from equipage.farm.pool import Pool
 from equipage.farm.runtimes import Runtimes
+from equipage.health import farm_watch, web_loops
 from equipage.llm.base import ChatModel
 from equipage.registry import crew_bot_class, farm_gateway_class, gateway_class
 from equipage.supervise import Loop, Supervisor
@@ -57,6 +58,8 @@ class FarmService:
     own_bots: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: What each crew's own bots hand messages to: that crew's gateway.
     own_receivers: dict[str, Any] = field(default_factory=dict)
+    #: EQUIPAGE_HEALTH_PORT: the probes on a port of their own (``equipage.health``).
+    health_port: int | None = None
 
 
 @contextlib.asynccontextmanager
@@ -123,7 +126,9 @@ async def open_farm_service(
         )
         receivers = {name: crew_bot_class()(name, farm.registry, gateway_for) for name in own}
         try:
-            yield FarmService(farm, config, runtimes, pool, front, adapters, own, receivers)
+            yield FarmService(
+                farm, config, runtimes, pool, front, adapters, own, receivers, settings.health_port
+            )
         finally:
             await runtimes.aclose()
             for adapter in [*adapters.values(), *(a for b in own.values() for a in b.values())]:
@@ -157,14 +162,14 @@ async def serve_farm(
             (f"crews/{crew}/{platform}", guarded(crew, platform, partial(adapter.run, receiver)))
             for platform, adapter in bots.items()
         ]
-    if routes:
-        web = service.config.channels.web
-        loops.append(("webhooks", partial(serve_webhooks, routes, web.host, web.port)))
+    # The probes and the lag (equipage.health) beside the webhooks, or on a port of their own.
+    farm = service.farm
+    watch = farm_watch(farm.redis, farm.registry.keys.namespace, service.config.pool.shards)
+    loops += web_loops(routes, service.config.channels.web, service.health_port, watch)
     if console_user is not None and "console" in service.adapters:
         console = service.adapters["console"]
         finishing.append(("console", partial(_console_loop, service.front, console, console_user)))
     tasks = [asyncio.create_task(supervisor.run(n, loop)) for n, loop in loops]
-    farm = service.farm
     tasks.append(
         asyncio.create_task(supervisor.report(farm.redis, farm.registry.keys, consumer_name()))
     )

@@ -8,8 +8,9 @@ from functools import partial
 from typing import Any
 
 from equipage.app.session import Session, make_gateway
-from equipage.channelsetup import platform_channels, serve_webhooks
+from equipage.channelsetup import platform_channels
 from equipage.chat import Incoming
+from equipage.health import crew_watch, web_loops
 from equipage.registry import channel_factory
 from equipage.supervise import Loop, Supervisor
 from equipage.terminal import TerminalInput
@@ -22,6 +23,7 @@ async def serve(
     *,
     channels: list[str],
     workers: bool = True,
+    gateway: bool = True,
     console_input: bool = False,
     console_user: str | None = None,
 ) -> None:
@@ -31,36 +33,44 @@ async def serve(
     loop runs under a ``Supervisor``: restarted when it fails (Redis away), reported in
     ``equipage status``; one down past ``runtime.recover_within`` stops them all and
     raises ``Unrecoverable``.
+
+    ``gateway=False`` runs no gateway and no chat platform (a worker pod beside gateway
+    pods): it needs no platform secret, and a platform that polls is polled once, by them.
     """
-    platforms = platform_channels(
-        session.config, session.settings, redis=session.redis, keys=session.keys
+    platforms = (
+        platform_channels(session.config, session.settings, redis=session.redis, keys=session.keys)
+        if gateway
+        else {}
     )
-    adapters = {name: channel_factory(name)() for name in channels} | platforms
-    gateway = make_gateway(session, adapters)
+    adapters = {name: channel_factory(name)() for name in channels if gateway} | platforms
+    gate = make_gateway(session, adapters)
     name = consumer_name()
     supervisor = Supervisor(stop, recover_within=session.config.runtime.recover_within)
-    loops: list[tuple[str, Loop]] = [("gateway", partial(gateway.deliver, name))]
+    loops: list[tuple[str, Loop]] = [("gateway", partial(gate.deliver, name))] if gateway else []
     # An adapter's run may end by design (webhook mode registers its URL and returns).
-    finishing = [(channel, partial(adapter.run, gateway)) for channel, adapter in platforms.items()]
-    routes = [route for adapter in platforms.values() for route in adapter.routes(gateway)]
-    if routes:
-        web = session.config.channels.web
-        loops.append(("webhooks", partial(serve_webhooks, routes, web.host, web.port)))
+    finishing = [(channel, partial(adapter.run, gate)) for channel, adapter in platforms.items()]
+    routes = [route for adapter in platforms.values() for route in adapter.routes(gate)]
+    # The probes and the lag (equipage.health) beside the webhooks, or on a port of their own.
+    watch = crew_watch(session.redis, session.keys, list(session.crew.handlers))
+    web = session.config.channels.web
+    loops += web_loops(routes, web, session.settings.health_port, watch)
     if workers:
         for worker in worker_pools(session, name):
             loops.append(("workers" + worker.name.removeprefix(name), worker.run))
-        if session.config.schedules:
-            from equipage.scheduler import Scheduler  # croniter, LangGraph: when scheduling
+    # In every process, workers or not: schedulers agree on each tick through Redis, and a
+    # gateway pod keeps the schedules while the worker pods are scaled to zero.
+    if session.config.schedules:
+        from equipage.scheduler import Scheduler  # croniter, LangGraph: when scheduling
 
-            scheduler = Scheduler(session.config, session.redis, session.keys, session.bus)
-            loops.append(("scheduler", scheduler.run))
-        if session.anchorer is not None:
-            loops.append(("anchorer", session.anchorer.run))
+        scheduler = Scheduler(session.config, session.redis, session.keys, session.bus)
+        loops.append(("scheduler", scheduler.run))
+    if session.anchorer is not None:
+        loops.append(("anchorer", session.anchorer.run))
     if console_input and "console" in adapters:
         owner = session.config.owner
         user = console_user or owner.identities.get("console") or owner.id
         # Restarted when it fails, not when it ends: its end is the founder's Ctrl-D.
-        finishing.append(("console", partial(_console_loop, gateway, adapters["console"], user)))
+        finishing.append(("console", partial(_console_loop, gate, adapters["console"], user)))
     tasks = [asyncio.create_task(supervisor.run(n, loop)) for n, loop in loops]
     tasks += [asyncio.create_task(supervisor.run(n, loop, finishes=True)) for n, loop in finishing]
     tasks.append(asyncio.create_task(supervisor.report(session.redis, session.keys, name)))
@@ -70,7 +80,7 @@ async def serve(
         stop.set()
         session.crew.stopping.set()  # long workflow nodes hand over instead of holding on
         await asyncio.gather(*tasks, return_exceptions=True)
-        await gateway.aclose()
+        await gate.aclose()
         for adapter in platforms.values():
             closer = getattr(adapter, "aclose", None)
             if closer is not None:

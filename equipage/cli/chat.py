@@ -25,14 +25,19 @@ def up(
         bool, typer.Option(help="chat in this terminal [default: when attached to one]")
     ] = sys.stdin.isatty(),
     workers: Annotated[bool, typer.Option(help="run workers in this process")] = True,
+    gateway: Annotated[
+        bool, typer.Option(help="run the gateway and chat platforms in this process")
+    ] = True,
 ) -> None:
     """Start the workers and channels; chat with the crew in this terminal."""
     with reported():
         settings, company = load(config)
-        asyncio.run(_up(settings, company, console, workers))
+        asyncio.run(_up(settings, company, console and gateway, workers, gateway))
 
 
-async def _up(settings: Settings, company: CompanyConfig, console: bool, workers: bool) -> None:
+async def _up(
+    settings: Settings, company: CompanyConfig, console: bool, workers: bool, gateway: bool = True
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -55,7 +60,12 @@ async def _up(settings: Settings, company: CompanyConfig, console: bool, workers
             watching = asyncio.create_task(watch_folder(session.target, stop))
             try:
                 await serve(
-                    session, stop, channels=["console"], workers=workers, console_input=console
+                    session,
+                    stop,
+                    channels=["console"],
+                    workers=workers,
+                    gateway=gateway,
+                    console_input=console,
                 )
             finally:
                 stop.set()
