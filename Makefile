@@ -18,7 +18,7 @@ COVERED := --cov=equipage --cov=agents --cov=channels --cov=workflows
 # Arguments for pytest in `test` and `test-latest`, e.g. TESTS="tests/test_bus.py -x".
 TESTS ?=
 
-.PHONY: install install-dev demo run test test-redis7 test-latest lint format bench chaos lock clean
+.PHONY: install install-dev demo run test test-redis7 test-cluster test-latest lint format bench chaos lock clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -50,6 +50,15 @@ test: install-dev
 # missing): the second engine CI proves beside the embedded Valkey.
 test-redis7: install-dev
 	bash .ci/redis7
+
+# The bus, checkpointer (with LangGraph's conformance suite), farm and workflow-resume tests
+# once more, on a local cluster of 3 masters and 3 replicas (equipage.testing.cluster: the
+# embedded engine's valkey-server in cluster mode on loopback ports, no Docker).
+CLUSTER_TESTS := tests/test_cluster.py tests/test_bus.py tests/test_turn_grant.py \
+	tests/test_worker_crash.py tests/test_lease.py tests/test_entries.py \
+	tests/test_checkpointer.py tests/test_farm_pool.py tests/test_farm.py tests/test_workflows.py
+test-cluster: install-dev
+	EQUIPAGE_TEST_CLUSTER=1 $(BIN)/python -m pytest $(CLUSTER_TESTS) $(TESTS)
 
 # The suite against the newest releases pyproject allows, in a throwaway venv: drift is seen
 # here before a `make lock` brings it to users. Not part of CI.

@@ -48,6 +48,7 @@ from equipage.errors import ConfigError, StillHandling
 from equipage.language import language_of
 from equipage.llm.pricing import CURRENCY
 from equipage.members import Members
+from equipage.replication import replicated
 
 __all__ = ["HELP", "Gateway"]
 
@@ -121,6 +122,8 @@ class Gateway:
             if incoming.message_id:
                 await self.seen.forget(channel, message_id)
             raise
+        # What it wrote must outlive a failover: once answered, the platform never resends it.
+        await replicated(self.bus.redis, self.bus.keys.replication_mark)
         if incoming.message_id:
             try:
                 await self.seen.stored(channel, message_id)

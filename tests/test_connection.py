@@ -62,6 +62,7 @@ def test_password_in_redis_url_is_never_shown() -> None:
     assert "s3cret" not in repr(Settings(redis_url="redis://admin:s3cret@h/0"))
 
 
+@pytest.mark.single_server("a cluster client has no waiting pool: past its connections it fails")
 async def test_more_commands_at_once_than_connections_wait_for_one_instead_of_failing(
     redis_target: RedisTarget,
 ) -> None:

@@ -121,6 +121,7 @@ def counting_client(target: RedisTarget) -> tuple[aioredis.Redis, list[tuple[Any
     return aioredis.Redis.from_pool(pool), sent
 
 
+@pytest.mark.single_server("counts the commands on a pool of one server's URL")
 async def test_pairing_request_costs_the_same_few_commands_however_many_codes_are_pending(
     redis_target: RedisTarget, redis: aioredis.Redis, keys: Keys
 ) -> None:

@@ -61,7 +61,8 @@ class RedisSaver(BaseCheckpointSaver[str]):
     def __init__(
         self, redis: Redis, keys: Keys, *, serde: SerializerProtocol | None = None
     ) -> None:
-        if redis.connection_pool.connection_kwargs.get("decode_responses"):
+        # The encoder, not the pool: a cluster client has a pool per node, and no pool of its own.
+        if redis.get_encoder().decode_responses:  # type: ignore[no-untyped-call]
             raise ValueError(
                 "RedisSaver stores bytes: create its Redis client with decode_responses=False"
             )
@@ -304,8 +305,9 @@ class RedisSaver(BaseCheckpointSaver[str]):
         args.append(len(carried_entries) // 3)
         args += carried_entries
         args += [raw for _, raw in blobs]
-        # Only a checkpoint of the run in progress is fenced; copies and prunes are not.
-        args.append(fence_token(thread_id) if isinstance(client, Redis) else "")
+        # Only a checkpoint of the run in progress is fenced; copies and prunes, queued on a
+        # pipeline, are not. Asked of the pipeline: a cluster's client is no Redis.
+        args.append("" if client is not self.redis else fence_token(thread_id))
         async with fenced():
             await self._store(keys=script_keys, args=args, client=client)
 

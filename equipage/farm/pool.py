@@ -31,7 +31,7 @@ from redis.exceptions import RedisError, ResponseError
 from equipage.entries import Delivery, delivery_of, text
 from equipage.farm.runtimes import Loaded, Runtimes
 from equipage.farm.sweep import Sweep
-from equipage.farm.wake import OUT, WORK, Waker, Wakes, what_of
+from equipage.farm.wake import OUT, WORK, Waker, Wakes, readers, what_of
 from equipage.keys import CONSUMER_GROUP, Keys
 
 __all__ = ["Pool"]
@@ -118,8 +118,8 @@ class Pool:
             self.redis, namespace, visibility_timeout=visibility_timeout, grace=grace
         )
         self.serve_outbox = serve_outbox
-        self._work_wakes = Wakes(self.redis, namespace, WORK, shards)
-        self._out_wakes = Wakes(self.redis, namespace, OUT, shards)
+        self._work_wakes = readers(self.redis, namespace, WORK, shards)
+        self._out_wakes = readers(self.redis, namespace, OUT, shards)
         self._work = _Queue()
         self._out = _Queue()
         self._capped: set[str] = set()
@@ -152,11 +152,13 @@ class Pool:
             # Told to leave when the last run of this loop ended (Redis away): taken back,
             # or its runs would give up on every busy thread until the crew is unloaded.
             loaded.worker.rejoin()
-        await self._work_wakes.ensure_groups()
-        await self._out_wakes.ensure_groups()
-        parts = [self._dispatch(stop), self._listen(self._work_wakes, self._work, stop)]
+        for wakes in (*self._work_wakes, *self._out_wakes):
+            await wakes.ensure_groups()
+        parts = [self._dispatch(stop)]
+        parts += [self._listen(wakes, self._work, stop) for wakes in self._work_wakes]
         if self.serve_outbox:
-            parts += [self._listen(self._out_wakes, self._out, stop), self._mail(stop)]
+            parts += [self._listen(wakes, self._out, stop) for wakes in self._out_wakes]
+            parts += [self._mail(stop)]
         parts += [self._sweeping(stop), self._beat(stop)]
         tasks = [asyncio.create_task(part) for part in parts]
         try:

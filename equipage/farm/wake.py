@@ -10,22 +10,25 @@ stream, and the crew is still marked busy, so the pool's sweep (``equipage.farm.
 finds it.
 
 Nothing here spans two hash tags in one command: the mark and the wake-up are separate
-writes on the farm's keys, the envelope a script on the crew's.
+writes on the farm's keys, the envelope a script on the crew's. Each shard has a hash tag of
+its own, and one XREADGROUP reads streams of one slot only on a cluster: there the pool
+reads every shard with a blocked read of its own (``readers``).
 """
 
 from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from equipage.connection import is_cluster
 from equipage.keys import FarmKeys, Keys
 
-__all__ = ["OUT", "POOL_GROUP", "WORK", "Waker", "Wakes", "shard_of"]
+__all__ = ["OUT", "POOL_GROUP", "WORK", "Waker", "Wakes", "readers", "shard_of"]
 
 #: What a wake-up says has come: work in an inbox, or mail in the outbox.
 WORK = "work"
@@ -76,10 +79,18 @@ class Waker:
 class Wakes:
     """The pool's side: read the wake-up streams of one kind, in the pool's group."""
 
-    def __init__(self, redis: aioredis.Redis, namespace: str, what: str, shards: int = 4) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        namespace: str,
+        what: str,
+        shards: int = 4,
+        *,
+        only: Sequence[int] | None = None,
+    ) -> None:
         self.redis = redis
         farm = FarmKeys(namespace)
-        self.streams = [farm.wake(what, shard) for shard in range(shards)]
+        self.streams = [farm.wake(what, shard) for shard in (only or range(shards))]
 
     async def ensure_groups(self) -> None:
         for stream in self.streams:
@@ -112,3 +123,11 @@ class Wakes:
             if ids:
                 await self.redis.xack(stream, POOL_GROUP, *ids)
         return list(crews)
+
+
+def readers(redis: aioredis.Redis, namespace: str, what: str, shards: int) -> list[Wakes]:
+    """The readers of the ``what`` wake-ups: one for every shard on a cluster, where each
+    shard is in a slot of its own, one for them all (a single blocked read) on one server."""
+    if is_cluster(redis):
+        return [Wakes(redis, namespace, what, shards, only=[shard]) for shard in range(shards)]
+    return [Wakes(redis, namespace, what, shards)]

@@ -145,6 +145,11 @@ class Keys:
 
     # -- people and company state ------------------------------------------------------
     @property
+    def replication_mark(self) -> str:
+        """Written just before WAIT on the crew's master (``equipage.replication``)."""
+        return f"{self.prefix}replicated"
+
+    @property
     def claimed_by(self) -> str:
         """Name of the company that claimed this id on this Redis (``equipage.claim``)."""
         return f"{self.prefix}claimed-by"
