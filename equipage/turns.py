@@ -14,7 +14,7 @@ that stopped), settled, or held by a worker that stopped beating.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -26,7 +26,7 @@ from equipage.entries import GRANTED, Delivery, delivery_of, text
 from equipage.keys import Keys
 from equipage.lease import RELEASE, RENEW
 
-__all__ = ["Begun", "Turn", "Turns"]
+__all__ = ["Begun", "Forsaken", "Turn", "Turns"]
 
 # Takes an agent thread's turn for one entry. KEYS: done, lease, order list, attempts.
 # ARGV: lease token, lease ttl (ms), entry id, attempts field. Answers {state, detail}:
@@ -47,6 +47,15 @@ if head and head ~= ARGV[3] then
 end
 return {'go', tostring(redis.call('HINCRBY', KEYS[4], ARGV[4], 1))}
 """
+
+
+#: Told a lease token and the consumer that holds it: True when that consumer is the
+#: caller and none of its runs holds the token any more (see ``Worker``).
+Forsaken = Callable[[str, str], bool]
+
+
+def _kept(token: str, owner: str) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,9 @@ class Turns:
     def _release(self) -> AsyncScript:
         return self.redis.register_script(RELEASE)
 
-    async def begin_turn(self, delivery: Delivery, turn: Turn) -> Begun:
+    async def begin_turn(
+        self, delivery: Delivery, turn: Turn, *, forsaken: Forsaken = _kept
+    ) -> Begun:
         """Take ``turn``'s thread for ``delivery`` and count an attempt, if it is its turn.
 
         Its turn comes when no other worker holds the thread and no earlier envelope of
@@ -109,17 +120,21 @@ class Turns:
         state, detail = text(reply[0]), text(reply[1])
         if state == "go":
             return Begun("go", attempt=int(detail))
-        if state == "busy" and await self._lapsed(delivery, detail):
-            # Its holder died (a SIGKILL frees nothing): take the thread now rather than
-            # when the lease lapses. Only that exact token is removed.
+        if state == "busy" and await self._lapsed(delivery, detail, forsaken):
+            # Its holder died (a SIGKILL frees nothing), or it is the caller's own and no
+            # run of the caller's has it (cut short while Redis was away, its release lost):
+            # take the thread now rather than when the lease lapses. Only that exact token
+            # is removed.
             await self._release(keys=[self.keys.lock(turn.thread)], args=[detail])
         return Begun(state, head=detail if state == "behind" else "")
 
-    async def _lapsed(self, delivery: Delivery, holder: str) -> bool:
-        """True when the lease ``holder`` has is nobody's any more: its worker is gone, or
-        it is a grant whose entry is settled, now ``delivery``'s own, or with a gone worker."""
+    async def _lapsed(self, delivery: Delivery, holder: str, forsaken: Forsaken) -> bool:
+        """True when the lease ``holder`` has is nobody's any more: its worker is gone or
+        forsook it, or it is a grant whose entry is settled, now ``delivery``'s own, or
+        with a worker gone or that forsook it."""
         if not holder.startswith(GRANTED):
-            return await self._gone(holder.rpartition(" ")[0])
+            owner = holder.rpartition(" ")[0]
+            return forsaken(holder, owner) or await self._gone(owner)
         entry = holder.removeprefix(GRANTED)
         if entry == delivery.entry_id:
             # This is a later delivery of the granted entry: the consumer group gave it
@@ -127,7 +142,10 @@ class Turns:
             # timeout, and then its writes are fenced off by the new token).
             return True
         pending: Any = await self.redis.xpending_range(delivery.stream, self.group, entry, entry, 1)
-        return not pending or await self._gone(text(pending[0]["consumer"]))
+        if not pending:
+            return True
+        owner = text(pending[0]["consumer"])
+        return forsaken(holder, owner) or await self._gone(owner)
 
     async def _gone(self, consumer: str) -> bool:
         """True when ``consumer``'s process stopped beating (see ``Worker.run``)."""

@@ -88,6 +88,8 @@ class Worker:
         self._tokens = (f"{self.name} {secrets.token_hex(8)}-{n:x}" for n in itertools.count())
         # Claims and leases of the runs in progress, renewed on one timer for all of them.
         self._upkeep = Upkeep(bus, self.name)
+        # The lease tokens of the deliveries being handled (a grant's, or the one drawn).
+        self._live: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read, handle and commit until ``stop`` is set; in-flight work is finished first."""
@@ -232,15 +234,26 @@ class Worker:
             attempt = await self.bus.begin(delivery)
             await self.bus.dead_letter(delivery, delivery.error, attempt)
             return
-        with self._upkeep.claimed(delivery):
-            if delivery.granted:
-                # Its thread's turn was granted when it was written, to its first reader:
-                # no round trip to take it (see equipage.entries).
-                role = self._streams[delivery.stream]
-                turn = Turn(thread_key(role, delivery.envelope.thread), delivery.granted_token)
-                await self._attempt(delivery, role, turn, 1)
-            else:
-                await self._take_turn(delivery, next(self._tokens), depth=0)
+        token = delivery.granted_token if delivery.granted else next(self._tokens)
+        self._live.add(token)
+        try:
+            with self._upkeep.claimed(delivery):
+                if delivery.granted:
+                    # Its thread's turn was granted when it was written, to its first
+                    # reader: no round trip to take it (see equipage.entries).
+                    role = self._streams[delivery.stream]
+                    turn = Turn(thread_key(role, delivery.envelope.thread), token)
+                    await self._attempt(delivery, role, turn, 1)
+                else:
+                    await self._take_turn(delivery, token, depth=0)
+        finally:
+            self._live.discard(token)
+
+    def _forsaken(self, token: str, owner: str) -> bool:
+        """A lease of this worker's that none of its runs holds: the run that took it was
+        cut short (Redis away), and its release was lost. Without this the thread would
+        wait for the lease to lapse, every run on it turned away as busy."""
+        return owner == self.name and token not in self._live
 
     async def _take_turn(self, delivery: Delivery, token: str, depth: int) -> bool:
         """Run ``delivery`` when its thread's turn comes: after every earlier envelope of
@@ -258,7 +271,7 @@ class Worker:
         deadline = self.clock() + self.turn_wait
         delay = 0.005
         while True:
-            begun = await self.bus.begin_turn(delivery, turn)
+            begun = await self.bus.begin_turn(delivery, turn, forsaken=self._forsaken)
             if begun.state == "go":
                 return await self._attempt(delivery, role, turn, begun.attempt)
             if begun.state == "done":

@@ -19,7 +19,7 @@ from equipage.entries import GRANTED
 from equipage.envelope import Envelope, Kind
 from equipage.keys import Keys
 from equipage.testing import wait_for_stream, wait_until
-from equipage.turns import Begun
+from equipage.turns import Begun, Forsaken
 from equipage.worker import Worker
 
 
@@ -34,9 +34,11 @@ class _CountingBus(Bus):
 
     begun: int = 0
 
-    async def begin_turn(self, delivery: Delivery, turn: Turn) -> Begun:
+    async def begin_turn(
+        self, delivery: Delivery, turn: Turn, *, forsaken: Forsaken = lambda t, o: False
+    ) -> Begun:
         self.begun += 1
-        return await super().begin_turn(delivery, turn)
+        return await super().begin_turn(delivery, turn, forsaken=forsaken)
 
 
 async def test_the_first_envelope_of_an_idle_thread_runs_without_asking_for_its_turn(
@@ -161,3 +163,49 @@ async def test_a_grant_left_by_a_settled_entry_does_not_block_its_thread(
     assert (await bus.begin_turn(two, turn)).state == "busy"
     begun = await bus.begin_turn(two, turn)
     assert begun.state == "go"
+
+
+async def _handled_by_worker_named_w(bus: Bus, redis: aioredis.Redis, count: int) -> list[str]:
+    """Run a worker named ``w`` until it handled ``count`` envelopes (5 s at most)."""
+    seen: list[str] = []
+
+    async def record(envelope: Envelope) -> Sequence[Envelope]:
+        seen.append(envelope.text)
+        return []
+
+    async def enough() -> bool:
+        return len(seen) >= count
+
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(bus, {"ceo": record}, name="w", block_ms=20).run(stop))
+    try:
+        await wait_until(enough, timeout=5, what=f"{count} envelopes handled")
+    finally:
+        stop.set()
+        await worker
+    return seen
+
+
+async def test_a_lease_of_its_own_that_no_run_holds_does_not_keep_a_thread_waiting(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    """A run cut short while Redis was away could not release its lease: its worker, alive
+    and beating, must not wait for the lease to lapse (30 s) to run the thread again."""
+    await bus.ensure_groups(["ceo"])
+    await redis.set(keys.lock("ceo:t"), "w 0000000000000000-ff", px=30_000)
+    await bus.publish(_task("hello"))
+    assert await _handled_by_worker_named_w(bus, redis, 1) == ["hello"]
+
+
+async def test_a_grant_read_by_a_run_cut_short_does_not_keep_a_thread_waiting(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    bus = Bus(redis, keys, visibility_timeout=60.0)
+    await bus.ensure_groups(["ceo"])
+    await bus.publish(_task("one"))
+    [cut] = await bus.read([keys.inbox("ceo")], "w", count=1, block_ms=None)
+    assert cut.granted  # read by worker w, whose run then ended without a commit
+    await bus.publish(_task("two"))
+    # The later envelope frees the grant w no longer runs, and takes "one" over first,
+    # long before the visibility timeout would have brought it back.
+    assert await _handled_by_worker_named_w(bus, redis, 2) == ["one", "two"]

@@ -8,7 +8,7 @@ applied twice, out of publish order, or left a tool call without its result.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,9 @@ class Tally(BaseModel):
     answered_twice: int = 0
     lost: int = 0
     lost_to_fsync: int = 0
+    # Lost, and acknowledged inside a window the write settings allow to lose (a failover
+    # run's: the replication lag before a master's SIGKILL, or the fsync second of an AOF).
+    lost_in_window: int = 0
     dead_letters: int = 0
     pending: int = 0
     turn_applied_twice: int = 0
@@ -95,8 +98,10 @@ async def account(
     sent: list[Sent],
     redis_kills: list[float],
     config: CompanyConfig | None = None,
+    in_window: Callable[[Sent], bool] | None = None,
 ) -> Tally:
-    """``config``: the crew's (a farm crew's); by default the single-crew run's."""
+    """``config``: the crew's (a farm crew's); by default the single-crew run's.
+    ``in_window``: True for a write the run's faults may lose (``lost_in_window``)."""
     config = config or company()
     tally = Tally(acknowledged=len(sent))
     replies: Counter[str] = Counter()
@@ -131,6 +136,9 @@ async def account(
         elif item.token in waiting:
             tally.pending += 1
             tally.note("pending", item.token)
+        elif in_window is not None and in_window(item):
+            tally.lost_in_window += 1
+            tally.note("lost_in_window", f"{item.token} ({item.crew or item.thread})")
         elif any(0 <= kill - item.acked_at <= FSYNC_WINDOW for kill in redis_kills):
             tally.lost_to_fsync += 1
             tally.note("lost_to_fsync", item.token)

@@ -8,6 +8,7 @@ on top, every reply on a crew's outbox must answer one of that crew's own messag
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -36,6 +37,7 @@ async def account_farm(
     crews: list[str],
     sent: list[Sent],
     redis_kills: list[float],
+    in_window: Callable[[Sent], bool] | None = None,
 ) -> FarmTally:
     by_crew: dict[str, list[Sent]] = defaultdict(list)
     for item in sent:
@@ -47,7 +49,7 @@ async def account_farm(
         config = load_config(crew_config(root, crew))
         # A crew no pool ever loaded has no groups yet: made now, all it holds is pending.
         await Bus(redis, keys).ensure_groups(config.roles)
-        tally = await account(redis, keys, by_crew.get(crew, []), redis_kills, config)
+        tally = await account(redis, keys, by_crew.get(crew, []), redis_kills, config, in_window)
         _add(total, tally, crew)
         await _foreign(redis, keys, owner, total)
     return total

@@ -40,6 +40,8 @@ class FarmPlan(WorkerPlan):
     root: str = ""
     sweep_every: float = 0.5
     shards: int = 4
+    #: A REDIS_URL (a cluster's, for the failover run); "" for the server on ``socket``.
+    url: str = ""
 
 
 def _models(config: CompanyConfig) -> dict[str, str | ChatModel]:
@@ -47,7 +49,7 @@ def _models(config: CompanyConfig) -> dict[str, str | ChatModel]:
 
 
 async def _serve(plan: FarmPlan) -> None:
-    redis = connect(RedisTarget(socket=plan.socket))
+    redis = connect(RedisTarget(url=plan.url) if plan.url else RedisTarget(socket=plan.socket))
     root = Path(plan.root)
     settings = Settings.from_env({"EQUIPAGE_NAMESPACE": plan.namespace})
     runtimes = Runtimes(

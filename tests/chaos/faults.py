@@ -15,19 +15,33 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from equipage.testing import wait_until
 from tests.chaos.fleet import Fleet
 from tests.chaos.report import Report, Settings
-from tests.chaos.server import ChaosRedis
 from tests.chaos.traffic import Publisher, Watch
 
-__all__ = ["redis_faults", "under_faults", "watch_fleet", "worker_faults"]
+__all__ = ["Server", "redis_faults", "under_faults", "watch_fleet", "worker_faults"]
+
+
+class Server(Protocol):
+    """What the faults do to the run's Redis: ``ChaosRedis``, or a failover run's target."""
+
+    @property
+    def up(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, how: signal.Signals) -> None: ...
+
+    def freeze(self) -> None: ...
+
+    def thaw(self) -> None: ...
 
 
 async def redis_faults(
-    settings: Settings, server: ChaosRedis, watch: Watch, report: Report, kills: list[float]
+    settings: Settings, server: Server, watch: Watch, report: Report, kills: list[float]
 ) -> None:
     """Stop the server ``redis_restarts`` times and freeze it once, spread over the run."""
     modes = [
@@ -74,7 +88,7 @@ def _reached(watch: Watch, count: float) -> bool:
 
 
 async def watch_fleet(
-    settings: Settings, fleet: Fleet[Any], server: ChaosRedis, watch: Watch, report: Report
+    settings: Settings, fleet: Fleet[Any], server: Server, watch: Watch, report: Report
 ) -> None:
     """Kill a worker every ``kill_every`` s, restart the dead, and notice stalls: nothing
     settled for ``stall`` s, or a live worker that has not read its inbox for that long."""
@@ -120,7 +134,7 @@ async def watch_fleet(
 
 async def under_faults(
     settings: Settings,
-    server: ChaosRedis,
+    server: Server,
     fleet: Fleet[Any],
     watch: Watch,
     publisher: Publisher,

@@ -53,12 +53,16 @@ class Watch:
                     self._after[stream] = entry_id
                     if envelope is None:
                         continue
+                    self.saw(stream, entry_id, envelope)
                     if stream in self._dead or envelope.text.startswith("done: "):
                         self.settled.add(token_of(envelope.text))
         if len(self.settled) > before:
             self.last_progress = time.monotonic()
             async with self._changed:
                 self._changed.notify_all()
+
+    def saw(self, stream: str, entry_id: str, envelope: Envelope) -> None:
+        """Each entry as it is read: a failover's watch keeps what a gateway would have sent."""
 
     async def until(self, predicate: Callable[[], bool]) -> None:
         """Until ``predicate`` holds, checked after each settled envelope (``poll``)."""
