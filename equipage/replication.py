@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -41,8 +42,12 @@ REPLICA_CHECK_SECONDS = 5.0
 # The mark written before WAIT lives this long: it only needs to reach a replica.
 _MARK_MS = 60_000
 
-# Per server (host:port, or the client itself for one server): (replicas, when asked).
-_replicas: dict[object, tuple[int, float]] = {}
+# Per server, (replicas, when asked): a cluster's by node name, one server's by its client
+# (weakly: a closed client's entry goes with it).
+_replicas: dict[str, tuple[int, float]] = {}
+_replicas_of: weakref.WeakKeyDictionary[aioredis.Redis, tuple[int, float]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def replicated(
@@ -76,14 +81,15 @@ async def replicated(
     return False
 
 
-async def _replica_count(server: object, info: Any) -> int:
+async def _replica_count(server: str | aioredis.Redis, info: Any) -> int:
+    known_by: Any = _replicas if isinstance(server, str) else _replicas_of
     now = time.monotonic()
-    known = _replicas.get(server)
+    known = known_by.get(server)
     if known is not None and now - known[1] < REPLICA_CHECK_SECONDS:
-        return known[0]
+        return int(known[0])
     reply = await info()
     count = int(reply.get("connected_slaves", 0))
-    _replicas[server] = (count, now)
+    known_by[server] = (count, now)
     return count
 
 
