@@ -107,6 +107,13 @@ clean:
 bench-farm: install-dev
 	$(BIN)/python bench/farm.py
 
+# Throughput of the farm's offline workload with 1, 2 and 4 pool processes, on the embedded
+# server and on a local cluster (3 masters + 3 replicas), in one run; the model of how it
+# grows with cores and masters is in bench/scale.py. About 3 minutes, exits 1 on a miss.
+.PHONY: bench-scale
+bench-scale: install-dev
+	$(BIN)/python bench/scale.py
+
 # The farm's chaos run (tests/chaos/farm_harness.py): 5,000 messages over 50 crews served by
 # 4 pool processes SIGKILLed every 2 s, Redis stopped twice and frozen once; every crew's
 # messages answered once, in order, on its own outbox. Writes chaos-farm.json, exits 1 on a
