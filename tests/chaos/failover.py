@@ -173,6 +173,9 @@ async def failover_chaos(settings: FailoverSettings, work: Path) -> FailoverRepo
         kills = asyncio.create_task(_kills(settings, target, watch, report.failovers))
         try:
             await under_faults(settings, target, fleet, watch, publisher, report, started)
+            # The work may all be settled before the last kill came due (a kill and its
+            # restart take seconds): the kills planned still happen, then the count.
+            await kills
         finally:
             kills.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -204,7 +207,14 @@ async def _kills(
     for n in range(settings.master_kills):
         when = settings.envelopes * (n + 1) / (settings.master_kills + 1)
         await watch.until(partial(_settled, watch, when))
-        done.append(await asyncio.to_thread(target.kill, n))
+        kill = asyncio.ensure_future(asyncio.to_thread(target.kill, n))
+        try:
+            done.append(await asyncio.shield(kill))
+        except asyncio.CancelledError:
+            # The run ended mid-kill: a cancelled wait would leave the thread killing and
+            # restarting nodes while the count reads them. It finishes first.
+            done.append(await kill)
+            raise
         print(f"failover: {done[-1].model_dump_json()}", file=sys.stderr, flush=True)
 
 
