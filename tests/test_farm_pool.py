@@ -250,3 +250,31 @@ async def test_a_loaded_crew_whose_consumer_groups_were_lost_gets_them_back_and_
         await redis.delete(keys.inbox("ceo"))  # the stream and its group, gone
         await farm.send("alice", "hello")
         await wait_until(lambda: _answered(farm, "alice"), timeout=10)
+
+
+class _BeatenInBetween(Runtimes):
+    """Runtimes whose pool unloads idle crews right after a load, before the caller who
+    asked for it resumes: what the pool's beat may do whenever the loop lets it."""
+
+    async def _load(self, name: str) -> Any:
+        loaded = await super()._load(name)
+        await self.unload_idle()
+        return loaded
+
+
+async def test_a_crew_just_loaded_is_not_unloaded_as_idle_before_its_caller_has_it(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    """Found by bench/scale.py: a pool logged KeyError for a crew it was loading."""
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    init_folder(tmp_path)
+    farm = Farm(tmp_path, Registry(redis, namespace))
+    owner = Owner(platform="console", id="alice-owner", name="alice")
+    await farm.new_crew("alice", owner=owner, quotas=Quotas(concurrent_runs=2))
+    settings = Settings.from_env({"EQUIPAGE_NAMESPACE": namespace})
+    runtimes = _BeatenInBetween(tmp_path, farm.registry, settings, consumer="pool-1")
+    try:
+        loaded = await runtimes.get("alice")
+        assert loaded is not None and [c.name for c in runtimes.loaded()] == ["alice"]
+    finally:
+        await runtimes.aclose()

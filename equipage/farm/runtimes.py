@@ -160,6 +160,10 @@ class Runtimes:
                 loaded = await asyncio.shield(task)
             except CrewRefused:
                 return None
+            if name not in self._loaded:
+                # Dropped while this caller waited for the load (deleted, or its quotas
+                # changed): asked again, which loads it anew or refuses it.
+                return await self.get(name, paused=paused)
         self._loaded.move_to_end(name)
         loaded.used = time.monotonic()
         await self._check(loaded)
@@ -231,7 +235,9 @@ class Runtimes:
                 raise RuntimeError("this pool serves no gateway")
             return factory(config, bus, built.budget)
 
-        loaded = Loaded(record, config, keys, built, worker, gateway)
+        # Used now: a crew that was never asked for looked idle since the machine booted,
+        # and the pool's beat could unload it before its first caller had it.
+        loaded = Loaded(record, config, keys, built, worker, gateway, used=time.monotonic())
         self._loaded[name] = loaded
         await self._evict()
         log.info("crew %s loaded (%d loaded)", name, len(self._loaded))
