@@ -82,7 +82,7 @@ class Pools:
     async def ready(self, redis: Any, within: float = 120.0) -> None:
         """Until every one of them reads the farm's wake-ups, or one has died."""
         from equipage import FarmKeys
-        from equipage.farm.wake import POOL_GROUP, WORK
+        from equipage.farm import POOL_GROUP, WORK
         from equipage.testing import wait_until
 
         stream = FarmKeys(self.namespace).wake(WORK, 0)
@@ -226,12 +226,17 @@ def _text(value: bytes | str) -> str:
 
 
 async def _serve(root: Path, namespace: str, where: str) -> None:
-    from equipage import ChatModel, CompanyConfig, RedisTarget, Settings, connect
-    from equipage.audit.key import load_key
-    from equipage.farm import Pool, Registry, Runtimes
-    from equipage.farm.config import load_farm_config
-    from equipage.supervise import Supervisor
-    from equipage.worker import consumer_name
+    from equipage import (
+        ChatModel,
+        CompanyConfig,
+        RedisTarget,
+        Settings,
+        Supervisor,
+        connect,
+        consumer_name,
+        load_key,
+    )
+    from equipage.farm import Pool, Registry, Runtimes, load_farm_config
 
     target = RedisTarget(url=where) if "://" in where else RedisTarget(socket=where)
     redis = connect(target)

@@ -65,8 +65,7 @@ from _scale_parts import Cpu, Pools, Window, closed_loop, host_cpu, pools_runnin
 from _stats import add_redis_and_out, latency, with_redis
 from _verdict import Check, Target, add_targets, finish
 
-from equipage import RedisTarget, Settings, connect
-from equipage.audit.key import load_key
+from equipage import RedisTarget, Settings, connect, load_key
 from equipage.farm import Farm, Owner, Registry, init_folder
 from equipage.testing.cluster import local_cluster
 

@@ -25,6 +25,9 @@ _EXPORTS = {
     "write_starter": "equipage.scaffold",
     "build_crew": "equipage.crew",
     "Worker": "equipage.worker",
+    "consumer_name": "equipage.worker",
+    "Supervisor": "equipage.supervise",
+    "load_key": "equipage.audit.key",
     "Session": "equipage.app",
     "open_session": "equipage.app",
     "serve": "equipage.app",
@@ -126,6 +129,7 @@ __all__ = [
     "Session",
     "Settings",
     "SourceError",
+    "Supervisor",
     "ToolCall",
     "ToolSpec",
     "Turn",
@@ -140,9 +144,11 @@ __all__ = [
     "check_size",
     "close_model",
     "connect",
+    "consumer_name",
     "detect",
     "language_of",
     "load_config",
+    "load_key",
     "load_model",
     "open_session",
     "open_target",
@@ -172,6 +178,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers read; at run time, __getattr__ loads them
     from equipage.agent import thread_id
     from equipage.app import Session, open_session, serve, worker_pools
+    from equipage.audit.key import load_key
     from equipage.bus import Bus, Delivery, Turn
     from equipage.chat import Incoming, Outgoing
     from equipage.checkpoint import RedisSaver
@@ -199,6 +206,7 @@ if TYPE_CHECKING:  # what type checkers read; at run time, __getattr__ loads the
     from equipage.registry import register_platform
     from equipage.runtime import WorkflowRunner
     from equipage.scaffold import write_starter
+    from equipage.supervise import Supervisor
     from equipage.tools import question_id, workflow_inbox
-    from equipage.worker import Worker
+    from equipage.worker import Worker, consumer_name
     from equipage.workflow import WorkflowContext, WorkflowState

@@ -28,12 +28,15 @@ from equipage.farm.template import PLACEHOLDERS, CrewValues, default_template, r
 __all__ = [
     "DEFAULT_TEMPLATE",
     "PLACEHOLDERS",
+    "POOL_GROUP",
+    "WORK",
     "Crew",
     "CrewRefused",
     "CrewState",
     "CrewValues",
     "Deleted",
     "Farm",
+    "FarmConfig",
     "Loaded",
     "Owner",
     "People",
@@ -47,6 +50,7 @@ __all__ = [
     "export_path",
     "identity",
     "init_folder",
+    "load_farm_config",
     "open_farm",
     "render",
 ]
@@ -58,6 +62,10 @@ _SERVING = {
     "Pool": "equipage.farm.pool",
     "Runtimes": "equipage.farm.runtimes",
     "Waker": "equipage.farm.wake",
+    "POOL_GROUP": "equipage.farm.wake",
+    "WORK": "equipage.farm.wake",
+    "FarmConfig": "equipage.farm.config",
+    "load_farm_config": "equipage.farm.config",
 }
 
 
@@ -69,6 +77,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from equipage.farm.config import FarmConfig, load_farm_config
     from equipage.farm.pool import Pool
     from equipage.farm.runtimes import Loaded, Runtimes
-    from equipage.farm.wake import Waker
+    from equipage.farm.wake import POOL_GROUP, WORK, Waker
