@@ -2,8 +2,8 @@
 
 Each pool process is this script (``python bench/_scale_parts.py ROOT NAMESPACE WHERE``,
 WHERE a REDIS_URL or an embedded server's socket), started by ``Pools``: it runs what
-``equipage farm up`` runs for the work (``Runtimes`` and a ``Pool`` with farm.yaml's pool
-settings, under a ``Supervisor``), every role of every crew on the offline model, no bots:
+``equipage farm up`` runs for the work (``configured_pool``: farm.yaml's pool settings,
+under a ``Supervisor``), every role of every crew on the offline model, no bots:
 replies stay on each crew's outbox, where the benchmark reads them as a gateway would. A
 child stops when its stdin closes, so none outlives the benchmark, even one killed.
 
@@ -233,40 +233,28 @@ async def _serve(root: Path, namespace: str, where: str) -> None:
         Settings,
         Supervisor,
         connect,
-        consumer_name,
         load_key,
     )
-    from equipage.farm import Pool, Registry, Runtimes, load_farm_config
+    from equipage.farm import Registry, configured_pool, load_farm_config
 
     target = RedisTarget(url=where) if "://" in where else RedisTarget(socket=where)
     redis = connect(target)
     settings = Settings.from_env({"EQUIPAGE_NAMESPACE": namespace})
-    pool_config = load_farm_config(root).pool
 
     def offline(config: CompanyConfig) -> dict[str, str | ChatModel]:
         return dict.fromkeys(config.roles, "offline")
 
-    runtimes = Runtimes(
+    pool = configured_pool(
         root,
         Registry(redis, namespace),
         settings,
-        consumer=consumer_name(),
-        models_for=offline,
+        load_farm_config(root).pool,
         # The farm's one key, made by the benchmark, as ``farm up`` keeps it in the folder.
         audit_key=load_key(None, root / settings.home, create=False),
-        capacity=pool_config.loaded,
-        idle_after=pool_config.idle_after,
-        visibility_timeout=pool_config.visibility_timeout,
-    )
-    pool = Pool(
-        runtimes,
-        concurrency=pool_config.concurrency,
-        shards=pool_config.shards,
-        sweep_every=pool_config.sweep_every,
-        visibility_timeout=pool_config.visibility_timeout,
+        models_for=offline,
         serve_outbox=False,
     )
-    runtimes.signal = pool
+    runtimes = pool.runtimes
     stop = asyncio.Event()
     stdin: IO[str] = sys.stdin
     closed = asyncio.create_task(asyncio.to_thread(stdin.read))  # EOF: the parent is done

@@ -25,7 +25,6 @@ _EXPORTS = {
     "write_starter": "equipage.scaffold",
     "build_crew": "equipage.crew",
     "Worker": "equipage.worker",
-    "consumer_name": "equipage.worker",
     "Supervisor": "equipage.supervise",
     "load_key": "equipage.audit.key",
     "Session": "equipage.app",
@@ -144,7 +143,6 @@ __all__ = [
     "check_size",
     "close_model",
     "connect",
-    "consumer_name",
     "detect",
     "language_of",
     "load_config",
@@ -208,5 +206,5 @@ if TYPE_CHECKING:  # what type checkers read; at run time, __getattr__ loads the
     from equipage.scaffold import write_starter
     from equipage.supervise import Supervisor
     from equipage.tools import question_id, workflow_inbox
-    from equipage.worker import Worker, consumer_name
+    from equipage.worker import Worker
     from equipage.workflow import WorkflowContext, WorkflowState

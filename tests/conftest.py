@@ -66,6 +66,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         started.stop()
 
 
+@pytest.fixture
+async def on_cluster(cluster: LocalCluster) -> AsyncIterator[aioredis.Redis]:
+    """A cluster client of the session's local cluster, closed after the test."""
+    client = connect(RedisTarget(url=cluster.url))
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture(scope="session")
 def redis_target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -22,15 +22,6 @@ from equipage.keys import Keys
 from equipage.testing import wait_for_stream, wait_until
 from equipage.testing.cluster import CLUSTER_SLOTS, LocalCluster
 from equipage.worker import Worker
-
-
-@pytest.fixture
-async def on_cluster(cluster: LocalCluster) -> AsyncIterator[aioredis.Redis]:
-    client = connect(RedisTarget(url=cluster.url))
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def _task(crew: str, text: str, thread: str = "t") -> Envelope:

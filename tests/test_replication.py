@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,21 +12,11 @@ import redis.asyncio as aioredis
 
 from channels.gateway import Gateway
 from equipage.bus import Bus
-from equipage.connection import RedisTarget, connect
 from equipage.effects import Effects
 from equipage.keys import Keys
 from equipage.replication import replicated
 from equipage.testing.cluster import LocalCluster
 from tests.test_gateway import CONFIG, said
-
-
-@pytest.fixture
-async def on_cluster(cluster: LocalCluster) -> AsyncIterator[aioredis.Redis]:
-    client = connect(RedisTarget(url=cluster.url))
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 def _waits(cluster: LocalCluster) -> int:

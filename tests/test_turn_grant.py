@@ -8,8 +8,9 @@ stopped reader's entry taken over, and a reader that lost its entry writes nothi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,13 +21,25 @@ from equipage.envelope import Envelope, Kind
 from equipage.keys import Keys
 from equipage.testing import wait_for_stream, wait_until
 from equipage.turns import Begun, Forsaken
-from equipage.worker import Worker
+from equipage.worker import Handler, Worker
 
 
 def _task(text: str, thread: str = "t") -> Envelope:
     return Envelope(
         kind=Kind.TASK, company="acme", to="ceo", sender="member:alice", thread=thread, text=text
     )
+
+
+@contextlib.asynccontextmanager
+async def _working(bus: Bus, handler: Handler) -> AsyncIterator[None]:
+    """A worker named ``w`` serving the ceo's inbox with ``handler`` for the block."""
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(bus, {"ceo": handler}, name="w", block_ms=20).run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await worker
 
 
 class _CountingBus(Bus):
@@ -54,15 +67,10 @@ async def test_the_first_envelope_of_an_idle_thread_runs_without_asking_for_its_
         assert isinstance(lease, bytes) and lease.decode().startswith(GRANTED)
         return [envelope.model_copy(update={"kind": Kind.REPLY, "to": "human", "id": "r1"})]
 
-    stop = asyncio.Event()
-    worker = asyncio.create_task(Worker(bus, {"ceo": reply}, name="w", block_ms=20).run(stop))
-    try:
+    async with _working(bus, reply):
         await wait_until(lambda: redis.exists(keys.inbox("ceo")), what="groups created")
         await bus.publish(_task("hello"))
         await wait_for_stream(redis, keys.outbox, 1)
-    finally:
-        stop.set()
-        await worker
     assert seen == ["hello"]
     assert bus.begun == 0
     assert await redis.exists(keys.lock("ceo:t"), keys.order("ceo:t")) == 0
@@ -176,13 +184,8 @@ async def _handled_by_worker_named_w(bus: Bus, redis: aioredis.Redis, count: int
     async def enough() -> bool:
         return len(seen) >= count
 
-    stop = asyncio.Event()
-    worker = asyncio.create_task(Worker(bus, {"ceo": record}, name="w", block_ms=20).run(stop))
-    try:
+    async with _working(bus, record):
         await wait_until(enough, timeout=5, what=f"{count} envelopes handled")
-    finally:
-        stop.set()
-        await worker
     return seen
 
 

@@ -31,6 +31,7 @@ from equipage.bus import Bus
 from equipage.channelsetup import platform_channels
 from equipage.config import CompanyConfig, Settings
 from equipage.farm.config import FarmConfig, load_farm_config
+from equipage.farm.configured import configured_pool
 from equipage.farm.folder import Farm, open_farm
 from equipage.farm.ownbots import build_own_bots, guarded, mounted
 from equipage.farm.pool import Pool
@@ -93,27 +94,17 @@ async def open_farm_service(
             mine = {**adapters, **own.get(bus.keys.company, {})}
             return gateway_class()(crew, bus, mine, budget=budget)
 
-        pool_config = config.pool
-        runtimes = Runtimes(
+        audit_key = load_key(settings.audit_key, root / settings.home, create=True)
+        pool = configured_pool(
             root,
             farm.registry,
             settings,
-            consumer=consumer_name(),
-            make_gateway=make_gateway,
+            config.pool,
+            audit_key=audit_key,
             models_for=models_for,
-            audit_key=load_key(settings.audit_key, root / settings.home, create=True),
-            capacity=pool_config.loaded,
-            idle_after=pool_config.idle_after,
-            visibility_timeout=pool_config.visibility_timeout,
+            make_gateway=make_gateway,
         )
-        pool = Pool(
-            runtimes,
-            concurrency=pool_config.concurrency,
-            shards=pool_config.shards,
-            sweep_every=pool_config.sweep_every,
-            visibility_timeout=pool_config.visibility_timeout,
-        )
-        runtimes.signal = pool
+        runtimes = pool.runtimes
 
         async def gateway_for(name: str) -> Any:
             loaded = await runtimes.get(name, paused=True)

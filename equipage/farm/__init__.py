@@ -36,7 +36,6 @@ __all__ = [
     "CrewValues",
     "Deleted",
     "Farm",
-    "FarmConfig",
     "Loaded",
     "Owner",
     "People",
@@ -45,6 +44,7 @@ __all__ = [
     "Registry",
     "Runtimes",
     "Waker",
+    "configured_pool",
     "crew_config",
     "default_template",
     "export_path",
@@ -64,7 +64,7 @@ _SERVING = {
     "Waker": "equipage.farm.wake",
     "POOL_GROUP": "equipage.farm.wake",
     "WORK": "equipage.farm.wake",
-    "FarmConfig": "equipage.farm.config",
+    "configured_pool": "equipage.farm.configured",
     "load_farm_config": "equipage.farm.config",
 }
 
@@ -77,7 +77,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from equipage.farm.config import FarmConfig, load_farm_config
+    from equipage.farm.config import load_farm_config
+    from equipage.farm.configured import configured_pool
     from equipage.farm.pool import Pool
     from equipage.farm.runtimes import Loaded, Runtimes
     from equipage.farm.wake import POOL_GROUP, WORK, Waker

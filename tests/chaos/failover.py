@@ -26,11 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import random
-import signal
 import sys
-import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import partial
@@ -51,6 +48,7 @@ from equipage.farm.wake import Waker
 from equipage.keys import Keys
 from equipage.testing.cluster import LocalCluster
 from tests.chaos.accounting import Sent, entries
+from tests.chaos.cli import run_campaign
 from tests.chaos.failover_targets import ClusterTarget, Kill, SingleTarget
 from tests.chaos.farm_accounting import FarmTally, account_farm
 from tests.chaos.farm_harness import FARM_TARGETS, FarmReport, FarmSettings
@@ -279,32 +277,14 @@ def _arguments(argv: Sequence[str] | None) -> tuple[FailoverSettings, argparse.N
     return settings, args
 
 
-async def _main(settings: FailoverSettings, args: argparse.Namespace) -> FailoverReport:
-    # SIGTERM ends the run as Ctrl-C does: pool processes stopped, the servers shut down.
-    main = asyncio.current_task()
-    assert main is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-    root = Path(tempfile.mkdtemp(prefix="chaos-failover-"))
-    report = await failover_chaos(settings, root / "chaos")
-    if not args.keep and not report.misses:
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
-        report.workdir = ""
-    return report
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     settings, args = _arguments(argv)
-    report = asyncio.run(_main(settings, args))
-    text = json.dumps(report.model_dump(), indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    if report.misses:
-        print("targets missed: " + "; ".join(report.misses), file=sys.stderr)
-        return 1
-    return 0
+    campaign = partial(_campaign, settings)
+    return run_campaign(campaign, prefix="chaos-failover-", keep=args.keep, json_to=args.json)
+
+
+async def _campaign(settings: FailoverSettings, root: Path) -> FailoverReport:
+    return await failover_chaos(settings, root / "chaos")
 
 
 if __name__ == "__main__":

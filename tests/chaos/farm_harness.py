@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
-import signal
 import sys
-import tempfile
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -34,6 +31,7 @@ from equipage.config import Settings as AppSettings
 from equipage.connection import RedisTarget, connect
 from equipage.farm import Farm, Registry, init_folder
 from equipage.farm.wake import Waker
+from tests.chaos.cli import run_campaign
 from tests.chaos.farm_accounting import FarmTally, account_farm
 from tests.chaos.farm_proc import FarmPlan, run
 from tests.chaos.farm_traffic import SHARDS, FarmPublisher, FarmWatch, make_crews, pool_ready
@@ -151,32 +149,14 @@ def _arguments(argv: Sequence[str] | None) -> tuple[FarmSettings, argparse.Names
     return settings, args
 
 
-async def _main(settings: FarmSettings, args: argparse.Namespace) -> FarmReport:
-    # SIGTERM ends the run as Ctrl-C does: pool processes stopped, the server shut down.
-    main = asyncio.current_task()
-    assert main is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-    root = Path(tempfile.mkdtemp(prefix="chaos-farm-"))
-    report = await farm_chaos(settings, root / "chaos")
-    if not args.keep and not report.misses:
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
-        report.workdir = ""
-    return report
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     settings, args = _arguments(argv)
-    report = asyncio.run(_main(settings, args))
-    text = json.dumps(report.model_dump(), indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    if report.misses:
-        print("targets missed: " + "; ".join(report.misses), file=sys.stderr)
-        return 1
-    return 0
+    campaign = partial(_campaign, settings)
+    return run_campaign(campaign, prefix="chaos-farm-", keep=args.keep, json_to=args.json)
+
+
+async def _campaign(settings: FarmSettings, root: Path) -> FarmReport:
+    return await farm_chaos(settings, root / "chaos")
 
 
 if __name__ == "__main__":

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
-import signal
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from functools import partial
@@ -34,6 +31,7 @@ from equipage.bus import Bus
 from equipage.connection import RedisTarget, connect
 from equipage.keys import Keys
 from tests.chaos.accounting import Tally, account
+from tests.chaos.cli import run_campaign
 from tests.chaos.faults import under_faults
 from tests.chaos.fleet import Fleet
 from tests.chaos.report import Report, Settings, conclude
@@ -155,36 +153,19 @@ def _arguments(argv: Sequence[str] | None) -> tuple[Settings, argparse.Namespace
     return settings, args
 
 
-async def _main(settings: Settings, args: argparse.Namespace) -> Report:
-    # SIGTERM ends the run as Ctrl-C does: workers stopped, the server shut down.
-    main = asyncio.current_task()
-    assert main is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-    root = Path(tempfile.mkdtemp(prefix="chaos-"))
-    report = await chaos(settings, root / "chaos")
-    if args.throughput:
-        for processes in (1, 2, 4):
-            rate = await throughput(processes, args.throughput, root / f"speed{processes}")
-            report.throughput_by_processes[str(processes)] = rate
-    if not args.keep and not report.misses:
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
-        report.workdir = ""
-    return report
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     settings, args = _arguments(argv)
-    report = asyncio.run(_main(settings, args))
-    text = json.dumps(report.model_dump(), indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    if report.misses:
-        print("targets missed: " + "; ".join(report.misses), file=sys.stderr)
-        return 1
-    return 0
+    campaign = partial(_campaign, settings, args.throughput)
+    return run_campaign(campaign, prefix="chaos-", keep=args.keep, json_to=args.json)
+
+
+async def _campaign(settings: Settings, throughput_of: int, root: Path) -> Report:
+    report = await chaos(settings, root / "chaos")
+    if throughput_of:
+        for processes in (1, 2, 4):
+            rate = await throughput(processes, throughput_of, root / f"speed{processes}")
+            report.throughput_by_processes[str(processes)] = rate
+    return report
 
 
 if __name__ == "__main__":
