@@ -47,6 +47,8 @@ _MIN_VERSION = (6, 2)
 SOCKET_TIMEOUT = 10.0
 #: Connections one client opens at most; a command past them waits for one to free up.
 MAX_CONNECTIONS = 200
+#: A cluster node's connections at most: its commands' and room for pipelines beside them.
+_CLUSTER_NODE_CONNECTIONS = MAX_CONNECTIONS + 56
 _CONNECT_TIMEOUT = 5.0
 #: The URL schemes of a cluster: its nodes, comma-separated, after the ``//``.
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
@@ -148,13 +150,28 @@ class _Cluster(RedisCluster):
     # redis-py types the tuple as its own four errors.
     ERRORS_ALLOW_RETRY = (RedisConnectionError, ClusterDownError, SlotNotCoveredError)  # type: ignore[assignment]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The cluster client has no waiting pool: a command past a node's connections
+        # fails with MaxConnectionsError (after a few retries that read the topology
+        # again). Commands wait here for one of ``MAX_CONNECTIONS`` per node instead, as
+        # on one server; the node's own limit is higher (``_CLUSTER_NODE_CONNECTIONS``),
+        # leaving room for the pipelines, which take their connections directly.
+        self._gates: dict[str, asyncio.Semaphore] = {}
+
+    async def _execute_command(self, target_node: ClusterNode, *args: Any, **kwargs: Any) -> Any:
+        gate = self._gates.get(target_node.name)
+        if gate is None:
+            gate = self._gates[target_node.name] = asyncio.Semaphore(MAX_CONNECTIONS)
+        async with gate:
+            return await super()._execute_command(target_node, *args, **kwargs)
+
 
 def _connect_cluster(url: str, options: dict[str, Any]) -> aioredis.Redis:
     """redis-py's cluster client for ``redis+cluster://[user:password@]host:port[,...]``.
 
-    Same timeouts and retries as one server. Its connections are per node, at most
-    ``MAX_CONNECTIONS`` each, and the cluster client has no waiting pool: past them a
-    command fails with MaxConnectionsError instead of waiting.
+    Same timeouts and retries as one server. Its commands take at most ``MAX_CONNECTIONS``
+    connections of each node at once, and wait for one past that, as on one server.
     """
     from urllib.parse import unquote
 
@@ -177,7 +194,7 @@ def _connect_cluster(url: str, options: dict[str, Any]) -> aioredis.Redis:
     username, _, password = credentials.partition(":") if credentials else ("", "", "")
     cluster = _Cluster(
         startup_nodes=startup,
-        max_connections=MAX_CONNECTIONS,
+        max_connections=_CLUSTER_NODE_CONNECTIONS,
         username=unquote(username) or None,
         password=unquote(password) or None,
         ssl=scheme.lower() == "rediss+cluster",

@@ -33,6 +33,7 @@ from equipage.keys import Keys, thread_key
 __all__ = [
     "GRANTED",
     "GRANT_TTL_MS",
+    "TAKEN_FOR",
     "Delivery",
     "Emitting",
     "Signal",
@@ -47,6 +48,8 @@ __all__ = [
 #: How a granted turn's lease token starts; the entry id follows. No consumer name has a
 #: "@", and no space is in it, so a grant is never taken for a worker's own token.
 GRANTED = "granted@"
+#: Between a drawn lease token and the entry it was drawn for (``Worker.draw``).
+TAKEN_FOR = "@"
 #: How long a grant waits for its entry's first reader: the longest a queue is kept.
 GRANT_TTL_MS = 24 * 3600 * 1000
 

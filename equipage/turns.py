@@ -22,7 +22,7 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
-from equipage.entries import GRANTED, Delivery, delivery_of, text
+from equipage.entries import GRANTED, TAKEN_FOR, Delivery, delivery_of, text
 from equipage.keys import Keys
 from equipage.lease import RELEASE, RENEW
 
@@ -130,22 +130,35 @@ class Turns:
 
     async def _lapsed(self, delivery: Delivery, holder: str, forsaken: Forsaken) -> bool:
         """True when the lease ``holder`` has is nobody's any more: its worker is gone or
-        forsook it, or it is a grant whose entry is settled, now ``delivery``'s own, or
-        with a worker gone or that forsook it."""
-        if not holder.startswith(GRANTED):
-            owner = holder.rpartition(" ")[0]
-            return forsaken(holder, owner) or await self._gone(owner)
-        entry = holder.removeprefix(GRANTED)
+        forsook it, or the entry it was taken (or granted) for is settled, now
+        ``delivery``'s own, or now another worker's.
+
+        A taken lease's token is ``<consumer> <random>@<entry id>`` (``Worker.draw``), a
+        grant's ``granted@<entry id>``: a worker alive and beating whose run was cut short
+        (Redis away) could not release its lease, and the reclaimer of that entry must not
+        wait for the lease to lapse.
+        """
+        if holder.startswith(GRANTED):
+            owner, entry = "", holder.removeprefix(GRANTED)
+        else:
+            owner, _, drawn = holder.rpartition(" ")
+            entry = drawn.partition(TAKEN_FOR)[2]
+            if forsaken(holder, owner):
+                return True
+            if not entry:
+                return await self._gone(owner)
         if entry == delivery.entry_id:
-            # This is a later delivery of the granted entry: the consumer group gave it
-            # here because its first reader stopped (or stalled past the visibility
-            # timeout, and then its writes are fenced off by the new token).
+            # This is a later delivery of that entry: the consumer group gave it here
+            # because its first reader stopped (or stalled past the visibility timeout,
+            # and then its writes are fenced off by the new token).
             return True
         pending: Any = await self.redis.xpending_range(delivery.stream, self.group, entry, entry, 1)
         if not pending:
             return True
-        owner = text(pending[0]["consumer"])
-        return forsaken(holder, owner) or await self._gone(owner)
+        reader = text(pending[0]["consumer"])
+        if owner and reader != owner:
+            return True  # reclaimed from the lease's holder, whose writes are fenced off
+        return forsaken(holder, reader) or await self._gone(reader)
 
     async def _gone(self, consumer: str) -> bool:
         """True when ``consumer``'s process stopped beating (see ``Worker.run``)."""

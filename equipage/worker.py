@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from equipage import fence
 from equipage.bus import Bus, Delivery, Turn
+from equipage.entries import TAKEN_FOR
 from equipage.envelope import Envelope
 from equipage.errors import EquipageError, Handover, TurnLost
 from equipage.keys import thread_key
@@ -234,7 +235,7 @@ class Worker:
             attempt = await self.bus.begin(delivery)
             await self.bus.dead_letter(delivery, delivery.error, attempt)
             return
-        token = delivery.granted_token if delivery.granted else next(self._tokens)
+        token = delivery.granted_token if delivery.granted else self.draw(delivery)
         self._live.add(token)
         try:
             with self._upkeep.claimed(delivery):
@@ -248,6 +249,12 @@ class Worker:
                     await self._take_turn(delivery, token, depth=0)
         finally:
             self._live.discard(token)
+
+    def draw(self, delivery: Delivery) -> str:
+        """A fresh lease token for taking ``delivery``'s thread. It names the entry, so a
+        worker that reclaims that entry frees a lease whose run was cut short (see
+        ``Turns._lapsed``) without waiting for it to lapse."""
+        return f"{next(self._tokens)}{TAKEN_FOR}{delivery.entry_id}"
 
     def _forsaken(self, token: str, owner: str) -> bool:
         """A lease of this worker's that none of its runs holds: the run that took it was

@@ -117,3 +117,21 @@ async def test_a_script_naming_the_keys_of_two_crews_is_refused_by_the_cluster(
 
 async def _dead(redis: aioredis.Redis, keys: Keys) -> bool:
     return bool(await redis.xlen(keys.dead))
+
+
+async def test_more_commands_at_once_than_connections_wait_for_one_instead_of_failing(
+    on_cluster: aioredis.Redis,
+) -> None:
+    """A farm runs hundreds of turns at once on one client: on one server a command past
+    the pool's connections waits for one (a blocking pool); on a cluster it must too,
+    not fail with MaxConnectionsError."""
+    from equipage.connection import MAX_CONNECTIONS
+
+    stream = f"{{t{uuid.uuid4().hex[:8]}}}:waiting"
+    at_once = MAX_CONNECTIONS * 2
+    # Each read holds its connection 0.5 s (as the pool's wake-up reads do): twice as many
+    # as the node has connections, longer than a retry's backoff waits.
+    reads = [on_cluster.xread({stream: "$"}, block=500) for _ in range(at_once)]
+    answers = await asyncio.gather(*reads, return_exceptions=True)
+    failed = [a for a in answers if isinstance(a, BaseException)]
+    assert not failed, f"{len(failed)} of {at_once} failed: {failed[0]!r}"

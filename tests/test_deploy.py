@@ -188,6 +188,43 @@ def test_pods_split_gateway_and_workers_with_flags_equipage_up_accepts() -> None
     assert all(flag in helped.output for flag in ("--no-console", "--no-workers", "--no-gateway"))
 
 
+def test_a_farm_splits_the_same_way_on_a_shared_folder_seeded_from_the_configmap() -> None:
+    with pytest.raises(Exception, match=r"home\.persistentVolumeClaim"):
+        render(mode="farm")
+    docs = render(
+        mode="farm",
+        home={"persistentVolumeClaim": "equipage-home"},
+        farm={"admins": ["telegram:1000"]},
+        secrets={"shared": "equipage", "gateway": "equipage-bots"},
+    )
+    farm = "/srv/equipage/farm"
+    pods = {
+        part: one(docs, "Deployment", f"acme-equipage-{part}")["spec"]["template"]["spec"]
+        for part in ("gateway", "worker")
+    }
+    assert container({"spec": {"template": {"spec": pods["gateway"]}}})["args"] == [
+        *("farm", "up", "--farm", farm, "--no-workers")
+    ]
+    worker = container({"spec": {"template": {"spec": pods["worker"]}}})
+    assert worker["args"] == ["farm", "up", "--farm", farm, "--no-gateway"]
+    assert [s["secretRef"]["name"] for s in worker["envFrom"]] == ["equipage"]
+    for pod in pods.values():
+        [seed] = pod["initContainers"]
+        assert seed["args"] == [
+            *("farm", "init", farm, "--from", "/etc/equipage", "--admin", "telegram:1000")
+        ]
+        mounts = {m["name"]: m["mountPath"] for m in seed["volumeMounts"]}
+        assert farm.startswith(mounts["home"]) and mounts["config"] == "/etc/equipage"
+        assert pod["volumes"][1]["persistentVolumeClaim"]["claimName"] == "equipage-home"
+    for command, flags in (
+        (["farm", "up"], ("--no-workers", "--no-gateway", "--farm")),
+        (["farm", "init"], ("--from", "--admin")),
+    ):
+        helped = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+        assert helped.exit_code == 0
+        assert all(flag in helped.output for flag in flags), helped.output
+
+
 def test_values_hold_no_secret() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
     flat = json.dumps(values)

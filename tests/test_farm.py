@@ -311,3 +311,40 @@ def test_crew_commands_outside_a_farm_say_how_to_make_one(tmp_path: Path) -> Non
     said = run(tmp_path, "crew", "new", "alice", "--owner", "console:a", *on, code=2)
     assert "equipage farm init" in said
     assert not (tmp_path / ".equipage").exists()
+
+
+def test_a_farm_is_seeded_from_a_flat_folder_as_a_configmap_is_mounted(tmp_path: Path) -> None:
+    """Kubernetes mounts farm.yaml and the templates flat, read-only: ``farm init --from``
+    copies them into the farm's writable folder, replacing the farm's copies each start."""
+    source, farm = tmp_path / "configmap", tmp_path / "farm"
+    source.mkdir()
+    (source / "farm.yaml").write_text("language: fr\n")
+    (source / "sales.yaml").write_text(
+        default_template().replace("Describe what", "Sales lead: what")
+    )
+    # What a ConfigMap volume holds beside its files: its timestamped data folder.
+    (source / "..2026_12_06_00_00_00.1").mkdir()
+    run(tmp_path, "farm", "init", str(farm), "--from", str(source))
+    assert (farm / "farm.yaml").read_text() == "language: fr\n"
+    assert (farm / "templates" / "sales.yaml").is_file()
+    assert (farm / "templates" / "default.yaml").is_file()
+    (source / "farm.yaml").write_text("language: en\n")
+    said = run(tmp_path, "farm", "init", str(farm), "--from", str(source))
+    assert "already a farm" in said
+    assert (farm / "farm.yaml").read_text() == "language: en\n"
+    on = ("--farm", str(farm))
+    run(tmp_path, "crew", "new", "alice", "--owner", "console:a", "--template", "sales", *on)
+    assert "Sales lead" in (farm / "crews" / "alice" / "company.yaml").read_text()
+
+
+def test_a_bad_seed_names_its_file_and_changes_nothing(tmp_path: Path) -> None:
+    source, farm = tmp_path / "configmap", tmp_path / "farm"
+    source.mkdir()
+    (source / "farm.yaml").write_text("pool:\n  concurency: 3\n")
+    said = run(tmp_path, "farm", "init", str(farm), "--from", str(source), code=2)
+    assert "farm.yaml" in said and "concurency" in said
+    assert not (farm / "farm.yaml").exists()
+    (source / "farm.yaml").write_text("language: fr\n")
+    (source / "Sales Team.yaml").write_text("company: {}\n")
+    said = run(tmp_path, "farm", "init", str(farm), "--from", str(source), code=2)
+    assert "Sales Team.yaml" in said

@@ -212,3 +212,51 @@ async def test_a_grant_read_by_a_run_cut_short_does_not_keep_a_thread_waiting(
     # The later envelope frees the grant w no longer runs, and takes "one" over first,
     # long before the visibility timeout would have brought it back.
     assert await _handled_by_worker_named_w(bus, redis, 2) == ["one", "two"]
+
+
+async def test_a_taken_lease_whose_entry_was_reclaimed_is_freed_by_its_reclaimer(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    """Worker ``a`` (alive, beating) took a thread's turn for an entry, and its run was cut
+    short (Redis away) before it released the lease. The entry comes back to another
+    worker after the visibility timeout: it must run it now, not 30 s later when the lease
+    lapses, as it does for a grant."""
+    bus = Bus(redis, keys, visibility_timeout=0.2)
+    await bus.ensure_groups(["ceo"])
+    await redis.set(keys.lock("ceo:t"), "someone else", px=30_000)
+    await bus.publish(_task("hello"))  # the thread was busy: not granted
+    [taken] = await bus.read([keys.inbox("ceo")], "a", count=1, block_ms=None)
+    assert not taken.granted
+    await redis.delete(keys.lock("ceo:t"))
+    await redis.zadd(keys.workers, {"a": time.time()})
+    drawn = Worker(bus, {"ceo": _noop_handler}, name="a").draw(taken)
+    assert (await bus.begin_turn(taken, Turn("ceo:t", drawn))).state == "go"
+    assert await _handled_by_worker_named_w(bus, redis, 1) == ["hello"]
+
+
+async def test_a_taken_lease_whose_entry_moved_to_another_worker_is_freed(
+    bus: Bus, redis: aioredis.Redis, keys: Keys
+) -> None:
+    await bus.ensure_groups(["ceo"])
+    await redis.set(keys.lock("ceo:t"), "someone else", px=30_000)
+    await bus.publish(_task("one"))
+    await bus.publish(_task("two"))
+    [one, two] = await bus.read([keys.inbox("ceo")], "a", count=2, block_ms=None)
+    await redis.delete(keys.lock("ceo:t"))
+    now = time.time()
+    await redis.zadd(keys.workers, {"a": now, "b": now, "w": now})
+    drawn = Worker(bus, {"ceo": _noop_handler}, name="a").draw(one)
+    assert (await bus.begin_turn(one, Turn("ceo:t", drawn))).state == "go"
+    turn = Turn("ceo:t", "w 1")
+    # While ``a`` has its entry, its lease holds the thread.
+    assert (await bus.begin_turn(two, turn)).state == "busy"
+    # Its entry moved to ``b`` (``a`` stalled past the visibility timeout): ``a``'s lease
+    # holds nothing any more, and "two" waits behind "one", now ``b``'s, not the lease.
+    await redis.xclaim(one.stream, bus.group, "b", 0, [one.entry_id], justid=True)
+    assert (await bus.begin_turn(two, turn)).state == "busy"
+    assert await bus.begin_turn(two, turn) == Begun("behind", head=one.entry_id)
+    assert await bus.earlier(two.stream, one.entry_id, turn, "w") == "owned"
+
+
+async def _noop_handler(envelope: Envelope) -> Sequence[Envelope]:
+    return []

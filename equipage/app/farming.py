@@ -12,6 +12,11 @@ registry's records, they hand what they hear to that crew's gateway only
 server, and every reply of that crew leaves through them (its gateway's adapters are the
 farm's, overridden by its own for their platforms). A crew given its own bot while the farm
 runs gets it at the next ``farm up``.
+
+The two halves may run apart, as on Kubernetes: ``farm up --no-workers`` holds the bots,
+the webhooks and the outboxes (the only processes given the platforms' tokens), ``farm up
+--no-gateway`` runs the crews' work (no bot, no token, no web server but the probes). Each
+wakes the other through the farm's wake-up streams (``equipage.farm.wake``).
 """
 
 from __future__ import annotations
@@ -71,16 +76,24 @@ async def open_farm_service(
     channels: Mapping[str, Any] | None = None,
     force_offline: bool = False,
     models: Mapping[str, str | ChatModel] | None = None,
+    gateway: bool = True,
+    workers: bool = True,
 ) -> AsyncIterator[FarmService]:
     """Connect to the farm's Redis and put its parts together; nothing is loaded yet.
 
     ``channels`` are adapters beside farm.yaml's bots (the console, a test's); ``models``
-    gives every role of every crew one model (tests, benchmarks).
+    gives every role of every crew one model (tests, benchmarks). ``gateway=False``: no
+    bot is built (no token is needed) and no outbox drained here; ``workers=False``: no
+    crew's work is run here.
     """
+    if not (gateway or workers):
+        raise ValueError("a farm process serves its gateway, its workers, or both")
     config = load_farm_config(root)
     async with open_farm(root, settings) as farm:
-        adapters = {**platform_channels(config, settings), **(channels or {})}
-        own = build_own_bots(root, await farm.registry.crews(), settings, farm.redis)
+        adapters = {**platform_channels(config, settings)} if gateway else {}
+        adapters.update(channels or {})
+        crews = await farm.registry.crews() if gateway else []
+        own = build_own_bots(root, crews, settings, farm.redis)
 
         def models_for(crew: CompanyConfig) -> Mapping[str, str | ChatModel]:
             if models is not None:
@@ -103,6 +116,8 @@ async def open_farm_service(
             audit_key=audit_key,
             models_for=models_for,
             make_gateway=make_gateway,
+            serve_work=workers,
+            serve_outbox=gateway,
         )
         runtimes = pool.runtimes
 

@@ -24,6 +24,7 @@ from equipage.farm import (
     crew_config,
     init_folder,
     open_farm,
+    seed_folder,
 )
 from equipage.farm.archive import export_crew, import_crew
 from equipage.memory import Memory
@@ -63,11 +64,20 @@ def farm_init(
         list[str] | None,
         typer.Option(help="a farm admin as PLATFORM:ID (repeat for several)"),
     ] = None,
+    seed: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="copy farm.yaml and <template>.yaml files from this folder (a ConfigMap)",
+        ),
+    ] = None,
 ) -> None:
     """Create templates/ with a default crew template, and record the farm on its Redis."""
     with reported():
         admins = [str(Owner.parse(text)) for text in admin or []]
         written = init_folder(directory)
+        written += seed_folder(directory, seed) if seed is not None else []
+        written = list(dict.fromkeys(written))
 
         async def setup(farm: Farm) -> bool:
             first = await farm.record()

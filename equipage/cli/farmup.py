@@ -26,15 +26,34 @@ def farm_up(
         ),
     ] = None,
     offline: Annotated[bool, typer.Option(help="every crew on the offline model")] = False,
+    workers: Annotated[
+        bool, typer.Option(help="run the crews' work in this process (the pool of workers)")
+    ] = True,
+    gateway: Annotated[
+        bool,
+        typer.Option(help="serve the bots, webhooks and outboxes in this process (needs tokens)"),
+    ] = True,
 ) -> None:
     """Serve every crew: farm.yaml's shared bots, one pool of workers, crews loaded on demand."""
-    if console_as is None and sys.stdin.isatty():
-        out.print("[dim]tip: --console-as ID chats here as that console identity[/]")
     with reported():
-        asyncio.run(_farm_up(farm, Settings.from_env(), console_as, offline))
+        if not (workers or gateway):
+            raise typer.BadParameter("--no-workers and --no-gateway leave nothing to run")
+        if console_as is not None and not gateway:
+            raise typer.BadParameter("--console-as needs the gateway (drop --no-gateway)")
+        if console_as is None and gateway and sys.stdin.isatty():
+            out.print("[dim]tip: --console-as ID chats here as that console identity[/]")
+        settings = Settings.from_env()
+        asyncio.run(_farm_up(farm, settings, console_as, offline, workers, gateway))
 
 
-async def _farm_up(root: Path, settings: Settings, console_as: str | None, offline: bool) -> None:
+async def _farm_up(
+    root: Path,
+    settings: Settings,
+    console_as: str | None,
+    offline: bool,
+    workers: bool = True,
+    gateway: bool = True,
+) -> None:
     from equipage.app.farming import open_farm_service, serve_farm
 
     stop = asyncio.Event()
@@ -43,13 +62,13 @@ async def _farm_up(root: Path, settings: Settings, console_as: str | None, offli
         loop.add_signal_handler(sig, stop.set)
     console = {"console": channel_factory("console")()} if console_as else {}
     async with open_farm_service(
-        root, settings, channels=console, force_offline=offline
+        root, settings, channels=console, force_offline=offline, gateway=gateway, workers=workers
     ) as service:
         crews = await service.farm.registry.crews()
         bots = ", ".join(name for name in service.adapters if name != "console") or "none"
-        out.print(
-            f"farm up: {len(crews)} crews, shared bots: {bots}; "
-            f"pool of {service.config.pool.concurrency}"
-        )
+        parts = [f"farm up: {len(crews)} crews"]
+        parts += [f"shared bots: {bots}"] if gateway else ["no gateway (bots run elsewhere)"]
+        parts += [f"pool of {service.config.pool.concurrency}"] if workers else ["no workers"]
+        out.print(", ".join(parts))
         await serve_farm(service, stop, console_user=console_as)
     out.print("stopped.")

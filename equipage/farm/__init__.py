@@ -20,6 +20,7 @@ from equipage.farm.folder import (
     export_path,
     init_folder,
     open_farm,
+    seed_folder,
 )
 from equipage.farm.people import People, identity
 from equipage.farm.registry import CrewRefused, Registry
@@ -53,6 +54,7 @@ __all__ = [
     "load_farm_config",
     "open_farm",
     "render",
+    "seed_folder",
 ]
 
 # Serving crews needs the crew builder (LangGraph, the models): loaded on first use, so the

@@ -28,6 +28,7 @@ def configured_pool(
     audit_key: AuditKey,
     models_for: Callable[[CompanyConfig], Mapping[str, str | ChatModel]],
     make_gateway: GatewayFactory | None = None,
+    serve_work: bool = True,
     serve_outbox: bool = True,
 ) -> Pool:
     """This process's pool (its runtimes are ``pool.runtimes``), named for this process."""
@@ -49,6 +50,7 @@ def configured_pool(
         shards=config.shards,
         sweep_every=config.sweep_every,
         visibility_timeout=config.visibility_timeout,
+        serve_work=serve_work,
         serve_outbox=serve_outbox,
     )
     runtimes.signal = pool

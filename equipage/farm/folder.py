@@ -6,6 +6,7 @@ The layout::
     <farm>/crews/<crew>/company.yaml    each crew's rendered config
     <farm>/exports/<crew>-<UTC time>.tar.gz   what a crew held when it was deleted
     <farm>/.equipage/                   the embedded Redis's data, as for one company
+    <farm>/farm.yaml                    the shared bots and the pool (optional)
 
 Redis is found the way a single company finds it (``Settings``: REDIS_URL, else the
 embedded server under the folder's EQUIPAGE_HOME).
@@ -14,6 +15,7 @@ embedded server under the folder's EQUIPAGE_HOME).
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -30,6 +32,7 @@ from equipage.envelope import Envelope
 from equipage.errors import ConfigError, CrewRefused
 from equipage.farm.archive import export_crew
 from equipage.farm.bots import own_bots
+from equipage.farm.config import FARM_FILE, load_farm_config
 from equipage.farm.crews import Crew, CrewState, Owner, Quotas
 from equipage.farm.people import People, identity
 from equipage.farm.registry import Registry
@@ -46,6 +49,7 @@ __all__ = [
     "export_path",
     "init_folder",
     "open_farm",
+    "seed_folder",
 ]
 
 #: The template ``equipage farm init`` writes and ``crew new`` uses unless told otherwise.
@@ -63,6 +67,34 @@ def init_folder(root: Path) -> list[Path]:
         return []
     default.write_text(default_template(), encoding="utf-8")
     return [default]
+
+
+def seed_folder(root: Path, source: Path) -> list[Path]:
+    """Copy ``farm.yaml`` and the crew templates from ``source`` into the farm at ``root``.
+
+    ``source`` is flat, as a Kubernetes ConfigMap is mounted: ``farm.yaml`` beside one
+    ``<template>.yaml`` per template. What it names replaces the farm's copy (it is the
+    source of truth); the other templates and the crews stay. Each file is replaced whole
+    (a temp file, then a rename), so pods seeding one shared folder at once do not mix.
+    """
+    if not source.is_dir():
+        raise ConfigError("no such folder to seed the farm from", path=str(source))
+    load_farm_config(source)  # a mistake names the source file, its line and field
+    written = []
+    for file in sorted(source.glob("*.yaml")):
+        if file.name == FARM_FILE:
+            target = root / FARM_FILE
+        elif _TEMPLATE_NAME.fullmatch(file.stem):
+            target = root / "templates" / file.name
+        else:
+            raise ConfigError(
+                "a template's name is lowercase letters, digits, '-' and '_'", path=str(file)
+            )
+        staged = target.with_name(f".{target.name}.{os.getpid()}")
+        staged.write_bytes(file.read_bytes())
+        staged.replace(target)
+        written.append(target)
+    return written
 
 
 def crew_config(root: Path, crew: str) -> Path:

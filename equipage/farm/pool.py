@@ -104,6 +104,7 @@ class Pool:
         grace: float = 30.0,
         visibility_timeout: float = 60.0,
         drains: int = 8,
+        serve_work: bool = True,
         serve_outbox: bool = True,
     ) -> None:
         self.runtimes = runtimes
@@ -117,6 +118,9 @@ class Pool:
         self.sweep = Sweep(
             self.redis, namespace, visibility_timeout=visibility_timeout, grace=grace
         )
+        #: What this process serves: the crews' inboxes (workers), their outboxes (the
+        #: process holding the bots), or both. What it writes for the other is woken up.
+        self.serve_work = serve_work
         self.serve_outbox = serve_outbox
         self._work_wakes = readers(self.redis, namespace, WORK, shards)
         self._out_wakes = readers(self.redis, namespace, OUT, shards)
@@ -136,9 +140,18 @@ class Pool:
         await self.waker.mark(keys.company)
 
     async def after(self, keys: Keys, streams: Collection[str]) -> None:
-        # Written by this process (its gateway, its handlers): served here, no wake-up.
+        # Written by this process (its gateway, its handlers): served here, no wake-up;
+        # what another process serves (a gateway's inbox writes, a worker's replies) is
+        # woken up there.
+        elsewhere = [stream for stream in streams if not self._serves(what_of(keys, stream))]
         for what in {what_of(keys, stream) for stream in streams}:
-            (self._out if what == OUT else self._work).put(keys.company)
+            if self._serves(what):
+                (self._out if what == OUT else self._work).put(keys.company)
+        if elsewhere:
+            await self.waker.after(keys, elsewhere)
+
+    def _serves(self, what: str) -> bool:
+        return self.serve_outbox if what == OUT else self.serve_work
 
     def wake(self, crew: str, what: str = WORK) -> None:
         """Queue ``crew`` as if a wake-up named it (a resumed crew, a test)."""
@@ -154,12 +167,13 @@ class Pool:
             loaded.worker.rejoin()
         for wakes in (*self._work_wakes, *self._out_wakes):
             await wakes.ensure_groups()
-        parts = [self._dispatch(stop)]
-        parts += [self._listen(wakes, self._work, stop) for wakes in self._work_wakes]
+        parts = [self._sweeping(stop), self._beat(stop)]
+        if self.serve_work:
+            parts += [self._dispatch(stop)]
+            parts += [self._listen(wakes, self._work, stop) for wakes in self._work_wakes]
         if self.serve_outbox:
             parts += [self._listen(wakes, self._out, stop) for wakes in self._out_wakes]
             parts += [self._mail(stop)]
-        parts += [self._sweeping(stop), self._beat(stop)]
         tasks = [asyncio.create_task(part) for part in parts]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -184,9 +198,9 @@ class Pool:
     async def _sweeping(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             for found in await self.sweep.once():
-                if found.work or found.work_stalled:
+                if self.serve_work and (found.work or found.work_stalled):
                     self._work.put(found.crew, reclaim=found.work_stalled)
-                if found.out or found.out_stalled:
+                if self.serve_outbox and (found.out or found.out_stalled):
                     self._out.put(found.crew, reclaim=found.out_stalled)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.sweep_every)

@@ -22,10 +22,9 @@ def _settings(**changes: object) -> FailoverSettings:
         visibility_timeout=1.5,
         sweep_every=0.25,
         deadline=50.0,
-        # A run cut short by the failover keeps its thread's lease until the lease lapses
-        # (30 s in a pool, which cannot release it while Redis is away): its thread is late
-        # by up to that, not stuck. A stall past it is a dead loop.
-        stall=40.0,
+        # A run cut short by the failover keeps its thread's lease, which the entry's
+        # reclaimer frees (the token names the entry): nothing waits for it to lapse (30 s).
+        stall=20.0,
     )
     return base.model_copy(update=changes)
 

@@ -19,10 +19,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
-{{/* The command of a pod; its argument: "gateway" or "worker". */}}
+{{/* The command of a pod; its argument: "gateway" or "worker". A farm's folder is on the
+     shared volume: its crews' configs and files are written at runtime, by any pod. */}}
 {{- define "equipage.args" -}}
-{{- if eq .root.Values.mode "farm" -}}
-["farm", "up", "--farm", "/etc/equipage"]
+{{- if and (eq .root.Values.mode "farm") (eq .part "gateway") -}}
+["farm", "up", "--farm", "/srv/equipage/farm", "--no-workers"]
+{{- else if eq .root.Values.mode "farm" -}}
+["farm", "up", "--farm", "/srv/equipage/farm", "--no-gateway"]
 {{- else if eq .part "gateway" -}}
 ["up", "--no-console", "--no-workers"]
 {{- else -}}
@@ -30,37 +33,64 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
+{{/* What every container of a pod gets: image, environment, secrets, mounts. */}}
+{{- define "equipage.common" -}}
+{{- $v := .root.Values -}}
+image: {{ printf "%s:%s" $v.image.repository $v.image.tag | quote }}
+imagePullPolicy: {{ $v.image.pullPolicy }}
+env:
+  - name: EQUIPAGE_CONFIG
+    value: /etc/equipage/company.yaml
+  - name: EQUIPAGE_HOME
+    value: /srv/equipage/.equipage
+  - name: EQUIPAGE_HEALTH_PORT
+    value: {{ $v.health.port | quote }}
+  {{- range $name, $value := $v.env }}
+  - name: {{ $name }}
+    value: {{ $value | quote }}
+  {{- end }}
+envFrom:
+  - secretRef:
+      name: {{ required "secrets.shared: name the Secret holding REDIS_URL and EQUIPAGE_AUDIT_KEY" $v.secrets.shared }}
+  {{- if and (eq .part "gateway") $v.secrets.gateway }}
+  - secretRef:
+      name: {{ $v.secrets.gateway }}
+  {{- end }}
+securityContext:
+  {{- toYaml $v.securityContext | nindent 2 }}
+volumeMounts:
+  - name: config
+    mountPath: /etc/equipage
+    readOnly: true
+  - name: home
+    mountPath: /srv/equipage
+  - name: tmp
+    mountPath: /tmp
+{{- end -}}
+
 {{/* The pod spec both Deployments share; its argument: root and part. */}}
 {{- define "equipage.pod" -}}
 {{- $v := .root.Values -}}
 {{- $part := index $v .part -}}
+{{- if and (eq $v.mode "farm") (not $v.home.persistentVolumeClaim) -}}
+{{- fail "mode farm: name a ReadWriteMany PersistentVolumeClaim in home.persistentVolumeClaim; the farm's crews (their configs and files) live there, written by any pod" -}}
+{{- end -}}
 terminationGracePeriodSeconds: {{ $part.terminationGracePeriodSeconds }}
 automountServiceAccountToken: false
 securityContext:
   {{- toYaml $v.podSecurityContext | nindent 2 }}
+{{- if eq $v.mode "farm" }}
+initContainers:
+  # The farm's folder on the shared volume, seeded with farm.yaml and the templates of the
+  # ConfigMap at each start (they replace the folder's copies); its crews stay.
+  - name: seed
+    args: {{ include "equipage.seed" $v | trim }}
+    {{- include "equipage.common" . | nindent 4 }}
+{{- end }}
 containers:
   - name: {{ .part }}
-    image: {{ printf "%s:%s" $v.image.repository $v.image.tag | quote }}
-    imagePullPolicy: {{ $v.image.pullPolicy }}
     args: {{ include "equipage.args" . }}
-    env:
-      - name: EQUIPAGE_CONFIG
-        value: /etc/equipage/company.yaml
-      - name: EQUIPAGE_HOME
-        value: /srv/equipage/.equipage
-      - name: EQUIPAGE_HEALTH_PORT
-        value: {{ $v.health.port | quote }}
-      {{- range $name, $value := $v.env }}
-      - name: {{ $name }}
-        value: {{ $value | quote }}
-      {{- end }}
-    envFrom:
-      - secretRef:
-          name: {{ required "secrets.shared: name the Secret holding REDIS_URL and EQUIPAGE_AUDIT_KEY" $v.secrets.shared }}
-      {{- if and (eq .part "gateway") $v.secrets.gateway }}
-      - secretRef:
-          name: {{ $v.secrets.gateway }}
-      {{- end }}
+    {{- include "equipage.common" . | nindent 4 }}
     ports:
       - name: health
         containerPort: {{ $v.health.port }}
@@ -84,16 +114,6 @@ containers:
       failureThreshold: 2
     resources:
       {{- toYaml $part.resources | nindent 6 }}
-    securityContext:
-      {{- toYaml $v.securityContext | nindent 6 }}
-    volumeMounts:
-      - name: config
-        mountPath: /etc/equipage
-        readOnly: true
-      - name: home
-        mountPath: /srv/equipage/.equipage
-      - name: tmp
-        mountPath: /tmp
 volumes:
   - name: config
     configMap:
@@ -107,4 +127,13 @@ volumes:
     {{- end }}
   - name: tmp
     emptyDir: {}
+{{- end -}}
+
+{{/* The seed container's command: farm init on the shared volume, from the ConfigMap. */}}
+{{- define "equipage.seed" -}}
+{{- $args := list "farm" "init" "/srv/equipage/farm" "--from" "/etc/equipage" -}}
+{{- range .farm.admins -}}
+{{- $args = concat $args (list "--admin" .) -}}
+{{- end -}}
+{{ toJson $args }}
 {{- end -}}
