@@ -278,3 +278,18 @@ async def test_a_crew_just_loaded_is_not_unloaded_as_idle_before_its_caller_has_
         assert loaded is not None and [c.name for c in runtimes.loaded()] == ["alice"]
     finally:
         await runtimes.aclose()
+
+
+async def test_a_stopping_pool_tells_its_crews_long_runs_to_hand_over(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    """As ``equipage up`` does on SIGTERM: a long workflow node (a live call) watches its
+    crew's ``stopping`` and hands its entry over, instead of holding the stop up until
+    the pod is killed."""
+    async with serving(redis, tmp_path) as farm:
+        await farm.new("alice")
+        await farm.send("alice", "hello")
+        await wait_until(lambda: _answered(farm, "alice"), timeout=10)
+        loaded = await farm.runtimes.get("alice")
+        assert loaded is not None and not loaded.crew.stopping.is_set()
+    assert loaded.crew.stopping.is_set()

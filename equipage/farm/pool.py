@@ -186,6 +186,10 @@ class Pool:
             await asyncio.gather(*tasks, return_exceptions=True)
             for loaded in self.runtimes.loaded():
                 loaded.worker.leave()
+                if stop.is_set():
+                    # This process stops (SIGTERM): a long workflow node (a live call)
+                    # hands its entry over, for another process to resume it.
+                    loaded.crew.stopping.set()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._farewell()
