@@ -142,6 +142,13 @@ async def _spin_up_and_density(bench: Bench, args: argparse.Namespace) -> dict[s
         samples = [await _first_reply_ms(bench, crew) for crew in crews]
         loaded = len(runtimes)
         with_loaded = await memory_figures(bench.client)
+        # A crew's run ends a round trip after its reply is written (its run slot is
+        # freed): only crews with nothing running are unloaded.
+
+        async def ended() -> bool:
+            return not any(crew.running for crew in runtimes.loaded())
+
+        await wait_until(ended, what="every run ended")
         runtimes.idle_after = 0.0  # what the pool does after its idle_after, done now
         unloaded = await runtimes.unload_idle()
         gc.collect()

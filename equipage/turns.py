@@ -131,7 +131,7 @@ class Turns:
     async def _lapsed(self, delivery: Delivery, holder: str, forsaken: Forsaken) -> bool:
         """True when the lease ``holder`` has is nobody's any more: its worker is gone or
         forsook it, or the entry it was taken (or granted) for is settled, now
-        ``delivery``'s own, or now another worker's.
+        ``delivery``'s own, now another worker's, or untouched past the visibility timeout.
 
         A taken lease's token is ``<consumer> <random>@<entry id>`` (``Worker.draw``), a
         grant's ``granted@<entry id>``: a worker alive and beating whose run was cut short
@@ -158,6 +158,10 @@ class Turns:
         reader = text(pending[0]["consumer"])
         if owner and reader != owner:
             return True  # reclaimed from the lease's holder, whose writes are fenced off
+        if pending[0]["time_since_delivered"] >= self.visibility_timeout * 1000:
+            # A run touches its entry while it goes on (``Upkeep``): one untouched this long
+            # is a run cut short (Redis away), or frozen, as a reclaimer would find it.
+            return True
         return forsaken(holder, reader) or await self._gone(reader)
 
     async def _gone(self, consumer: str) -> bool:

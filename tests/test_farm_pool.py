@@ -33,12 +33,19 @@ class Answers:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.calls = 0
+        self.now = 0  # calls under way
+        self.most = 0  # the most ever under way at once
 
     async def complete(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec], **_: object
     ) -> Completion:
         self.calls += 1
-        await asyncio.sleep(self.delay)  # the model's own latency, not a wait for state
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await asyncio.sleep(self.delay)  # the model's own latency, not a wait for state
+        finally:
+            self.now -= 1
         return Completion(content="done", model="answers", stop_reason="end_turn")
 
 
@@ -91,11 +98,15 @@ async def serving(
     concurrency: int = 8,
     sweep_every: float = 5.0,
     visibility_timeout: float = 60.0,
+    consumer: str = "pool-1",
+    beside: Served | None = None,
 ) -> AsyncIterator[Served]:
-    namespace = f"t{uuid.uuid4().hex[:10]}"
+    """A pool process serving a farm; ``beside``: another process of that farm's pool, on
+    the same Redis, folder and model."""
+    namespace = beside.namespace if beside else f"t{uuid.uuid4().hex[:10]}"
     init_folder(root)
     farm = Farm(root, Registry(redis, namespace))
-    model = Answers(delay)
+    model = beside.model if beside else Answers(delay)
 
     def models(config: CompanyConfig) -> dict[str, Answers]:
         return dict.fromkeys(config.roles, model)
@@ -105,7 +116,7 @@ async def serving(
         root,
         farm.registry,
         settings,
-        consumer="pool-1",
+        consumer=consumer,
         models_for=models,
         visibility_timeout=visibility_timeout,
     )
@@ -170,6 +181,53 @@ async def test_a_crew_with_a_backlog_takes_its_quota_of_slots_and_no_more(
         assert flooded < 30
         loaded = farm.runtimes.peek("flood")
         assert loaded is not None and loaded.running <= 2
+
+
+async def test_a_crew_s_quota_of_runs_holds_across_the_pool_s_processes(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    """Two pool processes (as two worker pods) serve one crew whose quota is 2 runs at once:
+    together they run 2 at most, not 2 each, and the backlog is still all answered."""
+    async with (
+        serving(redis, tmp_path, delay=0.1, concurrency=8, sweep_every=0.2) as one,
+        serving(redis, tmp_path, concurrency=8, sweep_every=0.2, consumer="pool-2", beside=one),
+    ):
+        await one.new("flood", runs=2)
+        for n in range(16):
+            await one.send("flood", f"task {n}")
+
+        async def all_answered() -> bool:
+            return len(await one.replies("flood")) >= 16
+
+        await wait_until(all_answered, timeout=30, what="the backlog answered")
+        assert one.model.most == 2
+
+
+async def test_a_process_that_found_the_quota_taken_has_the_crew_served_when_a_run_ends(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    """Each process runs one of the crew's two slots when process two is told of a third
+    message: it finds the quota taken, and the message is run as soon as a slot frees, not
+    left for the sweep (a minute here)."""
+    async with (
+        serving(redis, tmp_path, delay=0.3, sweep_every=60.0) as one,
+        serving(redis, tmp_path, sweep_every=60.0, consumer="pool-2", beside=one) as two,
+    ):
+        await one.new("duo", runs=2)
+        for n, pool in enumerate((one.pool, two.pool, two.pool)):
+            await one.send("duo", f"message {n}", wake=False)
+            pool.wake("duo")  # as if that process had read the wake-up
+
+            async def started(n: int = n) -> bool:
+                return one.model.calls == min(n + 1, 2)
+
+            await wait_until(started, timeout=10, what=f"message {n} taken up")
+
+        async def all_three() -> bool:
+            return len(await one.replies("duo")) >= 3
+
+        await wait_until(all_three, timeout=10, what="the third answered")
+        assert one.model.most == 2
 
 
 async def test_a_paused_crew_is_not_served_and_its_messages_wait_for_its_resume(

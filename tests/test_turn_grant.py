@@ -260,3 +260,38 @@ async def test_a_taken_lease_whose_entry_moved_to_another_worker_is_freed(
 
 async def _noop_handler(envelope: Envelope) -> Sequence[Envelope]:
     return []
+
+
+async def test_a_taken_lease_whose_entry_nobody_touches_is_freed_after_the_visibility_timeout(
+    redis: aioredis.Redis, keys: Keys
+) -> None:
+    """Worker ``a`` is alive but its run of "one" was cut short (Redis away): "one" stays
+    pending on ``a``, untouched. The thread's next envelope must not wait for the lease to
+    lapse (30 s), nor for someone to reclaim "one": past the visibility timeout it frees
+    the lease and takes "one" over first, as a reclaimer would."""
+    bus = Bus(redis, keys, visibility_timeout=0.2)
+    await bus.ensure_groups(["ceo"])
+    await redis.set(keys.lock("ceo:t"), "someone else", px=30_000)
+    await bus.publish(_task("one"))
+    await bus.publish(_task("two"))
+    [one] = await bus.read([keys.inbox("ceo")], "a", count=1, block_ms=None)
+    [two] = await bus.read([keys.inbox("ceo")], "w", count=1, block_ms=None)
+    await redis.delete(keys.lock("ceo:t"))
+    now = time.time()
+    await redis.zadd(keys.workers, {"a": now, "w": now})
+    drawn = Worker(bus, {"ceo": _noop_handler}, name="a").draw(one)
+    assert (await bus.begin_turn(one, Turn("ceo:t", drawn))).state == "go"
+    turn = Turn("ceo:t", "w 1")
+    assert (await bus.begin_turn(two, turn)).state == "busy"  # "one" was just read
+
+    async def untouched() -> bool:
+        pending: Any = await redis.xpending_range(
+            one.stream, bus.group, one.entry_id, one.entry_id, 1
+        )
+        return bool(pending) and pending[0]["time_since_delivered"] >= 200
+
+    await wait_until(untouched, timeout=5, what="'one' idle past the visibility timeout")
+    assert (await bus.begin_turn(two, turn)).state == "busy"  # frees a's lease
+    assert await bus.begin_turn(two, turn) == Begun("behind", head=one.entry_id)
+    taken = await bus.earlier(two.stream, one.entry_id, turn, "w")
+    assert isinstance(taken, Delivery) and taken.entry_id == one.entry_id

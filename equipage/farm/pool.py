@@ -6,7 +6,9 @@ from its own handlers (a commit that sends to the same crew queues it here) and 
 sweep (``equipage.farm.sweep``: what a lost wake-up or a dead process left). A crew with
 work joins a round-robin queue; serving it reads, in one script on its own hash tag and
 without blocking, at most as many entries as it has room for: its quota of concurrent runs
-less those in progress, and the pool's free slots. A crew that got all it asked for goes
+less those in progress in every process of the pool (each run holds a slot in the crew's
+``runs`` set, renewed while it runs, lapsing if its process dies), and this process's free
+slots. A crew that got all it asked for goes
 to the back of the queue, so one crew with two thousand messages queued takes its quota of
 slots, in turn, and no more. Each entry is then handled by that crew's ``Worker``, with the
 turn, commit, retry and dead-letter rules of a crew served alone.
@@ -23,43 +25,20 @@ import logging
 import time
 from collections import deque
 from collections.abc import Collection
-from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from equipage.entries import Delivery, delivery_of, text
+from equipage.entries import Delivery
 from equipage.farm.runtimes import Loaded, Runtimes
+from equipage.farm.slots import RunSlots
 from equipage.farm.sweep import Sweep
 from equipage.farm.wake import OUT, WORK, Waker, Wakes, readers, what_of
-from equipage.keys import CONSUMER_GROUP, Keys
+from equipage.keys import Keys
 
 __all__ = ["Pool"]
 
 log = logging.getLogger(__name__)
-
-# Reads up to ARGV[3] new entries of one crew across its streams, starting with the
-# stream at ARGV[4], in the workers' group, unless the crew is paused (answers -1).
-# KEYS: paused flag, then the streams. ARGV: group, consumer, count, first stream.
-_TAKE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-local left = tonumber(ARGV[3])
-local n = #KEYS - 1
-local found = {}
-for i = 0, n - 1 do
-  if left <= 0 then break end
-  local stream = KEYS[2 + (tonumber(ARGV[4]) + i) % n]
-  local got = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left,
-                         'STREAMS', stream, '>')
-  if got then
-    for _, entry in ipairs(got[1][2]) do
-      found[#found + 1] = {stream, entry[1], entry[2]}
-      left = left - 1
-    end
-  end
-end
-return found
-"""
 
 
 class _Queue:
@@ -131,7 +110,10 @@ class Pool:
         self._draining: set[str] = set()
         self._drains = asyncio.Semaphore(drains)
         self._slot_freed = asyncio.Event()
-        self._take = self.redis.register_script(_TAKE)
+        # A run's slot lapses when its process stops renewing it for as long as its entry
+        # takes to be reclaimed: a dead process's runs free their slots as their entries
+        # are taken over.
+        self.slots = RunSlots(self.redis, self.consumer, lapse=visibility_timeout)
         self._turn = 0
         self._beaten: dict[str, float] = {}
 
@@ -256,8 +238,12 @@ class Pool:
         ones; None when its owner paused it."""
         deliveries: list[Delivery] = []
         if reclaim:
+            room = min(room, await self.slots.free(loaded.keys, loaded.cap))
             for stream in loaded.worker.streams:
-                deliveries += await loaded.bus.reclaim(stream, self.consumer, count=room)
+                if len(deliveries) < room:
+                    left = room - len(deliveries)
+                    deliveries += await loaded.bus.reclaim(stream, self.consumer, count=left)
+            await self.slots.hold(loaded.keys, deliveries)
         if len(deliveries) >= room:
             return deliveries
         taken = await self._read(loaded, room - len(deliveries))
@@ -266,20 +252,20 @@ class Pool:
     async def _read(self, loaded: Loaded, count: int) -> list[Delivery] | None:
         streams = loaded.worker.streams
         self._turn += 1
-        keys = [loaded.keys.paused, *streams]
-        args: list[str | int] = [CONSUMER_GROUP, self.consumer, count, self._turn % len(streams)]
-        reply: Any = await self._take(keys=keys, args=args)
-        if isinstance(reply, int):
-            return None
-        found = []
-        for stream, entry_id, flat in reply:
-            fields = dict(zip(flat[::2], flat[1::2], strict=True))
-            found.append(delivery_of(text(stream), entry_id, fields, first=True))
-        return found
+        first = self._turn % len(streams)
+        return await self.slots.take(loaded.keys, streams, loaded.cap, count, first)
+
+    async def _run(self, loaded: Loaded, delivery: Delivery) -> None:
+        slot = self.slots.enter(loaded.keys, delivery)
+        try:
+            await loaded.worker.handle(delivery)
+        finally:
+            if await self.slots.leave(loaded.keys, slot):
+                self._work.put(loaded.name)  # another process found the quota taken
 
     def _spawn(self, loaded: Loaded, delivery: Delivery) -> None:
         loaded.running += 1
-        task = asyncio.create_task(loaded.worker.handle(delivery))
+        task = asyncio.create_task(self._run(loaded, delivery))
         self._tasks.add(task)
 
         def ended(task: asyncio.Task[None]) -> None:
@@ -358,14 +344,16 @@ class Pool:
             self._beaten[loaded.name] = now
 
     async def _beat(self, stop: asyncio.Event) -> None:
+        every = min(1.0, self.slots.renew_every)
         while not stop.is_set():
             for loaded in self.runtimes.loaded():
                 if loaded.running:
                     with contextlib.suppress(RedisError):
                         await self._beat_for(loaded)
+                        await self.slots.renew(loaded.keys)
             await self.runtimes.unload_idle()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
+                await asyncio.wait_for(stop.wait(), timeout=every)
 
     async def _farewell(self) -> None:
         """Leave the workers set of every crew this process said it was serving, loaded

@@ -260,6 +260,18 @@ class Keys:
         return f"{self.prefix}paused"
 
     @property
+    def runs(self) -> str:
+        """Sorted set "<consumer> <entry id>" -> when the run's slot lapses (unix ms): a farm
+        crew's runs under way in every pool process, held to its quota of runs at once."""
+        return f"{self.prefix}quota:runs"
+
+    @property
+    def runs_wanted(self) -> str:
+        """Set when a pool process found the crew at its quota of runs: the next run to end
+        says so, and that process serves the crew again. Expires on its own."""
+        return f"{self.prefix}quota:runs:wanted"
+
+    @property
     def inbound_rate(self) -> str:
         """Count of the messages a farm crew got in the current minute; expires with it."""
         return f"{self.prefix}quota:inbound"

@@ -13,6 +13,7 @@ failover.
 from __future__ import annotations
 
 import contextlib
+import random
 import signal
 import socket
 import subprocess
@@ -40,16 +41,39 @@ _START_TIMEOUT = 60.0
 
 
 def _free_ports(count: int) -> list[int]:
-    """``count`` distinct free loopback ports: all held open until all are found."""
-    # They are closed again before the servers bind them: another process could take one in
-    # between, which on a test machine's loopback is rare enough, and then start() fails.
+    """``count`` distinct free loopback ports, below the kernel's ephemeral range.
+
+    A node killed and started again must get its own port back (the cluster knows it by
+    it); a port of the ephemeral range may meanwhile be taken as the local end of any
+    outgoing connection (seen: a restarted master failed with "Address already in use").
+    The kernel never hands out a port below that range on its own.
+    """
+    low = _ephemeral_low()
+    rng = random.Random()
+    found: list[int] = []
     with contextlib.ExitStack() as held:
-        ports = []
-        for _ in range(count):
+        for _ in range(2000):
+            if len(found) == count:
+                return found
+            port = rng.randrange(max(low - 12_000, 1024), low)
+            if port in found:
+                continue
             probe = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            probe.bind((_HOST, 0))
-            ports.append(int(probe.getsockname()[1]))
-        return ports
+            try:
+                probe.bind((_HOST, port))
+            except OSError:
+                continue
+            found.append(port)
+    raise BusError(f"no {count} free loopback ports below {low}")
+
+
+def _ephemeral_low() -> int:
+    """The lowest port the kernel gives outgoing connections (Linux; 32768 elsewhere)."""
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="utf-8")
+        return int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 @dataclass
