@@ -47,6 +47,7 @@ from equipage.envelope import Envelope, Kind, Origin
 from equipage.errors import ConfigError, StillHandling
 from equipage.language import language_of
 from equipage.llm.pricing import CURRENCY
+from equipage.logs import logging_context
 from equipage.members import Members
 from equipage.replication import replicated
 
@@ -108,6 +109,10 @@ class Gateway:
     # -- inbound --------------------------------------------------------------------------
     async def receive(self, incoming: Incoming) -> list[Outgoing]:
         """Handle one message from a person; returns what to answer right away."""
+        with logging_context(crew=self.bus.keys.company):
+            return await self._receive(incoming)
+
+    async def _receive(self, incoming: Incoming) -> list[Outgoing]:
         channel, message_id = incoming.channel, str(incoming.message_id)
         if incoming.message_id and (found := await self.seen.claim(channel, message_id)):
             if found == CLAIMED:

@@ -17,6 +17,7 @@ from functools import cached_property
 from channels.languages import Languages
 from channels.presence import Presence
 from channels.wording import Worded
+from equipage import metrics
 from equipage.bus import Bus, Delivery
 from equipage.chat import Channel, Outgoing, outgoing
 from equipage.entries import envelope_fields
@@ -140,13 +141,16 @@ class Outbound:
                     self.bus.keys.held(origin.channel, origin.chat), delivery.raw
                 )
                 log.warning("held %s for %s: %s", envelope.id, origin.channel, refused)
-                await reader.commit(delivery, [])
+                if await reader.commit(delivery, []):
+                    metrics.envelope_handled("outbox")
                 return
             except Exception as err:
                 log.exception("sending %s on %s failed", envelope.id, channel.name)
+                metrics.envelope_failed("outbox")
                 await reader.fail(delivery, f"{type(err).__name__}: {err}", attempt)
                 return
-        await reader.commit(delivery, [])
+        if await reader.commit(delivery, []):
+            metrics.envelope_handled("outbox")
 
     async def _worded(self, envelope: Envelope) -> Outgoing:
         """The platform message; a question's hint and buttons in its person's language."""

@@ -19,6 +19,7 @@ from redis.asyncio.client import Pipeline
 
 from equipage.envelope import Answer, Envelope, Kind, Origin, Question
 from equipage.keys import Keys
+from equipage.metrics import question_answered
 
 __all__ = ["Answers", "Approval", "Approvals", "Asked"]
 
@@ -85,9 +86,12 @@ class Approvals:
 
     async def close(self, question_id: str, thread_key: str) -> None:
         """Forget the question; its thread waits on the others it asked, if any."""
+        closed: list[Approval] = []
 
         async def remove(pipe: Pipeline) -> None:
             ids = _ids(await pipe.hget(self.keys.waiting, thread_key))
+            raw = await pipe.hget(self.keys.approvals, question_id)
+            closed[:] = [Approval.model_validate_json(raw)] if raw else []
             left = [i for i in ids if i != question_id]
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.hdel(self.keys.approvals, question_id)
@@ -96,7 +100,10 @@ class Approvals:
             else:
                 pipe.hdel(self.keys.waiting, thread_key)
 
-        await self.redis.transaction(remove, self.keys.waiting)
+        # The question's record watched too: of two closers, one finds it and counts it.
+        await self.redis.transaction(remove, self.keys.waiting, self.keys.approvals)
+        for approval in closed:
+            question_answered(approval.role, approval.topic, approval.asked_at)
 
     async def waiting_on(self, thread_key: str) -> tuple[str, ...]:
         """Ids of the questions this thread is paused on, in the order they were asked."""

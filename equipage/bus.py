@@ -37,6 +37,7 @@ from equipage.events import Event, EventType
 from equipage.failure_text import failure_text
 from equipage.housekeeping import Housekeeping
 from equipage.keys import CONSUMER_GROUP, GATEWAY_GROUP, Keys
+from equipage.metrics import dead_lettered, stream_role
 from equipage.turns import Begun, Turn, Turns
 
 __all__ = ["Begun", "Bus", "Delivery", "Signal", "Turn"]
@@ -330,6 +331,7 @@ class Bus(Turns, Housekeeping):
             await pipe.execute()
         if notice is not None and self.signal is not None:
             await self.signal.after(self.keys, [self.keys.outbox])
+        dead_lettered(stream_role(self.keys, delivery.stream))
         if turn is not None:
             await self.release_turn(turn)
         log.warning(

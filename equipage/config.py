@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
@@ -112,7 +113,22 @@ def redact_secrets(text: str, environ: Mapping[str, str] | None = None) -> str:
     for name, value in env.items():
         if len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
             text = text.replace(value, "***")
+        # Whatever its name, a URL's password is a secret (REDIS_URL, a proxy's URL).
+        password = _url_password(value)
+        if password and len(password) >= 4 and password in text:
+            text = text.replace(password, "***")
     return text
+
+
+def _url_password(value: str) -> str | None:
+    if "://" not in value or "@" not in value:
+        return None
+    try:
+        # Several hosts (a cluster's redis+cluster://) are not a port urlsplit can read,
+        # but the user's part before the "@" is all that is wanted here.
+        return urlsplit(value).password
+    except ValueError:
+        return None
 
 
 def _channel_env_names(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -141,6 +157,8 @@ class Settings:
     #: EQUIPAGE_HEALTH_PORT: serve /healthz, /readyz and /metrics/lag on this port
     #: (``equipage.health``), for an orchestrator's probes; unset: only beside webhooks.
     health_port: int | None = None
+    #: EQUIPAGE_LOG_FORMAT: ``json`` for one JSON object a line (``equipage.logs``).
+    log_format: Literal["text", "json"] = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -169,6 +187,7 @@ class Settings:
             audit_key=get("EQUIPAGE_AUDIT_KEY"),
             channel_env={name: value for name in _channel_env_names(env) if (value := get(name))},
             health_port=_port(get("EQUIPAGE_HEALTH_PORT"), "EQUIPAGE_HEALTH_PORT"),
+            log_format=_log_format(get("EQUIPAGE_LOG_FORMAT")),
         )
 
     def provider_options(self) -> ProviderOptions:
@@ -197,6 +216,16 @@ def _port(value: str | None, name: str) -> int | None:
     if not value.isdigit() or not 1 <= int(value) <= 65535:
         raise ConfigError(f"{name}={value!r} must be a port number, 1 to 65535", field=name)
     return int(value)
+
+
+def _log_format(value: str | None) -> Literal["text", "json"]:
+    if value is None or value == "text":
+        return "text"
+    if value == "json":
+        return "json"
+    raise ConfigError(
+        f"EQUIPAGE_LOG_FORMAT={value!r} must be 'text' or 'json'", field="EQUIPAGE_LOG_FORMAT"
+    )
 
 
 def _hide_password(url: str) -> str:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from equipage.errors import MalformedWebhook, StillHandling
+from equipage.metrics import webhook_timed
 
 __all__ = ["LocalServer", "read_body", "read_json", "refusing_malformed", "shaped"]
 
@@ -82,7 +83,8 @@ def refusing_malformed(platform: str, log: logging.Logger, endpoint: Endpoint) -
 
     async def guarded(request: Any) -> Any:
         try:
-            return await endpoint(request)
+            with webhook_timed(platform):
+                return await endpoint(request)
         except MalformedWebhook as err:
             log.warning("%s webhook refused: %s", platform, err)
             return PlainTextResponse("Malformed webhook body", 400)

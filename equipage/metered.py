@@ -20,6 +20,7 @@ from equipage.envelope import Answer, Question
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import Completion, Message, ToolSpec
 from equipage.llm.pricing import price_of, worst_case
+from equipage.metrics import model_called
 from equipage.tools import question_id
 
 __all__ = ["Metered", "Reserve", "ask_to_raise"]
@@ -61,7 +62,9 @@ class Metered:
         """
         budget = self.budget
         if budget is None or price_of(self.model.name) is None:
-            return await self.model.complete(prompt, tools)
+            free = await self.model.complete(prompt, tools)
+            model_called(self.model.name, self.role, free.usage)
+            return free
         need = worst_case_tokens(prompt, tools)
         if self.hold == "usual":
             amount = await budget.usual_cost(self.role, self.model.name, need, self.max_tokens)
@@ -81,6 +84,7 @@ class Metered:
             raise
         sample = sample_of(self.model.name, need, done.usage) if self.hold == "usual" else None
         await budget.settle(verdict, self.role, done.usage.cost, thread, sample)
+        model_called(self.model.name, self.role, done.usage)
         return done
 
 

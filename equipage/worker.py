@@ -21,12 +21,13 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from equipage import fence
+from equipage import fence, metrics
 from equipage.bus import Bus, Delivery, Turn
 from equipage.entries import TAKEN_FOR
 from equipage.envelope import Envelope
 from equipage.errors import EquipageError, Handover, TurnLost
 from equipage.keys import thread_key
+from equipage.logs import logging_context
 from equipage.upkeep import Upkeep
 
 __all__ = ["Handler", "Worker", "consumer_name"]
@@ -308,6 +309,13 @@ class Worker:
             delay = min(delay * 2, 0.2)
 
     async def _attempt(self, delivery: Delivery, role: str, turn: Turn, attempt: int) -> bool:
+        assert delivery.envelope is not None
+        # What is logged during the run (the handler's lines, the bus's) says what it is about.
+        envelope = delivery.envelope.id
+        with logging_context(crew=self.bus.keys.company, role=role, envelope=envelope):
+            return await self._run(delivery, role, turn, attempt)
+
+    async def _run(self, delivery: Delivery, role: str, turn: Turn, attempt: int) -> bool:
         bus = self.bus
         if attempt > bus.max_attempts:
             # Every earlier attempt died with its worker, or failed without a record.
@@ -334,11 +342,13 @@ class Worker:
                 log.warning("%s failed on %s: %s", role, delivery.key, err)
             else:
                 log.exception("handler for %s failed on %s", role, delivery.key)
+            metrics.envelope_failed(role)
             # Only our own errors are written for people; others may quote internals.
             shown = str(err) if isinstance(err, EquipageError) else ""
             error = f"{type(err).__name__}: {err}"
             return await bus.fail(delivery, error, attempt, turn, shown=shown)
         finally:
             fence.current.reset(fenced)
-        await bus.commit(delivery, outputs, turn)
+        if await bus.commit(delivery, outputs, turn):
+            metrics.envelope_handled(role)
         return True

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from equipage import __version__
+from equipage import __version__, logs
 from equipage.cli import (
     approvals,
     audit,
@@ -26,7 +26,8 @@ from equipage.cli import (
     status,
     workflow,
 )
-from equipage.cli.common import UNRECOVERABLE_EXIT, out
+from equipage.cli.common import UNRECOVERABLE_EXIT, fail, out, reported
+from equipage.config import Settings
 
 __all__ = ["UNRECOVERABLE_EXIT", "app", "main"]
 
@@ -66,11 +67,28 @@ def _main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="show the version")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log what happens")] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            metavar="[text|json]",
+            # No square brackets: rich would take them for markup and drop them.
+            help="json: one JSON object a line, for a log collector "
+            "(default: $EQUIPAGE_LOG_FORMAT, else text)",
+        ),
+    ] = None,
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    with reported():
+        chosen = Settings.from_env().log_format if log_format is None else _format(log_format)
+    logs.configure(chosen, logging.INFO if verbose else logging.WARNING)
+
+
+def _format(value: str) -> logs.LogFormat:
+    # Checked here, not by click: its usage error spans several lines.
+    for known in logs.FORMATS:
+        if value == known:
+            return known
+    fail(f"--log-format {value!r} must be 'text' or 'json'", 2)
 
 
 def main() -> None:
