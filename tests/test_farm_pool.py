@@ -20,7 +20,7 @@ from equipage.farm import Farm, Owner, Quotas, Registry, init_folder
 from equipage.farm.pool import Pool
 from equipage.farm.runtimes import Runtimes
 from equipage.farm.wake import Waker
-from equipage.keys import Keys
+from equipage.keys import CONSUMER_GROUP, FarmKeys, Keys
 from equipage.llm.messages import Completion, Message, ToolSpec
 from equipage.testing import wait_until
 
@@ -228,6 +228,31 @@ async def test_a_process_that_found_the_quota_taken_has_the_crew_served_when_a_r
 
         await wait_until(all_three, timeout=10, what="the third answered")
         assert one.model.most == 2
+
+
+async def test_an_entry_whose_busy_mark_a_failover_lost_is_found_when_a_pool_starts(
+    redis: aioredis.Redis, tmp_path: Path
+) -> None:
+    """A master killed before its replica copied the crew's busy mark: the crew's entry,
+    whose run Redis's failure cut short, stays pending, and the sweep, which looks at busy
+    crews only, would never see it. A pool (re)started after a failure marks every crew."""
+    async with serving(redis, tmp_path, sweep_every=60.0) as before:
+        await before.new("alice")
+        await before.runtimes.get("alice")  # served once: its consumer groups exist
+        await before.send("alice", "hello", wake=False)
+        keys = before.keys("alice")
+        # Read by a run that Redis's failure cut short, and the mark lost with the master.
+        await redis.xreadgroup(CONSUMER_GROUP, "pool-1", {keys.inbox("ceo"): ">"}, count=1)
+        await redis.zrem(FarmKeys(before.namespace).busy, "alice")
+    async with serving(
+        redis,
+        tmp_path,
+        sweep_every=0.2,
+        visibility_timeout=0.5,
+        consumer="pool-2",
+        beside=before,
+    ) as after:
+        await wait_until(lambda: _answered(after, "alice"), timeout=10, what="an answer")
 
 
 async def test_a_paused_crew_is_not_served_and_its_messages_wait_for_its_resume(

@@ -149,6 +149,7 @@ class Pool:
             loaded.worker.rejoin()
         for wakes in (*self._work_wakes, *self._out_wakes):
             await wakes.ensure_groups()
+        await self._mark_every_crew()
         parts = [self._sweeping(stop), self._beat(stop)]
         if self.serve_work:
             parts += [self._dispatch(stop)]
@@ -175,6 +176,16 @@ class Pool:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._farewell()
+
+    async def _mark_every_crew(self) -> None:
+        """Mark every crew busy, for the sweep to look at each once (it lets the idle go).
+
+        This loop starts with the process, and again after Redis failed under it. A busy
+        mark can be lost with a master killed before its replica copied it, or with the
+        last second of a server's AOF, while the crew's entry, its run cut short, stays
+        pending: the sweep looks at busy crews only, and would never see it.
+        """
+        await self.waker.mark_all([crew.name for crew in await self.runtimes.registry.crews()])
 
     async def _listen(self, wakes: Wakes, queue: _Queue, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -70,6 +70,12 @@ class Waker:
         """Note that ``crew`` has work coming: the sweep keeps looking at it until done."""
         await self.redis.zadd(self.keys.busy, {crew: time.time()})
 
+    async def mark_all(self, crews: Sequence[str]) -> None:
+        """``mark`` for many crews, a thousand a command."""
+        now = time.time()
+        for start in range(0, len(crews), 1000):
+            await self.redis.zadd(self.keys.busy, dict.fromkeys(crews[start : start + 1000], now))
+
     async def wake(self, crew: str, what: str = WORK) -> None:
         """Tell the pool that ``crew`` has new ``what`` (``WORK`` or ``OUT``)."""
         stream = self.keys.wake(what, shard_of(crew, self.shards))

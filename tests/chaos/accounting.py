@@ -19,8 +19,10 @@ from pydantic import BaseModel, Field
 from equipage.agent import thread_id
 from equipage.config import CompanyConfig
 from equipage.crew import build_crew
+from equipage.entries import text
 from equipage.envelope import Envelope
-from equipage.keys import CONSUMER_GROUP, Keys
+from equipage.farm.sweep import Sweep
+from equipage.keys import CONSUMER_GROUP, FarmKeys, Keys, thread_key
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import INTERRUPTED, Message
 from equipage.runtime import ThreadRunner
@@ -120,9 +122,9 @@ async def account(
     async for _, envelope in entries(redis, keys.dead):
         if envelope is not None:
             dead.add(token_of(envelope.text))
-    waiting: set[str] = set()
+    waiting: dict[str, str] = {}
     for role in config.roles:
-        waiting |= await _unsettled(redis, keys.inbox(role))
+        waiting |= await _unsettled(redis, keys, keys.inbox(role))
     for item in sent:
         count = replies[item.token]
         if count == 1:
@@ -135,7 +137,7 @@ async def account(
             tally.note("dead_letters", item.token)
         elif item.token in waiting:
             tally.pending += 1
-            tally.note("pending", item.token)
+            tally.note("pending", f"{item.token} ({waiting[item.token]})")
         elif in_window is not None and in_window(item):
             tally.lost_in_window += 1
             tally.note("lost_in_window", f"{item.token} ({item.crew or item.thread})")
@@ -149,19 +151,52 @@ async def account(
     return tally
 
 
-async def _unsettled(redis: aioredis.Redis, stream: str) -> set[str]:
+async def _unsettled(redis: aioredis.Redis, keys: Keys, stream: str) -> dict[str, str]:
     """Tokens of ``stream``'s entries that are pending or not yet read (a founder's
-    message, a brief or a result: the token's answer is still on its way)."""
+    message, a brief or a result: the token's answer is still on its way), each with what
+    holds it: its reader and idle time, its thread's lease and order, the crew's run slots."""
     pending: Any = await redis.xpending_range(stream, CONSUMER_GROUP, "-", "+", 1_000_000)
-    ids = {p["message_id"].decode() for p in pending}
+    by_id = {p["message_id"].decode(): p for p in pending}
     groups: Any = await redis.xinfo_groups(stream)
     group = next(g for g in groups if g["name"].decode() == CONSUMER_GROUP)
     last = _id(group["last-delivered-id"].decode())
-    out: set[str] = set()
+    out: dict[str, str] = {}
     async for entry_id, envelope in entries(redis, stream):
-        if envelope is not None and (entry_id in ids or _id(entry_id) > last):
-            out.add(token_of(envelope.text))
+        if envelope is not None and (entry_id in by_id or _id(entry_id) > last):
+            out[token_of(envelope.text)] = await _why_waiting(
+                redis, keys, envelope, entry_id, by_id.get(entry_id)
+            )
     return out
+
+
+async def _why_waiting(
+    redis: aioredis.Redis, keys: Keys, envelope: Envelope, entry_id: str, pending: Any
+) -> str:
+    thread = thread_key(envelope.to, envelope.thread)
+    lease = await redis.get(keys.lock(thread))
+    ttl = await redis.pttl(keys.lock(thread))
+    head = await redis.lindex(keys.order(thread), 0)
+    now_s, now_us = await redis.time()
+    now_ms = now_s * 1000 + now_us // 1000
+    held: Any = await redis.zrange(keys.runs, 0, -1, withscores=True)
+    slots = [f"{text(m)} lapses in {int(score) - now_ms} ms" for m, score in held]
+    read = (
+        f"pending on {pending['consumer'].decode()}, idle {pending['time_since_delivered']} ms,"
+        f" delivered {pending['times_delivered']}x"
+        if pending
+        else "unread"
+    )
+    looked = await Sweep(redis, keys.namespace).look(keys.company)
+    groups: Any = await redis.xinfo_groups(keys.inbox(envelope.to))
+    busy = await redis.zscore(FarmKeys(keys.namespace).busy, keys.company)
+    listed: Any = await redis.smembers(keys.streams)
+    return (
+        f"busy mark {busy}; the sweep would find {looked}; groups {groups};"
+        f" streams listed {sorted(text(x) for x in listed)}; "
+        f"entry {entry_id} {read}; lease {lease!r} ttl {ttl} ms; order head {head!r};"
+        f" run slots {slots}; wanted {await redis.exists(keys.runs_wanted)};"
+        f" paused {await redis.exists(keys.paused)}"
+    )
 
 
 async def _histories(
