@@ -195,11 +195,7 @@ async def test_a_crew_s_quota_of_runs_holds_across_the_pool_s_processes(
         await one.new("flood", runs=2)
         for n in range(16):
             await one.send("flood", f"task {n}")
-
-        async def all_answered() -> bool:
-            return len(await one.replies("flood")) >= 16
-
-        await wait_until(all_answered, timeout=30, what="the backlog answered")
+        await wait_until(lambda: _answered(one, "flood", 16), timeout=30, what="the backlog")
         assert one.model.most == 2
 
 
@@ -222,11 +218,7 @@ async def test_a_process_that_found_the_quota_taken_has_the_crew_served_when_a_r
                 return one.model.calls == min(n + 1, 2)
 
             await wait_until(started, timeout=10, what=f"message {n} taken up")
-
-        async def all_three() -> bool:
-            return len(await one.replies("duo")) >= 3
-
-        await wait_until(all_three, timeout=10, what="the third answered")
+        await wait_until(lambda: _answered(one, "duo", 3), timeout=10, what="the third answered")
         assert one.model.most == 2
 
 
@@ -270,8 +262,8 @@ async def test_a_paused_crew_is_not_served_and_its_messages_wait_for_its_resume(
         await wait_until(lambda: _answered(farm, "alice"), timeout=10)
 
 
-async def _answered(farm: Served, crew: str) -> bool:
-    return bool(await farm.replies(crew))
+async def _answered(farm: Served, crew: str, count: int = 1) -> bool:
+    return len(await farm.replies(crew)) >= count
 
 
 async def _running(farm: Served, crew: str, count: int) -> bool:

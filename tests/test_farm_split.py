@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,8 @@ from equipage.app.farming import open_farm_service, serve_farm
 from equipage.config import Settings
 from equipage.farm import Farm
 from equipage.keys import CONSUMER_GROUP, Keys
-from equipage.testing import wait_until
 from equipage.testing.fake_telegram import FakeTelegram
+from tests.test_farm_e2e import Person, cli
 
 TOKEN = "123456:TEST-split"
 ADMIN, ALICE, BOB = 2000, 2001, 2002
@@ -30,56 +29,6 @@ def _env(**more: str) -> dict[str, str]:
     # Nothing of the test runner's own platform settings reaches the processes.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_"))}
     return {**env, **more}
-
-
-async def _cli(root: Path, env: dict[str, str], *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "equipage.cli",
-        *args,
-        cwd=root,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
-    return output.decode()
-
-
-class _Person:
-    updates = 0
-
-    def __init__(self, fake: FakeTelegram, user: int) -> None:
-        self.fake, self.user = fake, user
-
-    def says(self, text: str) -> None:
-        _Person.updates += 1
-        n = _Person.updates
-        who = {"id": self.user, "is_bot": False, "first_name": f"u{self.user}"}
-        chat = {"id": self.user, "type": "private", "first_name": f"u{self.user}"}
-        message = {"message_id": n, "from": who, "chat": chat, "date": int(time.time())}
-        self.fake.push_update({"update_id": n, "message": {**message, "text": text}})
-
-    def texts(self) -> list[str]:
-        return [str(m["text"]) for m in self.fake.messages(self.user)]
-
-    async def hears(self, *words: str, after: int = 0) -> str:
-        async def heard() -> bool:
-            return any(all(w in t for w in words) for t in self.texts()[after:])
-
-        await wait_until(heard, timeout=60, what=f"{self.user} hears {words}")
-        return next(t for t in self.texts()[after:] if all(w in t for w in words))
-
-    async def asks(self, text: str) -> None:
-        seen = len(self.texts())
-        self.says(text)
-
-        async def answered() -> bool:
-            return len(self.texts()) > seen
-
-        await wait_until(answered, timeout=60, what=f"an answer to {self.user}")
 
 
 async def _readers(farm: Farm, crew: str) -> set[str]:
@@ -101,13 +50,17 @@ async def test_a_farm_split_in_a_gateway_process_and_a_tokenless_worker_process(
     root.mkdir()
     async with FakeTelegram(TOKEN) as fake:
         bots = _env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url)
-        await _cli(root, bots, "farm", "init", ".", "--admin", f"telegram:{ADMIN}")
+        await cli(root, bots, "farm", "init", ".", "--admin", f"telegram:{ADMIN}")
         (root / "farm.yaml").write_text(
             "channels:\n  telegram:\n    mode: polling\npool:\n  sweep_every: 0.5\n"
         )
-        await _cli(root, bots, "crew", "new", "alice", "--owner", f"telegram:{ALICE}")
+        await cli(root, bots, "crew", "new", "alice", "--owner", f"telegram:{ALICE}")
         settings = Settings(channel_env=Settings.from_env(bots).channel_env)
-        admin, alice, bob = _Person(fake, ADMIN), _Person(fake, ALICE), _Person(fake, BOB)
+        admin, alice, bob = (
+            Person(fake, ADMIN, "Admin"),
+            Person(fake, ALICE, "Alice"),
+            Person(fake, BOB, "Bob"),
+        )
         async with open_farm_service(root, settings, force_offline=True, workers=False) as service:
             assert service.adapters.keys() == {"telegram"}
             stop = asyncio.Event()
