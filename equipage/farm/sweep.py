@@ -94,8 +94,13 @@ class Found:
     pending: int = 0
 
     @property
+    def todo(self) -> bool:
+        """Something to read or to take back: the pool should serve the crew."""
+        return self.work or self.work_stalled or self.out or self.out_stalled
+
+    @property
     def idle(self) -> bool:
-        return not (self.work or self.work_stalled or self.out or self.out_stalled or self.pending)
+        return not (self.todo or self.pending)
 
 
 class Sweep:
@@ -123,7 +128,8 @@ class Sweep:
         reply: Any = await self.redis.zrange(self.farm.busy, 0, -1, withscores=True)
         return [(_text(name), float(score)) for name, score in reply]
 
-    async def look(self, crew: str) -> Found:
+    async def look(self, crew: str, *, fresh: bool = False) -> Found:
+        """What ``crew``'s streams hold; ``fresh`` reads the list of its streams again."""
         keys = Keys(crew, self.namespace)
         args: list[str | int] = [
             CONSUMER_GROUP,
@@ -131,19 +137,20 @@ class Sweep:
             keys.outbox,
             int(self.visibility_timeout * 1000),
         ]
-        streams = await self._streams_of(keys)
+        streams = await self._streams_of(keys, fresh=fresh)
         if not streams:
             return Found(crew)
         reply: Any = await self._look(keys=streams, args=args)
         work, work_stalled, out, out_stalled, pending = (int(x) for x in reply)
         return Found(crew, bool(work), bool(work_stalled), bool(out), bool(out_stalled), pending)
 
-    async def _streams_of(self, keys: Keys) -> list[str]:
-        """The crew's streams, read again a minute after they were last read: a crew's
-        streams change when it is first served or gains a workflow, rarely after."""
+    async def _streams_of(self, keys: Keys, *, fresh: bool) -> list[str]:
+        """The crew's streams, read again a minute after they were last read (a crew's
+        streams change when it is first served or gains a workflow, rarely after), or now
+        if ``fresh``."""
         now = time.monotonic()
         known = self._known.get(keys.company)
-        if known is None or now - known[0] > 60.0:
+        if fresh or known is None or now - known[0] > 60.0:
             members: Any = await self.redis.smembers(keys.streams)
             known = (now, sorted(_text(m) for m in members))
             if known[1]:  # none yet: its first writer is listing them now
@@ -163,9 +170,17 @@ class Sweep:
             except ValueError:  # not a crew id: nothing of it can be served
                 await self.redis.zrem(self.farm.busy, crew)
                 continue
-            if found.work or found.work_stalled or found.out or found.out_stalled:
+            if found.todo:
                 todo.append(found)
             elif found.idle and marked < now - self.grace:
+                # Looked at once more, with its streams listed now, before it goes: the list
+                # kept may be older than a stream that has work (a gateway listed the first
+                # inbox, then a pool loaded the crew and a role delegated to another).
+                found = await self.look(crew, fresh=True)
+                if found.todo:
+                    todo.append(found)
+                if not found.idle:
+                    continue
                 await self._leave(keys=[self.farm.busy], args=[crew, repr(marked)])
                 self._known.pop(crew, None)
         return todo

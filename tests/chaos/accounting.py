@@ -124,7 +124,7 @@ async def account(
             dead.add(token_of(envelope.text))
     waiting: dict[str, str] = {}
     for role in config.roles:
-        waiting |= await _unsettled(redis, keys, keys.inbox(role))
+        waiting |= await unsettled(redis, keys, keys.inbox(role))
     for item in sent:
         count = replies[item.token]
         if count == 1:
@@ -151,7 +151,7 @@ async def account(
     return tally
 
 
-async def _unsettled(redis: aioredis.Redis, keys: Keys, stream: str) -> dict[str, str]:
+async def unsettled(redis: aioredis.Redis, keys: Keys, stream: str) -> dict[str, str]:
     """Tokens of ``stream``'s entries that are pending or not yet read (a founder's
     message, a brief or a result: the token's answer is still on its way), each with what
     holds it: its reader and idle time, its thread's lease and order, the crew's run slots."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,8 @@ async def _serve(plan: FarmPlan) -> None:
     runtimes.signal = pool
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    # A stalled run asks each process what it holds (``faults``): written to its log.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _tell, pool, runtimes)
     # Supervised as serve_farm supervises it: the pool's loop raises when Redis goes away.
     supervisor = Supervisor(stop, recover_within=plan.recover_within, cap=1.0)
     try:
@@ -83,6 +86,47 @@ async def _serve(plan: FarmPlan) -> None:
         with contextlib.suppress(Exception):
             await runtimes.aclose()
             await redis.aclose()
+
+
+_TOLD: set[asyncio.Future[None]] = set()  # kept until done: a task only weakly held may go
+
+
+def _tell(pool: Pool, runtimes: Runtimes) -> None:
+    """Log what this process holds: its runs, each crew's count, what waits, and where
+    every task of the process is now (a run stuck on a dead connection shows there)."""
+    crews = {c.name: c.running for c in runtimes.loaded()}
+    logging.warning(
+        "state: %d runs, running by crew %s, capped %s, queued %s",
+        len(pool._tasks),  # a test looks inside
+        crews,
+        sorted(pool._capped),
+        list(pool._work.order),
+    )
+    _TOLD.add(asyncio.ensure_future(_tell_crews(pool, runtimes)))
+    for task in asyncio.all_tasks():
+        frames = task.get_stack(limit=8)
+        where = " < ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames))
+        logging.warning("task %s: %s", task.get_name(), where)
+
+
+async def _tell_crews(pool: Pool, runtimes: Runtimes) -> None:
+    """What the pool's own sweep finds of each busy crew, and how it holds it loaded."""
+    try:
+        for crew, marked in await pool.sweep.busy():
+            kept = await pool.sweep.look(crew)
+            fresh = await pool.sweep.look(crew, fresh=True)
+            loaded = runtimes.peek(crew)
+            held = (
+                f"served {loaded.served} stale {loaded.stale} running {loaded.running}"
+                f" streams {loaded.worker.streams}"
+                if loaded is not None
+                else "not loaded"
+            )
+            logging.warning(
+                "crew %s marked %s: sweep finds %s, fresh %s; %s", crew, marked, kept, fresh, held
+            )
+    except Exception:
+        logging.exception("telling the crews")
 
 
 def run(plan: FarmPlan) -> None:

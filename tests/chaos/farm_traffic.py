@@ -24,6 +24,7 @@ from equipage.farm.wake import POOL_GROUP, WORK
 from equipage.keys import FarmKeys, Keys
 from equipage.testing import wait_until
 from tests.chaos.traffic import Publisher, Watch, idle
+from tests.chaos.worker_proc import ROLES
 
 __all__ = ["TEMPLATE", "FarmPublisher", "FarmWatch", "crew_names", "make_crews", "pool_ready"]
 
@@ -84,6 +85,19 @@ class FarmWatch(Watch):
             if not await idle(self.redis, keys):
                 return False
         return True
+
+    async def explain(self, most: int = 3) -> list[str]:
+        # Imported here: the accounting builds crews, which the traffic does not need.
+        from tests.chaos.accounting import unsettled
+
+        waiting = self.acked.keys() - self.settled
+        told: list[str] = []
+        with contextlib.suppress(RedisError, OSError):
+            for keys in self.crews:
+                for role in ROLES:
+                    held = await unsettled(self.redis, keys, keys.inbox(role))
+                    told += [f"{token}: {why}" for token, why in held.items() if token in waiting]
+        return told[:most]
 
     async def silent(self, pids: list[int], stall: float) -> list[str]:
         """Pool processes that have not read their wake-ups for over ``stall`` s: a pool

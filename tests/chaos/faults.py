@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -128,6 +129,10 @@ async def watch_fleet(
                 f"no envelope settled for {settings.stall:.0f}s with {watch.open} open "
                 f"at {len(watch.settled)}/{settings.envelopes} (workers {fleet.pids()})"
             )
+            report.dead_loop_details += await watch.explain()
+            for pid in fleet.running():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGUSR1)  # a farm process logs what it holds
             watch.last_progress = now
         await asyncio.sleep(0.05)
 

