@@ -59,7 +59,7 @@ HELP = EN.help
 # French founders may type the verb in French; the commands themselves stay the same.
 _ALIASES = {"/approuver": "/approve", "/refuser": "/reject"}
 _OWNER_ONLY = frozenset({"/approve", "/reject", "/show", "/stop", "/resume", "/pair"})
-_OWN = _OWNER_ONLY | {"/help", "/status", "/budget", *_ALIASES}
+_OWN = _OWNER_ONLY | {"/help", "/status", "/budget", "/web", *_ALIASES}
 
 
 class Gateway:
@@ -170,6 +170,8 @@ class Gateway:
             return [self._say(incoming, await self._status(member, say))]
         if command == "/budget":
             return [self._say(incoming, await self._budget(say))]
+        if command == "/web":
+            return [self._say(incoming, await self._web(member, say))]
         if command in ("/stop", "/resume"):
             return [self._say(incoming, await self._pause(command == "/stop", say))]
         if command == "/pair":
@@ -267,6 +269,15 @@ class Gateway:
             for role, limit in spend.daily_limits.items()
         ]
         return "\n".join([month, *days])
+
+    async def _web(self, member: Member, say: Wording) -> str:
+        """A one-time link to the web console, for this member alone (``equipage.web``)."""
+        from equipage.web.login import address, login_link
+
+        link = await login_link(self.bus.redis, self.bus.keys, member.id)
+        if link is None:
+            return say.web_off
+        return say.web_link.format(address=await address(self.bus.redis, self.bus.keys), link=link)
 
     async def _answer(
         self, incoming: Incoming, member: Member, approved: bool, rest: str, shown: str | None

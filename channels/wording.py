@@ -57,6 +57,8 @@ class Wording:
     budget_buttons: tuple[str, str]  # resume, stop
     marks: tuple[str, str]  # {by}: approved, rejected
     budget_marks: tuple[str, str]  # {by}: resumed, stopped
+    web_link: str  # {address} {link}: /web, a one-time login link to the web console
+    web_off: str  # /web when no process serves the console
 
     def labels(self, topic: str) -> tuple[str, str]:
         """The two buttons of a question on ``topic``: yes, then no."""
@@ -86,6 +88,7 @@ EN = Wording(
         "/show ID - the whole of what a question asks you to approve\n"
         "/status - what the crew is doing\n"
         "/budget - what it spent, against the limits\n"
+        "/web - a one-time link to the web console\n"
         "/stop - pause the crew (nothing new is handled); /resume - go on\n"
         "/pair CODE [member] - let someone who asked to join reach the crew (owner)\n"
         "/suggest [focus] - during a live call: a suggestion now (focus: prix, pricing...)\n"
@@ -135,6 +138,11 @@ EN = Wording(
     budget_buttons=("Resume", "Stop"),
     marks=("✓ Approved by {by}", "✗ Rejected by {by}"),
     budget_marks=("✓ Resumed by {by}", "✗ Stopped by {by}"),
+    web_link=(
+        "The web console is at {address}. Your login link, for you alone, works once "
+        "within 15 minutes:\n{link}"
+    ),
+    web_off="No web console is served for this crew now; it starts with 'equipage up'.",
 )
 
 FR = Wording(
@@ -145,6 +153,7 @@ FR = Wording(
         "/show ID - tout ce qu'une question vous demande d'approuver\n"
         "/status - ce que fait l'équipage\n"
         "/budget - ce qu'il a dépensé, au regard des plafonds\n"
+        "/web - un lien à usage unique vers la console web\n"
         "/stop - mettre l'équipage en pause (rien de nouveau n'est traité) ; "
         "/resume - reprendre\n"
         "/pair CODE [membre] - laisser entrer quelqu'un qui a demandé à rejoindre "
@@ -203,6 +212,13 @@ FR = Wording(
     budget_buttons=("Reprendre", "Arrêter"),
     marks=("✓ Approuvé par {by}", "✗ Refusé par {by}"),
     budget_marks=("✓ Repris par {by}", "✗ Arrêté par {by}"),
+    web_link=(
+        "La console web est à l'adresse {address}. Votre lien de connexion, pour vous seul, "
+        "sert une fois dans les 15 minutes :\n{link}"
+    ),
+    web_off=(
+        "Aucune console web n'est servie pour cet équipage ; elle démarre avec « equipage up »."
+    ),
 )
 
 _TABLES = {"en": EN, "fr": FR}

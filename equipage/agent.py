@@ -18,6 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict
 
+from equipage import tracing
 from equipage.approval_text import call_text
 from equipage.approvals import Answers, Asked
 from equipage.audit import Audit, AuditEntry
@@ -240,7 +241,9 @@ class _Nodes:
                     continue
             ask = asks[call.id]
             reply = answers.get(ask.id) if ask is not None else None
-            outcome = await spec.toolbox.run(call, here, reply)
+            with tracing.execute_tool(call) as traced:
+                outcome = await spec.toolbox.run(call, here, reply)
+                traced.result(outcome.text)
             result = Message.tool(call, outcome.text)
             results.append(result.model_copy(update={"untrusted": outcome.untrusted}))
             emitted.extend(outcome.envelopes)

@@ -159,6 +159,11 @@ class Settings:
     health_port: int | None = None
     #: EQUIPAGE_LOG_FORMAT: ``json`` for one JSON object a line (``equipage.logs``).
     log_format: Literal["text", "json"] = "text"
+    #: Where spans go with OTLP over HTTP: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
+    #: OTEL_EXPORTER_OTLP_ENDPOINT's /v1/traces; unset: none are (``equipage.tracing``).
+    traces_endpoint: str | None = None
+    #: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true: spans record what is said.
+    trace_content: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -188,6 +193,10 @@ class Settings:
             channel_env={name: value for name in _channel_env_names(env) if (value := get(name))},
             health_port=_port(get("EQUIPAGE_HEALTH_PORT"), "EQUIPAGE_HEALTH_PORT"),
             log_format=_log_format(get("EQUIPAGE_LOG_FORMAT")),
+            traces_endpoint=get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            or _signal_url(get("OTEL_EXPORTER_OTLP_ENDPOINT"), "traces"),
+            trace_content=(get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT") or "").lower()
+            == "true",
         )
 
     def provider_options(self) -> ProviderOptions:
@@ -216,6 +225,11 @@ def _port(value: str | None, name: str) -> int | None:
     if not value.isdigit() or not 1 <= int(value) <= 65535:
         raise ConfigError(f"{name}={value!r} must be a port number, 1 to 65535", field=name)
     return int(value)
+
+
+def _signal_url(base: str | None, signal: str) -> str | None:
+    """OTLP over HTTP: a signal's URL under the endpoint all signals share."""
+    return f"{base.rstrip('/')}/v1/{signal}" if base else None
 
 
 def _log_format(value: str | None) -> Literal["text", "json"]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,11 @@ from equipage.config import CompanyConfig, Settings, load_config
 from equipage.llm.providers import OFFLINE
 from equipage.worker import Worker
 
-__all__ = ["DEMO_COMPANY", "REQUESTS", "TENDER_REQUESTS", "DemoResult", "run_demo"]
+__all__ = ["DEMO_COMPANY", "REQUESTS", "TENDER_REQUESTS", "DemoResult", "Hold", "run_demo"]
+
+#: Given what the demo saw, the web console's address and a login link for the founder,
+#: once the play is over; the console is served (and the crew runs) until it returns.
+Hold = Callable[["DemoResult", str, str], Awaitable[None]]
 
 DEMO_COMPANY = """\
 company:
@@ -125,11 +129,14 @@ async def run_demo(
     model: str = OFFLINE,
     settings: Settings | None = None,
     timeout: float = 60.0,
+    hold: Hold | None = None,
 ) -> DemoResult:
     """Play the conversation; ``show(who, message)`` prints each line as it happens.
 
     Every role runs on ``model``; ``settings`` brings the keys and endpoints (its Redis
-    and data folder are replaced: the demo always starts from nothing).
+    and data folder are replaced: the demo always starts from nothing). With ``hold``,
+    the crew's web console is served once the play is over, until ``hold`` returns: the
+    demo's folder, and so the console, goes when the demo ends.
     """
     with tempfile.TemporaryDirectory(prefix="equipage-demo-") as tmp:
         folder = Path(tmp)
@@ -143,7 +150,38 @@ async def run_demo(
             requests = (REQUESTS[lang], TENDER_REQUESTS[lang])
             result = await _play(session, show, requests, timeout)
             result.notes = session.notes
+            if hold is not None:
+                await _console(session, show, result, hold)
             return result
+
+
+async def _console(
+    session: Session, show: Callable[[str, Outgoing], None], result: DemoResult, hold: Hold
+) -> None:
+    """Serve the console, with the crew still at work, until ``hold`` returns."""
+    from equipage.web.context import Console
+    from equipage.web.login import login_link
+    from equipage.web.serve import console_server
+
+    gateway = make_gateway(session, {"console": _Recorder(show)})
+    stop = asyncio.Event()
+    worker = Worker(session.bus, session.crew.handlers, name="demo-worker", concurrency=4)
+    tasks = [
+        asyncio.create_task(worker.run(stop)),
+        asyncio.create_task(gateway.deliver("demo-gateway", stop, block_ms=100)),
+    ]
+    console = Console(session.redis, session.keys, session.config, session.settings.home)
+    web = session.config.channels.web.console
+    try:
+        async with console_server(
+            console, host=web.host, port=web.port, answer=gateway.receive
+        ) as served:
+            link = await login_link(session.redis, session.keys, session.config.owner.id)
+            await hold(result, served.url, link or "")
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await gateway.aclose()
 
 
 def _on_model(config: CompanyConfig, model: str) -> CompanyConfig:

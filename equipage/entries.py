@@ -29,6 +29,7 @@ from redis.typing import EncodableT, FieldT
 from equipage.envelope import Envelope
 from equipage.events import Event, EventType
 from equipage.keys import Keys, thread_key
+from equipage.tracing import stamp
 
 __all__ = [
     "GRANTED",
@@ -165,7 +166,9 @@ class Emitting:
                 lock = self.keys.lock(thread_key(envelope.to, envelope.thread))
                 all_keys += [stream, order, lock, self.keys.done(envelope.id)]
             published = event_of(EventType.PUBLISHED, envelope).encode()
-            all_args += [envelope.encode(), published, int(order is not None), envelope.id]
+            # Sent inside a span (a worker's run), it carries the trace on to its reader.
+            sent = stamp(envelope).encode()
+            all_args += [sent, published, int(order is not None), envelope.id]
         all_args += [len(keys), len(args)]
         try:
             # EVALSHA itself rather than through the Script object, whose per-call checks

@@ -93,6 +93,10 @@ class Attachment(_Model):
     ref: str
     text: str | None = None  # extracted text, capped (equipage.documents)
     error: str | None = None  # why the file was not read, said to the founder too
+    #: A voice note recorded in the app by its sender ("voice"), or a sound or video file
+    #: ("audio"): the gateway transcribes it (``channels.hearing``) instead of reading it.
+    #: Known only where it is received: never written on the bus.
+    spoken: Literal["voice", "audio"] | None = Field(None, exclude=True)
 
 
 class Forwarded(_Model):
@@ -152,6 +156,9 @@ class Envelope(_Model):
     attachments: tuple[Attachment, ...] = ()
     forwarded: tuple[Forwarded, ...] = ()  # not the sender's words (absent from older envelopes)
     created_at: float = Field(default_factory=time.time)
+    #: W3C trace context of the span that sent it (``equipage.tracing``), if one was current.
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @property
     def for_human(self) -> bool:
@@ -160,7 +167,10 @@ class Envelope(_Model):
 
     def encode(self) -> bytes:
         """Wire form: compact JSON."""
-        return self.model_dump_json(exclude_defaults=False).encode()
+        # Untraced, the trace fields are left out: the entries stay as workers that predate
+        # them can read (they refuse fields they do not know).
+        untraced = {"traceparent", "tracestate"} if self.traceparent is None else None
+        return self.model_dump_json(exclude=untraced).encode()
 
     @classmethod
     def decode(cls, raw: bytes | str) -> Envelope:

@@ -120,8 +120,12 @@ class LocalServer:
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(128)
+        try:
+            sock.bind((self.host, self.port))
+            sock.listen(128)
+        except OSError:
+            sock.close()  # the caller may try another port: leak nothing
+            raise
         self.port = int(sock.getsockname()[1])
         config = uvicorn.Config(
             self.app,

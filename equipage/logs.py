@@ -117,8 +117,8 @@ def _rfc3339(created: float) -> str:
 
 def _span_ids() -> dict[str, str]:
     """The current OpenTelemetry span's trace and span ids (W3C hex), if a span is current."""
-    # Nothing imported OpenTelemetry: no span can be current, and it is not imported here
-    # (not ours to require yet; it comes with the anthropic and mcp extras).
+    # Nothing imported OpenTelemetry (``equipage.tracing`` does): no span can be current,
+    # and a process that only logs is spared importing it.
     if "opentelemetry.trace" not in sys.modules:
         return {}
     from opentelemetry.trace import get_current_span

@@ -15,7 +15,9 @@ from typing import Literal
 
 from langgraph.types import interrupt
 
+from equipage import tracing
 from equipage.budget import Budget, Refusal, sample_of, worst_case_tokens
+from equipage.costbook import record_call
 from equipage.envelope import Answer, Question
 from equipage.llm.base import ChatModel
 from equipage.llm.messages import Completion, Message, ToolSpec
@@ -39,6 +41,9 @@ class Metered:
     ``equipage/budget.py`` for the bounded overrun this allows). ``"worst"``: the call's
     worst case, which never overruns; for a caller that cannot pause on a budget
     question, and whose calls are not the role's own turns to learn from.
+
+    ``workflow`` names the workflow a call writes for ("" for the role's own turns): the
+    cost book (``equipage.costbook``) counts each call by role, model and workflow.
     """
 
     model: ChatModel
@@ -46,6 +51,7 @@ class Metered:
     role: str
     max_tokens: int = 4096
     hold: Literal["usual", "worst"] = "usual"
+    workflow: str = ""
 
     async def complete(
         self,
@@ -62,8 +68,9 @@ class Metered:
         """
         budget = self.budget
         if budget is None or price_of(self.model.name) is None:
-            free = await self.model.complete(prompt, tools)
+            free = await tracing.chat(self.model, prompt, tools)
             model_called(self.model.name, self.role, free.usage)
+            await self._book(free)
             return free
         need = worst_case_tokens(prompt, tools)
         if self.hold == "usual":
@@ -77,7 +84,7 @@ class Metered:
         if isinstance(verdict, Refusal):
             return verdict
         try:
-            done = await self.model.complete(prompt, tools)
+            done = await tracing.chat(self.model, prompt, tools)
         except BaseException:
             # A failed call bills nothing; its hold must not linger until it expires.
             await budget.settle(verdict, self.role, 0.0, thread)
@@ -85,7 +92,21 @@ class Metered:
         sample = sample_of(self.model.name, need, done.usage) if self.hold == "usual" else None
         await budget.settle(verdict, self.role, done.usage.cost, thread, sample)
         model_called(self.model.name, self.role, done.usage)
+        await self._book(done)
         return done
+
+    async def _book(self, done: Completion) -> None:
+        """Count the call in the cost book; without a budget there is no Redis to count in."""
+        if self.budget is None:
+            return
+        await record_call(
+            self.budget.redis,
+            self.budget.keys,
+            role=self.role,
+            model=self.model.name,
+            workflow=self.workflow,
+            usage=done.usage,
+        )
 
 
 def ask_to_raise(role: str, *, envelope: str, key: str) -> Reserve:

@@ -21,7 +21,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from equipage import fence, metrics
+from equipage import fence, metrics, tracing
 from equipage.bus import Bus, Delivery, Turn
 from equipage.entries import TAKEN_FOR
 from equipage.envelope import Envelope
@@ -312,7 +312,10 @@ class Worker:
         assert delivery.envelope is not None
         # What is logged during the run (the handler's lines, the bus's) says what it is about.
         envelope = delivery.envelope.id
-        with logging_context(crew=self.bus.keys.company, role=role, envelope=envelope):
+        with (
+            logging_context(crew=self.bus.keys.company, role=role, envelope=envelope),
+            tracing.handling(role, delivery.envelope),
+        ):
             return await self._run(delivery, role, turn, attempt)
 
     async def _run(self, delivery: Delivery, role: str, turn: Turn, attempt: int) -> bool:
@@ -343,6 +346,7 @@ class Worker:
             else:
                 log.exception("handler for %s failed on %s", role, delivery.key)
             metrics.envelope_failed(role)
+            tracing.failed(err)
             # Only our own errors are written for people; others may quote internals.
             shown = str(err) if isinstance(err, EquipageError) else ""
             error = f"{type(err).__name__}: {err}"

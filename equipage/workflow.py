@@ -158,7 +158,9 @@ class WorkflowContext:
             Message.system(instructions),
             Message.user(f"<material>\n{material}\n</material>"),
         ]
-        metered = Metered(self.model, self.budget, self.role, self.max_tokens, hold="worst")
+        metered = Metered(
+            self.model, self.budget, self.role, self.max_tokens, hold="worst", workflow=self.name
+        )
         completion = await metered.complete(messages, [], thread=f"workflow.{self.name}")
         if isinstance(completion, Refusal):
             # A workflow does not stop on a budget: it says so and uses its template.

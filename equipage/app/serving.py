@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 from equipage.app.session import Session, make_gateway
 from equipage.channelsetup import platform_channels
-from equipage.chat import Incoming
+from equipage.chat import Incoming, Outgoing
 from equipage.health import crew_watch, web_loops
 from equipage.registry import channel_factory
 from equipage.supervise import Loop, Supervisor
@@ -26,6 +27,7 @@ async def serve(
     gateway: bool = True,
     console_input: bool = False,
     console_user: str | None = None,
+    web_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run workers, the gateway, ``channels`` and company.yaml's platforms until ``stop``.
 
@@ -54,6 +56,9 @@ async def serve(
     watch = crew_watch(session.redis, session.keys, list(session.crew.handlers))
     web = session.config.channels.web
     loops += web_loops(routes, web, session.settings.health_port, watch)
+    if gateway:
+        # The web console faces people, as the gateway does: its answers go through it.
+        loops.append(("web", partial(_web_console, session, gate.receive, web_ready)))
     if workers:
         for worker in worker_pools(session, name):
             loops.append(("workers" + worker.name.removeprefix(name), worker.run))
@@ -108,6 +113,19 @@ def worker_pools(session: Session, name: str) -> list[Worker]:
     if long:
         pools.append(Worker(session.bus, long, name=f"{name}-long", concurrency=runtime.long_runs))
     return pools
+
+
+async def _web_console(
+    session: Session,
+    answer: Callable[[Incoming], Awaitable[list[Outgoing]]],
+    ready: Callable[[str], None] | None,
+    stop: asyncio.Event,
+) -> None:
+    from equipage.web.context import Console  # Starlette, Jinja2: when serving
+    from equipage.web.serve import serve_console
+
+    console = Console(session.redis, session.keys, session.config, session.settings.home)
+    await serve_console(console, session.config.channels.web.console, answer, ready, stop)
 
 
 async def _console_loop(gateway: Any, channel: Any, user: str, stop: asyncio.Event) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from equipage import __version__, logs
+from equipage import __version__, logs, tracing
 from equipage.cli import (
     approvals,
     audit,
@@ -24,6 +24,7 @@ from equipage.cli import (
     live,
     pair,
     status,
+    web,
     workflow,
 )
 from equipage.cli.common import UNRECOVERABLE_EXIT, fail, out, reported
@@ -50,6 +51,7 @@ app.add_typer(pair.pair_app, name="pair")
 app.add_typer(approvals.approvals_app, name="approvals")
 app.add_typer(workflow.workflow_app, name="workflow")
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(web.web_app, name="web")
 farm.farm_app.command("up")(farmup.farm_up)
 app.add_typer(farm.farm_app, name="farm")
 app.add_typer(farm.crew_app, name="crew")
@@ -79,8 +81,11 @@ def _main(
     ] = None,
 ) -> None:
     with reported():
-        chosen = Settings.from_env().log_format if log_format is None else _format(log_format)
+        settings = Settings.from_env()
+    chosen = settings.log_format if log_format is None else _format(log_format)
     logs.configure(chosen, logging.INFO if verbose else logging.WARNING)
+    # Spans are exported only when an OTLP endpoint is configured (the ``otel`` extra).
+    tracing.setup(settings)
 
 
 def _format(value: str) -> logs.LogFormat:

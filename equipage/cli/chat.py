@@ -66,6 +66,7 @@ async def _up(
                     workers=workers,
                     gateway=gateway,
                     console_input=console,
+                    web_ready=_web_ready,
                 )
             finally:
                 stop.set()
@@ -75,6 +76,10 @@ async def _up(
         await session_cm.__aexit__(None, None, None)
     if lost:
         raise BusError(lost)
+
+
+def _web_ready(url: str) -> None:
+    out.print(f"web console at {url}; 'equipage web login' prints a login link", markup=False)
 
 
 def send(

@@ -27,14 +27,26 @@ from equipage.company.fields import ConfigModel
 from equipage.registry import platforms
 from equipage.yamlpos import FieldIssues, Loc, issues_of
 
-__all__ = ["ChannelsConfig", "WebConfig", "platform_names"]
+__all__ = ["ChannelsConfig", "ConsoleConfig", "WebConfig", "platform_names"]
+
+
+class ConsoleConfig(ConfigModel):
+    """Where ``equipage up`` serves the web console (``equipage.web``)."""
+
+    host: str = Field("127.0.0.1", description="address to listen on; loopback unless you mean it")
+    port: int = Field(8321, ge=0, le=65535, description="port to listen on (0: any free one)")
+    url: str | None = Field(
+        None,
+        description="the address people open when a proxy serves it, e.g. https://crew.example",
+    )
 
 
 class WebConfig(ConfigModel):
-    """Where ``equipage up`` serves the platforms' webhooks."""
+    """Where ``equipage up`` serves the platforms' webhooks, and the web console."""
 
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8080, ge=1, le=65535, description="port to listen on")
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
 
 
 def platform_names() -> tuple[str, ...]:

@@ -172,6 +172,10 @@ class Keys:
         """Hash role -> spend in ``month`` (YYYY-MM, UTC)."""
         return f"{self.prefix}spend:month:{month}"
 
+    def cost_book(self, day: str) -> str:
+        """Hash ``role|model|workflow|measure`` -> cost or tokens of the calls of ``day``."""
+        return f"{self.prefix}spend:book:{day}"
+
     @property
     def spend_threads(self) -> str:
         """Hash agent thread -> its total spend."""

@@ -5,9 +5,10 @@ its cheapest equivalent per target from a dated, sourced price table (``prices.y
 writes a Markdown plan and OpenTofu files, then offers the runbook's steps to the founder
 one at a time. It executes nothing outside: approving a step is a recorded sign-off.
 
-Modules: resource (the normalized model), machines, values, cai, tfjson, inventory
-(reading), prices, location, gcpcost, sizing, mapping, plan (costing), hcl, tf_scaleway,
-tf_hetzner, terraform (generated files), runbook, overview, report, contract, graph.
+Modules: resource (the normalized model), machines, values, carried (what a record holds
+that the mapping does not carry), cai, tfjson, inventory (reading), prices, location,
+gcpcost, sizing, mapping, plan (costing), hcl, tf_scaleway, tf_hetzner, terraform
+(generated files), runbook, overview, carried_text, report, contract, graph.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from workflows.migration.carried import left_over
 from workflows.migration.location import split_location
-from workflows.migration.machines import machine_spec, sql_tier_spec
+from workflows.migration.machines import machine_spec, sized, sql_tier_spec
 from workflows.migration.resource import Kind, NodePool, Resource, Rule
 from workflows.migration.values import Fields, last_segment
 
@@ -35,19 +36,26 @@ def sql_engine(version: str | None) -> tuple[str | None, str | None]:
 
 def _instance(data: Fields, out: dict[str, Any]) -> dict[str, Any]:
     region, zone = split_location(last_segment(data.text("zone")))
-    spec = machine_spec(data.text("machineType"))
-    disks = data.items("disks") or data.items("disk")
+    machine = last_segment(data.text("machineType"))
+    # Local SSDs (SCRATCH) are not persistent disks: listed as not carried, not sized here.
+    disks = [
+        d
+        for d in data.items("disks") or data.items("disk")
+        if (d.text("type") or "").upper() != "SCRATCH"
+    ]
     sizes = [d.num("diskSizeGb") for d in disks]
     known = [s for s in sizes if s is not None]
     if disks and len(known) < len(disks):
         out["notes"].append("disk sizes are not in the export; size them from the Disk assets")
+    nics = data.items("networkInterfaces")
     return {
         "region": region,
         "zone": zone,
-        "machine_type": last_segment(data.text("machineType")),
-        "vcpu": spec.vcpu if spec else None,
-        "memory_gib": spec.memory_gib if spec else None,
+        "machine_type": machine,
+        **sized(machine, data.num("guestCpus"), data.num("memoryMb")),
         "disk_gib": sum(known) if known else None,
+        "status": data.text("status"),
+        "public_ip": any(n.items("accessConfigs") for n in nics) if nics else None,
     }
 
 
@@ -261,6 +269,7 @@ def from_cai(records: list[Any], source: str) -> list[Resource]:
                 parent=_parent(asset_name, kind),
                 unknown=tuple(unknown),
                 notes=tuple(out["notes"]),
+                dropped=left_over(kind, data.data),
                 **fields,
             )
         )

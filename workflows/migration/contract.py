@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from equipage.inputs import OwnerOnly
 from workflows._language import Asked, language_field
+from workflows.migration.carried_text import dropped_count, dropped_lines
 from workflows.migration.inventory import FORMATS, MAX_BYTES
 from workflows.migration.location import Target
 from workflows.migration.plan import MigrationPlan
@@ -15,7 +16,9 @@ from workflows.migration.report import (
     Decision,
     cost_lines,
     inventory_table,
+    read_when,
     runbook_lines,
+    stale_line,
     unmapped_lines,
 )
 from workflows.migration.runbook import Step
@@ -24,6 +27,7 @@ from workflows.migration.words import words
 __all__ = ["MigrationInput", "MigrationOutput"]
 
 _SHOWN = 25  # inventory rows in the chat summary; plan.md has them all
+_DROPPED = 10  # resources whose attributes not carried over are shown in the summary
 
 
 class MigrationInput(BaseModel):
@@ -112,6 +116,8 @@ class MigrationOutput(BaseModel):
         if self.overview_by == "template":
             lines += [w["summary_template"], ""]
         unmapped = unmapped_lines(plan, lang)
+        dropped = dropped_lines(plan, lang)
+        more_dropped = len(dropped) - _DROPPED
         more = len(unmapped) - 20
         lines += [
             w["summary_inventory"].format(
@@ -125,11 +131,19 @@ class MigrationOutput(BaseModel):
             "",
             w["summary_cost"],
             *cost_lines(plan, lang),
-            w["summary_prices"].format(checked=plan.prices_checked),
+            w["summary_prices"].format(checked=read_when(plan.prices_date, lang)),
+            *stale_line(plan, lang),
             "",
             w["summary_unmapped"],
             *(unmapped[:20] or [f"- {w['no_gap']}"]),
             *([w["summary_more"].format(n=more)] if more > 0 else []),
+            "",
+            w["summary_dropped"].format(
+                n=dropped_count(plan),
+                resources=sum(1 for p in plan.planned if p.resource.dropped),
+            ),
+            *dropped[:_DROPPED],
+            *([w["summary_more"].format(n=more_dropped)] if more_dropped > 0 else []),
             "",
             w["summary_runbook"],
             w["sign_off"],

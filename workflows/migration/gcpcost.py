@@ -56,12 +56,28 @@ def _disk_sku(disk_type: str | None) -> str:
     return "disk.pd-balanced"
 
 
+def _priced(family: str, prices: PriceTable) -> bool:
+    """Whether the table has rows for a machine family (n4, c3... may have none)."""
+    return prices.has("gcp", f"compute.{family}") or prices.has("gcp", f"compute.{family}.vcpu")
+
+
 def _vm(resource: Resource, prices: PriceTable) -> Cost:
-    spec = machine_spec(resource.machine_type)
-    if spec is None:
-        return Cost(monthly_eur=None, detail=f"machine type {resource.machine_type} unknown")
-    machine = gcp_machine_monthly(spec, prices)
-    detail = f"{spec.name} €{machine:.2f}"
+    if resource.stopped:
+        # A stopped VM: Google bills its disks, not its machine type.
+        machine, detail = 0.0, f"{resource.status}: machine not billed"
+    else:
+        spec = machine_spec(resource.machine_type)
+        if spec is None and resource.vcpu and resource.memory_gib:
+            # Sized from the record's own fields: priced as an N1 custom machine of that size.
+            spec = machine_spec(f"custom-{resource.vcpu:g}-{resource.memory_gib * 1024:.0f}")
+        if spec is None:
+            return Cost(monthly_eur=None, detail=f"machine type {resource.machine_type} unknown")
+        if not _priced(spec.family, prices):
+            return Cost(monthly_eur=None, detail=f"no {spec.family} row in the price table")
+        machine = gcp_machine_monthly(spec, prices)
+        detail = f"{spec.name} €{machine:.2f}"
+        if resource.sized_from == "fields":
+            detail = f"priced as {detail} (type unknown, size from the record)"
     if resource.disk_gib is None:
         return Cost(monthly_eur=machine, detail=f"{detail}; disk size unknown, not counted")
     sku = _disk_sku(resource.disk_type)
@@ -114,7 +130,7 @@ def _nodes(resource: Resource, prices: PriceTable) -> tuple[float | None, list[s
     parts: list[str] = []
     for pool in resource.pools:
         spec = machine_spec(pool.machine_type)
-        if spec is None or pool.nodes is None:
+        if spec is None or pool.nodes is None or not _priced(spec.family, prices):
             return None, [f"pool {pool.name}: machine type or node count unknown"]
         node = gcp_machine_monthly(spec, prices)
         node += prices.monthly(prices.row("gcp", "disk.pd-balanced"), pool.disk_gib or 0)

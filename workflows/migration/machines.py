@@ -3,8 +3,10 @@
 Predefined types follow fixed ratios per family (n1-standard: 3.75 GiB per vCPU...), so the
 table is built from those ratios and the sizes Google sells. Custom types spell their size in
 their name: ``[family-]custom-<vCPU>-<memory MiB>[-ext]`` (no family means n1), e.g.
-``custom-6-23040`` is 6 vCPU and 22.5 GiB. Shared-core types (e2-micro/small/medium,
-f1-micro, g1-small) count the fraction of a vCPU they are billed for.
+``custom-6-23040`` is 6 vCPU and 22.5 GiB; a family without ratios here
+(``n4-custom-4-16384``) still has its size, though the price table may have no row to price
+it. Shared-core types (e2-micro/small/medium, f1-micro, g1-small) count the fraction of a
+vCPU they are billed for.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["MachineSpec", "machine_spec", "sql_tier_spec"]
+__all__ = ["MachineSpec", "machine_spec", "sized", "sql_tier_spec"]
 
 
 class MachineSpec(BaseModel):
@@ -82,7 +84,10 @@ def _table() -> dict[str, MachineSpec]:
 
 MACHINE_TYPES: dict[str, MachineSpec] = _table()
 
-_CUSTOM = re.compile(r"^(?:(n1|n2|n2d|e2)-)?custom-(\d+)-(\d+)(-ext)?$")
+# Any family's custom type spells its size, so a family this table has no ratios for (n4,
+# c3...) still has a size; e2's shared-core customs name their fraction (e2-custom-small-2048).
+_CUSTOM = re.compile(r"^(?:([a-z][a-z0-9]*)-)?custom-(micro|small|medium|\d+)-(\d+)(-ext)?$")
+_SHARED_FRACTION = {"micro": 0.25, "small": 0.5, "medium": 1.0}
 
 
 def machine_spec(machine_type: str | None) -> MachineSpec | None:
@@ -97,13 +102,31 @@ def machine_spec(machine_type: str | None) -> MachineSpec | None:
     if custom is None:
         return None
     family, vcpu, memory_mib, _ = custom.groups()
+    shared = vcpu in _SHARED_FRACTION
     return MachineSpec(
         name=name,
         family=family or "n1",
-        vcpu=int(vcpu),
+        vcpu=_SHARED_FRACTION[vcpu] if shared else int(vcpu),
         memory_gib=int(memory_mib) / 1024,
         custom=True,
+        shared=shared,
     )
+
+
+def sized(
+    machine_type: str | None, vcpu: float | None, memory_mib: float | None
+) -> dict[str, float | str | None]:
+    """A VM's ``vcpu``, ``memory_gib`` and ``sized_from``: from its type when it is a known
+    or custom one, else from vCPU and memory fields the record gives (``guestCpus`` and
+    ``memoryMb``, as the Compute API's machine type spells them); ``sized_from`` says which,
+    None for a predefined type."""
+    spec = machine_spec(machine_type)
+    if spec is not None:
+        origin = "custom" if spec.custom else None
+        return {"vcpu": spec.vcpu, "memory_gib": spec.memory_gib, "sized_from": origin}
+    if vcpu and memory_mib:
+        return {"vcpu": vcpu, "memory_gib": memory_mib / 1024, "sized_from": "fields"}
+    return {"vcpu": None, "memory_gib": None, "sized_from": None}
 
 
 def sql_tier_spec(tier: str | None) -> MachineSpec | None:

@@ -14,6 +14,7 @@ from workflows.migration.location import Target, nearest
 from workflows.migration.prices import PriceTable
 from workflows.migration.resource import Kind, Resource
 from workflows.migration.sizing import (
+    DEFAULT_DISK_GIB,
     PROVIDER,
     Choice,
     Part,
@@ -24,23 +25,63 @@ from workflows.migration.sizing import (
     total,
     unmapped,
 )
-from workflows.migration.why import Why, why
+from workflows.migration.why import Why, WhyCode, why
 
 __all__ = ["Choice", "Part", "Status", "choose"]
 
 
+def _sizing(resource: Resource) -> list[Why]:
+    """Say where the size came from when the machine type is not a predefined one."""
+    if resource.sized_from is None or resource.vcpu is None or resource.memory_gib is None:
+        return []
+    code: WhyCode = "sized_from_fields" if resource.sized_from == "fields" else "sized_from_name"
+    size = {"vcpu": float(resource.vcpu), "memory": float(resource.memory_gib)}
+    return [why(code, type=resource.machine_type or "", **size)]
+
+
+def _stopped(
+    resource: Resource, prices: PriceTable, target: Target, parts: list[Part]
+) -> tuple[list[Part], Why]:
+    """A VM stopped at source is planned, not started: only its disk is kept and priced."""
+    running = total(parts).monthly_eur or 0.0
+    disk = resource.disk_gib if resource.disk_gib is not None else DEFAULT_DISK_GIB
+    sku = "volume.sbs-5k" if target is Target.SCALEWAY else "volume.block"
+    kept = [part(prices, target, sku, "volume", size=disk)]
+    said = why("stopped_source", status=resource.status or "", offer=parts[0].offer,
+               running=round(running, 2))  # fmt: skip
+    return kept, said
+
+
 def _compute(resource: Resource, prices: PriceTable, target: Target, where: Why) -> Choice:
     if resource.vcpu is None or resource.memory_gib is None:
+        if any(u.lower().replace("_", "") == "machinetype" for u in resource.unknown):
+            return unmapped(target, why("placeholder_machine"))
         return unmapped(target, why("unknown_machine", type=resource.machine_type or ""))
-    found = server(prices, target, resource.vcpu, resource.memory_gib, resource.disk_gib)
+    found = server(
+        prices,
+        target,
+        resource.vcpu,
+        resource.memory_gib,
+        resource.disk_gib,
+        public_ip=resource.public_ip is not False,
+    )
     if found is None:
         size = {"vcpu": float(resource.vcpu), "memory": float(resource.memory_gib)}
         return unmapped(target, why("no_server", target=target.value, **size))
     parts, reasons = found
+    reasons = [*_sizing(resource), *reasons]
+    if resource.public_ip is False:
+        reasons.append(why("no_public_ip"))
+    elif resource.public_ip is None:
+        reasons.append(why("public_ip_assumed"))
+    offer = parts[0].offer
+    if resource.stopped:
+        parts, said = _stopped(resource, prices, target, parts)
+        reasons.insert(0, said)
     return Choice(
         target=target,
         status=Status.MAPPED,
-        offer=parts[0].offer,
+        offer=offer,
         why=(*reasons, where),
         parts=tuple(parts),
         cost=total(parts),

@@ -4,6 +4,7 @@ written instead when the model is offline or the budget is reached."""
 from __future__ import annotations
 
 from workflows.migration.plan import MigrationPlan
+from workflows.migration.report import dated
 from workflows.migration.report import unmapped_lines as unmapped
 from workflows.migration.runbook import Step
 from workflows.migration.words import eur
@@ -27,7 +28,7 @@ def fallback(plan: MigrationPlan, steps: list[Step], language: str) -> str:
     against = " contre " if language == "fr" else " against "
     costs = (" ; " if language == "fr" else "; ").join(
         f"{t.target.value.title()} {eur(t.after_eur, language)}{against}"
-        f"{eur(t.before_eur, language)}"
+        f"{eur(t.before_eur, language)}{dated(t.prices_date, t.prices_stale, language)}"
         for t in plan.totals
     )
     gaps = len(unmapped(plan))

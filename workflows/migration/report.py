@@ -10,8 +10,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from workflows._language import number
+from workflows.migration.carried_text import dropped_count, dropped_lines
 from workflows.migration.location import Target
 from workflows.migration.plan import MigrationPlan, Totals
+from workflows.migration.prices import MAX_AGE_DAYS
 from workflows.migration.runbook import Step
 from workflows.migration.words import eur, said, words
 
@@ -19,10 +21,13 @@ __all__ = [
     "SIGN_OFF",
     "Decision",
     "cost_lines",
+    "dated",
     "eur",
     "inventory_table",
     "plan_markdown",
+    "read_when",
     "runbook_lines",
+    "stale_line",
     "step_state",
     "unmapped_lines",
 ]
@@ -74,6 +79,17 @@ def inventory_table(
     return rows
 
 
+def dated(date: str, stale: bool, language: str) -> str:
+    """`` (prices of 2025)`` beside a total; stale prices say so."""
+    w = words(language)
+    return w["dated_stale" if stale else "dated"].format(date=date, days=MAX_AGE_DAYS)
+
+
+def read_when(date: str, language: str) -> str:
+    """``in 2025`` for a year or month, ``on 2025-06-30`` for a day."""
+    return words(language)["in_year" if len(date) < 10 else "on_day"].format(date=date)
+
+
 def _total_line(t: Totals, language: str) -> str:
     w = words(language)
     pct = f" ({t.savings_pct:.0f} %)" if t.savings_pct is not None else ""
@@ -86,21 +102,38 @@ def _total_line(t: Totals, language: str) -> str:
         pct=pct,
         n=t.mapped + t.self_managed - t.unpriced,
     )
+    line += dated(t.prices_date, t.prices_stale, language)
     extras = []
+    if t.stopped:
+        extras.append(w["stopped"].format(n=t.stopped))
     if t.self_managed:
         extras.append(w["self_managed"].format(n=t.self_managed))
     if t.unmapped:
         extras.append(w["unmapped"].format(n=t.unmapped))
     if t.unpriced:
         extras.append(w["unpriced"].format(n=t.unpriced))
-    return line + (f" ({'; '.join(extras)})" if extras else "") + "."
+    sep = " ; " if language == "fr" else "; "
+    return line + (f" ({sep.join(extras)})" if extras else "") + "."
 
 
 def cost_lines(plan: MigrationPlan, language: str = "en") -> list[str]:
     lines = [_total_line(t, language) for t in plan.totals]
     known = plan.totals[0].gcp_total_eur if plan.totals else 0.0
-    lines.append(words(language)["gcp_total"].format(total=eur(known, language)))
+    lines.append(
+        words(language)["gcp_total"].format(
+            total=eur(known, language),
+            dated=dated(plan.prices_date, plan.prices_stale, language),
+        )
+    )
     return lines
+
+
+def stale_line(plan: MigrationPlan, language: str = "en") -> list[str]:
+    """The warning that some prices are stale, or nothing."""
+    if not plan.stale_rows:
+        return []
+    w = words(language)
+    return [w["stale_rows"].format(n=plan.stale_rows, total=plan.price_rows, days=MAX_AGE_DAYS)]
 
 
 def _mapping_table(plan: MigrationPlan, target: Target, language: str) -> list[str]:
@@ -201,9 +234,13 @@ def plan_markdown(
         else w["overview_template"],
         "",
         w["prices_note"].format(
-            checked=plan.prices_checked, rate=plan.usd_to_eur, date=plan.usd_to_eur_date
+            checked=read_when(plan.prices_date, language),
+            rate=plan.usd_to_eur,
+            date=plan.usd_to_eur_date,
         )
         + " ".join(price_notes.values()),
+        "",
+        *stale_line(plan, language),
         "",
         w["inventory_heading"].format(
             records=plan.inventory.records, files=len(plan.inventory.files)
@@ -220,6 +257,9 @@ def plan_markdown(
         lines += [f"## {target.value.title()}", "", *_mapping_table(plan, target, language), ""]
     unmapped = unmapped_lines(plan, language)
     lines += [w["unmapped_heading"], "", *(unmapped or [f"- {w['no_gap']}"]), ""]
+    dropped = dropped_lines(plan, language)
+    lines += [w["dropped_heading"].format(n=dropped_count(plan)), "", w["dropped_intro"], ""]
+    lines += [*(dropped or [f"- {w['no_gap']}"]), ""]
     lines += [w["runbook_heading"], "", w["sign_off"], ""]
     for step in steps:
         lines += _step_detail(step, language)

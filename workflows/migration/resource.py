@@ -10,7 +10,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Kind", "NodePool", "Resource", "Rule"]
+__all__ = ["STOPPED", "Dropped", "Kind", "NodePool", "Resource", "Rule"]
+
+#: VM states in which Google bills the disks but not the machine type.
+STOPPED = frozenset({"TERMINATED", "STOPPED", "STOPPING", "SUSPENDED", "SUSPENDING"})
 
 
 class Kind(StrEnum):
@@ -57,6 +60,18 @@ class Rule(_Model):
     sources: tuple[str, ...] = ()
 
 
+class Dropped(_Model):
+    """An attribute of the source that the mapping does not carry over to the target.
+
+    ``code`` picks what to do about it (``carried_text`` says it in French or English);
+    ``detail`` holds the source's own values ("2 × nvidia-tesla-t4", "1-5 nodes").
+    """
+
+    attribute: str = Field(description="as the source names it: guest_accelerator, ...")
+    code: str
+    detail: str = ""
+
+
 class Resource(_Model):
     """A resource to migrate, with the sizes that decide its equivalent."""
 
@@ -80,8 +95,19 @@ class Resource(_Model):
     storage_class: str | None = None
     dns_name: str | None = Field(None, description="the domain a DNS zone serves")
     rules: tuple[Rule, ...] = ()
+    status: str | None = Field(None, description="a VM's state at source: RUNNING, TERMINATED")
+    public_ip: bool | None = Field(None, description="has an external IP; None: not said")
+    sized_from: str | None = Field(
+        None, description="what gave vCPU and memory when the type is not a predefined one"
+    )
+    dropped: tuple[Dropped, ...] = Field((), description="attributes not carried over")
     unknown: tuple[str, ...] = Field((), description="fields whose value was a placeholder")
     notes: tuple[str, ...] = ()
+
+    @property
+    def stopped(self) -> bool:
+        """A VM that does not run at source: Google bills its disks, not its machine."""
+        return (self.status or "").upper() in STOPPED
 
     @property
     def location(self) -> str:

@@ -17,6 +17,7 @@ from workflows.migration.why import Why, WhyCode, why
 from workflows.migration.words import said
 
 __all__ = [
+    "DEFAULT_DISK_GIB",
     "PROVIDER",
     "Choice",
     "Part",
@@ -69,7 +70,7 @@ class Choice(_Model):
 
 PROVIDER: dict[Target, Provider] = {Target.SCALEWAY: "scaleway", Target.HETZNER: "hetzner"}
 _SERVERS = {Target.SCALEWAY: "instance", Target.HETZNER: "server"}
-_DEFAULT_DISK_GIB = 20.0
+DEFAULT_DISK_GIB = 20.0
 
 
 def cheapest(
@@ -134,7 +135,7 @@ def server(
     if row is None:
         return None
     parts = [part(prices, target, row.sku, role, count=count)]
-    disk = disk_gib if disk_gib is not None else _DEFAULT_DISK_GIB
+    disk = disk_gib if disk_gib is not None else DEFAULT_DISK_GIB
     code: WhyCode = "cheapest_shared" if row.shared else "cheapest_server"
     reasons = [why(code, offer=row.offer, vcpu=float(vcpu), memory=float(memory_gib))]
     if target is Target.SCALEWAY:
@@ -152,5 +153,5 @@ def server(
         if arm is not None and prices.monthly(arm) < prices.monthly(row):
             reasons.append(why("arm_cheaper", offer=arm.offer))
     if disk_gib is None:
-        reasons.append(why("disk_assumed", gib=_DEFAULT_DISK_GIB))
+        reasons.append(why("disk_assumed", gib=DEFAULT_DISK_GIB))
     return parts, reasons

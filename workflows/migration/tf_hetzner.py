@@ -54,7 +54,13 @@ class _Writer:
         self.parts: list[Block | str] = []
 
     def servers(
-        self, name: str, server: Part, location: str, comments: list[str], public_ipv4: bool
+        self,
+        name: str,
+        server: Part,
+        location: str,
+        comments: list[str],
+        public_ipv4: bool,
+        public_ipv6: bool = True,
     ) -> str:
         """``server.count`` servers (with ``count`` when more than one); their address."""
         ident = self.names.ident("hcloud_server", name)
@@ -69,7 +75,7 @@ class _Writer:
         block.add(
             Block("public_net")
             .set("ipv4_enabled", "true" if public_ipv4 else "false")
-            .set("ipv6_enabled", "true")
+            .set("ipv6_enabled", "true" if public_ipv6 else "false")
         )
         block.add(Block("network").set("network_id", "hcloud_network.main.id"))
         block.set("depends_on", "[hcloud_network_subnet.main]")
@@ -88,9 +94,23 @@ class _Writer:
         block.set("format", quote("ext4"))
         self.parts.append(block)
 
-    def machine(self, resource: Resource, choice: Choice, public_ipv4: bool = True) -> None:
+    def machine(self, resource: Resource, choice: Choice) -> None:
+        """A VM: no public address where it had no external IP; only its disk if stopped."""
+        if resource.stopped:
+            volume = next(p for p in choice.parts if p.role == "volume")
+            self.parts.append(choice.reason)
+            self.volume(resource.name, volume.size_gib or _MIN_VOLUME_GIB, choice.location, None)
+            return
+        public = any(p.role == "ip" for p in choice.parts)
+        self.placed(resource, choice, public, public)
+
+    def placed(
+        self, resource: Resource, choice: Choice, public_ipv4: bool = False, ipv6: bool = True
+    ) -> None:
+        """Servers for a VM or a database, with their data volume."""
         server = choice.parts[0]
-        address = self.servers(resource.name, server, choice.location, [choice.reason], public_ipv4)
+        comments = [choice.reason]
+        address = self.servers(resource.name, server, choice.location, comments, public_ipv4, ipv6)
         volume = next((p for p in choice.parts if p.role == "volume"), None)
         if volume is not None and volume.size_gib:
             # One volume per server: with several servers, attach each to its own by hand.
@@ -152,7 +172,7 @@ class _Writer:
         elif kind is Kind.COMPUTE:
             self.machine(resource, choice)
         elif kind is Kind.DATABASE:
-            self.machine(resource, choice, public_ipv4=False)
+            self.placed(resource, choice)
         elif kind in {Kind.KUBERNETES, Kind.NODE_POOL}:
             self.cluster(resource, choice)
         elif kind is Kind.DISK:

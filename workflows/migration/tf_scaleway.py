@@ -92,24 +92,33 @@ class _Writer:
 
     def server(self, resource: Resource, choice: Choice) -> None:
         zone = scaleway_zone(choice.location)
-        ident = self.names.ident("scaleway_instance_server", resource.name)
         volume = next((p for p in choice.parts if p.role == "volume"), None)
+        size = str(math.ceil(volume.size_gib or 20) if volume else 20)
+        if resource.stopped:
+            # Stopped at source: keep its disk as a volume; the server is not created.
+            ident = self.names.ident("scaleway_block_volume", resource.name)
+            self.parts.append(
+                Block("resource", ("scaleway_block_volume", ident), comments=[choice.reason])
+                .set("name", quote(dns_label(resource.name)))
+                .set("iops", "5000")
+                .set("size_in_gb", size)
+                .set("zone", quote(zone))
+            )
+            return
+        ident = self.names.ident("scaleway_instance_server", resource.name)
         pn = self.network(zone.rsplit("-", 1)[0])
-        self.parts.append(
-            Block("resource", ("scaleway_instance_ip", ident)).set("zone", quote(zone))
-        )
+        server = Block("resource", ("scaleway_instance_server", ident), comments=[choice.reason])
+        server.set("name", quote(dns_label(resource.name))).set("type", quote(choice.offer))
+        server.set("image", quote("debian_bookworm")).set("zone", quote(zone))
+        # Keep the network shape: an external IP only where the VM had one.
+        if any(p.role == "ip" for p in choice.parts):
+            self.parts.append(
+                Block("resource", ("scaleway_instance_ip", ident)).set("zone", quote(zone))
+            )
+            server.set("ip_id", f"scaleway_instance_ip.{ident}.id")
         root = Block("root_volume").set("volume_type", quote("sbs_volume"))
-        root.set("size_in_gb", str(math.ceil(volume.size_gib or 20) if volume else 20))
-        self.parts.append(
-            Block("resource", ("scaleway_instance_server", ident), comments=[choice.reason])
-            .set("name", quote(dns_label(resource.name)))
-            .set("type", quote(choice.offer))
-            .set("image", quote("debian_bookworm"))
-            .set("zone", quote(zone))
-            .set("ip_id", f"scaleway_instance_ip.{ident}.id")
-            .add(root)
-            .add(Block("private_network").set("pn_id", pn))
-        )
+        root.set("size_in_gb", size)
+        self.parts.append(server.add(root).add(Block("private_network").set("pn_id", pn)))
 
     def database(self, resource: Resource, choice: Choice) -> None:
         region = choice.location

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from workflows.migration.cai import GKE_DEFAULT_DISK_GIB, GKE_DEFAULT_MACHINE, sql_engine
+from workflows.migration.carried import left_over
 from workflows.migration.location import split_location
-from workflows.migration.machines import machine_spec, sql_tier_spec
+from workflows.migration.machines import machine_spec, sized, sql_tier_spec
 from workflows.migration.resource import Kind, NodePool, Resource, Rule
 from workflows.migration.values import Fields, last_segment
 
@@ -25,11 +26,11 @@ _Handler = Callable[[Fields, list[str]], dict[str, Any]]
 
 def _instance(v: Fields, notes: list[str]) -> dict[str, Any]:
     region, zone = split_location(v.text("zone"))
-    machine = v.text("machine_type")
-    spec = machine_spec(machine)
+    machine = last_segment(v.text("machine_type"))
     boot = v.sub("boot_disk").sub("initialize_params")
     size = boot.num("size")
     attached = v.items("attached_disk")
+    nics = v.items("network_interface")
     if size is None:
         notes.append("boot disk size not given: the image's default applies")
     if attached:
@@ -38,10 +39,12 @@ def _instance(v: Fields, notes: list[str]) -> dict[str, Any]:
         "region": region,
         "zone": zone,
         "machine_type": machine,
-        "vcpu": spec.vcpu if spec else None,
-        "memory_gib": spec.memory_gib if spec else None,
+        **sized(machine, v.num("guest_cpus"), v.num("memory_mb")),
         "disk_gib": size,
         "disk_type": boot.text("type"),
+        # A stopped VM in a state says so in current_status; a plan or config in desired_status.
+        "status": v.text("current_status") or v.text("desired_status"),
+        "public_ip": any(n.items("access_config") for n in nics) if nics else None,
     }
 
 
@@ -206,6 +209,7 @@ def to_resource(rtype: str, address: str, values: Any, source: str) -> Resource:
         source=f"{source} {address}",
         unknown=tuple(unknown),
         notes=tuple(notes),
+        dropped=left_over(kind, v.data),
         **fields,
     )
 

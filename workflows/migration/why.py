@@ -17,12 +17,14 @@ WhyCode = Literal[
     # what the equivalent is and why that one
     "cheapest_server", "cheapest_shared", "arm_cheaper", "disk_assumed", "cheapest_db_node",
     "standby", "managed_db_missing", "s3", "rclone", "pool", "kapsule", "k3s", "same_role",
-    "block_volume", "size_unknown", "setting_of",
+    "block_volume", "size_unknown", "setting_of", "sized_from_name", "sized_from_fields",
+    "stopped_source", "no_public_ip", "public_ip_assumed",
     # where it goes
     "nearest", "region_unknown", "region_far",
     # why there is none
-    "unknown_machine", "no_server", "unknown_tier", "no_db_server", "engine_unsupported",
-    "no_db_node", "pool_unknown", "no_pool_server", "identity", "no_rule", "no_rule_noted",
+    "unknown_machine", "placeholder_machine", "no_server", "unknown_tier", "no_db_server",
+    "engine_unsupported", "no_db_node", "pool_unknown", "no_pool_server", "identity", "no_rule",
+    "no_rule_noted",
 ]  # fmt: skip
 
 

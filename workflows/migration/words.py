@@ -28,7 +28,20 @@ _EN = {
     "self_managed": "{n} self-managed",
     "unmapped": "{n} without equivalent",
     "unpriced": "{n} with a size or price unknown, not in the totals",
-    "gcp_total": "- Google Cloud today, everything priced: {total} per month.",
+    "gcp_total": "- Google Cloud today, everything priced: {total} per month{dated}.",
+    "dated": " (prices of {date})",
+    "in_year": "in {date}",
+    "on_day": "on {date}",
+    "stale_rows": "{n} of the table's {total} rows were read over {days} days ago: re-check "
+    "them on their pages before you rely on this plan.",
+    "dated_stale": " (prices of {date}, over {days} days old: re-check them)",
+    "stopped": "{n} stopped at source, priced by their disks",
+    "dropped_heading": "## Not carried over ({n} attribute(s))",
+    "dropped_intro": "What the sources hold that the equivalents above do not get, with what "
+    "to do about each.",
+    "summary_dropped": "**Not carried over**: {n} attribute(s) of {resources} resource(s) "
+    "(GPUs, preemptible or spot, local SSDs, autoscaling, labels...), each with what to do; "
+    "all in plan.md.",
     "mapping_head": "| Resource | Equivalent | Where | Status | GCP €/month | After €/month "
     "| Why |",
     "approved": "approved",
@@ -49,7 +62,7 @@ _EN = {
     "overview_by": "_Overview written by: {by}._",
     "overview_template": "_Overview from a template (offline model): the figures below are "
     "computed._",
-    "prices_note": "> Prices from the project's price table, checked {checked}; prices "
+    "prices_note": "> Prices from the project's price table, read {checked}; prices "
     "change. USD converted at {rate} EUR per USD ({date}). ",
     "inventory_heading": "## Inventory ({records} records from {files} file(s))",
     "cost_heading": "## Monthly cost",
@@ -63,7 +76,7 @@ _EN = {
     "{planned} planned; {unmapped} placement(s) without equivalent, listed below. Nothing "
     "was dropped.",
     "summary_cost": "**Monthly cost (EUR, excl. VAT)**",
-    "summary_prices": "Prices from the project's table checked {checked}: prices change, "
+    "summary_prices": "Prices from the project's table, read {checked}: prices change, "
     "re-check before you sign.",
     "summary_unmapped": "**Without equivalent**",
     "summary_more": "- … {n} more in plan.md",
@@ -95,7 +108,20 @@ _FR = {
     "self_managed": "{n} autogérée(s)",
     "unmapped": "{n} sans équivalent",
     "unpriced": "{n} de taille ou de prix inconnu, hors totaux",
-    "gcp_total": "- Google Cloud aujourd'hui, tout ce qui est chiffré : {total} par mois.",
+    "gcp_total": "- Google Cloud aujourd'hui, tout ce qui est chiffré : {total} par mois{dated}.",
+    "dated": " (prix de {date})",
+    "in_year": "en {date}",
+    "on_day": "le {date}",
+    "stale_rows": "{n} des {total} lignes de la table ont été relevées il y a plus de {days} "
+    "jours : revérifiez-les sur leurs pages avant de vous fier à ce plan.",
+    "dated_stale": " (prix de {date}, vieux de plus de {days} jours : à revérifier)",
+    "stopped": "{n} arrêtée(s) à la source, chiffrée(s) par leurs disques",
+    "dropped_heading": "## Non reporté ({n} attribut(s))",
+    "dropped_intro": "Ce que les sources portent et que les équivalents ci-dessus ne "
+    "reçoivent pas, avec ce qu'il faut faire pour chacun.",
+    "summary_dropped": "**Non reporté** : {n} attribut(s) de {resources} ressource(s) (GPU, "
+    "préemptible ou spot, SSD locaux, mise à l'échelle automatique, labels...), chacun avec "
+    "ce qu'il faut faire ; tout dans plan.md.",
     "mapping_head": "| Ressource | Équivalent | Où | Statut | GCP €/mois | Après €/mois "
     "| Pourquoi |",
     "approved": "approuvée",
@@ -116,7 +142,7 @@ _FR = {
     "overview_by": "_Synthèse rédigée par : {by}._",
     "overview_template": "_Synthèse issue d'un gabarit (modèle hors ligne) : les chiffres "
     "ci-dessous sont calculés._",
-    "prices_note": "> Prix tirés de la table de prix du projet, vérifiés le {checked} ; les "
+    "prices_note": "> Prix tirés de la table de prix du projet, relevés {checked} ; les "
     "prix changent. USD convertis à {rate} EUR pour 1 USD ({date}). ",
     "inventory_heading": "## Inventaire ({records} enregistrements lus dans {files} fichier(s))",
     "cost_heading": "## Coût mensuel",
@@ -131,7 +157,7 @@ _FR = {
     "fichier(s), {planned} planifié(s) ; {unmapped} placement(s) sans équivalent, listé(s) "
     "ci-dessous. Rien n'a été écarté.",
     "summary_cost": "**Coût mensuel (EUR, HT)**",
-    "summary_prices": "Prix tirés de la table du projet, vérifiés le {checked} : les prix "
+    "summary_prices": "Prix tirés de la table du projet, relevés {checked} : les prix "
     "changent, revérifiez avant de signer.",
     "summary_unmapped": "**Sans équivalent**",
     "summary_more": "- … {n} de plus dans plan.md",
@@ -170,10 +196,23 @@ _WHY_EN: dict[WhyCode, str] = {
     "block_volume": "block volume",
     "size_unknown": "size unknown",
     "setting_of": "a setting of {on}, not a resource of its own",
+    "sized_from_name": "machine type {type} is not a predefined type: sized from its name "
+    "({vcpu} vCPU, {memory} GiB)",
+    "sized_from_fields": "machine type {type} unknown: sized from the record's vCPU and "
+    "memory fields ({vcpu} vCPU, {memory} GiB)",
+    "stopped_source": "stopped at source ({status}): sized as {offer} but not started; only "
+    "its disk is kept and priced, as Google bills it today ({offer} would cost €{running} a "
+    "month running)",
+    "no_public_ip": "no external IP at source: none on the target (reach it over the private "
+    "network)",
+    "public_ip_assumed": "the source does not say whether it has an external IP: one is "
+    "planned; remove it if the VM had none",
     "nearest": "{location} is nearest to {region} ({km} km)",
     "region_unknown": "source region unknown: {location} by default",
     "region_far": "{region} is outside the European regions we place: {location} by default; "
     "latency for its users will change",
+    "placeholder_machine": "the machine type is a template placeholder and the record "
+    "gives no vCPU or memory: size the server by hand",
     "unknown_machine": "machine type {type} is not in the table, so its size is unknown; add "
     "it to machines.py or size the server by hand",
     "no_server": "no {target} server has ≥ {vcpu} vCPU and ≥ {memory} GiB",
@@ -212,10 +251,23 @@ _WHY_FR: dict[WhyCode, str] = {
     "block_volume": "volume bloc",
     "size_unknown": "taille inconnue",
     "setting_of": "un réglage de {on}, pas une ressource à part entière",
+    "sized_from_name": "le type de machine {type} n'est pas un type prédéfini : dimensionné "
+    "d'après son nom ({vcpu} vCPU, {memory} Gio)",
+    "sized_from_fields": "type de machine {type} inconnu : dimensionné d'après les champs "
+    "vCPU et mémoire de l'enregistrement ({vcpu} vCPU, {memory} Gio)",
+    "stopped_source": "arrêtée à la source ({status}) : dimensionnée en {offer} mais non "
+    "démarrée ; seul son disque est gardé et chiffré, comme Google le facture aujourd'hui "
+    "({offer} coûterait {running} € par mois en marche)",
+    "no_public_ip": "pas d'IP externe à la source : aucune sur la cible (y accéder par le "
+    "réseau privé)",
+    "public_ip_assumed": "la source ne dit pas si elle a une IP externe : une est prévue ; "
+    "la retirer si la VM n'en avait pas",
     "nearest": "{location} est le plus proche de {region} ({km} km)",
     "region_unknown": "région source inconnue : {location} par défaut",
     "region_far": "{region} est hors des régions européennes que nous plaçons : {location} "
     "par défaut ; la latence pour ses utilisateurs changera",
+    "placeholder_machine": "le type de machine est un paramètre de gabarit et "
+    "l'enregistrement ne donne ni vCPU ni mémoire : dimensionner le serveur à la main",
     "unknown_machine": "le type de machine {type} n'est pas dans la table, sa taille est donc "
     "inconnue ; ajoutez-le à machines.py ou dimensionnez le serveur à la main",
     "no_server": "aucun serveur {target} n'a ≥ {vcpu} vCPU et ≥ {memory} Gio",
