@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Collection
 
 import redis.asyncio as aioredis
@@ -33,40 +32,13 @@ from equipage.entries import Delivery
 from equipage.farm.runtimes import Loaded, Runtimes
 from equipage.farm.slots import RunSlots
 from equipage.farm.sweep import Sweep
+from equipage.farm.waiting import PARTS_END_WITHIN, Waiting, going
 from equipage.farm.wake import OUT, WORK, Waker, Wakes, readers, what_of
 from equipage.keys import Keys
 
 __all__ = ["Pool"]
 
 log = logging.getLogger(__name__)
-
-
-class _Queue:
-    """Crews waiting to be served, each once, in round-robin order."""
-
-    def __init__(self) -> None:
-        self.order: deque[str] = deque()
-        self.queued: set[str] = set()
-        self.reclaim: set[str] = set()
-        self.ready = asyncio.Event()
-
-    def put(self, crew: str, *, reclaim: bool = False) -> None:
-        if reclaim:
-            self.reclaim.add(crew)
-        if crew not in self.queued:
-            self.queued.add(crew)
-            self.order.append(crew)
-        self.ready.set()
-
-    def take(self) -> tuple[str, bool] | None:
-        if not self.order:
-            self.ready.clear()
-            return None
-        crew = self.order.popleft()
-        self.queued.discard(crew)
-        reclaim = crew in self.reclaim
-        self.reclaim.discard(crew)
-        return crew, reclaim
 
 
 class Pool:
@@ -103,8 +75,8 @@ class Pool:
         self.serve_outbox = serve_outbox
         self._work_wakes = readers(self.redis, namespace, WORK, shards)
         self._out_wakes = readers(self.redis, namespace, OUT, shards)
-        self._work = _Queue()
-        self._out = _Queue()
+        self._work = Waiting()
+        self._out = Waiting()
         self._capped: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._draining: set[str] = set()
@@ -166,7 +138,14 @@ class Pool:
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Bounded: a part whose client caught the cancellation would hold the loop (and
+            # every crew's work) until it ended on its own; it ends at its next turn instead.
+            done, left = await asyncio.wait(tasks, timeout=PARTS_END_WITHIN)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved: the first one was raised above
+            if left:
+                log.warning("%d part(s) of the pool's loop still ending; left to end", len(left))
             for loaded in self.runtimes.loaded():
                 loaded.worker.leave()
                 if stop.is_set():
@@ -187,13 +166,13 @@ class Pool:
         """
         await self.waker.mark_all([crew.name for crew in await self.runtimes.registry.crews()])
 
-    async def _listen(self, wakes: Wakes, queue: _Queue, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+    async def _listen(self, wakes: Wakes, queue: Waiting, stop: asyncio.Event) -> None:
+        while going(stop):
             for crew in await wakes.read(self.consumer, block_ms=self.block_ms):
                 queue.put(crew)
 
     async def _sweeping(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        while going(stop):
             for found in await self.sweep.once():
                 if self.serve_work and (found.work or found.work_stalled):
                     self._work.put(found.crew, reclaim=found.work_stalled)
@@ -203,7 +182,7 @@ class Pool:
                 await asyncio.wait_for(stop.wait(), timeout=self.sweep_every)
 
     async def _dispatch(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        while going(stop):
             if len(self._tasks) >= self.concurrency:
                 self._slot_freed.clear()
                 await self._until(self._slot_freed, stop)
@@ -306,7 +285,7 @@ class Pool:
 
     # -- outbox ------------------------------------------------------------------------
     async def _mail(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        while going(stop):
             taken = self._out.take()
             if taken is None:
                 await self._until(self._out.ready, stop)
@@ -356,7 +335,7 @@ class Pool:
 
     async def _beat(self, stop: asyncio.Event) -> None:
         every = min(1.0, self.slots.renew_every)
-        while not stop.is_set():
+        while going(stop):
             for loaded in self.runtimes.loaded():
                 if loaded.running:
                     with contextlib.suppress(RedisError):
