@@ -86,6 +86,8 @@ bench: install-dev
 	$(BIN)/python bench/live_assist.py
 	$(BIN)/python bench/checkpoint.py
 	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/web.py
+	$(BIN)/python bench/stream.py
 
 # The chaos suite (tests/chaos): 10,000 messages through 4 worker processes SIGKILLed every
 # 2 s, Redis stopped 3 times and frozen once; writes chaos.json, exits 1 on a missed target

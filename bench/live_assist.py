@@ -12,6 +12,11 @@ an observer of the session's state hash sees it. The baseline, measured in the s
 at the same rate on the same server, is a raw XADD of the same fields seen by a blocked
 XREAD. Passes when the suggestions' p99 is at most 100 ms (``--target-p99-ms``) and
 every suggestion sent was timed.
+
+Then the call is heard as audio (``_live_audio``): 16-bit PCM frames over a real WebSocket,
+windowed and sent to the fake transcription server, each window timed from its last
+frame's arrival to its last segment reaching the triggers, against the same sentences
+sent as a transcript. Passes when that p99 is at most 250 ms (``--target-audio-p99-ms``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from _live_audio import AUDIO_P99_MS, add_audio_options, measure_audio
 from _live_probes import Observed, StepObserver, TimedModel, Watcher
 from _stats import add_redis_and_out, latency, with_redis
 from _verdict import Check, Target, add_targets, finish
@@ -243,7 +249,8 @@ async def _measure(
         # A suggestion never seen would leave its latency out of the p99: none may be.
         Check("suggestions_timed", len(suggestion_ms), max(output.suggestions, 1), at_most=False),
     ]
-    return result, checks
+    audio, audio_checks = await measure_audio(target, args, ORIGIN)
+    return {**result, "audio": audio}, [*checks, *audio_checks]
 
 
 def _latency(ms: Sequence[float]) -> dict[str, float]:
@@ -258,7 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ask-every", type=int, default=15, help="a /suggest every N segments")
     parser.add_argument("--model-latency", type=float, default=0.3, help="seconds per call")
     add_redis_and_out(parser)
-    add_targets(parser, P99_MS)
+    add_audio_options(parser)
+    add_targets(parser, P99_MS, AUDIO_P99_MS)
     args = parser.parse_args(argv)
     result, checks = with_redis(args, lambda target, home: _measure(target, args, home))
     return finish(__file__, result, checks, args.out)

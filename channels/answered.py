@@ -7,7 +7,9 @@ also names the question, the verdict and the member. An adapter that received th
 from a button press, and whose platform can edit messages, marks the question's message
 with ``line`` (in the member's language) and takes its buttons away, so the chat shows
 what was decided and the question cannot be answered twice (``mark``). Adapters that
-cannot edit (WhatsApp) just send it.
+cannot edit (WhatsApp) just send it. An answer from anywhere else (the web console, a
+typed ``/approve``) is marked by the gateway where the question was sent
+(``channels.asked``); such an answer is ``marked``, and a press leaves it alone.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Answered(Worded):
     approved: bool
     by: str  # the member's name, as company.yaml gives it
     topic: str = "approval"
+    marked: bool = False  # its question's message is being marked already (``channels.asked``)
 
     def answers(self, question_id: str) -> bool:
         """True when this is the answer to ``question_id`` (a button's data)."""
@@ -61,6 +64,8 @@ async def mark(
     went through (and its reply must still go), only its mark on the question is missing.
     """
     if question is None or not isinstance(answer, Answered) or not answer.answers(question):
+        return
+    if answer.marked:  # the gateway marks it from where it was sent: one edit, not two
         return
     try:
         await edit(answer)

@@ -14,11 +14,12 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from channels.wording import EN, Wording
+from channels.wording import EN, FR, Wording
 from equipage.chat import Attachment, Downloader
 from equipage.documents import Limits, size_refusal
 from equipage.errors import DocumentRefused, RuntimeFailure, SourceError
 from equipage.readers import readers
+from equipage.refusal_text import refusal_text
 
 if TYPE_CHECKING:
     import httpx
@@ -67,6 +68,8 @@ async def read_attachments(
 
 
 async def _read(channel: Downloader, attachment: Attachment, limits: Limits) -> Attachment:
+    if attachment.text is not None:  # already read: a sound file heard (channels.hearing)
+        return attachment
     try:
         data = await channel.download(attachment, limit=limits.max_bytes)
         # In a child process of the shared pool: cancelled at the message's deadline, it
@@ -126,7 +129,11 @@ def notice(attachments: Sequence[Attachment], say: Wording = EN) -> str | None:
     failed = [a for a in attachments if a.error]
     if not failed:
         return None
-    lines = [say.unread.format(name=a.name, error=a.error) for a in failed]
+    # The refusal keeps its English on the attachment (the agent reads it); people read theirs.
+    language = "fr" if say is FR else "en"
+    lines = [
+        say.unread.format(name=a.name, error=refusal_text(a.error or "", language)) for a in failed
+    ]
     lines.append(say.unread_after)
     return "\n".join(lines)
 

@@ -29,8 +29,8 @@ from collections.abc import Iterable, Mapping
 
 from redis.exceptions import RedisError
 
-from channels.answered import Answered
 from channels.attachments import notice, read_attachments
+from channels.hearing import Hearing
 from channels.languages import Languages
 from channels.outbound import Outbound
 from channels.presence import Presence
@@ -46,6 +46,7 @@ from equipage.documents import Limits
 from equipage.envelope import Envelope, Kind, Origin
 from equipage.errors import ConfigError, StillHandling
 from equipage.language import language_of
+from equipage.llm.options import ProviderOptions
 from equipage.llm.pricing import CURRENCY
 from equipage.logs import logging_context
 from equipage.members import Members
@@ -78,6 +79,7 @@ class Gateway:
         typing_for: float = 120.0,
         claim_for: float = 60.0,
         commands: Iterable[Command] | None = None,
+        options: ProviderOptions | None = None,
     ) -> None:
         self.config = config
         self.bus = bus
@@ -90,6 +92,7 @@ class Gateway:
         self.approvals = Approvals(bus.redis, bus.keys)
         self.documents = documents or Limits(memory=config.runtime.document_memory_mb * 1024 * 1024)
         self.presence = Presence(every=typing_every, longest=typing_for)
+        self.hearing = Hearing.of(config, options, budget, self.documents)  # voice notes
         self.languages = Languages(bus.redis, bus.keys, config.company.profile.language)
         self.seen = Seen(bus.redis, bus.keys, claim_for)
         # What workflows add (default: every installed workflow's), beside its own.
@@ -104,7 +107,7 @@ class Gateway:
 
     async def aclose(self) -> None:
         """End the background work: the typing indicators still running."""
-        await self.presence.aclose()
+        await asyncio.gather(self.presence.aclose(), self.hearing.aclose())
 
     # -- inbound --------------------------------------------------------------------------
     async def receive(self, incoming: Incoming) -> list[Outgoing]:
@@ -179,8 +182,12 @@ class Gateway:
         if (added := self.commands.get(command)) is not None:
             return [self._say(incoming, await self._run(added, incoming, member, rest, say))]
         self._typing(incoming)  # first: reading the files may take a while
-        attachments = incoming.attachments
         channel = self.channels.get(incoming.channel)
+        heard = await self.hearing.hear(channel, incoming, self._thread(incoming), shown)
+        if heard.empty:
+            return heard.said
+        incoming, text, shown = heard.incoming, heard.incoming.text.strip(), heard.language or shown
+        attachments = incoming.attachments
         if attachments and isinstance(channel, Downloader):
             attachments = await read_attachments(channel, attachments, self.documents)
         await self.bus.publish(
@@ -197,7 +204,7 @@ class Gateway:
             )
         )
         unread = notice(attachments, say)
-        return [self._say(incoming, unread)] if unread else []
+        return [*heard.said, self._say(incoming, unread)] if unread else heard.said
 
     def _typing(self, incoming: Incoming) -> None:
         """Show the person that the crew is on it, where the platform can, without waiting."""
@@ -303,7 +310,7 @@ class Gateway:
             )
         )
         verdict = say.approved if approved else say.rejected
-        return Answered(
+        return await self.outbound.answered(
             channel=incoming.channel,
             chat=incoming.chat,
             text=say.goes_on.format(verdict=verdict, id=approval.id),

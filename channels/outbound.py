@@ -4,7 +4,10 @@ It reads the outbox in its own consumer group (``GATEWAY_GROUP``), so the worker
 never see people's messages, and sends each with the adapter of the platform the
 conversation came from, a question's hint and buttons in its person's language. A message
 the platform refuses for good (``DeliveryRefused``: a closed delivery window) is held,
-not retried, and goes out when that person writes again (``release_held``).
+not retried, and goes out when that person writes again (``release_held``). A reply the
+crew streamed while writing it becomes the message that showed it (``channels.streaming``).
+A question sent with buttons is remembered, so that an answer given anywhere else marks it
+there as its own button would (``answered``, ``channels.asked``).
 """
 
 from __future__ import annotations
@@ -13,9 +16,13 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from functools import cached_property
+from typing import Any
 
+from channels.answered import Answered
+from channels.asked import Asked
 from channels.languages import Languages
 from channels.presence import Presence
+from channels.streaming import Streaming
 from channels.wording import Worded
 from equipage import metrics
 from equipage.bus import Bus, Delivery
@@ -48,6 +55,8 @@ class Outbound:
         self.presence = presence
         self.languages = languages
         self.relay_only = relay_only
+        self.streaming = Streaming(bus, channels, relay_only=relay_only)
+        self.asked = Asked(bus.redis, bus.keys, channels)
 
     async def deliver(self, consumer: str, stop: asyncio.Event, *, block_ms: int = 500) -> None:
         """Send outbox messages to their platforms until ``stop`` is set."""
@@ -56,6 +65,7 @@ class Outbound:
         reader = self._reader
         next_reclaim = 0.0
         loop = asyncio.get_running_loop()
+        drafts = asyncio.create_task(self.streaming.follow(stop, block_ms=block_ms))
         try:
             while not stop.is_set():
                 deliveries: list[Delivery] = []
@@ -68,6 +78,9 @@ class Outbound:
         finally:
             # No answer leaves this gateway any more, so none would end the indicators.
             await self.presence.aclose()
+            await self.asked.aclose()
+            drafts.cancel()
+            await asyncio.gather(drafts, return_exceptions=True)
 
     async def drain(self, consumer: str, *, count: int = 50, reclaim: bool = False) -> int:
         """Send what the outbox holds now, without waiting for more; return how many.
@@ -98,6 +111,11 @@ class Outbound:
             done_ttl=bus.done_ttl,
             group=GATEWAY_GROUP,
         )
+
+    async def answered(self, **fields: Any) -> Answered:
+        """The gateway's accepted answer (``Answered``'s fields), once stored; its question is
+        marked where it was sent, as its own button would (``channels.asked``)."""
+        return await self.asked.answered(Answered(**fields))
 
     async def release_held(self, channel: str, chat: str) -> None:
         """The person wrote again: what the platform refused before can go now."""
@@ -133,7 +151,11 @@ class Outbound:
             # its answer sent a second time.
             await replicated(self.bus.redis, self.bus.keys.replication_mark)
             try:
-                await channel.send(await self._worded(envelope))
+                message = await self._worded(envelope)
+                if message.question is not None:  # whole, and remembered to mark it
+                    await self.asked.send(channel, message)
+                else:
+                    await self.streaming.send(channel, envelope, message)
             except DeliveryRefused as refused:
                 # Retrying cannot help; the person writing again can. Held, acked.
                 origin = envelope.origin

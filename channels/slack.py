@@ -7,7 +7,9 @@ stored it: Slack forgets a message it got a 2xx or an ack for, so a store that f
 replies follow the answer, in the message's thread. A body whose fields have the wrong
 types is refused with 400 and one log line: it will never become valid. A question
 whose button the gateway accepted gets its buttons replaced by who decided
-(``chat.update``, see ``channels.answered``). Beside it: ``slack_socket`` (the Socket
+(``chat.update``, see ``channels.answered``), and so does one answered elsewhere, from the
+message ``ask`` posted (``channels.asked``); a reply shows in one message updated as the
+crew writes it (``channels.streaming``). Beside it: ``slack_socket`` (the Socket
 Mode connection), ``slack_blocks`` (what a message looks like on Slack), ``slack_files``
 (files people share) and ``slack_shares`` (messages they share).
 """
@@ -23,6 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from channels.answered import Answered, mark
+from channels.asked import Sent
 from channels.delivery import Later, retried
 from channels.slack_app import WORKING, bolt_app, bolt_request
 from channels.slack_blocks import MAX_SECTION, MAX_TEXT, Pressed, posts, split, update
@@ -234,7 +237,71 @@ class SlackChannel:
     # -- outbound ---------------------------------------------------------------------------
     async def send(self, message: Outgoing) -> None:
         """Post in the message's thread; a question ends with Approve and Reject buttons."""
+        await self._post(message)
+
+    async def ask(self, message: Outgoing) -> Sent | None:
+        """Post a question as ``send`` does; the message that holds its buttons."""
+        last = await self._post(message)
+        if last is None or message.question is None:
+            return None
+        posted, arguments = last
+        return Sent(
+            channel=message.channel,
+            chat=str(posted.get("channel") or message.chat),  # a DM's id, not the user's
+            ref=str(posted["ts"]),
+            question=message.question.id,
+            text=str(arguments.get("text") or ""),
+            layout=tuple(arguments.get("blocks") or ()),
+        )
+
+    async def mark(self, sent: Sent, answer: Answered) -> None:
+        """Replace the buttons of a question answered elsewhere by who decided."""
+        shown = Pressed(
+            channel=sent.chat,
+            ts=sent.ref,
+            question=sent.question,
+            text=sent.text,
+            blocks=sent.layout,
+        )
+        await self._mark(shown, answer)
+
+    async def _post(self, message: Outgoing) -> tuple[Any, dict[str, Any]] | None:
+        """Post ``message``; Slack's answer to the last post, and what it posted."""
+        last: tuple[Any, dict[str, Any]] | None = None
         for arguments in posts(message):
+            posted = await self._call(
+                self._client.chat_postMessage,
+                channel=message.chat,
+                thread_ts=message.thread,
+                **arguments,
+            )
+            last = (posted, arguments)
+        return last
+
+    async def draft(self, message: Outgoing, ref: str | None) -> str:
+        """Show a reply while it is written: one message, updated as it grows (chat.update)."""
+        pieces = posts(message.model_copy(update={"text": message.text + " …"}))
+        if ref is None:
+            posted = await self._call(
+                self._client.chat_postMessage,
+                channel=message.chat,
+                thread_ts=message.thread,
+                **pieces[0],
+            )
+            return str(posted["ts"])
+        # The gateway paces a draft's edits: one a second, as Slack's tier allows.
+        await self._call(
+            self._client.chat_update, channel=message.chat, paced=False, ts=ref, **pieces[0]
+        )
+        return ref
+
+    async def settle(self, message: Outgoing, ref: str) -> None:
+        """Update the draft ``ref`` into the reply's first part; the others follow as posts."""
+        first, *rest = posts(message) or [{"text": "…"}]
+        await self._call(
+            self._client.chat_update, channel=message.chat, paced=False, ts=ref, **first
+        )
+        for arguments in rest:
             await self._call(
                 self._client.chat_postMessage,
                 channel=message.chat,
@@ -244,22 +311,23 @@ class SlackChannel:
 
     async def _call(
         self, method: Callable[..., Any], *, channel: str, paced: bool = True, **arguments: Any
-    ) -> None:
+    ) -> Any:
         """Call a chat method in ``channel``, retried on rate limits; posts are paced."""
 
-        async def once(_attempt: int) -> None:
+        async def once(_attempt: int) -> Any:
             wait = self._last.get(channel, -math.inf) + _PACE - time.monotonic()
             if paced and wait > 0:
                 await asyncio.sleep(wait)
-            await asyncio.to_thread(method, channel=channel, **arguments)
+            answer = await asyncio.to_thread(method, channel=channel, **arguments)
             if paced:
                 self._last[channel] = time.monotonic()
+            return answer
 
         def waiting(wait: float) -> None:
             log.info("slack rate limit on %s: waiting %.0fs", channel, wait)
 
         async with self._locks.setdefault(channel, asyncio.Lock()):
-            await retried(once, _later, waiting=waiting)
+            return await retried(once, _later, waiting=waiting)
 
 
 def _why(err: Exception) -> object:

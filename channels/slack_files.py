@@ -3,11 +3,12 @@
 A file's ``url_private_download`` is its ``Attachment.ref``. Fetching it needs the bot
 token (and the app's ``files:read`` scope), so the token is only ever sent to Slack's
 file host, or to the Web API's own host when a test points ``base_url`` at a fake.
+Audio clips and sound files are marked ``Attachment.spoken``: the gateway transcribes them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,9 +36,18 @@ def attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
                 mime=str(file.get("mimetype") or "application/octet-stream"),
                 size=int(file.get("size") or 0),
                 ref=url,
+                spoken=_spoken(file),
             )
         )
     return tuple(found)
+
+
+def _spoken(file: dict[str, Any]) -> Literal["voice", "audio"] | None:
+    """A clip recorded in Slack (``subtype: slack_audio``) is a voice note; other sound files
+    are files of sound, heard as outside content."""
+    if file.get("subtype") == "slack_audio":
+        return "voice"
+    return "audio" if str(file.get("mimetype") or "").startswith("audio/") else None
 
 
 async def fetch(attachment: Attachment, *, token: str, api_url: str, limit: int) -> bytes:

@@ -2,7 +2,8 @@
 
 Files people send are fetched on the gateway's request (``download``): ``getFile``, then
 the file URL, which holds the bot token and so is never logged. A question whose button
-the gateway accepted loses its keyboard and says who decided (``channels.answered``).
+the gateway accepted loses its keyboard and says who decided (``channels.answered``);
+so does one answered elsewhere, from the message ``ask`` sent (``channels.asked``).
 In webhook mode with a ``webhook_url``, ``run`` registers it (``setWebhook``) at start.
 
 The adapter wires its parts together: ``telegram_inbound`` (long polling, the webhook),
@@ -18,6 +19,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from channels import telegram_inbound, telegram_send
+from channels.answered import Answered
+from channels.asked import Sent
 from channels.attachments import fetch
 from channels.telegram_inbound import MAX_BODY, WEBHOOK_IS_SET
 from channels.telegram_logs import Redact
@@ -142,6 +145,29 @@ class TelegramChannel:
     async def send(self, message: Outgoing) -> None:
         """Send as plain text in pieces of at most 4096; a question gets its buttons."""
         await telegram_send.send(self._api, message)
+
+    async def ask(self, message: Outgoing) -> Sent | None:
+        """Send a question as ``send`` does; the message that holds its buttons."""
+        last = await telegram_send.send(self._api, message)
+        if last is None or message.question is None:
+            return None
+        ref, text = last
+        question = message.question.id
+        return Sent(
+            channel=message.channel, chat=message.chat, ref=ref, question=question, text=text
+        )
+
+    async def mark(self, sent: Sent, answer: Answered) -> None:
+        """Take the keyboard off a question answered elsewhere and say who decided."""
+        await telegram_send.unbutton(self._api, sent.chat, int(sent.ref), sent.text, answer.line)
+
+    async def draft(self, message: Outgoing, ref: str | None) -> str:
+        """Show a reply while it is written: one message, edited as it grows."""
+        return await telegram_send.draft(self._api, message, ref)
+
+    async def settle(self, message: Outgoing, ref: str) -> None:
+        """Turn the draft ``ref`` into the whole reply."""
+        await telegram_send.settle(self._api, message, ref)
 
     async def download(self, attachment: Attachment, *, limit: int) -> bytes:
         """The bytes of a file a person sent (``ref`` is its file_id), at most 20 MB."""

@@ -22,9 +22,13 @@ def is_forward(message: dict[str, Any]) -> bool:
     return "forward_origin" in message or any(field in message for field in _OLD_FIELDS)
 
 
-def forward_of(message: dict[str, Any], text: str) -> Forwarded | None:
-    """``text`` (the message's text or caption) as someone else's; None when there is none."""
-    if not text:
+def forward_of(message: dict[str, Any], text: str, *, voice: bool = False) -> Forwarded | None:
+    """``text`` (the message's text or caption) as someone else's; None when there is none.
+
+    A forwarded ``voice`` note has no words yet: its Forwarded says who spoke, and
+    ``channels.hearing`` puts the words it heard in it.
+    """
+    if not text and not voice:
         return None
     origin = message.get("forward_origin")
     if not isinstance(origin, dict):
@@ -40,7 +44,7 @@ def forward_of(message: dict[str, Any], text: str) -> Forwarded | None:
         author = _chat(chat) if isinstance(chat, dict) else None
     return Forwarded(
         text=text,
-        kind="message" if "text" in message else "caption",
+        kind="message" if "text" in message or not text else "caption",
         platform="Telegram",
         author=author,
         author_kind=kind if author and kind in ("user", "hidden_user", "chat", "channel") else None,

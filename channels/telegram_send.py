@@ -4,7 +4,10 @@
 the approval keyboard under the last one; a flood wait (429 ``retry_after``) is waited
 out as ``channels.delivery`` retries: a few times when short, otherwise left to the
 gateway's retry. ``mark`` takes the buttons off a question whose answer the gateway
-accepted and says who decided (``channels.answered``).
+accepted and says who decided (``channels.answered``); ``unbutton`` does it to any question
+sent, answered elsewhere (``channels.asked``). ``draft`` shows a reply while it is
+written by editing one message, and ``settle`` turns that message into the whole reply
+(``channels.streaming``); ``sendMessageDraft`` is not used: its preview is ephemeral.
 The Bot is asked for through ``api`` on each call, as the adapter initializes it lazily.
 """
 
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from telegram import Bot, InlineKeyboardMarkup
     from telegram.error import RetryAfter
 
-__all__ = ["Api", "mark", "retry_seconds", "send"]
+__all__ = ["Api", "draft", "mark", "retry_seconds", "send", "settle", "unbutton"]
 
 # The channel's one logger, as before its modules were split: its level still covers all.
 log = logging.getLogger("channels.telegram")
@@ -37,25 +40,76 @@ log = logging.getLogger("channels.telegram")
 Api: TypeAlias = Callable[[], Awaitable["Bot"]]
 
 
-async def send(api: Api, message: Outgoing) -> None:
-    """Send as plain text in pieces of at most 4096; a question gets its buttons."""
+async def send(api: Api, message: Outgoing) -> tuple[str, str] | None:
+    """Send as plain text in pieces of at most 4096; a question gets its buttons.
+
+    Returns the id and the text of the last message sent (a question's buttons are there).
+    """
     pieces = split(message.text) or ([message.question.text or "?"] if message.question else [])
+    sent: tuple[str, str] | None = None
     for number, piece in enumerate(pieces, start=1):
         last = number == len(pieces)
         markup = _keyboard(message) if last and message.question else None
-        await _send_piece(api, message, piece, markup)
+        sent = (await _send_piece(api, message, piece, markup), piece)
+    return sent
+
+
+async def draft(api: Api, message: Outgoing, ref: str | None) -> str:
+    """Show a reply so far: its first message's worth, sent anew or edited into ``ref``."""
+    pieces = split(message.text)
+    text = pieces[0] if pieces else "…"
+    if len(pieces) > 1:  # the rest shows once the reply is whole
+        text = with_line(text, "…")
+    if ref is None:
+        return await _send_piece(api, message, text, None)
+    await _edit(api, message.chat, ref, text)
+    return ref
+
+
+async def settle(api: Api, message: Outgoing, ref: str) -> None:
+    """Edit the draft ``ref`` into the reply's first piece; the others follow as messages."""
+    from telegram.error import BadRequest
+
+    pieces = split(message.text) or ["…"]
+    try:
+        await _edit(api, message.chat, ref, pieces[0])
+    except BadRequest as err:
+        if "not found" not in str(err).lower():
+            raise
+        pieces.insert(0, "")  # the draft is gone (deleted by the person): all of it anew
+    for piece in pieces[1:]:
+        await _send_piece(api, message, piece, None)
+
+
+async def _edit(api: Api, chat: str, ref: str, text: str) -> None:
+    from telegram.error import BadRequest
+
+    bot = await api()
+
+    async def once(_attempt: int) -> None:
+        try:
+            await bot.edit_message_text(text, chat, int(ref))
+        except BadRequest as err:
+            # The same text again (a retried delivery): it already shows what it must.
+            if "not modified" not in str(err).lower():
+                raise
+
+    await retried(once, _later, waiting=_waiting)
 
 
 async def _send_piece(
     api: Api, message: Outgoing, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
+) -> str:
     bot = await api()
     thread = int(message.thread) if message.thread else None
 
-    async def once(_attempt: int) -> None:
-        await bot.send_message(message.chat, text, reply_markup=markup, message_thread_id=thread)
+    async def once(_attempt: int) -> str:
+        sent = await bot.send_message(
+            message.chat, text, reply_markup=markup, message_thread_id=thread
+        )
+        return str(sent.message_id)
 
-    await retried(once, _later, waiting=_waiting)
+    return await retried(once, _later, waiting=_waiting)
 
 
 def _later(err: Exception) -> Later | None:
@@ -91,15 +145,19 @@ async def mark(api: Api, pressed: Pressed | None, answer: Outgoing) -> None:
 
     async def edit(done: Answered) -> None:
         assert pressed is not None  # checked by answered.mark
-        bot = await api()
-        # First, and alone if the text cannot be had: no second press is possible.
-        await bot.edit_message_reply_markup(pressed.chat, pressed.message_id)
-        if pressed.text:
-            text = with_line(pressed.text, done.line)
-            await bot.edit_message_text(text, pressed.chat, pressed.message_id)
+        await unbutton(api, pressed.chat, pressed.message_id, pressed.text, done.line)
 
     question = pressed.question if pressed else None
     await answered.mark(answer, question, edit, channel="telegram", log=log, refused=TelegramError)
+
+
+async def unbutton(api: Api, chat: str, message_id: int, text: str, line: str) -> None:
+    """Take a question's keyboard off, then put ``line`` under its ``text`` (when known)."""
+    bot = await api()
+    # First, and alone if the text cannot be had: no second press is possible.
+    await bot.edit_message_reply_markup(chat, message_id)
+    if text:
+        await bot.edit_message_text(with_line(text, line), chat, message_id)
 
 
 def retry_seconds(err: RetryAfter) -> float:

@@ -1,19 +1,19 @@
 """Telegram Updates read: what a person wrote, edited, sent as a file or pressed, as Incoming.
 
 An Update arrives as the Bot API's JSON (a webhook body, or a polled ``Update.to_dict()``).
-``incoming`` turns messages, edited messages, documents and approval-button presses into
-``Incoming``; ``pressed`` finds the message whose button was pressed, so the adapter can
-mark it answered. Anything else (joins, service messages, malformed updates) is None;
-``check_shape`` tells a webhook body of the wrong shape (a 400) from one merely not for
-us, since polled updates come already parsed by python-telegram-bot but webhooks do not. The
-text of a message the person forwarded is someone else's: it goes in ``Incoming.forwarded``
-(``channels.telegram_forwards``), never in their ``text``.
+``incoming`` turns messages, edited messages, documents, voice notes (``Attachment.spoken``)
+and approval-button presses into ``Incoming``; ``pressed`` finds the message whose button
+was pressed, so the adapter can mark it answered. Anything else (joins, service messages,
+malformed updates) is None; ``check_shape`` tells a webhook body of the wrong shape (a 400)
+from one merely not for us, since polled updates come already parsed by python-telegram-bot
+but webhooks do not. The text of a message the person forwarded is someone else's: it goes
+in ``Incoming.forwarded`` (``channels.telegram_forwards``), never in their ``text``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +50,9 @@ class _Message(_Shape):
     text: str | None = None
     caption: str | None = None
     document: _Document | None = None
+    voice: _Document | None = None  # file_name is absent there; the other fields match
+    audio: _Document | None = None
+    video_note: _Document | None = None
     message_thread_id: int | None = None
     is_topic_message: bool | None = None
 
@@ -107,22 +110,13 @@ def _translate(update: dict[str, Any]) -> Incoming | None:
     message = update.get("edited_message") or update.get("message")
     if not isinstance(message, dict) or "id" not in (message.get("from") or {}):
         return None
-    document = message.get("document")
-    attachments: tuple[Attachment, ...] = ()
-    if isinstance(document, dict):
-        attachments = (
-            Attachment(
-                name=document.get("file_name") or "document",
-                mime=document.get("mime_type") or "application/octet-stream",
-                size=document.get("file_size") or 0,
-                ref=document["file_id"],
-            ),
-        )
+    attachments = _files(message)
     text = message.get("text") or message.get("caption") or ""
     forwarded: tuple[Forwarded, ...] = ()
     if is_forward(message):
         # Another's words, as they wrote them: neither the person's request nor a command.
-        passed_on = forward_of(message, text)
+        voice = any(a.spoken == "voice" for a in attachments)
+        passed_on = forward_of(message, text, voice=voice)
         forwarded, text = ((passed_on,) if passed_on else ()), ""
     if not text and not attachments and not forwarded:
         return None
@@ -137,6 +131,32 @@ def _translate(update: dict[str, Any]) -> Incoming | None:
         attachments=attachments,
         forwarded=forwarded,
     )
+
+
+# Kind of file -> its name when it has none, its type when Telegram gives none, and
+# whether the person recorded it in the app (a voice or round video note: their words).
+_FILES: dict[str, tuple[str, str, Literal["voice", "audio"] | None]] = {
+    "document": ("document", "application/octet-stream", None),
+    "voice": ("voice.ogg", "audio/ogg", "voice"),
+    "video_note": ("video_note.mp4", "video/mp4", "voice"),
+    "audio": ("audio", "audio/mpeg", "audio"),
+}
+
+
+def _files(message: dict[str, Any]) -> tuple[Attachment, ...]:
+    """The file a message carries (Telegram allows one), as an Attachment."""
+    for kind, (name, mime, spoken) in _FILES.items():
+        file = message.get(kind)
+        if isinstance(file, dict):
+            attachment = Attachment(
+                name=file.get("file_name") or name,
+                mime=file.get("mime_type") or mime,
+                size=file.get("file_size") or 0,
+                ref=file["file_id"],
+                spoken=spoken,
+            )
+            return (attachment,)
+    return ()
 
 
 def _topic(message: dict[str, Any]) -> str | None:

@@ -4,8 +4,8 @@ WhatsApp lets a business send free-form messages only within 24 hours of the per
 last message (the customer-service window); outside it, ``send`` refuses with
 :class:`WindowClosed` rather than have Graph reject the message. Media people send are
 fetched on the gateway's request (``download``): Graph gives a short-lived signed URL for
-the media id, fetched with the same bearer token and never logged. What a person forwarded
-(``context.forwarded``, ``frequently_forwarded``) is read as ``Forwarded``, not as their text.
+the media id, fetched with the same bearer token and never logged. Webhook messages (edits
+and forwards included) are read by ``channels.whatsapp_inbound``.
 A signed body of the wrong shape is a 400; a message dated older than duplicates are
 remembered is dropped as a replay (``channels.whatsapp_shape``).
 """
@@ -20,11 +20,11 @@ from collections.abc import Callable
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Protocol
 
-from channels import whatsapp_shape
+from channels import whatsapp_inbound, whatsapp_shape
 from channels.attachments import fetch
 from channels.delivery import Break, Later, retried, split
 from channels.wording import words_for
-from equipage.chat import Attachment, Forwarded, Incoming, Outgoing, Receiver
+from equipage.chat import Attachment, Incoming, Outgoing, Receiver
 from equipage.documents import size_refusal
 from equipage.errors import MalformedWebhook, MissingExtraError, RuntimeFailure, WindowClosed
 from equipage.httpserver import read_body, read_json, refusing_malformed
@@ -44,7 +44,6 @@ TEXT_LIMIT = 4096  # characters in one text message
 BUTTON_BODY_LIMIT = 1024  # characters in an interactive message's body
 # A text cut short of the limit at a line break in its second half; else at the limit.
 _BREAKS = (Break(("\n",), TEXT_LIMIT // 2),)
-_MEDIA = ("image", "document", "video", "audio")
 _WINDOW_CODE = 131047  # Graph's "re-engagement message": sent outside the window
 
 
@@ -142,60 +141,7 @@ class WhatsAppChannel:
     # -- inbound ----------------------------------------------------------------------------
     def incoming(self, payload: dict[str, Any]) -> list[Incoming]:
         """The people's messages in one webhook body; statuses and unknown types dropped."""
-        if payload.get("object") != "whatsapp_business_account":
-            return []
-        found: list[Incoming] = []
-        for entry in _list(payload.get("entry")):
-            for change in _list(entry.get("changes")):
-                value = change.get("value")
-                if change.get("field") != "messages" or not isinstance(value, dict):
-                    continue
-                to = _dict(value.get("metadata")).get("phone_number_id", self.phone_number_id)
-                if to != self.phone_number_id:  # another number of the same app
-                    continue
-                for message in _list(value.get("messages")):
-                    try:
-                        found += [m for m in [self._message(message)] if m is not None]
-                    except (AttributeError, KeyError, TypeError, ValueError):
-                        log.warning("malformed whatsapp message %s skipped", message.get("id"))
-        return found
-
-    def _message(self, message: dict[str, Any]) -> Incoming | None:
-        kind = message["type"]
-        text = ""
-        attachments: tuple[Attachment, ...] = ()
-        if kind == "text":
-            text = message["text"]["body"]
-        elif kind == "interactive" and message["interactive"]["type"] == "button_reply":
-            reply = message["interactive"]["button_reply"]
-            text = _command(reply["id"]) or reply["title"]
-        elif kind == "button":  # a template's quick-reply button
-            text = _command(message["button"]["payload"]) or message["button"]["text"]
-        elif kind in _MEDIA:
-            media = message[kind]
-            name = media.get("filename") or f"{kind}-{media['id']}"
-            text = media.get("caption", "")
-            attachments = (Attachment(name=name, mime=media["mime_type"], ref=media["id"]),)
-        else:
-            return None
-        forwarded: tuple[Forwarded, ...] = ()
-        context = _dict(message.get("context"))
-        if context.get("forwarded") or context.get("frequently_forwarded"):
-            # WhatsApp never says from whom, but the words are not the person's own.
-            said = Forwarded(
-                text=text, kind="caption" if attachments else "message", platform="WhatsApp"
-            )
-            forwarded, text = ((said,) if text else ()), ""
-        user = str(message["from"])
-        return Incoming(
-            channel=self.name,
-            chat=user,
-            user=user,
-            text=text,
-            message_id=message["id"],
-            attachments=attachments,
-            forwarded=forwarded,
-        )
+        return whatsapp_inbound.incoming(payload, self.phone_number_id)
 
     def routes(self, receiver: Receiver) -> list[Any]:
         """``GET`` answers Meta's verification challenge; ``POST`` takes signed webhooks."""
@@ -344,11 +290,6 @@ class _HideUrls(logging.Filter):
             if hidden != message:
                 record.msg, record.args = hidden, ()
         return True
-
-
-def _command(button_id: str) -> str | None:
-    verb, _, question_id = button_id.partition(":")
-    return f"/{verb} {question_id}" if verb in ("approve", "reject") and question_id else None
 
 
 def _retry_after(response: httpx.Response) -> float | None:

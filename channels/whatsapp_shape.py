@@ -60,12 +60,9 @@ class _Context(_Shape):
     frequently_forwarded: bool | None = None
 
 
-class Message(_Shape):
-    """One message a person sent, with the fields the channel reads."""
+class _Content(_Shape):
+    """What a message says: its type and the field of that type."""
 
-    sender: str = Field(alias="from")
-    id: str
-    timestamp: str = Field(pattern=r"^[0-9]{1,12}$")  # Unix seconds, as a string
     type: str
     text: _Text | None = None
     interactive: _Interactive | None = None
@@ -75,6 +72,22 @@ class Message(_Shape):
     video: _Media | None = None
     audio: _Media | None = None
     context: _Context | None = None
+
+
+class _Edit(_Shape):
+    """A correction: the id of the message corrected and the message as it now reads."""
+
+    original_message_id: str
+    message: _Content
+
+
+class Message(_Content):
+    """One message a person sent, with the fields the channel reads."""
+
+    sender: str = Field(alias="from")
+    id: str
+    timestamp: str = Field(pattern=r"^[0-9]{1,12}$")  # Unix seconds, as a string
+    edit: _Edit | None = None  # with ``type: "edit"``
 
 
 class _Metadata(_Shape):

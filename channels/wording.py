@@ -142,7 +142,10 @@ EN = Wording(
         "The web console is at {address}. Your login link, for you alone, works once "
         "within 15 minutes:\n{link}"
     ),
-    web_off="No web console is served for this crew now; it starts with 'equipage up'.",
+    web_off=(
+        "No web console is served for this crew now; it starts with 'equipage up' "
+        "('equipage farm up' for a farm's crews)."
+    ),
 )
 
 FR = Wording(
@@ -217,7 +220,8 @@ FR = Wording(
         "sert une fois dans les 15 minutes :\n{link}"
     ),
     web_off=(
-        "Aucune console web n'est servie pour cet équipage ; elle démarre avec « equipage up »."
+        "Aucune console web n'est servie pour cet équipage ; elle démarre avec « equipage up » "
+        "(« equipage farm up » pour les équipages d'une ferme)."
     ),
 )
 

@@ -22,8 +22,10 @@ _EXPORTS = {
     "CompanyConfig": "equipage.config",
     "Settings": "equipage.config",
     "load_config": "equipage.config",
+    "TenderProfile": "equipage.config",
     "write_starter": "equipage.scaffold",
     "build_crew": "equipage.crew",
+    "serializer": "equipage.crew",
     "Worker": "equipage.worker",
     "Supervisor": "equipage.supervise",
     "load_key": "equipage.audit.key",
@@ -37,6 +39,8 @@ _EXPORTS = {
     "Delivery": "equipage.bus",
     "Turn": "equipage.bus",
     "Envelope": "equipage.envelope",
+    "Event": "equipage.events",
+    "EventType": "equipage.events",
     "Kind": "equipage.envelope",
     "Origin": "equipage.envelope",
     "Question": "equipage.envelope",
@@ -75,6 +79,7 @@ _EXPORTS = {
     "ChatModel": "equipage.llm.base",
     "load_model": "equipage.llm.base",
     "close_model": "equipage.llm.base",
+    "close_speech": "equipage.llm.speech",
     "ProviderOptions": "equipage.llm.options",
     "Completion": "equipage.llm.messages",
     "Message": "equipage.llm.messages",
@@ -103,6 +108,8 @@ __all__ = [
     "ConfigError",
     "Delivery",
     "Envelope",
+    "Event",
+    "EventType",
     "Fact",
     "FarmKeys",
     "Incoming",
@@ -129,6 +136,7 @@ __all__ = [
     "Settings",
     "SourceError",
     "Supervisor",
+    "TenderProfile",
     "ToolCall",
     "ToolSpec",
     "Turn",
@@ -142,6 +150,7 @@ __all__ = [
     "build_crew",
     "check_size",
     "close_model",
+    "close_speech",
     "connect",
     "detect",
     "language_of",
@@ -152,6 +161,7 @@ __all__ = [
     "open_target",
     "question_id",
     "register_platform",
+    "serializer",
     "serve",
     "thread_id",
     "worker_pools",
@@ -181,9 +191,9 @@ if TYPE_CHECKING:  # what type checkers read; at run time, __getattr__ loads the
     from equipage.chat import Incoming, Outgoing
     from equipage.checkpoint import RedisSaver
     from equipage.commands import Command, Invocation
-    from equipage.config import CompanyConfig, Settings, load_config
+    from equipage.config import CompanyConfig, Settings, TenderProfile, load_config
     from equipage.connection import RedisTarget, connect, open_target
-    from equipage.crew import build_crew
+    from equipage.crew import build_crew, serializer
     from equipage.envelope import Answer, Envelope, Kind, Origin, Question, WorkflowCall
     from equipage.errors import (
         ConfigError,
@@ -193,12 +203,14 @@ if TYPE_CHECKING:  # what type checkers read; at run time, __getattr__ loads the
         RuntimeFailure,
         SourceError,
     )
+    from equipage.events import Event, EventType
     from equipage.inputs import OwnerOnly, check_size
     from equipage.keys import CONSUMER_GROUP, GATEWAY_GROUP, FarmKeys, Keys
     from equipage.language import Language, detect, language_of
     from equipage.llm.base import ChatModel, close_model, load_model
     from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
     from equipage.llm.options import ProviderOptions
+    from equipage.llm.speech import close_speech
     from equipage.memory import Fact, Memory
     from equipage.platform import Capabilities, Platform, PlatformSetup
     from equipage.registry import register_platform

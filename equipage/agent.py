@@ -31,6 +31,7 @@ from equipage.compaction import (
     summary_message,
     summary_request,
 )
+from equipage.drafts import DraftWriter
 from equipage.envelope import Answer, Attachment, Envelope, Kind, Origin, Question, ReplyTo
 from equipage.events import Event, EventType
 from equipage.keys import thread_key
@@ -39,6 +40,7 @@ from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, paire
 from equipage.metered import Metered, ask_to_raise
 from equipage.policy import UNTRUSTED_NOTE, Policy, tainted, wrap_untrusted
 from equipage.tools import ThreadContext, Toolbox, answer, question_id, to_person
+from equipage.unsaid import unsaid
 
 __all__ = [
     "AgentSpec",
@@ -103,6 +105,7 @@ class AgentState(TypedDict, total=False):
 
 
 Emit = Callable[[Event], Awaitable[None]]
+DraftFactory = Callable[..., DraftWriter]  # (cause=, origin=, sender=) -> its writer
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class AgentSpec:
     compact_at: int = 24_000  # estimated tokens of history that trigger a summary
     keep_recent: int = 8  # messages kept verbatim after a compaction
     language: str = "en"  # the company's first: approvals are worded in it by default
+    #: Makes the writer of a reply's draft, shown to its person while it is streamed.
+    drafts: DraftFactory | None = None
 
 
 def thread_id(role: str, thread: str) -> str:
@@ -258,7 +263,8 @@ class _Nodes:
         }
 
     async def finish(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-        """A final text with no reply sent becomes the reply, unless results are awaited."""
+        """A final text with no reply sent becomes the reply, unless results are awaited;
+        an empty one becomes what was done (``equipage.unsaid``)."""
         last = state["messages"][-1]
         box = state.get("outbox")
         sent = (
@@ -269,10 +275,17 @@ class _Nodes:
                 for e in box.items
             )
         )
-        if last.content.strip() and not sent and not state.get("pending"):
-            reply = answer(self._context(state, config), last.content)
-            return {"outbox": Outbox(cause=state["inbox"], items=(reply,))}
-        return {}
+        if sent or state.get("pending"):
+            return {}
+        here = self._context(state, config)
+        text = last.content if last.content.strip() else ""
+        if not text and (here.origin is not None or here.reply_to is not None):
+            # Silence reads as a lost message: say what was done instead, or that nothing was.
+            told = here.origin.language if here.origin is not None else None
+            text = unsaid(state["messages"], told or self.spec.language)
+        if not text:
+            return {}
+        return {"outbox": Outbox(cause=state["inbox"], items=(answer(here, text),))}
 
     def _context(self, state: AgentState, config: RunnableConfig) -> ThreadContext:
         spec = self.spec
@@ -315,7 +328,18 @@ class _Nodes:
             envelope=state.get("inbox", ""),
             key=f"{thread}\0{state.get('inbox')}\0{state.get('steps')}\0{purpose}",
         )
-        return await self.metered.complete(prompt, tools, thread=thread, reserve=reserve)
+        here = self._context(state, config)
+        drafts, origin = self.spec.drafts, here.origin
+        if drafts is None or purpose != "turn" or origin is None or here.reply_to is not None:
+            return await self.metered.complete(prompt, tools, thread=thread, reserve=reserve)
+        # What the model writes for a person is shown to them as it grows (equipage.drafts).
+        writer = drafts(cause=here.cause, origin=origin, sender=self.spec.role)
+        try:
+            return await self.metered.complete(
+                prompt, tools, thread=thread, reserve=reserve, on_text=writer
+            )
+        finally:
+            await writer.close()
 
     def _approval(
         self, state: AgentState, here: ThreadContext, call: ToolCall, thread: str

@@ -95,6 +95,7 @@ class Approvals:
             left = [i for i in ids if i != question_id]
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.hdel(self.keys.approvals, question_id)
+            pipe.hdel(self.keys.asked, question_id)  # where it was sent, kept to mark it
             if left:
                 pipe.hset(self.keys.waiting, thread_key, " ".join(left))
             else:

@@ -97,7 +97,9 @@ def load_config(path: str | Path) -> CompanyConfig:
 
 
 #: Environment variables a stdio MCP server does not inherit: the crew's own secrets.
-_CREW_SECRETS = frozenset({*key_variables(), "REDIS_URL", "EQUIPAGE_AUDIT_KEY"})
+_CREW_SECRETS = frozenset(
+    {*key_variables(), "REDIS_URL", "EQUIPAGE_AUDIT_KEY", "EQUIPAGE_SPEECH_API_KEY"}
+)
 
 #: Names of environment variables whose values are secrets, whoever reads them.
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASS)$", re.I)
@@ -149,6 +151,9 @@ class Settings:
     anthropic_base_url: str | None = None
     openai_api_key: str | None = None
     openai_base_url: str | None = None
+    #: EQUIPAGE_SPEECH_API_KEY: the key of a speech-to-text server company.yaml names
+    #: (``speech.base_url``), which never gets the key meant for OPENAI_BASE_URL.
+    speech_api_key: str | None = None
     namespace: str = "eq"
     #: Signs the audit chain (EQUIPAGE_AUDIT_KEY); unset: ``<home>/audit.key``.
     audit_key: str | None = None
@@ -188,6 +193,7 @@ class Settings:
             anthropic_base_url=get("ANTHROPIC_BASE_URL"),
             openai_api_key=get("OPENAI_API_KEY"),
             openai_base_url=get("OPENAI_BASE_URL"),
+            speech_api_key=get("EQUIPAGE_SPEECH_API_KEY"),
             namespace=namespace,
             audit_key=get("EQUIPAGE_AUDIT_KEY"),
             channel_env={name: value for name in _channel_env_names(env) if (value := get(name))},
@@ -206,11 +212,12 @@ class Settings:
             anthropic_base_url=self.anthropic_base_url,
             openai_api_key=self.openai_api_key,
             openai_base_url=self.openai_base_url,
+            speech_api_key=self.speech_api_key,
         )
 
     def __repr__(self) -> str:
         shown: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
-        for secret in (*(name.lower() for name in key_variables()), "audit_key"):
+        for secret in (*(name.lower() for name in key_variables()), "audit_key", "speech_api_key"):
             if shown.get(secret) is not None:
                 shown[secret] = "***"
         shown["channel_env"] = sorted(self.channel_env)  # names only, never values

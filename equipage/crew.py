@@ -23,6 +23,7 @@ from equipage.bus import Bus
 from equipage.checkpoint import RedisSaver
 from equipage.compaction import Compacted
 from equipage.config import CompanyConfig, load_prompt
+from equipage.drafts import DraftWriter
 from equipage.envelope import (
     Answer,
     Attachment,
@@ -360,6 +361,7 @@ class _Parts:
             compact_at=runtime.compact_at_tokens,
             keep_recent=runtime.keep_recent,
             language=config.company.profile.language,
+            drafts=partial(DraftWriter, self.redis, self.keys),
         )
         return ThreadRunner(
             role,

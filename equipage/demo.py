@@ -2,13 +2,15 @@
 
 It starts from nothing (an embedded Redis in a temporary folder, the offline model),
 asks for work that needs two roles, approves what the CEO proposes, and prints the
-conversation and what crossed the bus. It checks each step happened and says if not.
+conversation and what crossed the bus. It checks each step happened and says if not, in
+the founder's language.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -18,6 +20,7 @@ from typing import Any
 from equipage.app import Session, make_gateway, open_session
 from equipage.chat import Incoming, Outgoing
 from equipage.config import CompanyConfig, Settings, load_config
+from equipage.language import pick
 from equipage.llm.providers import OFFLINE
 from equipage.worker import Worker
 
@@ -63,6 +66,12 @@ roles:
 workflows: [tenders]
 """
 
+_SELLS = {
+    "en": "managed cloud hosting for small businesses, on European infrastructure",
+    "fr": "de l'hébergement cloud infogéré pour les petites entreprises, sur une "
+    "infrastructure européenne",
+}
+
 REQUESTS = {
     "en": (
         "We launch Nuage Clair Pro next week. I need a launch post from marketing and a "
@@ -91,6 +100,7 @@ class DemoResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)  # files the tender watch wrote
+    kept: list[Path] = field(default_factory=list)  # the copies of them the demo kept
 
     @property
     def ok(self) -> bool:
@@ -130,26 +140,32 @@ async def run_demo(
     settings: Settings | None = None,
     timeout: float = 60.0,
     hold: Hold | None = None,
+    keep: Path | None = None,
 ) -> DemoResult:
     """Play the conversation; ``show(who, message)`` prints each line as it happens.
 
     Every role runs on ``model``; ``settings`` brings the keys and endpoints (its Redis
     and data folder are replaced: the demo always starts from nothing). With ``hold``,
     the crew's web console is served once the play is over, until ``hold`` returns: the
-    demo's folder, and so the console, goes when the demo ends.
+    demo's folder, and so the console, goes when the demo ends. With ``keep``, the files
+    the crew exported are copied there first (``DemoResult.kept``): they outlive the demo.
     """
     with tempfile.TemporaryDirectory(prefix="equipage-demo-") as tmp:
         folder = Path(tmp)
         # The founder's language first: the crew's reports (the tender watch) follow it.
         languages = "[fr, en]" if lang == "fr" else "[en, fr]"
         company = DEMO_COMPANY.replace("languages: [fr, en]", f"languages: {languages}")
+        # What the company sells is quoted in its drafts: in the founder's language too.
+        company = company.replace(_SELLS["en"], _SELLS[lang])
         (folder / "company.yaml").write_text(company, encoding="utf-8")
         config = _on_model(load_config(folder / "company.yaml"), model)
         settings = replace(settings or Settings(), home=folder / ".equipage", redis_url=None)
         async with open_session(config, settings) as session:
             requests = (REQUESTS[lang], TENDER_REQUESTS[lang])
-            result = await _play(session, show, requests, timeout)
+            result = await _play(session, show, requests, timeout, lang)
             result.notes = session.notes
+            if keep is not None:
+                result.kept = _keep(session.settings.home, result.exports, keep)
             if hold is not None:
                 await _console(session, show, result, hold)
             return result
@@ -184,6 +200,16 @@ async def _console(
         await gateway.aclose()
 
 
+def _keep(home: Path, names: list[str], folder: Path) -> list[Path]:
+    """Copies of the files named ``names`` under ``home`` in ``folder``, by absolute path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for path in sorted(home.rglob("tender-*.*")):
+        if path.name in names and path.is_file():
+            kept.append(Path(shutil.copy2(path, folder / path.name)).resolve())
+    return kept
+
+
 def _on_model(config: CompanyConfig, model: str) -> CompanyConfig:
     roles = {name: role.model_copy(update={"model": model}) for name, role in config.roles.items()}
     return config.model_copy(update={"roles": roles})
@@ -194,6 +220,7 @@ async def _play(
     show: Callable[[str, Outgoing], None],
     requests: tuple[str, str],
     timeout: float,
+    lang: str,
 ) -> DemoResult:
     result = DemoResult()
     recorder = _Recorder(show)
@@ -228,23 +255,25 @@ async def _play(
         start = len(recorder.messages)
         await recorder.wait_for(lambda m: new(m) and m.sender == "ceo", timeout)
 
-    act = "the launch"
+    acts = pick(lang, *_ACTS)
+    act = acts[0]
     try:
         await ask_and_approve(requests[0], "ceo")
-        act = "the tender watch"
+        act = acts[1]
         await ask_and_approve(requests[1], "workflow.tenders")
     except TimeoutError:
-        result.problems.append(f"{act} did not finish within {timeout:.0f}s")
+        result.problems.append(pick(lang, *_LATE).format(act=act, timeout=timeout))
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         await gateway.aclose()
     result.messages = recorder.messages
     result.crossed = await _crossed(session)
-    result.problems += _check(result.crossed)
+    missing = _check(result.crossed, lang)
     result.exports = sorted(p.name for p in session.settings.home.rglob("tender-*.*"))
     if not any(name.endswith(".docx") for name in result.exports):
-        result.problems.append("missing: the approved drafts exported as DOCX")
+        missing.append(pick(lang, *_DOCX))
+    result.problems += [pick(lang, *_MISSING).format(what=what) for what in missing]
     return result
 
 
@@ -259,36 +288,59 @@ async def _crossed(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def _check(crossed: list[dict[str, Any]]) -> list[str]:
+# What the demo checks and says when it fails, in the founder's language: (English, French).
+# Each envelope expected: (kind, from, to, English, French).
+_EXPECTED = [
+    ("task", "member:camille", "ceo", "the founder's request reached the CEO",
+     "la demande du fondateur est arrivée au CEO"),
+    ("task", "ceo", "marketing", "the CEO delegated to marketing", "le CEO a délégué au marketing"),
+    ("task", "ceo", "cto", "the CEO delegated to the CTO", "le CEO a délégué au CTO"),
+    ("result", "marketing", "ceo", "marketing answered the CEO", "le marketing a répondu au CEO"),
+    ("result", "cto", "ceo", "the CTO answered the CEO", "le CTO a répondu au CEO"),
+    ("question", "ceo", "human", "the CEO asked the founder's approval",
+     "le CEO a demandé l'accord du fondateur"),
+    ("answer", "member:camille", "ceo", "the founder's approval reached the CEO",
+     "l'accord du fondateur est arrivé au CEO"),
+    ("workflow", "marketing", "workflow.tenders", "marketing started the tender watch",
+     "le marketing a lancé la veille des appels d'offres"),
+    ("question", "workflow.tenders", "human", "the tender watch asked to export",
+     "la veille a demandé l'accord pour l'export"),
+    ("answer", "member:camille", "workflow.tenders", "the founder approved the export",
+     "le fondateur a approuvé l'export"),
+    ("result", "workflow.tenders", "marketing", "the tender watch reported to marketing",
+     "la veille a rendu son rapport au marketing"),
+]  # fmt: skip
+_CONFIRMED = (
+    "the CEO's confirmation after the approval",
+    "la confirmation du CEO après l'accord",
+)
+_RETURNED = (
+    "the CEO returning the tender list after the export",
+    "le CEO renvoyant la liste des appels d'offres après l'export",
+)
+_DOCX = ("the approved drafts exported as DOCX", "les brouillons approuvés exportés en DOCX")
+_MISSING = ("missing: {what}", "manquant : {what}")
+_ACTS = (("the launch", "the tender watch"), ("le lancement", "la veille des appels d'offres"))
+_LATE = ("{act} did not finish within {timeout:.0f}s", "{act} n'a pas abouti en {timeout:.0f} s")
+
+
+def _check(crossed: list[dict[str, Any]], lang: str) -> list[str]:
+    """What should have crossed the bus and did not, said in ``lang``."""
+
     def seen(kind: str, sender: str, to: str) -> bool:
         return any(e["kind"] == kind and e["sender"] == sender and e["to"] == to for e in crossed)
 
-    expected = [
-        ("task", "member:camille", "ceo", "the founder's request reached the CEO"),
-        ("task", "ceo", "marketing", "the CEO delegated to marketing"),
-        ("task", "ceo", "cto", "the CEO delegated to the CTO"),
-        ("result", "marketing", "ceo", "marketing answered the CEO"),
-        ("result", "cto", "ceo", "the CTO answered the CEO"),
-        ("question", "ceo", "human", "the CEO asked the founder's approval"),
-        ("answer", "member:camille", "ceo", "the founder's approval reached the CEO"),
-    ]
-    expected += [
-        ("workflow", "marketing", "workflow.tenders", "marketing started the tender watch"),
-        ("question", "workflow.tenders", "human", "the tender watch asked to export"),
-        ("answer", "member:camille", "workflow.tenders", "the founder approved the export"),
-        ("result", "workflow.tenders", "marketing", "the tender watch reported to marketing"),
-    ]
-    problems = [f"missing: {what}" for kind, s, t, what in expected if not seen(kind, s, t)]
+    problems = [pick(lang, en, fr) for kind, s, t, en, fr in _EXPECTED if not seen(kind, s, t)]
     answer_at = next((i for i, e in enumerate(crossed) if e["kind"] == "answer"), None)
     confirmed = answer_at is not None and any(
         e["kind"] == "reply" and e["sender"] == "ceo" for e in crossed[answer_at:]
     )
     if not confirmed:
-        problems.append("missing: the CEO's confirmation after the approval")
+        problems.append(pick(lang, *_CONFIRMED))
     last = max((i for i, e in enumerate(crossed) if e["kind"] == "answer"), default=None)
     returned = last is not None and any(
         e["kind"] == "reply" and e["sender"] == "ceo" for e in crossed[last:]
     )
     if not returned:
-        problems.append("missing: the CEO returning the tender list after the export")
+        problems.append(pick(lang, *_RETURNED))
     return problems

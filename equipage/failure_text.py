@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from equipage.config import redact_secrets
 from equipage.errors import HopLimitExceeded
 from equipage.language import pick, said
+from equipage.refusal_text import refusal_text
 
 __all__ = ["failure_text", "no_longer_open", "too_many_hops", "workflow_failed"]
 
@@ -132,8 +133,9 @@ def workflow_failed(
     ``language`` is None when an agent reads it: the ``error:`` form agents know.
     """
     words = pick(language, _EN, _FR)
+    # The reasons are English (an agent reads them so); a person reads them in theirs.
     if refusal:
-        return words.error.format(reason=refusal)
+        return words.error.format(reason=refusal_text(refusal, language))
     if problems:
         return words.refused.format(name=name, problems=problems)
-    return words.unusable.format(name=name, reason=reason)
+    return words.unusable.format(name=name, reason=refusal_text(reason, language))

@@ -19,7 +19,7 @@ from equipage import tracing
 from equipage.budget import Budget, Refusal, sample_of, worst_case_tokens
 from equipage.costbook import record_call
 from equipage.envelope import Answer, Question
-from equipage.llm.base import ChatModel
+from equipage.llm.base import ChatModel, TextSink
 from equipage.llm.messages import Completion, Message, ToolSpec
 from equipage.llm.pricing import price_of, worst_case
 from equipage.metrics import model_called
@@ -60,6 +60,7 @@ class Metered:
         *,
         thread: str,
         reserve: Reserve | None = None,
+        on_text: TextSink | None = None,
     ) -> Completion | Refusal:
         """The model's completion, billed to ``thread``; the refusal if none was made.
 
@@ -68,7 +69,7 @@ class Metered:
         """
         budget = self.budget
         if budget is None or price_of(self.model.name) is None:
-            free = await tracing.chat(self.model, prompt, tools)
+            free = await tracing.chat(self.model, prompt, tools, on_text)
             model_called(self.model.name, self.role, free.usage)
             await self._book(free)
             return free
@@ -84,7 +85,7 @@ class Metered:
         if isinstance(verdict, Refusal):
             return verdict
         try:
-            done = await tracing.chat(self.model, prompt, tools)
+            done = await tracing.chat(self.model, prompt, tools, on_text)
         except BaseException:
             # A failed call bills nothing; its hold must not linger until it expires.
             await budget.settle(verdict, self.role, 0.0, thread)

@@ -47,7 +47,7 @@ from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider as SdkProvider
 
-    from equipage.llm.base import ChatModel
+    from equipage.llm.base import ChatModel, TextSink
 
 __all__ = [
     "TRACER_NAME",
@@ -236,7 +236,10 @@ def handling(inbox: str, envelope: Envelope) -> Iterator[Span]:
 
 
 async def chat(
-    model: ChatModel, prompt: Sequence[Message], tools: Sequence[ToolSpec]
+    model: ChatModel,
+    prompt: Sequence[Message],
+    tools: Sequence[ToolSpec],
+    on_text: TextSink | None = None,
 ) -> Completion:
     """``model``'s completion of ``prompt``, in a ``chat <model>`` span with its usage."""
     provider, _, requested = model.name.partition(":")
@@ -250,7 +253,7 @@ async def chat(
         if _state.content and span.is_recording():
             _said(span, _SYSTEM, [_part(m) for m in prompt if m.role == "system"])
             _said(span, _INPUT_MESSAGES, [_message(m) for m in prompt if m.role != "system"])
-        done = await model.complete(prompt, tools)
+        done = await model.complete(prompt, tools, on_text=on_text)
         if span.is_recording():
             _usage(span, done)
         return done

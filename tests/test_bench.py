@@ -237,3 +237,17 @@ def test_farm_benchmark_missing_its_density_target_exits_1_naming_the_figure(
     miss = f"density.crews_per_gb {figure} < target 1000000000000.0"
     assert ran.result["missed"] == [miss]
     assert ran.verdict == f"bench/farm.py: {miss}"
+
+
+def test_web_benchmark_times_pages_with_threads_stored_and_every_live_delivery(
+    tmp_path: Path,
+) -> None:
+    small = ("--threads", "300", "--events", "300", "--requests", "10", "--warmup", "2")
+    live = ("--browsers", "5", "--live-events", "10", "--rate", "50")
+    ran = run_bench(tmp_path, "web", *small, *live, "--target-page-p99-ms", "0.001")
+    result = ran.result
+    assert result["threads_stored"] == 300 and not result["ok"]
+    assert set(result["pages"]) == {"threads_list", "timeline", "baseline_login_page"}
+    assert result["live"]["deliveries"] == result["live"]["expected_deliveries"] == 50
+    assert result["live"]["baseline_raw_xread"]["p99_ms"] > 0
+    assert "page_p99_ms" in ran.verdict and "> target 0.001" in ran.verdict

@@ -131,7 +131,7 @@ async def _sent_with_keyboard(fake: FakeTelegram) -> bool:
 
 
 async def _published(fake: FakeTelegram) -> bool:
-    return any(str(m["text"]).startswith("Published.") for m in fake.sent)
+    return any(str(m["text"]).startswith("Approved, thank you.") for m in fake.sent)
 
 
 # -- webhook platforms: signed requests to the real HTTP server of serve() ----------------
@@ -207,7 +207,7 @@ async def test_founder_on_slack_gets_answers_in_the_thread_and_approves_with_the
                 form = httpx.QueryParams({"payload": json.dumps(action)})
                 body = str(form).encode()
                 assert await post(body, "application/x-www-form-urlencoded") == 200
-                await wait_until(lambda: _slack_said(fake, "Published."), timeout=30,
+                await wait_until(lambda: _slack_said(fake, "Approved, thank you."), timeout=30,
                                  what="confirmation")  # fmt: skip
             finally:
                 stop.set()
@@ -292,7 +292,7 @@ async def test_founder_on_whatsapp_gets_answers_and_approves_with_a_reply_button
                     },
                 }
                 assert await post(reply) == 200
-                await wait_until(lambda: _wa_said(fake, "Published."), timeout=30,
+                await wait_until(lambda: _wa_said(fake, "Approved, thank you."), timeout=30,
                                  what="confirmation")  # fmt: skip
             finally:
                 stop.set()

@@ -162,7 +162,7 @@ async def test_paused_thread_resumes_with_the_answer_after_workers_and_redis_res
             await crew.answer(question, approved=True)
             *_, confirmation = await crew.outbox(3)
         assert confirmation.kind is Kind.REPLY
-        assert confirmation.text.startswith("Published.")
+        assert confirmation.text.startswith("Approved, thank you.")
         assert await redis.hlen(keys.approvals) == 0
     finally:
         await redis.aclose()
@@ -206,7 +206,7 @@ async def test_message_sent_while_waiting_is_kept_and_the_founder_is_reminded(
         await crew.answer(question)
         *_, confirmation, parked_answer = await crew.outbox(5)
     # The answer resumes the thread first; the parked message is then its own turn.
-    assert confirmation.text.startswith("Published.")
+    assert confirmation.text.startswith("Approved, thank you.")
     assert parked_answer.text.startswith("remembered: our VAT number is FR123")
     assert await redis.hlen(keys.memory) == 1
 

@@ -219,7 +219,7 @@ async def test_a_farm_of_three_crews_from_chat_and_cli_over_one_shared_bot(
                 approve = markup["inline_keyboard"][0][0]["callback_data"]
                 seen = len(bob.texts())
                 bob.presses(question, approve)
-                await bob.hears("Published", after=seen)
+                await bob.hears("Nothing was published", after=seen)
                 # The farm view: every crew, and the serving process's loops.
                 shown = await cli(root, env, "status")
                 assert all(name in shown for name in ("alice", "bob", "carol"))

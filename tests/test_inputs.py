@@ -39,7 +39,8 @@ def test_owner_only_fields_are_found_in_nested_models() -> None:
         "sources.ted_base_url",
         "sources.boamp_base_url",
     }
-    assert set(owner_only_fields(LiveInput)) == {"source", "host", "port"}
+    # "audio": where a call is heard from is the owner's word too (``equipage live --audio-*``).
+    assert set(owner_only_fields(LiveInput)) == {"source", "host", "port", "audio"}
 
 
 @pytest.mark.parametrize(

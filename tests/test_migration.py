@@ -791,7 +791,7 @@ async def test_offline_ceo_starts_the_migration_on_a_french_request_and_says_wha
     async with crew_running(redis, keys, with_workflows("migration")) as crew:
         await crew.tell("On veut quitter Google Cloud pour un cloud souverain, Scaleway ou Hetzner")
         ack, summary = await crew.outbox(2)
-    assert "the migration workflow" in ack.text
+    assert "au workflow migration" in ack.text
     assert "**Cloud migration plan: not made.** no inventory was given" in summary.text
     assert "Cloud Asset Inventory export" in summary.text
 

@@ -12,7 +12,13 @@ from equipage.crew import build_crew
 from equipage.envelope import Envelope, Kind, Origin
 from equipage.keys import Keys
 from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec
-from equipage.llm.offline import OFFLINE_NOTE, OFFLINE_NOTE_FR, OfflineModel
+from equipage.llm.offline import (
+    APPROVED,
+    APPROVED_FR,
+    OFFLINE_NOTE,
+    OFFLINE_NOTE_FR,
+    OfflineModel,
+)
 from equipage.prompting import TeamMember, fill, result_text, team_section
 from equipage.testing import wait_for_stream
 from equipage.worker import Worker
@@ -238,11 +244,11 @@ async def test_results_of_a_request_that_publishes_nothing_are_replied_directly(
 @pytest.mark.parametrize(
     ("request_text", "answer", "expected"),
     [
-        (EN_REQUEST, "approved", "Published. Thank you for the approval."),
-        (EN_REQUEST, "approved: go", "Published. Thank you for the approval."),
+        (EN_REQUEST, "approved", APPROVED),
+        (EN_REQUEST, "approved: go", APPROVED),
         (EN_REQUEST, "rejected: too early", "Understood, nothing was published (too early)."),
         (EN_REQUEST, "rejected", "Understood, nothing was published (no reason given)."),
-        (FR_PUBLISH, "approved", "C'est publié. Merci pour la validation."),
+        (FR_PUBLISH, "approved", APPROVED_FR),
         (FR_PUBLISH, "rejected: trop tôt", "Entendu, je ne publie pas (trop tôt)."),
     ],
 )

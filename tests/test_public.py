@@ -55,11 +55,13 @@ def _equipage_imports(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("folder", ["bench", "examples"])
 def test_benchmarks_and_examples_import_only_the_public_surface(folder: str) -> None:
-    # equipage.testing is the public kit of fake servers and waits; equipage.farm the farm's.
+    # equipage.testing is the public kit of fake servers and waits; equipage.farm the farm's;
+    # equipage.web the console's.
     private = {
         f"{path.relative_to(ROOT)}: {module}"
         for path in (ROOT / folder).rglob("*.py")
         for module in _equipage_imports(path)
-        if module not in ("equipage", "equipage.farm") and not module.startswith("equipage.testing")
+        if module not in ("equipage", "equipage.farm", "equipage.web")
+        and not module.startswith("equipage.testing")
     }
     assert private == set()

@@ -195,11 +195,10 @@ def test_topic_message_keeps_its_thread() -> None:
     "update",
     [
         fixture("nutgram_update_callback_query"),  # someone else's button data
-        fixture("nutgram_update_voice"),  # nothing to read
         {"update_id": 9, "my_chat_member": {"chat": {"id": 1}}},
         {"update_id": 10, "channel_post": {"chat": {"id": -100}, "text": "news"}},
     ],
-    ids=["foreign-button", "voice", "chat-member", "channel-post"],
+    ids=["foreign-button", "chat-member", "channel-post"],
 )
 def test_updates_nobody_wrote_to_the_crew_are_ignored(update: dict[str, Any]) -> None:
     assert incoming(update) is None
@@ -752,9 +751,9 @@ async def test_document_over_telegrams_20_mb_is_refused_unfetched_and_the_founde
 
     [told] = fake.sent
     assert told["chat_id"] == ALICE
-    # The caption is French, so is the notice; the reason is the document reader's own.
-    assert told["text"].startswith("Je n'ai pas pu lire document.pdf : it is 25 MB. ")
-    assert "Telegram lets bots download files of at most 20 MB." in told["text"]
+    # The caption is French, so is the notice, its reason and the platform's limit.
+    assert told["text"].startswith("Je n'ai pas pu lire document.pdf : il fait 25 Mo. ")
+    assert "Telegram ne laisse les bots télécharger que des fichiers de 20 Mo" in told["text"]
     assert fake.called("getFile") == []
     [task] = await inbox(redis, keys)
     assert task.text == "Résume ce cahier des charges"  # the message itself went through
@@ -776,8 +775,9 @@ async def test_document_whose_real_size_telegram_refuses_is_reported_too_big(
     async with polling(channel, gateway):
         await wait_until(sent_count(fake), what="the founder told")
 
-    assert fake.sent[0]["text"].startswith("Je n'ai pas pu lire document.pdf : it is too large.")
-    assert "Telegram lets bots download files of at most 20 MB." in fake.sent[0]["text"]
+    told = fake.sent[0]["text"]
+    assert told.startswith("Je n'ai pas pu lire document.pdf : il est trop volumineux.")
+    assert "Telegram ne laisse les bots télécharger que des fichiers de 20 Mo" in told
     assert fake.downloads == []
     assert len(await inbox(redis, keys)) == 1
 

@@ -155,7 +155,8 @@ async def test_offline_run_on_bundled_notices_ranks_drafts_and_exports_after_app
 async def test_french_notice_gets_french_drafts_with_one_section_per_lot_and_criterion(
     redis: aioredis.Redis, keys: Keys, tmp_path: Path
 ) -> None:
-    graph = compiled(context(redis, keys, tmp_path))
+    # A French founder: the memo is theirs, the outline and the letter the notice's.
+    graph = compiled(context(redis, keys, tmp_path, languages=("fr",)))
     params = TendersInput.bundled(today=date(2019, 5, 13), profile=GREEN)
     config, question, state = await run_until_question(graph, params)
     assert question is not None
@@ -235,7 +236,7 @@ def test_what_changed_and_why_a_source_failed_survive_a_checkpoint_as_data() -> 
 async def test_founder_can_pick_a_notice_reported_on_an_earlier_run_by_id(
     redis: aioredis.Redis, keys: Keys, tmp_path: Path
 ) -> None:
-    graph = compiled(context(redis, keys, tmp_path))
+    graph = compiled(context(redis, keys, tmp_path, languages=("fr",)))
     _, _, state = await run_until_question(graph, TendersInput.bundled(pick=0), "first")
     assert [m.tender.id for m in state["output"].ranked] == [OP_IT]
     params = TendersInput.bundled(ids=[OP_IT, ROUEN, "ted:nope"])
@@ -244,7 +245,7 @@ async def test_founder_can_pick_a_notice_reported_on_an_earlier_run_by_id(
     op_it, rouen = state["drafts"]
     assert op_it.tender_id == OP_IT and op_it.verdict != "no-bid"
     assert rouen.verdict == "no-bid" and rouen.language == "fr"
-    assert "écarté par le profil : date limite dépassée" in rouen.memo  # a French notice
+    assert "écarté par le profil : date limite dépassée" in rouen.memo  # a French founder
     assert state["missing"] == ["ted:nope"]
 
 
@@ -324,7 +325,7 @@ async def test_model_prose_replaces_the_templates_and_the_drafts_say_who_wrote_t
             Completion(content="Madame, Monsieur, voici notre candidature.", model="claude-x"),
         ]
     )
-    graph = compiled(context(redis, keys, tmp_path, writer))
+    graph = compiled(context(redis, keys, tmp_path, writer, languages=("fr",)))
     params = TendersInput.bundled(today=date(2019, 5, 13), profile=GREEN)
     _, _, state = await run_until_question(graph, params)
     [draft] = state["drafts"]
@@ -416,7 +417,9 @@ async def test_french_company_reads_the_report_and_the_approval_question_in_fren
         assert english not in text, english
     output = await answer(graph, config, question, approved=True)
     assert output.language == "fr" and output.drafts[0].language == "en"
-    assert output.drafts[0].memo.startswith("# Bid / no-bid memo — Provision of IT Services")
+    # The memo is the founder's, in French; the letter answers the buyer, in English.
+    assert output.drafts[0].memo.startswith("# Note go / no-go — Provision of IT Services")
+    assert "Dear Sir or Madam" in output.drafts[0].letter
     assert "\nExportés :\n- " in output.summary()
 
 

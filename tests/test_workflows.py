@@ -103,7 +103,7 @@ async def test_offline_ceo_starts_the_digest_when_asked_what_the_crew_did(
     async with crew_running(redis, keys, with_workflows("digest")) as crew:
         await crew.tell("Quel est le bilan de l'activité de l'équipe ?")
         ack, summary = await crew.outbox(2)
-    assert "the digest workflow" in ack.text
+    assert "au workflow digest" in ack.text
     assert "**Crew activity over the last 24 h**" in summary.text
     assert "modèle hors ligne" in summary.text
 

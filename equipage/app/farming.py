@@ -17,13 +17,17 @@ The two halves may run apart, as on Kubernetes: ``farm up --no-workers`` holds t
 the webhooks and the outboxes (the only processes given the platforms' tokens), ``farm up
 --no-gateway`` runs the crews' work (no bot, no token, no web server but the probes). Each
 wakes the other through the farm's wake-up streams (``equipage.farm.wake``).
+
+The gateway side also serves the farm's one web console (``equipage.web.farmdoor``):
+loopback unless farm.yaml's ``channels.web.console`` says otherwise, each person logged
+into their own crew by a link from ``/web`` or ``equipage web login --farm``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -66,6 +70,12 @@ class FarmService:
     own_receivers: dict[str, Any] = field(default_factory=dict)
     #: EQUIPAGE_HEALTH_PORT: the probes on a port of their own (``equipage.health``).
     health_port: int | None = None
+    #: The gateway side runs here: bots, outboxes and the web console.
+    gateway: bool = True
+    #: A crew's gateway by its name, loaded on demand (the console's answers go through it).
+    gateway_for: Callable[[str], Awaitable[Any]] | None = None
+    #: The farm's home (EQUIPAGE_HOME under its folder): audit key and anchors.
+    home: Path | None = None
 
 
 @contextlib.asynccontextmanager
@@ -133,7 +143,18 @@ async def open_farm_service(
         receivers = {name: crew_bot_class()(name, farm.registry, gateway_for) for name in own}
         try:
             yield FarmService(
-                farm, config, runtimes, pool, front, adapters, own, receivers, settings.health_port
+                farm,
+                config,
+                runtimes,
+                pool,
+                front,
+                adapters,
+                own,
+                receivers,
+                settings.health_port,
+                gateway=gateway,
+                gateway_for=gateway_for,
+                home=root / settings.home,
             )
         finally:
             await runtimes.aclose()
@@ -144,9 +165,14 @@ async def open_farm_service(
 
 
 async def serve_farm(
-    service: FarmService, stop: asyncio.Event, *, console_user: str | None = None
+    service: FarmService,
+    stop: asyncio.Event,
+    *,
+    console_user: str | None = None,
+    web_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Run the pool, the bots and the webhooks until ``stop``; each loop supervised."""
+    """Run the pool, the bots, the webhooks and the console until ``stop``; each loop
+    supervised. ``web_ready`` is told the console's address once it is served."""
     supervisor = Supervisor(stop)
     loops: list[tuple[str, Loop]] = [("pool", service.pool.run)]
     finishing: list[tuple[str, Loop]] = [
@@ -172,6 +198,9 @@ async def serve_farm(
     farm = service.farm
     watch = farm_watch(farm.redis, farm.registry.keys.namespace, service.config.pool.shards)
     loops += web_loops(routes, service.config.channels.web, service.health_port, watch)
+    if service.gateway:
+        # The console faces people, as the bots do: served where the gateway is.
+        loops.append(("web", partial(_web_console, service, web_ready)))
     if console_user is not None and "console" in service.adapters:
         console = service.adapters["console"]
         finishing.append(("console", partial(_console_loop, service.front, console, console_user)))
@@ -187,3 +216,22 @@ async def serve_farm(
         await asyncio.gather(*tasks, return_exceptions=True)
     if supervisor.failure is not None:
         raise supervisor.failure
+
+
+async def _web_console(
+    service: FarmService, ready: Callable[[str], None] | None, stop: asyncio.Event
+) -> None:
+    from equipage.web.farmdoor import FarmDoor  # Starlette, Jinja2: when serving
+    from equipage.web.serve import serve_farm_console
+
+    farm, config = service.farm, service.config
+    door = FarmDoor(
+        farm.redis,
+        farm.registry.keys.namespace,
+        farm.root,
+        service.home or farm.root,
+        language=config.language,
+        shards=config.pool.shards,
+        gateway_for=service.gateway_for,
+    )
+    await serve_farm_console(door, config.channels.web.console, ready, stop)

@@ -116,4 +116,7 @@ async def open_session(
 
 def make_gateway(session: Session, channels: dict[str, Any]) -> Any:
     """The gateway between ``channels`` (adapters by name) and the session's crew."""
-    return gateway_class()(session.config, session.bus, channels, budget=session.crew.budget)
+    options = session.settings.provider_options()  # speech-to-text's key and endpoint
+    return gateway_class()(
+        session.config, session.bus, channels, budget=session.crew.budget, options=options
+    )

@@ -70,5 +70,12 @@ async def _farm_up(
         parts += [f"shared bots: {bots}"] if gateway else ["no gateway (bots run elsewhere)"]
         parts += [f"pool of {service.config.pool.concurrency}"] if workers else ["no workers"]
         out.print(", ".join(parts))
-        await serve_farm(service, stop, console_user=console_as)
+        # The console is served where the gateway is; its links come from /web in a crew's
+        # chat or 'equipage web login --farm'.
+        await serve_farm(
+            service,
+            stop,
+            console_user=console_as,
+            web_ready=lambda url: out.print(f"web console: {url}", markup=False, highlight=False),
+        )
     out.print("stopped.")

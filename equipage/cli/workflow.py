@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import sys
 import uuid
 from pathlib import Path
@@ -17,6 +18,15 @@ from equipage.app import open_session, run_workflow
 from equipage.chat import Outgoing
 from equipage.cli.common import ConfigOption, err, fail, load, out, reported, show
 from equipage.cli.live import run_live
+from equipage.cli.runview import (
+    Progress,
+    refused,
+    refused_output,
+    run_output,
+    stamps,
+    written,
+)
+from equipage.cli.setvalues import apply_overrides
 from equipage.config import CompanyConfig, Settings
 from equipage.errors import EquipageError
 from equipage.inputs import owner_only_fields, with_settings
@@ -56,19 +66,37 @@ def workflow_run(
     ] = None,
     overrides: Annotated[
         list[str] | None,
-        typer.Option("--set", help="KEY=VALUE on top of the input, e.g. sources.bundled=true"),
+        typer.Option(
+            "--set",
+            help="KEY=VALUE on top of the input, read as the field's type: "
+            "sources.bundled=true, today=2026-12-06, paths=a.pdf,b.pdf (or a JSON list)",
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="approve every question it asks")] = False,
     config: ConfigOption = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for it")] = 600.0,
 ) -> None:
-    """Run one workflow now, as the owner, and print what it reports."""
-    from equipage.workflow import read_input
+    """Run one workflow now, as the owner: its progress as it goes, what it reports,
+    and where the files it wrote are.
+
+    Exit codes: 0 it ran; 1 it failed (the crew could not run it, or
+    --timeout passed); 2 its input was refused (a --set value not of its
+    field's type, an unreadable --input, or a value the workflow refused).
+    """
+    from equipage.workflow import load_workflow, read_input
 
     with reported():
         settings, company = load(config)
-        data = read_input(input_file, overrides or ())
-        asyncio.run(_workflow_run(settings, company, name, data, yes, timeout))
+        workflow = load_workflow(name)
+        data = apply_overrides(read_input(input_file), overrides or (), workflow.Input)
+        ran = asyncio.run(_workflow_run(settings, company, name, data, yes, timeout))
+    if ran is _Ran.REFUSED:
+        raise typer.Exit(2)
+
+
+class _Ran(enum.Enum):
+    DONE = "done"
+    REFUSED = "refused"  # the workflow said no to its input: said above, exit 2
 
 
 async def _workflow_run(
@@ -78,7 +106,7 @@ async def _workflow_run(
     data: dict[str, JsonValue],
     yes: bool,
     timeout: float,
-) -> None:
+) -> _Ran:
     if (
         name == "live_assist"
         and with_settings(company.workflows.get(name, {}), data).get("source") == "stdin"
@@ -90,9 +118,16 @@ async def _workflow_run(
         await run_live(
             settings, company, session_id, data | {"session": session_id, "source": "redis"}
         )
-        return
+        return _Ran.DONE
+
+    sender = f"workflow.{name}"
+    outcome = _Ran.DONE
+    progress = Progress(out, name)
 
     async def display(message: Outgoing) -> None:
+        nonlocal outcome
+        if message.sender == sender and refused(name, message.text):
+            outcome = _Ran.REFUSED
         show(message)
 
     async def decide(message: Outgoing) -> str | None:
@@ -102,21 +137,47 @@ async def _workflow_run(
             return f"/approve {question.id}"
         if not sys.stdin.isatty():
             return None  # answered later: equipage send '/approve ID'
-        agreed = await asyncio.to_thread(typer.confirm, "Approve?", default=False)
+        with progress.paused():
+            agreed = await asyncio.to_thread(typer.confirm, "Approve?", default=False)
         return f"/{'approve' if agreed else 'reject'} {question.id}"
 
     async with open_session(company, settings) as session:
         for note in session.notes:
             err.print(f"[yellow]note:[/] {note}")
-        try:
-            await run_workflow(
-                session,
-                name,
-                data,
-                member=company.owner,
-                on_message=display,
-                on_question=decide,
-                timeout=timeout,
+        # Where open_session's crew keeps its files (``build_crew``'s ``crew_files``).
+        folder = settings.home / "files" / session.keys.company / name
+        before = stamps(folder)
+        stop = asyncio.Event()
+        with progress:
+            by = f"member:{company.owner.id}"
+            follow = asyncio.create_task(
+                progress.follow(session.redis, session.keys, sender, by, stop)
             )
-        except TimeoutError as error:
-            fail(f"{error}; 'equipage status' shows where it stands")
+            try:
+                await run_workflow(
+                    session,
+                    name,
+                    data,
+                    member=company.owner,
+                    on_message=display,
+                    on_question=decide,
+                    timeout=timeout,
+                )
+            except TimeoutError as error:
+                fail(f"{error}; 'equipage status' shows where it stands")
+            finally:
+                stop.set()
+                await follow
+            if refused_output(await run_output(session, sender, progress.thread)):
+                outcome = _Ran.REFUSED
+        _files(written(folder, before))
+    return outcome
+
+
+def _files(paths: list[Path]) -> None:
+    """Where each file the run wrote is, absolute, one per line (easy to copy or to grep)."""
+    if not paths:
+        return
+    out.print(f"[bold]Files written ({len(paths)}):[/]")
+    for path in paths:
+        out.print(str(path), markup=False, highlight=False, soft_wrap=True)

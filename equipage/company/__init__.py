@@ -8,6 +8,7 @@ One module per part of the file:
     profile     the company's identity and what it sells (Company, Profile, TenderProfile)
     roles       a role: prompt, model, tools, MCP servers (RoleConfig, McpServer)
     platforms   channels: one section per registered chat platform (ChannelsConfig)
+    speech      the transcriber that turns voice notes into words (SpeechConfig)
     file        the whole file and the checks across sections (CompanyConfig)
 """
 

@@ -24,6 +24,7 @@ from equipage.company.fields import ConfigModel, Name, UserId, enabled
 from equipage.company.platforms import ChannelsConfig, platform_names
 from equipage.company.profile import Company
 from equipage.company.roles import RoleConfig, resolve_prompt
+from equipage.company.speech import SpeechConfig
 from equipage.cron import check_cron
 from equipage.errors import ConfigError
 from equipage.yamlpos import FieldIssues, Loc
@@ -125,6 +126,9 @@ class CompanyConfig(ConfigModel):
     schedules: tuple[Schedule, ...] = Field((), description="workflows run on a schedule")
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
+    speech: SpeechConfig | None = Field(
+        None, description="speech-to-text for voice notes; unset: voice notes are refused"
+    )
     _source: Path | None = PrivateAttr(None)
 
     @property

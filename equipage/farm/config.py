@@ -3,7 +3,9 @@
 Optional: a farm without one serves its crews on the console only, with the defaults
 below. Its ``channels:`` is company.yaml's (one section per platform, the same secrets
 from the environment): one bot per platform for the whole farm, each person routed to
-their own crew. A mistake names the file, the line and the field, as for company.yaml.
+their own crew. Its ``channels.web.console`` (host, port, url, as in company.yaml) is
+where ``farm up`` serves the farm's one web console for every crew: loopback unless it
+says otherwise. A mistake names the file, the line and the field, as for company.yaml.
 """
 
 from __future__ import annotations

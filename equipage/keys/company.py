@@ -160,6 +160,11 @@ class Keys:
         return f"{self.prefix}approvals"
 
     @property
+    def asked(self) -> str:
+        """Hash question id -> the message holding its buttons, while open (``channels.asked``)."""
+        return f"{self.prefix}asked"
+
+    @property
     def waiting(self) -> str:
         """Hash agent thread -> id of the question it is paused on."""
         return f"{self.prefix}waiting"
@@ -249,6 +254,15 @@ class Keys:
     def held(self, channel: str, chat: str) -> str:
         """List of outbox envelopes a platform refused for now, sent when the person writes."""
         return f"{self.prefix}held:{part(channel)}:{part(chat)}"
+
+    def draft(self, cause: str) -> str:
+        """Hash: a reply being written for the envelope ``cause``, as shown so far (``drafts``)."""
+        return f"{self.prefix}draft:{part(cause)}"
+
+    @property
+    def drafts(self) -> str:
+        """Capped stream waking the gateways when a draft's text grew (``equipage.drafts``)."""
+        return f"{self.prefix}drafts"
 
     def window(self, channel: str, user: str) -> str:
         """When a person last wrote on a platform with a reply window."""

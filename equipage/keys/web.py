@@ -1,15 +1,18 @@
 """Every Redis key of the web console: one-time login links and sessions, per crew.
 
 Both sit under the crew's hash tag (``Keys.prefix``), so nothing of one crew's console
-opens another's. Tokens are never stored: a key names the SHA-256 of its token, so
-reading Redis does not give a way in.
+opens another's, in a farm too: a farm's one console keeps each crew's links and sessions
+under that crew's tag, and deleting the crew deletes them. Only the farm console's address
+is the farm's (``FarmWebKeys``). Tokens are never stored: a key names the SHA-256 of its
+token, so reading Redis does not give a way in.
 """
 
 from __future__ import annotations
 
 from equipage.keys.company import Keys, part
+from equipage.keys.farm import FarmKeys
 
-__all__ = ["WebKeys"]
+__all__ = ["FarmWebKeys", "WebKeys"]
 
 
 class WebKeys:
@@ -29,4 +32,16 @@ class WebKeys:
     @property
     def address(self) -> str:
         """The address the console is served at (expires unless its server renews it)."""
+        return f"{self.prefix}address"
+
+
+class FarmWebKeys:
+    """Key templates of a farm's one console, for all its crews."""
+
+    def __init__(self, namespace: str = "eq") -> None:
+        self.prefix = f"{FarmKeys(namespace).prefix}web:"
+
+    @property
+    def address(self) -> str:
+        """The address the farm's console is served at (expires unless its server renews it)."""
         return f"{self.prefix}address"

@@ -19,12 +19,22 @@ from equipage.llm.messages import Completion, Message, ToolCall, ToolSpec, Usage
 from equipage.llm.options import ProviderOptions
 from equipage.text import matches_any
 
-__all__ = ["OFFLINE_NOTE", "OfflineModel"]
+__all__ = ["APPROVED", "APPROVED_FR", "OFFLINE_NOTE", "OfflineModel"]
 
 OFFLINE_NOTE = "(offline model: rules and templates, no AI; set ANTHROPIC_API_KEY for real drafts)"
 OFFLINE_NOTE_FR = (
     "(modèle hors ligne : règles et gabarits, sans IA ; définissez ANTHROPIC_API_KEY "
     "pour de vrais brouillons)"
+)
+
+#: The confirmation once the founder approves: what was done (an approval), not a publication.
+APPROVED = (
+    "Approved, thank you. Nothing was published: the offline model has no tool that "
+    "publishes, so the drafts above are ready for you to post."
+)
+APPROVED_FR = (
+    "Validé, merci. Rien n'a été publié : le modèle hors ligne n'a aucun outil de "
+    "publication ; les brouillons ci-dessus sont prêts, à vous de les diffuser."
 )
 
 _PUBLISH = (
@@ -130,17 +140,19 @@ class _Turn:
             summary = "\n".join(r.content for r in results)
             return "", [self._call("reply", text=self._to_person(summary))]
         if names & {"delegate", "start_workflow"}:
-            roles = sorted({_handed_to(c) for c in self._last_calls()})
+            roles = sorted({_handed_to(c, self.french) for c in self._last_calls()})
             request = self.messages[self._request()]
             if "reply" in self.tools and (request.name or "").startswith("member:"):
                 who = " et ".join(roles) if self.french else " and ".join(roles)
                 ack = (
-                    f"J'ai confié cela à {who} ; je reviens vers vous avec leur travail."
+                    _contracted(
+                        f"J'ai confié cela à {who} ; je reviens vers vous avec leur travail."
+                    )
                     if self.french
                     else f"I have asked {who}; I will come back to you with their work."
                 )
                 return "", [self._call("reply", text=self._to_person(ack))]
-            return f"Waiting for results from {', '.join(roles)}.", []
+            return self._waiting(roles), []
         return "", []
 
     def _after_result(self) -> tuple[str, list[ToolCall]]:
@@ -153,8 +165,7 @@ class _Turn:
         }
         missing = [c for c in delegated if c.id not in answered]
         if missing:
-            who = ", ".join(sorted(_handed_to(c) for c in missing))
-            return f"Waiting for results from {who}.", []
+            return self._waiting(sorted(_handed_to(c, self.french) for c in missing)), []
         ask = self.messages[request].content
         french = self.french
         parts = [f"**{sender}**\n{_plain(text)}" for sender, _, text in answered.values()]
@@ -187,11 +198,9 @@ class _Turn:
         french = self.french
         verdict, _, note = answer.partition(":")
         if verdict.strip() == "approved":
-            text = (
-                "C'est publié. Merci pour la validation."
-                if french
-                else "Published. Thank you for the approval."
-            )
+            # No tool here publishes anything: the approval is all that happened, so say
+            # that, and leave the drafts to the founder rather than claim they went out.
+            text = APPROVED_FR if french else APPROVED
         else:
             reason = note.strip() or ("pas de raison donnée" if french else "no reason given")
             text = (
@@ -200,6 +209,12 @@ class _Turn:
                 else f"Understood, nothing was published ({reason})."
             )
         return self._to_person(text)
+
+    def _waiting(self, roles: list[str]) -> str:
+        """The turn's text while results are awaited (kept in the thread, not sent)."""
+        if self.french:
+            return _contracted(f"En attente des résultats de {', '.join(roles)}.")
+        return f"Waiting for results from {', '.join(roles)}."
 
     def _to_person(self, text: str) -> str:
         note = OFFLINE_NOTE_FR if self.french else OFFLINE_NOTE
@@ -260,8 +275,14 @@ def _plain(text: str) -> str:
     return text
 
 
-def _handed_to(call: ToolCall) -> str:
-    """Who a delegate or start_workflow call handed the work to."""
+def _contracted(text: str) -> str:
+    """French contracts "à le" and "de le" ("au workflow", "du workflow")."""
+    return text.replace(" à le ", " au ").replace(" de le ", " du ")
+
+
+def _handed_to(call: ToolCall, french: bool = False) -> str:
+    """Who a delegate or start_workflow call handed the work to, said in French or English."""
     if call.name == "start_workflow":
-        return f"the {call.arguments.get('name')} workflow"
+        name = call.arguments.get("name")
+        return f"le workflow {name}" if french else f"the {name} workflow"
     return str(call.arguments.get("role"))

@@ -15,6 +15,7 @@ class ProviderOptions:
     anthropic_base_url: str | None = None
     openai_api_key: str | None = None
     openai_base_url: str | None = None
+    speech_api_key: str | None = None  # for a speech server company.yaml names
     timeout: float = 120.0  # seconds for one model call, streaming included
     max_retries: int = 4  # on 429, 529 and 5xx, honouring retry-after
     max_tokens: int = 4096  # output cap of one call; also the budget's worst case
@@ -23,9 +24,10 @@ class ProviderOptions:
     def __repr__(self) -> str:
         key = "***" if self.anthropic_api_key else None
         okey = "***" if self.openai_api_key else None
+        skey = "***" if self.speech_api_key else None
         return (
             f"ProviderOptions(anthropic_api_key={key!r}, anthropic_base_url="
             f"{self.anthropic_base_url!r}, openai_api_key={okey!r}, openai_base_url="
-            f"{self.openai_base_url!r}, timeout={self.timeout}, max_retries={self.max_retries}, "
-            f"max_tokens={self.max_tokens})"
+            f"{self.openai_base_url!r}, speech_api_key={skey!r}, timeout={self.timeout}, "
+            f"max_retries={self.max_retries}, max_tokens={self.max_tokens})"
         )

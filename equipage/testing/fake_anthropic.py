@@ -44,6 +44,7 @@ __all__ = [
     "Step",
     "delay",
     "error",
+    "streamed",
     "text",
     "tool_use",
 ]
@@ -66,11 +67,18 @@ class Step:
     retry_after: float | None = None
     in_stream: bool = False
     delay: float = 0.0
+    pace: float = 0.0  # seconds before each streamed text delta: a model writing
 
 
 def text(content: str) -> Step:
     """Answer with text; ``stop_reason`` is ``end_turn``."""
     return Step(text=content)
+
+
+def streamed(content: str, *, over: float) -> Step:
+    """Answer with text whose pieces (a word and its space each) stream over ``over`` s."""
+    pieces = max(len(re.findall(r"\S+\s*|\s+", content)), 1)
+    return Step(text=content, pace=over / pieces)
 
 
 def tool_use(name: str, arguments: dict[str, Json], *, text: str = "") -> Step:
@@ -85,11 +93,14 @@ def error(
     retry_after: float | None = None,
     *,
     in_stream: bool = False,
+    text: str = "",
+    pace: float = 0.0,
 ) -> Step:
     """Answer ``status`` with Anthropic's error body, e.g. 429 rate_limit_error, 529
     overloaded_error, 500 api_error; ``retry_after`` sets the ``retry-after`` header.
-    ``in_stream``: a streamed request gets 200, ``message_start``, then an ``error`` event."""
-    return Step("", (), status, type, message, retry_after, in_stream)
+    ``in_stream``: a streamed request gets 200, ``message_start``, then an ``error`` event,
+    after ``text`` streamed first if given (at ``pace`` seconds a piece)."""
+    return Step(text, (), status, type, message, retry_after, in_stream, pace=pace)
 
 
 def delay(seconds: float, then: Step | None = None) -> Step:
@@ -169,11 +180,14 @@ class FakeAnthropic(FakeServer):
         events = list(_events(message))
         if step.status != 200:
             failure = {"type": step.error_type, "message": step.message}
-            events = [events[0], {"type": "error", "error": failure}]
+            # Text scripted with the error streams first: a model that fails midway.
+            written = [e for e in events if e.get("delta", {}).get("type") == "text_delta"]
+            opened = events[1:2] if written else []
+            events = [events[0], *opened, *written, {"type": "error", "error": failure}]
         request_id = {"request-id": f"req_{secrets.token_hex(12)}"}
         if streamed:
             return StreamingResponse(
-                _sse(events),
+                _sse(events, step.pace),
                 media_type="text/event-stream; charset=utf-8",
                 headers={**request_id, "cache-control": "no-cache"},
             )
@@ -305,8 +319,10 @@ def _error_response(
     return JSONResponse(body | {"request_id": headers["request-id"]}, status, headers)
 
 
-async def _sse(events: list[dict[str, Json]]) -> AsyncIterator[bytes]:
+async def _sse(events: list[dict[str, Json]], pace: float = 0.0) -> AsyncIterator[bytes]:
     for data in events:
+        if pace and data.get("delta", {}).get("type") == "text_delta":
+            await asyncio.sleep(pace)
         yield f"event: {data['type']}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 

@@ -7,6 +7,7 @@ what the bot sent::
     async with FakeTelegram("123:abc") as fake:
         fake.push_update({"update_id": 1, "message": {...}})
         fake.add_file("file-id", b"%PDF-...")  # getFile, then GET /file/bot<token>/<path>
+        fake.push_voice(2, 4242, ogg_bytes)  # a voice note, its file served the same way
         bot = telegram.Bot("123:abc", base_url=fake.base_url, base_file_url=fake.base_file_url)
 
 ``hold(method)`` makes calls of a method wait until the returned event is set, to show
@@ -59,6 +60,7 @@ class FakeTelegram(FakeServer):
         self.updates: list[Json] = []
         self.sent: list[Json] = []  # sendMessage parameters, decoded
         self.calls: list[tuple[str, Json]] = []  # every method call, in order
+        self.times: list[float] = []  # when each of ``calls`` arrived (time.monotonic)
         self.answered: list[str] = []  # methods whose answer went out, in order
         self.downloads: list[str] = []  # file paths fetched from /file/bot<token>/
         self.webhook: Json | None = None  # the setWebhook parameters in force
@@ -79,11 +81,38 @@ class FakeTelegram(FakeServer):
         """What to pass as ``telegram.Bot(base_file_url=...)``."""
         return f"{self.origin}/file/bot"
 
-    def add_file(self, file_id: str, data: bytes, *, size: int | None = None) -> str:
+    def add_file(
+        self, file_id: str, data: bytes, *, size: int | None = None, folder: str = "documents"
+    ) -> str:
         """Serve ``data`` for ``file_id``; ``size`` overrides the size getFile reports."""
-        path = f"documents/file_{len(self._files)}"
+        suffix = ".oga" if folder == "voice" else ""  # where the Bot API keeps voice notes
+        path = f"{folder}/file_{len(self._files)}{suffix}"
         self._files[file_id] = (path, data, len(data) if size is None else size)
         return path
+
+    def push_voice(
+        self,
+        update_id: int,
+        user: int,
+        data: bytes,
+        *,
+        duration: int = 1,
+        forward_from: Json | None = None,
+    ) -> str:
+        """Queue a voice note ``user`` recorded (or forwarded, from ``forward_from``), in the
+        Bot API's shape, its Ogg/Opus bytes served by getFile; returns its file_id."""
+        file_id = f"voice-{update_id}"
+        self.add_file(file_id, data, folder="voice")
+        voice = {"duration": duration, "mime_type": "audio/ogg", "file_id": file_id,
+                 "file_unique_id": f"u{file_id}", "file_size": len(data)}  # fmt: skip
+        person = {"id": user, "is_bot": False, "first_name": "Camille"}
+        message: Json = {"message_id": update_id, "from": person, "date": int(time.time()),
+                         "chat": {"id": user, "type": "private"}, "voice": voice}  # fmt: skip
+        if forward_from is not None:
+            message["forward_origin"] = {"type": "user", "sender_user": forward_from,
+                                         "date": int(time.time()) - 60}  # fmt: skip
+        self.push_update({"update_id": update_id, "message": message})
+        return file_id
 
     def hold(self, method: str) -> asyncio.Event:
         """Make calls of ``method`` wait, recorded but unanswered, until the event is set."""
@@ -129,6 +158,7 @@ class FakeTelegram(FakeServer):
         method = request.path_params["method"]
         params = await _params(request)
         self.calls.append((method, params))
+        self.times.append(time.monotonic())
         failures = self._failures.get(method)
         if failures:
             status, retry_after = failures.pop(0)

@@ -1,6 +1,7 @@
 """The console's Starlette app: the pages behind the guard, the login link, static files.
 
-``create_app`` serves one crew's ``Console``. Every page of ``equipage.web.pages.PAGES``
+``create_app`` serves one crew's ``Console``; ``door_app`` serves whoever a ``Door`` lets
+in (a farm's crews, ``equipage.web.farmdoor``). Every page of ``equipage.web.pages.PAGES``
 is behind ``guard.guarded``; only the login routes and ``/static`` are open. A login
 link's GET answers a page that posts back (a chat app's link preview runs no script, so
 it cannot use the link up); the POST takes the token, opens a session and sends the
@@ -9,28 +10,16 @@ browser to the overview.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from equipage.chat import Incoming, Outgoing
 from equipage.web.context import Console
-from equipage.web.guard import company_language, guarded, plain, viewer_for
-from equipage.web.live import Hub
-from equipage.web.login import (
-    COOKIE,
-    SESSION_FOR,
-    end_session,
-    redeem,
-    start_session,
-)
+from equipage.web.door import Door, OneCrew, Receive
+from equipage.web.guard import guarded, plain, viewer_for
+from equipage.web.login import COOKIE, SESSION_FOR
 from equipage.web.pages import PAGES, Page
-from equipage.web.threadbook import Threadbook
 
-__all__ = ["STATIC", "Receive", "create_app"]
-
-#: The gateway's ``receive``: a person's message in, the immediate answers out.
-Receive = Callable[[Incoming], Awaitable[list[Outgoing]]]
+__all__ = ["STATIC", "Receive", "create_app", "door_app"]
 
 #: The vendored scripts and the style sheet.
 STATIC = Path(__file__).parent / "static"
@@ -56,6 +45,17 @@ def create_app(console: Console, *, answer: Receive | None = None, secure: bool 
     (without it the questions page only shows them). ``secure``: served over https, so
     the session cookie is Secure (it is too whenever a request arrives over https).
     """
+    door = OneCrew(console, answer)
+    app = door_app(door, secure=secure)
+    app.state.console = console
+    app.state.hub = door.crew.hub
+    app.state.threadbook = door.crew.threadbook
+    app.state.answer = answer
+    return app
+
+
+def door_app(door: Door, *, secure: bool = False) -> Any:
+    """The console of whoever ``door`` lets in; ``secure`` as for ``create_app``."""
     from starlette.applications import Starlette
     from starlette.responses import RedirectResponse
     from starlette.routing import Mount, Route
@@ -65,26 +65,25 @@ def create_app(console: Console, *, answer: Receive | None = None, secure: bool 
         return secure or request.url.scheme == "https"
 
     async def login_page(request: Any) -> Any:
-        return plain(request, company_language(console), "login_title", "login_how", 200)
+        return plain(request, door.language(), "login_title", "login_how", 200)
 
     async def link_page(request: Any) -> Any:
-        token = request.path_params["token"]
-        language = company_language(console)
-        member = await redeem(console.redis, console.keys, token, take=False)
-        if member is None:
-            return plain(request, language, "link_used_title", "link_used", 403)
-        viewer = await viewer_for(console, member)
+        found = await door.link(request.path_params["token"], take=False)
+        if found is None:
+            return plain(request, door.language(), "link_used_title", "link_used", 403)
+        crew, member = found
+        viewer = await viewer_for(crew.console, member)
         return _entering(request, viewer.language)
 
     async def link_used(request: Any) -> Any:
-        member = await redeem(console.redis, console.keys, request.path_params["token"])
-        if member is None or not any(m.id == member for m in console.config.members):
-            return plain(request, company_language(console), "link_used_title", "link_used", 403)
-        session_id, _ = await start_session(console.redis, console.keys, member)
+        found = await door.link(request.path_params["token"], take=True)
+        if found is None or not any(m.id == found[1] for m in found[0].console.config.members):
+            return plain(request, door.language(), "link_used_title", "link_used", 403)
+        cookie = await door.open(*found)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
             COOKIE,
-            session_id,
+            cookie,
             max_age=SESSION_FOR,
             path="/",
             httponly=True,
@@ -94,7 +93,7 @@ def create_app(console: Console, *, answer: Receive | None = None, secure: bool 
         return response
 
     async def logout(request: Any) -> Any:
-        await end_session(console.redis, console.keys, request.cookies.get(COOKIE, ""))
+        await door.leave(request.cookies.get(COOKIE, ""))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(
             COOKIE, path="/", httponly=True, samesite="strict", secure=cookie_secure(request)
@@ -102,7 +101,7 @@ def create_app(console: Console, *, answer: Receive | None = None, secure: bool 
         return response
 
     async def not_found(request: Any, exc: Exception) -> Any:
-        return plain(request, company_language(console), "not_found_title", "not_found", 404)
+        return plain(request, door.language(), "not_found_title", "not_found", 404)
 
     pages = [*PAGES, Page("/logout", "logout", logout, methods=("POST",))]
     routes: list[Any] = [
@@ -113,10 +112,7 @@ def create_app(console: Console, *, answer: Receive | None = None, secure: bool 
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found})
-    app.state.console = console
-    app.state.hub = Hub(console.redis, console.keys.events)
-    app.state.threadbook = Threadbook(console)
-    app.state.answer = answer
+    app.state.door = door
     return _Headers(app)
 
 

@@ -44,6 +44,7 @@ class FarmView:
     namespace: str
     folder: Path  # the farm's folder
     admins: frozenset[str]  # member ids allowed on the farm page
+    shards: int = 4  # the farm's wake-up streams (farm.yaml's pool.shards)
 
 
 @dataclass
@@ -64,10 +65,12 @@ class Viewer:
     member: str  # the member id
     owner: bool  # the crew's owner: sees every thread, may approve
     language: Language  # "fr" | "en", the person's language as in chat
+    admin: bool = False  # one of the farm's admins: sees the farm page
 
 
 def console_of(request: Any) -> Console:
-    """The console of the crew the viewer is logged into."""
+    """The console of the crew the viewer is logged into (the guard put it on the request:
+    a farm's console builds and keeps one per crew, ``equipage.web.farmdoor``)."""
     console: Console = getattr(request.state, "console", None) or request.app.state.console
     return console
 
@@ -132,4 +135,5 @@ def nav(viewer: Viewer, current: str) -> list[dict[str, Any]]:
         for page in PAGES
         if page.nav_label_key is not None and "GET" in page.methods
         if viewer.owner or not page.owner_only
+        if viewer.admin or not page.admin_only
     ]

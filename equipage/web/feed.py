@@ -8,19 +8,21 @@ from typing import Any
 from equipage.events import Event
 from equipage.web.context import Viewer, templates
 from equipage.web.i18n import words
-from equipage.web.live import Hub, Shown, last_event_id, stream
+from equipage.web.live import Drafted, Hub, Shown, last_event_id, stream
 from equipage.web.threadbook import Threadbook, root_of
 
 __all__ = ["clock", "follow", "hub_of", "newest", "row", "threadbook_of"]
 
 
 def hub_of(request: Any) -> Hub:
-    hub: Hub = request.app.state.hub
+    """The live reader of the viewer's crew (the guard put it on the request)."""
+    hub: Hub = request.state.hub
     return hub
 
 
 def threadbook_of(request: Any) -> Threadbook:
-    book: Threadbook = request.app.state.threadbook
+    """The threadbook of the viewer's crew (the guard put it on the request)."""
+    book: Threadbook = request.state.threadbook
     return book
 
 
@@ -44,8 +46,11 @@ def row(viewer: Viewer, entry_id: str, event: Event, *, link: bool = True) -> st
     )
 
 
-async def follow(request: Any, viewer: Viewer, root: str | None) -> Any:
-    """The SSE stream of the events a viewer may see: one conversation's, or all of theirs."""
+async def follow(
+    request: Any, viewer: Viewer, root: str | None, drafted: Drafted | None = None
+) -> Any:
+    """The SSE stream of the events a viewer may see: one conversation's, or all of theirs;
+    with the replies being written when ``drafted`` shows them."""
     book = threadbook_of(request)
 
     async def shown(entry_id: str, event: Event) -> str | None:
@@ -60,7 +65,7 @@ async def follow(request: Any, viewer: Viewer, root: str | None) -> Any:
     if after is not None and not _entry_id(after):
         after = None
     handler: Shown = shown
-    return await stream(request, hub_of(request), handler, after)
+    return await stream(request, hub_of(request), handler, after, drafted)
 
 
 async def newest(request: Any) -> str:

@@ -4,6 +4,10 @@ Every page's endpoint is wrapped by ``guarded``: without a live session cookie a
 the login page and a 401 (a POST a bare 401); an owner-only page answers 403 to a member;
 a POST whose ``csrf`` field (or ``X-CSRF-Token`` header, htmx's way) is not the
 session's token gets 403. A page then reads the viewer with ``context.viewer_of``.
+
+Which crew a session is for is the app's ``Door``'s answer (one crew, or the crew a farm's
+cookie names); the guard puts that crew's console, live hub, threadbook and gateway on the
+request, and nothing of another crew.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from equipage.language import Language, choose
-from equipage.web.context import Console, Viewer, console_of
+from equipage.web.context import Console, Viewer
+from equipage.web.door import CrewConsole
 from equipage.web.i18n import words
-from equipage.web.login import COOKIE, WebSession, find_session
+from equipage.web.login import COOKIE, WebSession
 
 if TYPE_CHECKING:
     from equipage.web.pages import Page  # the pages import this module
@@ -33,7 +38,10 @@ async def viewer_for(console: Console, member: str) -> Viewer:
     told = await console.redis.hget(console.keys.member_languages(), member)
     language = choose(told.decode() if isinstance(told, bytes) else told, company_language(console))
     return Viewer(
-        member=member, owner=known is not None and known.role == "owner", language=language
+        member=member,
+        owner=known is not None and known.role == "owner",
+        language=language,
+        admin=console.farm is not None and member in console.farm.admins,
     )
 
 
@@ -53,11 +61,13 @@ def plain(request: Any, language: Language, title: str, text: str, status: int) 
     return HTMLResponse(html, status_code=status)
 
 
-async def _session(request: Any, console: Console) -> WebSession | None:
-    session_id = request.cookies.get(COOKIE)
-    if not session_id:
+async def _entered(request: Any) -> tuple[CrewConsole, WebSession] | None:
+    """The crew and session of the request's cookie, if any."""
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
         return None
-    return await find_session(console.redis, console.keys, session_id)
+    found: tuple[CrewConsole, WebSession] | None = await request.app.state.door.enter(cookie)
+    return found
 
 
 async def _csrf_ok(request: Any, session: WebSession) -> bool:
@@ -75,17 +85,22 @@ def guarded(page: Page) -> Endpoint:
     async def endpoint(request: Any) -> Any:
         from starlette.responses import PlainTextResponse
 
-        console = console_of(request)
-        session = await _session(request, console)
-        if session is None or not any(m.id == session.member for m in console.config.members):
+        entered = await _entered(request)
+        members = entered[0].console.config.members if entered is not None else []
+        if entered is None or not any(m.id == entered[1].member for m in members):
             if request.method in _SAFE:
-                language = company_language(console)
+                language = request.app.state.door.language()
                 return plain(request, language, "login_title", "login_how", 401)
             return PlainTextResponse("Log in first", 401)
+        crew, session = entered
+        console = crew.console
         viewer = await viewer_for(console, session.member)
         request.state.viewer = viewer
         request.state.csrf = session.csrf
         request.state.console = console
+        request.state.hub = crew.hub
+        request.state.threadbook = crew.threadbook
+        request.state.answer = crew.answer
         if page.owner_only and not viewer.owner:
             return plain(request, viewer.language, "forbidden_title", "forbidden", 403)
         if request.method not in _SAFE and not await _csrf_ok(request, session):

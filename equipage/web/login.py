@@ -4,6 +4,11 @@ A link carries a random token; Redis keeps only its SHA-256, for 15 minutes, and
 first redeem deletes it (GETDEL), so a link works once. A session is a random id in an
 HttpOnly, SameSite=Strict cookie; Redis keeps its SHA-256 with the member and the CSRF
 token every POST must carry. Nothing here is logged: a token in a log is a way in.
+
+A farm serves one console for all its crews, and each crew keeps its own links and
+sessions: a farm's link and cookie name their crew before the secret (``crew.secret``,
+``farm_token``), so the console looks in that crew's keys alone. A farm crew with no
+console of its own gets links to the farm's (``address``, ``login_link``).
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from pydantic import BaseModel, ConfigDict
 
 from equipage.config import CompanyConfig
 from equipage.errors import ConfigError
-from equipage.keys import Keys
-from equipage.keys.web import WebKeys
+from equipage.keys import FarmKeys, Keys
+from equipage.keys.web import FarmWebKeys, WebKeys
 
 __all__ = [
     "ADDRESS_FOR",
@@ -27,13 +32,17 @@ __all__ = [
     "WebSession",
     "address",
     "end_session",
+    "farm_address",
+    "farm_token",
     "find_session",
     "issue",
     "link",
     "login_link",
     "member_of",
     "publish_address",
+    "publish_farm_address",
     "redeem",
+    "split_token",
     "start_session",
 ]
 
@@ -113,15 +122,54 @@ async def publish_address(redis: aioredis.Redis, keys: Keys, url: str) -> None:
     await redis.set(WebKeys(keys).address, url, ex=ADDRESS_FOR)
 
 
+async def publish_farm_address(redis: aioredis.Redis, namespace: str, url: str) -> None:
+    """Say where the farm's one console is served, for every crew of the farm."""
+    await redis.set(FarmWebKeys(namespace).address, url, ex=ADDRESS_FOR)
+
+
+async def farm_address(redis: aioredis.Redis, namespace: str) -> str | None:
+    """Where the farm's console is served now; None when no process serves it."""
+    return _text(await redis.get(FarmWebKeys(namespace).address))
+
+
+def farm_token(crew: str, secret: str) -> str:
+    """A farm's link token or cookie: the crew it is for, then the secret (``.``: in neither)."""
+    return f"{crew}.{secret}"
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    """(crew, secret) of a farm's token or cookie; None when it names no crew."""
+    crew, dot, secret = token.partition(".")
+    return (crew, secret) if dot and crew and secret else None
+
+
+async def _base(redis: aioredis.Redis, keys: Keys) -> tuple[str, bool] | None:
+    """The crew's console address, and whether it is its farm's; None when none is served."""
+    own = _text(await redis.get(WebKeys(keys).address))
+    if own is not None:
+        return own, False
+    # A company of its own on a Redis that also holds a farm is no crew of that farm.
+    if not await redis.hexists(FarmKeys(keys.namespace).crews, keys.company):
+        return None
+    farm = await farm_address(redis, keys.namespace)
+    return (farm, True) if farm is not None else None
+
+
 async def address(redis: aioredis.Redis, keys: Keys) -> str | None:
-    """Where the crew's console is served now; None when no process serves it."""
-    raw = await redis.get(WebKeys(keys).address)
-    return raw.decode() if isinstance(raw, bytes) else raw
+    """Where the crew's console is served now (its farm's, for a farm crew); None if nowhere."""
+    found = await _base(redis, keys)
+    return found[0] if found else None
 
 
 async def login_link(redis: aioredis.Redis, keys: Keys, member: str) -> str | None:
     """A working login link for ``member``; None when no process serves the console."""
-    base = await address(redis, keys)
-    if base is None:
+    found = await _base(redis, keys)
+    if found is None:
         return None
-    return link(base, await issue(redis, keys, member))
+    base, farm = found
+    token = await issue(redis, keys, member)
+    return link(base, farm_token(keys.company, token) if farm else token)
+
+
+def _text(raw: bytes | str | None) -> str | None:
+    return raw.decode() if isinstance(raw, bytes) else raw

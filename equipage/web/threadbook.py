@@ -5,7 +5,8 @@ agent threads under it (``ceo:telegram:41``, a delegation ``cto:telegram:41/cto/
 workflow run ``…/wf-tenders/c2``) keep their history in the checkpoints. Whose it is
 comes from the origin its entry role's checkpoint holds (the member whose message led to
 it); a conversation with no member's origin is the owner's alone. Origins and titles
-never change once written, so they are kept in memory once read.
+never change once written, so they are kept in memory once read; which threads there are
+and how recent, and the newest events, come from ``threadindex``, kept fresh cheaply.
 """
 
 from __future__ import annotations
@@ -15,24 +16,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from equipage.events import Event
 from equipage.web.context import Console, Viewer
+from equipage.web.threadindex import ThreadIndex, agent_thread, root_of
 
 __all__ = ["Conversation", "Step", "Threadbook", "agent_thread", "root_of"]
-
-#: Events of the stream read for one timeline, newest first.
-_EVENTS_READ = 2000
-
-
-def root_of(thread: str) -> str:
-    """The conversation a thread belongs to: delegations and runs nest under it with ``/``."""
-    return thread.split("/", 1)[0]
-
-
-def agent_thread(thread_id: str) -> tuple[str, str]:
-    """(role, thread) of a checkpointed agent thread id (``equipage.keys.thread_key``)."""
-    role, _, thread = thread_id.partition(":")
-    return role, thread
 
 
 @dataclass(frozen=True)
@@ -65,6 +55,14 @@ class Threadbook:
     console: Console
     _known: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     _saver: Any = None
+    _index: ThreadIndex | None = None
+
+    @property
+    def index(self) -> ThreadIndex:
+        """Which threads each conversation has and its newest checkpoint, kept fresh."""
+        if self._index is None:
+            self._index = ThreadIndex(self.console.redis, self.console.keys)
+        return self._index
 
     def saver(self) -> Any:
         if self._saver is None:
@@ -73,23 +71,6 @@ class Threadbook:
 
             self._saver = RedisSaver(self.console.redis, self.console.keys, serde=serializer())
         return self._saver
-
-    async def _ids(self) -> dict[str, list[str]]:
-        """Agent thread ids by conversation, from the checkpoints' set."""
-        raw: Any = await self.console.redis.smembers(self.console.keys.cp_threads)
-        found: dict[str, list[str]] = {}
-        for value in raw:
-            thread_id = value.decode() if isinstance(value, bytes) else str(value)
-            found.setdefault(root_of(agent_thread(thread_id)[1]), []).append(thread_id)
-        return found
-
-    async def _latest(self, thread_ids: list[str]) -> list[str]:
-        keys = self.console.keys
-        async with self.console.redis.pipeline(transaction=False) as pipe:
-            for thread_id in thread_ids:
-                pipe.zrange(keys.cp_index(thread_id, ""), -1, -1)
-            replies = await pipe.execute()
-        return [(r[0].decode() if isinstance(r[0], bytes) else r[0]) if r else "" for r in replies]
 
     async def state(self, thread_id: str) -> dict[str, Any]:
         """The latest values of an agent thread's checkpoint ({} when it has none)."""
@@ -116,22 +97,18 @@ class Threadbook:
         self, viewer: Viewer, *, search: str = "", limit: int = 50
     ) -> list[Conversation]:
         """The viewer's conversations, newest first; ``search`` in their id or title."""
-        ids = await self._ids()
-        roots = list(ids)
-        every = [(root, thread_id) for root in roots for thread_id in ids[root]]
-        latest = await self._latest([thread_id for _, thread_id in every]) if every else []
-        newest: dict[str, str] = {}
-        for (root, _), checkpoint in zip(every, latest, strict=True):
-            newest[root] = max(newest.get(root, ""), checkpoint)
+        ids, newest = await self.index.read()
         wanted = search.strip().lower()
         shown: list[Conversation] = []
-        for root in sorted(roots, key=lambda r: newest[r], reverse=True):
-            member, title = await self._facts(root, ids[root])
+        for root in sorted(ids, key=lambda r: newest.get(r, ""), reverse=True):
+            member, title = await self._facts(root, list(ids[root]))
             if not self.may_see(viewer, member):
                 continue
             if wanted and wanted not in root.lower() and wanted not in title.lower():
                 continue
-            shown.append(Conversation(root, member, title, newest[root], tuple(sorted(ids[root]))))
+            shown.append(
+                Conversation(root, member, title, newest.get(root, ""), tuple(sorted(ids[root])))
+            )
             if len(shown) >= limit:
                 break
         return shown
@@ -142,7 +119,7 @@ class Threadbook:
 
     async def owner_of(self, root: str) -> str | None:
         """The member a conversation belongs to (None: the crew's own, or unknown)."""
-        ids = (await self._ids()).get(root, [])
+        ids = list((await self.index.threads()).get(root, ()))
         return (await self._facts(root, ids))[0] if ids else None
 
     async def visible(self, viewer: Viewer, root: str) -> bool:
@@ -154,7 +131,7 @@ class Threadbook:
     async def timeline(self, root: str) -> list[Step]:
         """Each agent thread's messages and calls, then the conversation's recent events."""
         steps: list[Step] = []
-        thread_ids = sorted((await self._ids()).get(root, []), key=lambda t: (len(t), t))
+        thread_ids = sorted((await self.index.threads()).get(root, ()), key=lambda t: (len(t), t))
         for thread_id in thread_ids:
             role, thread = agent_thread(thread_id)
             if role not in self.console.config.roles:
@@ -164,19 +141,14 @@ class Threadbook:
         return steps
 
     async def events(self, root: str) -> list[tuple[str, Event]]:
-        """The conversation's events still on the capped stream, oldest first."""
-        raw: Any = await self.console.redis.xrevrange(self.console.keys.events, count=_EVENTS_READ)
+        """The conversation's events among the stream's newest, oldest first."""
         found = []
-        for entry_id, fields in raw:
-            data = fields.get(b"event") or fields.get("event")
-            if data is None:
-                continue
-            event = Event.model_validate_json(data)
-            if event.thread and root_of(event.thread) == root:
-                found.append(
-                    (entry_id.decode() if isinstance(entry_id, bytes) else entry_id, event)
-                )
-        return found[::-1]
+        for entry_id, raw in await self.index.recent(root):
+            try:
+                found.append((entry_id, Event.model_validate_json(raw)))
+            except ValidationError:
+                continue  # another version's event: not shown rather than fatal
+        return found
 
 
 def _message_steps(role: str, thread: str, message: Any) -> list[Step]:

@@ -20,10 +20,13 @@ from equipage.envelope import Envelope
 from equipage.errors import InputRejected, MissingExtraError, OffLimits
 from equipage.inputs import OwnerOnly, check_size
 from equipage.workflow import WorkflowContext, WorkflowState
+from workflows._language import report_language
 from workflows.coaching.chart import draw_pace_chart
 from workflows.coaching.feedback import Feedback, write_feedback
 from workflows.coaching.measures import Measures, measure
+from workflows.coaching.refusals import refused_text
 from workflows.coaching.report import render_report
+from workflows.coaching.templates import PROGRESS
 from workflows.coaching.transcript import (
     MAX_BYTES,
     TOO_LARGE,
@@ -88,15 +91,16 @@ class CoachingOutput(BaseModel):
     chart: str | None = None  # path of the pace chart PNG
     chart_note: str | None = None  # why there is no chart
     report: str | None = None  # path of report.md
-    refused: str | None = None  # why the transcript could not be used
+    refused: str | None = None  # why the transcript could not be used (English, as logged)
+    language: Literal["fr", "en"] = "en"  # of a refusal's summary; a report is the talk's
 
     def summary(self) -> str:
         """The Markdown report (or why there is none)."""
         if self.refused or self.measures is None or self.feedback is None:
-            return (
-                f"**Transcript refused / transcription refusée** ({self.source}): "
-                f"{self.refused or 'nothing was measured'}"
-            )
+            why = refused_text(self.refused or "nothing was measured", self.language)
+            if self.language == "fr":
+                return f"**Transcription refusée** ({self.source}) : {why}"
+            return f"**Transcript refused** ({self.source}): {why}"
         text = render_report(
             source=self.source,
             measures=self.measures,
@@ -106,8 +110,8 @@ class CoachingOutput(BaseModel):
             chart_note=self.chart_note,
         )
         if self.report:
-            saved = "Rapport enregistré" if self.measures.language == "fr" else "Report saved"
-            text += f"\n{saved}: `{self.report}`\n"
+            saved = "Rapport enregistré :" if self.measures.language == "fr" else "Report saved:"
+            text += f"\n{saved} `{self.report}`\n"
         return text
 
 
@@ -223,18 +227,23 @@ class Coaching:
 
     def build(self, ctx: WorkflowContext) -> StateGraph[Any]:
         async def coach(state: _State) -> dict[str, Any]:
+            # A refusal, and each step, is said in the talk's language if given, else the
+            # founder's.
+            reader = report_language(state["input"].language, ctx.profile, state.get("origin"))
             chosen = _chosen(state["input"], ctx, state.get("request"))
             if isinstance(chosen, CoachingOutput):
-                return {"output": chosen}
+                return {"output": chosen.model_copy(update={"language": reader})}
             params, name = chosen
-            await ctx.progress("coaching: reading and measuring the transcript")
+            measuring, writing = PROGRESS[reader]
+            await ctx.progress(f"coaching: {measuring}")
             try:
                 output, excerpt = await asyncio.to_thread(_analyse, params, ctx.files, name)
             except InputRejected as err:
                 source = Path(params.path).name if params.path else (name or "inline text")
-                return {"output": CoachingOutput(source=source, refused=str(err))}
+                refused = CoachingOutput(source=source, refused=str(err), language=reader)
+                return {"output": refused}
             assert output.measures is not None  # _analyse measures or raises
-            await ctx.progress("coaching: writing the feedback")
+            await ctx.progress(f"coaching: {writing}")
             feedback = await write_feedback(ctx, output.measures, excerpt)
             output = output.model_copy(update={"feedback": feedback})
             await asyncio.to_thread(_save, output)

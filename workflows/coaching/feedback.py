@@ -7,7 +7,6 @@ the figures, each with its number, and the template says it was written by rules
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +15,7 @@ from equipage.workflow import WorkflowContext
 from workflows.coaching.measures import UNMARKED, Measures
 from workflows.coaching.report import figures_markdown
 from workflows.coaching.templates import ALIASES, EXERCISES, HEADINGS, INSTRUCTIONS
+from workflows.coaching.verdicts import Verdicts, classify
 
 __all__ = ["Feedback", "rules_feedback", "write_feedback"]
 
@@ -41,13 +41,13 @@ def _n(value: float, lang: str, digits: int = 0) -> str:
     return text.replace(".", ",") if lang == "fr" else text
 
 
-def _pace_notes(m: Measures) -> list[_Note]:
+def _pace_notes(m: Measures, v: Verdicts) -> list[_Note]:
     notes: list[_Note] = []
     if m.wpm is None:
         return notes
     low, high = m.comfortable_wpm
     wpm_en, wpm_fr = _n(m.wpm, "en"), _n(m.wpm, "fr")
-    if low <= m.wpm <= high:
+    if v.pace == "comfortable":
         notes.append(
             _Note(
                 "pace",
@@ -59,7 +59,7 @@ def _pace_notes(m: Measures) -> list[_Note]:
                 f"({low}–{high}).",
             )
         )
-    elif m.wpm > high:
+    elif v.pace == "fast":
         notes.append(
             _Note(
                 "pace_fast",
@@ -83,14 +83,9 @@ def _pace_notes(m: Measures) -> list[_Note]:
                 f"({low}–{high}) : l'énergie peut retomber.",
             )
         )
-    paces = sorted(w.wpm for w in m.windows)
-    if len(paces) >= 3 and statistics.fmean(paces) > 0:
-        # Coefficient of variation over the windows; the range quoted leaves out the
-        # extreme tenth on each side, so one odd window does not make the sentence.
-        spread = statistics.pstdev(paces) / statistics.fmean(paces)
-        cut = len(paces) // 10
-        lo, hi = _n(paces[cut], "en"), _n(paces[-1 - cut], "en")
-        if spread > 0.35:
+    if v.spread_range is not None:
+        lo, hi = (_n(p, "en") for p in v.spread_range)
+        if v.spread == "uneven":
             notes.append(
                 _Note(
                     "pace_uneven",
@@ -102,7 +97,8 @@ def _pace_notes(m: Measures) -> list[_Note]:
                     f"{m.window_seconds:g} secondes à l'autre.",
                 )
             )
-        elif spread <= 0.2:
+        elif v.spread == "steady" and v.pace == "comfortable":
+            # Steady is praise only at a comfortable pace: steadily too fast is too fast.
             notes.append(
                 _Note(
                     "pace_steady",
@@ -117,12 +113,12 @@ def _pace_notes(m: Measures) -> list[_Note]:
     return notes
 
 
-def _filler_notes(m: Measures) -> list[_Note]:
-    if m.words < 30:
+def _filler_notes(m: Measures, v: Verdicts) -> list[_Note]:
+    if v.fillers is None:
         return []
     rate_en, rate_fr = _n(m.fillers_per_100_words, "en", 1), _n(m.fillers_per_100_words, "fr", 1)
     top = ", ".join(f"« {f.filler} » ×{f.count}" for f in m.fillers[:3])
-    if m.fillers_per_100_words < 1:
+    if v.fillers == "few":
         return [
             _Note(
                 "few_fillers",
@@ -133,7 +129,7 @@ def _filler_notes(m: Measures) -> list[_Note]:
                 f"({rate_fr} pour 100).",
             )
         ]
-    weight = 1.2 if m.fillers_per_100_words < 3 else 2.0 + m.fillers_per_100_words / 2
+    weight = 1.2 if v.fillers == "some" else 2.0 + m.fillers_per_100_words / 2
     return [
         _Note(
             "fillers",
@@ -145,15 +141,14 @@ def _filler_notes(m: Measures) -> list[_Note]:
     ]
 
 
-def _pause_notes(m: Measures) -> list[_Note]:
-    if m.duration_seconds is None or m.duration_seconds < 30 or m.pauses_between == "none":
+def _pause_notes(m: Measures, v: Verdicts) -> list[_Note]:
+    if v.pauses is None or m.duration_seconds is None:
         return []
-    minutes = m.duration_seconds / 60
     count = len(m.pauses)
-    per_minute = count / minutes
+    per_minute = count / (m.duration_seconds / 60)
     long = [p for p in m.pauses if p.seconds > 5]
     notes: list[_Note] = []
-    if count == 0 and m.pauses_between == "words":
+    if v.pauses == "none":
         notes.append(
             _Note(
                 "no_pauses",
@@ -164,7 +159,7 @@ def _pause_notes(m: Measures) -> list[_Note]:
                 "digérer une idée.",
             )
         )
-    elif 0.3 <= per_minute <= 4:
+    elif v.pauses == "good":
         notes.append(
             _Note(
                 "pauses",
@@ -177,7 +172,7 @@ def _pause_notes(m: Measures) -> list[_Note]:
                 "idées se poser.",
             )
         )
-    if len(long) >= 3:
+    if v.pauses == "long":
         notes.append(
             _Note(
                 "long_pauses",
@@ -194,10 +189,10 @@ def _pause_notes(m: Measures) -> list[_Note]:
     return notes
 
 
-def _repeat_notes(m: Measures) -> list[_Note]:
+def _repeat_notes(m: Measures, v: Verdicts) -> list[_Note]:
     notes: list[_Note] = []
     doubled = sum(r.count for r in m.repeated_words)
-    if doubled and doubled * 100 / max(m.words, 1) >= 0.5:
+    if v.stumbles:
         example = m.repeated_words[0].text
         notes.append(
             _Note(
@@ -209,7 +204,7 @@ def _repeat_notes(m: Measures) -> list[_Note]:
                 f"« {example} ».",
             )
         )
-    elif not doubled and m.words >= 100:
+    elif v.stumbles is False:
         notes.append(
             _Note(
                 "no_stumbles",
@@ -233,12 +228,12 @@ def _repeat_notes(m: Measures) -> list[_Note]:
     return notes
 
 
-def _sentence_notes(m: Measures) -> list[_Note]:
-    if not m.punctuated or not m.sentences or m.sentence_mean is None:
+def _sentence_notes(m: Measures, v: Verdicts) -> list[_Note]:
+    if v.sentences is None or m.sentence_mean is None:
         return []
     mean_en, mean_fr = _n(m.sentence_mean, "en", 1), _n(m.sentence_mean, "fr", 1)
     long = m.long_sentences or 0
-    if m.sentence_mean > 25 or long / m.sentences > 0.2:
+    if v.sentences == "long":
         return [
             _Note(
                 "long_sentences",
@@ -250,7 +245,7 @@ def _sentence_notes(m: Measures) -> list[_Note]:
                 f"(la plus longue en compte {m.sentence_max}).",
             )
         ]
-    if m.sentence_mean <= 20:
+    if v.sentences == "short":
         return [
             _Note(
                 "short_sentences",
@@ -263,14 +258,14 @@ def _sentence_notes(m: Measures) -> list[_Note]:
     return []
 
 
-def _speaker_notes(m: Measures) -> list[_Note]:
+def _speaker_notes(m: Measures, v: Verdicts) -> list[_Note]:
     real = [s for s in m.speakers if s.speaker != UNMARKED]
-    if len(real) < 2:
+    if v.balance is None:
         return []
     top = real[0]
     share = _n(top.word_share * 100, "en")
     notes: list[_Note] = []
-    if top.word_share > 0.75:
+    if v.balance == "monologue":
         notes.append(
             _Note(
                 "monologue",
@@ -280,7 +275,7 @@ def _speaker_notes(m: Measures) -> list[_Note]:
                 f"{top.speaker} prononce {share} % des mots : l'échange est surtout un monologue.",
             )
         )
-    elif top.word_share <= 0.6:
+    elif v.balance == "balanced":
         notes.append(
             _Note(
                 "balanced",
@@ -293,7 +288,7 @@ def _speaker_notes(m: Measures) -> list[_Note]:
             )
         )
     longest = m.longest_monologue
-    if longest and longest.seconds and longest.seconds >= 180:
+    if v.long_turn and longest and longest.seconds:
         minutes = _n(longest.seconds / 60, "en", 1)
         notes.append(
             _Note(
@@ -309,10 +304,11 @@ def _speaker_notes(m: Measures) -> list[_Note]:
 
 
 def rules_feedback(m: Measures) -> str:
-    """The offline template: strengths and weaknesses picked from the figures."""
+    """The offline template: strengths and weaknesses, each from the figures' one verdict."""
+    v = classify(m)
     notes = [
-        *_pace_notes(m), *_filler_notes(m), *_pause_notes(m), *_repeat_notes(m),
-        *_sentence_notes(m), *_speaker_notes(m),
+        *_pace_notes(m, v), *_filler_notes(m, v), *_pause_notes(m, v), *_repeat_notes(m, v),
+        *_sentence_notes(m, v), *_speaker_notes(m, v),
     ]  # fmt: skip
     lang = m.language
     strengths = sorted((n for n in notes if n.strength), key=lambda n: -n.weight)[:3]

@@ -43,11 +43,14 @@ FILLERS: dict[Language, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-# Fillers that are also ordinary words ("I like it", "ce genre de", "voilà le plan"): they
-# are counted only where a cheap rule says they are fillers, so their counts are loose.
+# Fillers that are also ordinary words ("I like it", "ce genre de", "voilà le plan", "un
+# bon produit", "il en fait partie", "je veux dire deux choses", "do you know him"): they
+# are counted only where a rule on their neighbours says they are fillers, so their counts
+# are loose.
 LOOSE_FILLERS = frozenset(
-    {"bon", "voila", "genre", "quoi", "like", "so", "kind of", "sort of", "well", "actually"}
-)
+    {"bon", "bref", "voila", "genre", "quoi", "en fait", "du coup", "je veux dire", "like",
+     "so", "kind of", "sort of", "well", "actually", "you know", "i mean"}
+)  # fmt: skip
 
 # A rule of thumb, not a standard: ranges presentation coaches commonly quote for a talk
 # that is easy to follow. French speakers are usually timed a little faster in words.

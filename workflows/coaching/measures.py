@@ -105,6 +105,11 @@ def spoken_words(text: str) -> list[str]:
     return [w for w in text.split() if any(c.isalnum() for c in w)]
 
 
+# French typography sets "?", "!", ":" and ";" apart ("Ah bon ?"): glued back to the word,
+# they still end its chunk.
+_FRENCH_SPACED = re.compile(r"\s+([?!:;»]+)(?=\s|$)")
+
+
 def _timeline(segments: list[Segment]) -> list[tuple[str, float | None, str | None]]:
     """Every word with its time: its own timestamps, else spread over its cue."""
     out: list[tuple[str, float | None, str | None]] = []
@@ -114,7 +119,7 @@ def _timeline(segments: list[Segment]) -> list[tuple[str, float | None, str | No
                 for w in spoken_words(word.text):
                     out.append((w, (word.start + word.end) / 2, word.speaker or seg.speaker))
             continue
-        words = spoken_words(seg.text)
+        words = spoken_words(_FRENCH_SPACED.sub(r"\1", seg.text))
         for i, w in enumerate(words):
             at = None
             if seg.start is not None and seg.end is not None:

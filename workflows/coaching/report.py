@@ -6,8 +6,10 @@ so the model and the person see the same numbers.
 
 from __future__ import annotations
 
+from equipage.language import number
 from workflows.coaching.lexicon import Language
 from workflows.coaching.measures import UNMARKED, Measures
+from workflows.coaching.verdicts import classify
 
 __all__ = ["clock", "figures_markdown", "render_report"]
 
@@ -19,8 +21,11 @@ _T: dict[Language, dict[str, str]] = {
         "source": "Source: {source} ({fmt}, {lang}), {words} words{duration}.",
         "focus": "Measured for one speaker: **{speaker}** (speaker balance covers everyone).",
         "pace": "Pace",
-        "wpm": "Overall: **{wpm:.0f} words per minute** (comfortable range {low}–{high} wpm, "
-        "a rule of thumb, not a standard).",
+        "wpm": "Overall: **{wpm:.0f} words per minute**, {where} ({low}–{high} wpm, a rule "
+        "of thumb, not a standard).",
+        "comfortable": "within the comfortable range",
+        "fast": "above the comfortable range",
+        "slow": "below the comfortable range",
         "no_pace": "Pace: not available — this transcript has no timings (plain text), so "
         "words per minute, pace over time and pauses cannot be measured.",
         "spread": "Between {window:g}-second windows the pace goes from {lo:.0f} to {hi:.0f} wpm.",
@@ -28,12 +33,12 @@ _T: dict[Language, dict[str, str]] = {
         "cue_timing": "Without word timestamps, each cue's words are spread evenly over the "
         "cue, so the pace per window is approximate.",
         "pauses": "Pauses over {threshold:g} s",
-        "pause_count": "{n} pause(s), {total:.1f} s in all, measured between {between}.",
+        "pause_count": "{n} pause(s), {total} s in all, measured between {between}.",
         "between_words": "words (word timestamps)",
         "between_cues": "cues only: silences inside a cue cannot be seen",
         "pause_head": "| at | seconds | after |\n|---|---|---|",
         "fillers": "Filler words",
-        "filler_total": "{n} filler word(s), {rate:.1f} per 100 words.",
+        "filler_total": "{n} filler word(s), {rate} per 100 words.",
         "filler_none": "No filler word found.",
         "filler_head": "| filler | count | how counted |\n|---|---|---|",
         "strict": "every occurrence",
@@ -47,7 +52,7 @@ _T: dict[Language, dict[str, str]] = {
         "phrases": "Phrases said 3 times or more: {items}.",
         "phrases_none": "No phrase of 3–5 words repeated 3 times or more.",
         "sentences": "Sentences",
-        "sentence_stats": "{n} sentences, {mean:.1f} words on average (median {median:g}, "
+        "sentence_stats": "{n} sentences, {mean} words on average (median {median}, "
         "longest {max}), {long} over 30 words.",
         "no_punct": "Sentence length not measured: the transcript has (almost) no "
         "punctuation, as raw speech recognition output often does.",
@@ -68,8 +73,11 @@ _T: dict[Language, dict[str, str]] = {
         "focus": "Mesuré pour un seul intervenant : **{speaker}** (la répartition de la "
         "parole couvre tout le monde).",
         "pace": "Débit",
-        "wpm": "Moyenne : **{wpm:.0f} mots par minute** (zone confortable {low}–{high} "
-        "mots/min, repère empirique et non norme).",
+        "wpm": "Moyenne : **{wpm:.0f} mots par minute**, {where} ({low}–{high} mots/min, "
+        "repère empirique et non norme).",
+        "comfortable": "dans la zone confortable",
+        "fast": "au-dessus de la zone confortable",
+        "slow": "en dessous de la zone confortable",
         "no_pace": "Débit : non disponible — cette transcription n'a pas de minutage (texte "
         "brut) : mots par minute, débit au fil du temps et pauses ne peuvent pas être mesurés.",
         "spread": "D'une fenêtre de {window:g} secondes à l'autre, le débit va de {lo:.0f} à "
@@ -78,13 +86,13 @@ _T: dict[Language, dict[str, str]] = {
         "cue_timing": "Sans horodatage par mot, les mots de chaque sous-titre sont répartis "
         "uniformément sur sa durée : le débit par fenêtre est approximatif.",
         "pauses": "Pauses de plus de {threshold:g} s",
-        "pause_count": "{n} pause(s), {total:.1f} s au total, mesurées entre {between}.",
+        "pause_count": "{n} pause(s), {total} s au total, mesurées entre {between}.",
         "between_words": "les mots (horodatage par mot)",
         "between_cues": "les sous-titres seulement : un silence à l'intérieur d'un "
         "sous-titre ne se voit pas",
         "pause_head": "| à | secondes | après |\n|---|---|---|",
         "fillers": "Mots de remplissage",
-        "filler_total": "{n} mot(s) de remplissage, {rate:.1f} pour 100 mots.",
+        "filler_total": "{n} mot(s) de remplissage, {rate} pour 100 mots.",
         "filler_none": "Aucun mot de remplissage trouvé.",
         "filler_head": "| mot | nombre | comptage |\n|---|---|---|",
         "strict": "chaque occurrence",
@@ -98,7 +106,7 @@ _T: dict[Language, dict[str, str]] = {
         "phrases": "Expressions dites 3 fois ou plus : {items}.",
         "phrases_none": "Aucune expression de 3 à 5 mots répétée 3 fois ou plus.",
         "sentences": "Phrases",
-        "sentence_stats": "{n} phrases, {mean:.1f} mots en moyenne (médiane {median:g}, "
+        "sentence_stats": "{n} phrases, {mean} mots en moyenne (médiane {median}, "
         "la plus longue {max}), {long} de plus de 30 mots.",
         "no_punct": "Longueur des phrases non mesurée : la transcription n'a (presque) pas "
         "de ponctuation, comme souvent en sortie brute de reconnaissance vocale.",
@@ -135,7 +143,9 @@ def _pace(m: Measures, t: dict[str, str]) -> list[str]:
     if m.wpm is None:
         return [*lines, t["no_pace"]]
     low, high = m.comfortable_wpm
-    lines.append(t["wpm"].format(wpm=m.wpm, low=low, high=high))
+    # The same verdict as the feedback's, so the figures and the advice agree.
+    where = t[classify(m).pace or "comfortable"]
+    lines.append(t["wpm"].format(wpm=m.wpm, where=where, low=low, high=high))
     if m.windows:
         paces = [w.wpm for w in m.windows]
         lines += ["", t["spread"].format(window=m.window_seconds, lo=min(paces), hi=max(paces))]
@@ -156,12 +166,13 @@ def _pauses(m: Measures, t: dict[str, str]) -> list[str]:
     lines = [f"## {t['pauses'].format(threshold=m.pause_threshold)}", ""]
     between = t["between_words"] if m.pauses_between == "words" else t["between_cues"]
     total = sum(p.seconds for p in m.pauses)
-    lines.append(t["pause_count"].format(n=len(m.pauses), total=total, between=between))
+    total_said = number(total, ".1f", m.language)
+    lines.append(t["pause_count"].format(n=len(m.pauses), total=total_said, between=between))
     longest = sorted(m.pauses, key=lambda p: -p.seconds)[:5]
     if longest:
         lines += ["", t["pause_head"]]
         lines += [
-            f"| {clock(p.start)} | {p.seconds:.1f} | …{_cell(p.before)} |"
+            f"| {clock(p.start)} | {number(p.seconds, '.1f', m.language)} | …{_cell(p.before)} |"
             for p in sorted(longest, key=lambda p: p.start)
         ]
     return lines
@@ -171,7 +182,8 @@ def _fillers(m: Measures, t: dict[str, str]) -> list[str]:
     lines = [f"## {t['fillers']}", ""]
     if not m.fillers:
         return [*lines, t["filler_none"]]
-    lines.append(t["filler_total"].format(n=m.filler_total, rate=m.fillers_per_100_words))
+    rate = number(m.fillers_per_100_words, ".1f", m.language)
+    lines.append(t["filler_total"].format(n=m.filler_total, rate=rate))
     lines += ["", t["filler_head"]]
     lines += [
         f"| {f.filler} | {f.count} | {t['loose'] if f.loose else t['strict']} |" for f in m.fillers
@@ -200,10 +212,11 @@ def _sentences(m: Measures, t: dict[str, str]) -> list[str]:
     lines = [f"## {t['sentences']}", ""]
     if not m.punctuated or m.sentence_mean is None:
         return [*lines, t["no_punct"]]
+    mean = number(m.sentence_mean, ".1f", m.language)
+    median = number(m.sentence_median or 0, "g", m.language)
     stats = t["sentence_stats"].format(
-        n=m.sentences, mean=m.sentence_mean, median=m.sentence_median,
-        max=m.sentence_max, long=m.long_sentences,
-    )  # fmt: skip
+        n=m.sentences, mean=mean, median=median, max=m.sentence_max, long=m.long_sentences
+    )
     return [*lines, stats]
 
 
@@ -247,10 +260,11 @@ def render_report(
     t = _T[m.language]
     duration = f", {clock(m.duration_seconds)}" if m.duration_seconds is not None else ""
     lang = {"fr": "français", "en": "English"}[m.language]
+    fmt = "texte" if m.format == "text" and m.language == "fr" else m.format
     lines = [
         f"# {t['title']}",
         "",
-        t["source"].format(source=source, fmt=m.format, lang=lang, words=m.words,
+        t["source"].format(source=source, fmt=fmt, lang=lang, words=m.words,
                            duration=duration),
     ]  # fmt: skip
     if m.focus:

@@ -1,11 +1,18 @@
 """The fixed texts of the feedback, in English and French: exercises, headings, instructions.
 
-``feedback`` picks among them from the figures; nothing here computes anything.
+``feedback`` picks among them from the figures; nothing here computes anything. The run's
+steps (``PROGRESS``) are here too, said the way its refusals are.
 """
 
 from __future__ import annotations
 
-__all__ = ["ALIASES", "EXERCISES", "HEADINGS", "INSTRUCTIONS"]
+__all__ = ["ALIASES", "EXERCISES", "HEADINGS", "INSTRUCTIONS", "PROGRESS"]
+
+# The run's steps (measuring, writing), as ``equipage workflow run`` shows them.
+PROGRESS = {
+    "en": ("reading and measuring the transcript", "writing the feedback"),
+    "fr": ("lecture et mesure de la transcription", "rédaction du retour du coach"),
+}
 
 # One exercise per weakness (English, French); {target} is the middle of the comfortable
 # range in words per minute.

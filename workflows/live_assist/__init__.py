@@ -11,7 +11,11 @@ a worker that takes over after a crash resume where the last one stopped, withou
 anything twice.
 
 Modules: ``models`` (input, output), ``segments`` (the stream contract), ``feeders``
-(stdin, WebSocket), ``vocabulary`` and ``triggers`` (detection), ``phrasing``
+(stdin, WebSocket), ``reading`` (a transcript within its size limit), the call's audio
+heard by the company's transcriber (``audio_settings``, ``windows`` and ``ogg``: windows
+of PCM, WAV or Ogg/Opus; ``listening``: transcribed into segments; ``audio_feeders``: a
+growing file, a WebSocket of frames), ``vocabulary``
+and ``triggers`` (detection), ``phrasing``
 (templates, model brief), ``rolling`` (context), ``store`` (state and its Lua),
 ``session`` (the loop), ``graph`` (its one node), ``commands`` (``/suggest`` and
 ``/endcall`` from chat).

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from equipage.errors import ConfigError, InputRejected
 from equipage.keys import Keys
 from equipage.terminal import read_by_console
+from workflows.live_assist.reading import MAX_TRANSCRIPT, read_lines
 from workflows.live_assist.segments import Segment, add_segment, parse_line, parse_message
 
 __all__ = [
@@ -45,18 +46,27 @@ async def feed_lines(
     *,
     end_on_eof: bool = True,
 ) -> int:
-    """XADD each line as a segment; an 'end' segment when the lines run out. Returns the count."""
+    """XADD each line as a segment; an 'end' segment when the lines run out. Returns the count.
+
+    Lines refused on the way (a transcript over its size limit) end the session too, so
+    the assistant stops at once, and the refusal goes on to the caller.
+    """
     count = 0
     ended = False
-    async for line in lines:
-        segment = parse_line(line)
-        if segment is None:
-            continue
-        await add_segment(redis, keys, session, segment)
-        count += 1
-        if segment.kind == "end":
-            ended = True
-            break
+    try:
+        async for line in lines:
+            segment = parse_line(line)
+            if segment is None:
+                continue
+            await add_segment(redis, keys, session, segment)
+            count += 1
+            if segment.kind == "end":
+                ended = True
+                break
+    except InputRejected:
+        if end_on_eof and not ended:
+            await add_segment(redis, keys, session, Segment(kind="end"))
+        raise
     if end_on_eof and not ended:
         await add_segment(redis, keys, session, Segment(kind="end"))
         count += 1
@@ -70,9 +80,15 @@ async def feed_stdin(
     stream: TextIO | None = None,
     *,
     end_on_eof: bool = True,
+    max_bytes: int = MAX_TRANSCRIPT,
+    language: str | None = None,
 ) -> int:
-    """Feed ``stream`` (default: stdin) line by line: ``speaker: text``, ``/suggest``, ``/end``."""
-    lines = _read_lines(transcript_stdin(stream))
+    """Feed ``stream`` (default: stdin) line by line: ``speaker: text``, ``/suggest``, ``/end``.
+
+    InputRejected, in ``language``, when the transcript passes ``max_bytes``: a file is
+    refused before it is read, a pipe when it gets there (what came before is kept).
+    """
+    lines = read_lines(transcript_stdin(stream), max_bytes=max_bytes, language=language)
     return await feed_lines(redis, keys, session, lines, end_on_eof=end_on_eof)
 
 
@@ -90,26 +106,6 @@ def transcript_stdin(stream: TextIO | None = None) -> TextIO:
             "set `source: websocket` under workflows.live_assist in company.yaml"
         )
     return stream
-
-
-async def _read_lines(stream: TextIO) -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    try:
-        # A pipe or a terminal is read without a thread, so the feeder stops cleanly.
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), stream
-        )
-    except ValueError:
-        # A regular file (``< transcript.txt``) is not a pipe, but never blocks either.
-        for line in stream:
-            yield line
-        return
-    try:
-        while raw := await reader.readline():
-            yield raw.decode(errors="replace")
-    finally:
-        transport.close()
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,13 +17,15 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from equipage.envelope import Envelope
-from equipage.errors import Handover
+from equipage.errors import Handover, InputRejected
 from equipage.workflow import WorkflowContext, WorkflowState
 from workflows.live_assist.feeders import feed_stdin, transcript_stdin, websocket_feeder
 from workflows.live_assist.models import LiveInput
 from workflows.live_assist.session import Audience, Session
 
 __all__ = ["build_graph", "session_for"]
+
+log = logging.getLogger(__name__)
 
 
 class _State(WorkflowState, total=False):
@@ -49,7 +52,7 @@ def build_graph(ctx: WorkflowContext) -> StateGraph[Any]:
             hops=state.get("hops") or 0,
         )
         live = Session(ctx, params, session=session, run=run, audience=audience)
-        await ctx.progress(f"listening to live session {session}", thread=audience.thread)
+        await ctx.progress(_listening(ctx, params, session), thread=audience.thread)
         async with _source(ctx, params, session):
             output = await live.run(ctx.stopping)
         if ctx.stopping.is_set() and output.ended == "stopped":
@@ -75,9 +78,33 @@ async def _source(ctx: WorkflowContext, params: LiveInput, session: str) -> Asyn
         yield
         return
     stdin = transcript_stdin()  # refused here, before listening, when it is up's console
-    feeder = asyncio.create_task(feed_stdin(ctx.redis, ctx.keys, session, stdin))
+    language: str | None = params.language if params.language != "auto" else None
+    if language is None and ctx.profile is not None:
+        language = ctx.profile.language
+    feeder = asyncio.create_task(
+        feed_stdin(
+            ctx.redis, ctx.keys, session, stdin, max_bytes=params.max_bytes, language=language
+        )
+    )
+    feeder.add_done_callback(_log_refusal)
     try:
         yield
     finally:
         feeder.cancel()
         await asyncio.wait({feeder}, timeout=1.0)
+
+
+def _log_refusal(task: asyncio.Task[int]) -> None:
+    """A refused transcript ended the session (an 'end' segment); say why in the log."""
+    if not task.cancelled() and isinstance(task.exception(), InputRejected):
+        log.warning("live_assist: %s", task.exception())
+
+
+def _listening(ctx: WorkflowContext, params: LiveInput, session: str) -> str:
+    """The run's progress line, in the founder's language (the call's, else the company's)."""
+    language: str | None = params.language if params.language != "auto" else None
+    if language is None and ctx.profile is not None:
+        language = ctx.profile.language
+    if language == "fr":
+        return f"écoute de la session en direct {session}"
+    return f"listening to live session {session}"

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from equipage.inputs import OwnerOnly
+from workflows.live_assist.audio_settings import AudioSettings
+from workflows.live_assist.reading import MAX_TRANSCRIPT
 
 __all__ = ["LiveInput", "LiveOutput", "Suggestion", "SuggestionKind"]
 
@@ -69,8 +71,23 @@ class LiveInput(BaseModel):
     )
     founder_speakers: tuple[str, ...] = Field(
         ("me", "moi", "founder", "fondateur", "fondatrice"),
-        description="speaker labels that are the founder; objections and questions are "
-        "looked for in what the other speakers say",
+        description="speaker labels that are the founder (case and accents ignored), set "
+        "under workflows.live_assist in company.yaml or with `equipage live "
+        "--founder-speakers`; objections and questions are looked for only in what the "
+        "other speakers say, and the suggestions are for the founder",
+    )
+    # Only the owner's 'stdin' source reads a transcript here, so no OwnerOnly is needed.
+    max_bytes: int = Field(
+        MAX_TRANSCRIPT,
+        gt=0,
+        description="stdin source: largest transcript read; a bigger one is refused, "
+        "naming the limit",
+    )
+    # Heard only where the owner says (`equipage live --audio-file/--audio-port`).
+    audio: Annotated[AudioSettings, OwnerOnly()] = Field(
+        default_factory=AudioSettings,
+        description="how a call's audio is heard: window, overlap, max_seconds, speaker, "
+        "quiet, sample_rate (see workflows.live_assist.audio_settings)",
     )
     competitors: tuple[str, ...] = Field(
         (), description="competitor names whose mention calls for an argument"
@@ -111,7 +128,7 @@ class LiveOutput(BaseModel):
 
     def summary(self) -> str:
         """Markdown for the founder, in the conversation's language."""
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.by_kind.items()))
+        kinds = ", ".join(_kind(k, n, self.language) for k, n in sorted(self.by_kind.items()) if n)
         if self.language == "fr":
             why = {
                 "end": "fin signalée",
@@ -153,3 +170,17 @@ class LiveOutput(BaseModel):
         if self.suggestions and not self.written_by_model:
             lines.append("- written from templates (offline model)")
         return "\n".join(lines)
+
+
+# A kind of suggestion as the summary counts it: (one, several), in French and English.
+_KINDS = {
+    "fr": {"argument": ("argument", "arguments"), "question": ("question", "questions"),
+           "fact": ("fait", "faits")},
+    "en": {"argument": ("argument", "arguments"), "question": ("question", "questions"),
+           "fact": ("fact", "facts")},
+}  # fmt: skip
+
+
+def _kind(kind: str, count: int, language: str) -> str:
+    one, several = _KINDS["fr" if language == "fr" else "en"].get(kind, (kind, kind))
+    return f"{count} {one if count == 1 else several}"

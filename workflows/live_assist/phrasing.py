@@ -55,6 +55,36 @@ _NEXT = {
     "en": 'Move it forward: "What would you need to decide, and what would the next step '
     'be on your side?"',
 }
+# A concern no stored argument answers: a question back, about what they named.
+_CONCERN = {
+    "fr": "Demandez ce qui, concernant {subject}, les préoccupe : « Qu'est-ce qui vous "
+    "inquiète le plus là-dessus, et qu'est-ce qui vous rassurerait ? »",
+    "en": 'Ask what makes {subject} a concern for them: "What worries you most about it, '
+    'and what would reassure you?"',
+}
+_CONCERN_BARE = {
+    "fr": "Demandez ce qui les préoccupe exactement : « Qu'est-ce qui vous inquiète le plus, "
+    "et qu'est-ce qui vous rassurerait ? »",
+    "en": 'Ask what exactly concerns them: "What worries you most, and what would reassure you?"',
+}
+# An objection raised again after its argument: what to ask about, by topic.
+_AGAIN = {
+    "fr": {
+        "price": "le prix",
+        "competitor": "leur solution actuelle",
+        "timing": "le calendrier",
+        "authority": "la décision",
+        "doubt": "ce point",
+    },
+    "en": {
+        "price": "the price",
+        "competitor": "their current solution",
+        "timing": "the timing",
+        "authority": "the decision",
+        "doubt": "this point",
+    },
+}
+_VAGUE = frozenset({"it", "this", "that", "ça", "ca", "cela", "ceci"})
 _OUR_OFFER = {"fr": "votre offre", "en": "your offer"}
 _BRIEF = (
     "You whisper suggestions to a founder during a live sales call or meeting. Write ONE "
@@ -85,7 +115,18 @@ def template(trigger: Trigger, language: str, sells: str) -> str:
         return text + (_LEAN[lang].format(fact=trigger.fact) if trigger.fact else "")
     if trigger.topic == "ask":
         return _NEXT[lang]
+    if trigger.topic.startswith("concern:"):
+        return _concern(trigger, lang)
     return _QUESTION[lang].format(said=short)
+
+
+def _concern(trigger: Trigger, lang: str) -> str:
+    again = _AGAIN[lang].get(trigger.topic.partition(":")[2])
+    subject = again or trigger.detail.strip()
+    if not subject or subject.casefold() in _VAGUE:
+        return _CONCERN_BARE[lang]
+    quoted = subject if again else (f"« {subject} »" if lang == "fr" else f'"{subject}"')
+    return _CONCERN[lang].format(subject=quoted)
 
 
 def instructions(trigger: Trigger, language: str, draft: str) -> str:

@@ -7,9 +7,11 @@ is in is ``equipage.language``'s call.
 
 from __future__ import annotations
 
+import re
+
 from equipage.text import words
 
-__all__ = ["OBJECTIONS", "content_words", "is_question"]
+__all__ = ["CONCERNS", "OBJECTIONS", "concern_in", "content_words", "is_question"]
 
 #: Objection topic -> phrases that raise it (any language; folded when matched).
 OBJECTIONS: dict[str, tuple[str, ...]] = {
@@ -99,6 +101,48 @@ OBJECTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: Phrases that raise a concern no stored argument answers ("ce qui m'inquiète, c'est la
+#: sécurité"): what follows them is the concern, to be asked about rather than argued.
+CONCERNS: tuple[str, ...] = (
+    "ce qui m'inquiete",
+    "ce qui nous inquiete",
+    "ca m'inquiete",
+    "ca nous inquiete",
+    "je m'inquiete",
+    "inquiet pour",
+    "inquiete pour",
+    "inquiets pour",
+    "j'ai peur que",
+    "j'ai peur de",
+    "on a peur que",
+    "on a peur de",
+    "je crains",
+    "ma crainte",
+    "notre crainte",
+    "le probleme c'est",
+    "le souci c'est",
+    "ce qui me gene",
+    "ce qui nous gene",
+    "ca me gene",
+    "je suis reticent",
+    "je suis reticente",
+    "worried about",
+    "worried that",
+    "concerned about",
+    "concerned that",
+    "my concern is",
+    "our concern is",
+    "my worry is",
+    "i'm afraid that",
+    "afraid of",
+    "the problem is",
+    "the issue is",
+    "what bothers me",
+    "wary of",
+    "nervous about",
+    "hesitant about",
+)
+
 _QUESTION_STARTS = tuple(
     " ".join(words(p)) + " "
     for p in (
@@ -164,6 +208,31 @@ def content_words(text: str) -> list[str]:
         stem = word[:-1] if len(word) > 4 and word[-1] in "sx" else word
         seen.setdefault(stem, None)
     return list(seen)
+
+
+_LEAD = re.compile(
+    r"^(?:c['’]est|ce sont|que|qu['’]|de|d['’]|du|des|about|that|is|are|it['’]s|of)\s*",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[.?!;]|,\s|\s-\s")
+_SUBJECT_WORDS = 8
+
+
+def concern_in(text: str) -> str | None:
+    """The subject of a concern raised in ``text`` ("la sécurité des données"), as said;
+    "" when the concern names none, None when the line raises no concern."""
+    spans = [(t, m.end()) for m in re.finditer(r"\w+", text) for t in words(m.group())]
+    tokens = [t for t, _ in spans]
+    for phrase in CONCERNS:
+        wanted = words(phrase)
+        for at in range(len(tokens) - len(wanted) + 1):
+            if tokens[at : at + len(wanted)] == wanted:
+                rest = text[spans[at + len(wanted) - 1][1] :].lstrip(" ,:…-")
+                while (lead := _LEAD.match(rest)) and lead.end():
+                    rest = rest[lead.end() :]
+                subject = _CLAUSE_END.split(rest, maxsplit=1)[0].strip(" ,:")
+                return " ".join(subject.split()[:_SUBJECT_WORDS])
+    return None
 
 
 def is_question(text: str) -> bool:

@@ -11,6 +11,7 @@ from workflows._language import Asked, language_field
 from workflows.migration.carried_text import dropped_count, dropped_lines
 from workflows.migration.inventory import FORMATS, MAX_BYTES
 from workflows.migration.location import Target
+from workflows.migration.notes_text import FORMATS_FR, problem_in
 from workflows.migration.plan import MigrationPlan
 from workflows.migration.report import (
     Decision,
@@ -107,7 +108,8 @@ class MigrationOutput(BaseModel):
         """Markdown for the founder, in ``language``."""
         w, lang = words(self.language), self.language
         if self.plan is None:
-            return w["not_made"].format(problem=self.problem, formats=FORMATS)
+            formats = FORMATS_FR if lang == "fr" else FORMATS
+            return w["not_made"].format(problem=problem_in(self.problem, lang), formats=formats)
         plan = self.plan
         targets = w["and"].join(t.value.title() for t in plan.targets)
         lines = [w["summary_title"].format(targets=targets), ""]

@@ -2,8 +2,9 @@
 
 Everything but the overview paragraph is plain code, so the offline model still yields the
 whole plan. The runbook's steps are offered one at a time: the founder approves step 1
-before step 2 is asked; a rejection stops the runbook there. The summary, plan.md and the
-step questions are in the founder's language (input ``language``, else the company's).
+before step 2 is asked; a rejection stops the runbook there. The summary, plan.md, the
+step questions and the progress steps are in the founder's language (input ``language``,
+else the company's).
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ class _Nodes:
         if not inventory.resources:
             problem = "the inventory holds no resources: nothing to plan."
             return {"run": run, "language": language, "problem": problem}
-        await ctx.progress(f"migration: read {inventory.records} records")
+        step = words(language)["progress_read"].format(n=inventory.records)
+        await ctx.progress(f"migration: {step}")
         return {"run": run, "language": language, "inventory": inventory}
 
     def plan(self, state: _State) -> dict[str, Any]:
@@ -155,7 +157,8 @@ class _Nodes:
         notes = self.prices.notes_in(language)
         report = plan_markdown(made, steps, files, written.text, written.by, mbps, notes, language)
         _save(folder, {**state["hcl"], "plan.md": report})
-        await ctx.progress(f"migration: plan written to {folder}")
+        step = words(language)["progress_written"].format(folder=folder)
+        await ctx.progress(f"migration: {step}")
         return {
             "folder": str(folder),
             "files": files,

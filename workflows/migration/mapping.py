@@ -219,7 +219,7 @@ def _kubernetes(resource: Resource, prices: PriceTable, target: Target, where: W
     return Choice(
         target=target,
         status=Status.SELF_MANAGED,
-        offer="k3s on servers",
+        offer="k3s",  # on servers you operate: the reason says so, in the reader's language
         why=(why("k3s"), *notes, where),
         parts=tuple(parts),
         cost=total(parts),
@@ -295,11 +295,11 @@ def _choose(resource: Resource, prices: PriceTable, target: Target, located: Why
     if kind in {Kind.KUBERNETES, Kind.NODE_POOL}:
         return _kubernetes(resource, prices, target, located)
     if kind is Kind.PART:
-        on = resource.parent or "its load balancer"
         return Choice(
             target=target,
             status=Status.MAPPED,
-            offer=f"configured on {on}",
+            # Where it lives on the target; the reason says so in the reader's language.
+            offer=resource.parent or "—",
             why=(why("setting_of", on=resource.parent or ""),),
             cost=Cost(monthly_eur=0.0, detail="free"),
         )

@@ -15,7 +15,7 @@ from workflows.migration.location import Target
 from workflows.migration.plan import MigrationPlan, Totals
 from workflows.migration.prices import MAX_AGE_DAYS
 from workflows.migration.runbook import Step
-from workflows.migration.words import eur, said, words
+from workflows.migration.words import eur, gib, label, said, words
 
 __all__ = [
     "SIGN_OFF",
@@ -47,8 +47,8 @@ class Decision(BaseModel):
     note: str = ""
 
 
-def _num(value: float | None, unit: str = "") -> str:
-    return "?" if value is None else f"{value:g}{unit}"
+def _num(value: float | None, language: str) -> str:
+    return "?" if value is None else number(value, "g", language)
 
 
 def _cell(text: str) -> str:
@@ -70,8 +70,9 @@ def inventory_table(
         if r.pools:
             size = ", ".join(f"{p.nodes or '?'} × {p.machine_type}" for p in r.pools)
         rows.append(
-            f"| {_cell(r.name)} | {r.kind} | {_cell(size)} | {_cell(r.location)} | "
-            f"{_num(r.vcpu)} | {_num(r.memory_gib, ' GiB')} | {_num(r.disk_gib, ' GiB')} | "
+            f"| {_cell(r.name)} | {label(r.kind, language)} | {_cell(size)} | "
+            f"{_cell(label(r.location, language))} | {_num(r.vcpu, language)} | "
+            f"{gib(r.memory_gib, language)} | {gib(r.disk_gib, language)} | "
             f"{eur(item.before.monthly_eur, language)} |"
         )
     if limit is not None and len(plan.planned) > limit:
@@ -144,7 +145,7 @@ def _mapping_table(plan: MigrationPlan, target: Target, language: str) -> list[s
             continue
         rows.append(
             f"| {_cell(item.resource.name)} | {_cell(choice.offer or '—')} | "
-            f"{choice.location or '—'} | {choice.status} | "
+            f"{choice.location or '—'} | {label(choice.status, language)} | "
             f"{eur(item.before.monthly_eur, language)} | "
             f"{eur(choice.cost.monthly_eur, language)} | {_cell(said(choice.why, language))} |"
         )

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from workflows._language import number
+from workflows.migration.notes_text import note_in
 from workflows.migration.why import Why, WhyCode
 
-__all__ = ["eur", "said", "words"]
+__all__ = ["eur", "gib", "label", "said", "words"]
 
 _EN = {
     "unknown": "unknown",
@@ -92,6 +93,8 @@ _EN = {
     "decision": "- step {n}: {state}{by}{note}",
     "by": " by {member}",
     "colon": ": ",
+    "progress_read": "read {n} records",  # the run's steps, as ``workflow run`` shows them
+    "progress_written": "plan written to {folder}",
 }
 
 _FR = {
@@ -173,6 +176,8 @@ _FR = {
     "decision": "- étape {n} : {state}{by}{note}",
     "by": " par {member}",
     "colon": " : ",
+    "progress_read": "{n} enregistrement(s) lu(s)",
+    "progress_written": "plan écrit dans {folder}",
 }
 
 
@@ -301,6 +306,9 @@ def said(reasons: Iterable[Why], language: str = "en") -> str:
         for name, value in reason.values.items():
             if isinstance(value, float):
                 fields[name] = number(value, "g", language)
+            elif name == "notes":  # the parsers' own notes, written in English
+                said_notes = (note_in(n, language) for n in str(value).split("; "))
+                fields[name] = (" ; " if fr else "; ").join(said_notes)
             else:
                 fields[name] = str(value) or blank.get(name, "")
         lines.append(sentences[reason.code].format(**fields))
@@ -319,3 +327,41 @@ def eur(value: float | None, language: str = "en") -> str:
     if language != "fr":
         return f"€{value:,.2f}"
     return f"{number(value, ',.2f', 'fr')}\u00a0€"  # the euro sign after, in French
+
+
+# The inventory's kinds and the mapping's statuses are data (``resource.Kind``,
+# ``sizing.Status``); shown to a French reader, they are said in French.
+_LABELS_FR = {
+    "compute": "serveur",
+    "disk": "disque",
+    "database": "base de données",
+    "bucket": "bucket",
+    "kubernetes": "Kubernetes",
+    "node_pool": "pool de nœuds",
+    "network": "réseau",
+    "subnet": "sous-réseau",
+    "firewall": "pare-feu",
+    "load_balancer": "répartiteur de charge",
+    "part": "élément",
+    "address": "adresse IP",
+    "dns_zone": "zone DNS",
+    "project": "projet",
+    "identity": "identité",
+    "other": "autre",
+    "mapped": "transposé",
+    "self-managed": "autogéré",
+    "unmapped": "sans équivalent",
+    "unknown": "inconnu",
+}
+
+
+def label(value: str, language: str = "en") -> str:
+    """A kind, a status or ``unknown`` as the reader says it (the code itself in English)."""
+    return _LABELS_FR.get(value, value) if language == "fr" else value
+
+
+def gib(value: float | None, language: str = "en") -> str:
+    """``3.75 GiB`` in English, ``3,75 Gio`` in French; ``?`` when the size is unknown."""
+    if value is None:
+        return "?"
+    return f"{number(value, 'g', language)} {'Gio' if language == 'fr' else 'GiB'}"

@@ -5,8 +5,9 @@ Graph: fetch (sources, retried; a failing source leaves partial results) -> tria
 claimed so no run reports them twice) -> draft (memo, outline, letter for the picked
 tenders) -> approve (the founder says whether to export) -> export (Markdown + DOCX)
 -> report. Everything but the drafts' prose is plain code, so an offline run is useful.
-The report and the approval question are in the founder's language (input ``language``,
-else the company's first language); each draft is in its notice's language.
+The report, the approval question, the progress steps and each go/no-go memo are in the
+founder's language (input ``language``, else the company's first language); the answer
+outline and the cover letter are in the notice's language, the buyer's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from equipage.envelope import Answer, Envelope, Question
 from equipage.tools import question_id
 from equipage.workflow import WorkflowContext, WorkflowState
 from workflows._language import Asked, language_field, report_language
+from workflows.tenders.account import account_for
 from workflows.tenders.drafts import Draft, Drafter
 from workflows.tenders.export import export, planned
 from workflows.tenders.matching import Match, Rejection, match
@@ -61,6 +63,9 @@ class TendersInput(BaseModel):
     profile: TenderProfile | None = Field(
         None, description="overrides company.profile.tenders for this run"
     )
+    explain: list[str] = Field(
+        [], description="notice ids to explain in full: why each was kept or ruled out"
+    )
     language: Asked = language_field()
 
     @classmethod
@@ -76,6 +81,9 @@ class _State(WorkflowState, total=False):
     bundled: bool  # the input's sources, or company.yaml's tenders.bundled
     today: str
     tenders: list[Tender]
+    late: list[Tender]  # published after ``today``: left out, still accounted for
+    seen_ids: list[str]  # notices reported by an earlier (or a concurrent) run
+    profile: dict[str, Any]  # the TenderProfile matched on, as JSON
     failures: list[SourceFailure]
     fetched: dict[str, int]
     unpublished: int
@@ -101,8 +109,11 @@ class Tenders:
         "those that fit the company's tender profile with reasons, reports changes and "
         "cancellations of notices seen before, drafts a bid/no-bid memo, answer outline and "
         "cover letter for the best (or the picked 'ids'), and asks approval to export them "
-        "as Markdown and DOCX. Input: pick (default 1), ids, sources {bundled: true for the "
-        "offline demo}, language (fr|en: the report's; default the company's)"
+        "as Markdown and DOCX. The report lists every notice read with what became of it "
+        "(matched, ruled out and why, award, already seen). Input: pick (default 1), ids, "
+        "sources {bundled: true for the offline demo}, language (fr|en: the report's; default "
+        "the company's), explain (notice ids to explain in full: why one was ruled out), "
+        "profile (a changed tender profile for this run: cpv, keywords, exclude, countries)"
     )
     # Words that mean public tenders and little else ("bid", "TED", "consultation" do not).
     handles = (
@@ -168,18 +179,19 @@ class _Nodes:
             sources = TendersInput.bundled().sources
         default = BUNDLED_TODAY if sources.bundled else date.today()
         today = params.today or default
-        names = "bundled notices" if sources.bundled else "TED and BOAMP"
-        await ctx.progress(f"tenders: reading {names} as of {today}")
+        language = report_language(params.language, ctx.profile, state.get("origin"))
+        say = phrases(language)
+        steps = say.progress
+        where = steps["bundled" if sources.bundled else "live"]
+        await ctx.progress(f"tenders: {steps['reading'].format(where=where, today=today)}")
         report = await fetch_tenders(sources, self.profile_of(params), today=today)
         # A notice published after ``today`` did not exist yet (bundled or replayed data).
         tenders = [t for t in report.tenders if t.published is None or t.published <= today]
         failed = ", ".join(f.source for f in report.failures)
         await ctx.progress(
-            f"tenders: {len(report.tenders)} notice(s) read"
-            + (f"; failed: {failed}" if failed else "")
+            f"tenders: {steps['read'].format(count=len(report.tenders))}"
+            + (steps["failed"].format(sources=failed) if failed else "")
         )
-        language = report_language(params.language, ctx.profile, state.get("origin"))
-        say = phrases(language)
         notes = []
         if sources.bundled:
             notes.append(say.bundled_note.format(today=today))
@@ -193,6 +205,8 @@ class _Nodes:
             "run": request.id if request else uuid.uuid4().hex,
             "today": today.isoformat(),
             "tenders": tenders,
+            "late": [t for t in report.tenders if t.published and t.published > today],
+            "profile": self.profile_of(params).model_dump(mode="json"),
             "failures": report.failures,
             "fetched": report.fetched,
             "unpublished": len(report.tenders) - len(tenders),
@@ -223,13 +237,15 @@ class _Nodes:
                 "upcoming": tuple(m for m in ranking.upcoming if m.tender.id in claimed),
             }
         )
-        await self.ctx.progress(f"tenders: {len(ranking.matches)} new match(es)")
+        steps = phrases(state.get("language", "en")).progress
+        await self.ctx.progress(f"tenders: {steps['matches'].format(n=len(ranking.matches))}")
         return {
             "ranked": list(ranking.matches),
             "upcoming": list(ranking.upcoming),
             "rejected": list(ranking.rejected),
             "changes": list(found.changes),
             "repeated": len(found.repeated) + len(fresh) - len(claimed),
+            "seen_ids": [*found.repeated, *(i for f in fresh if (i := f.tender.id) not in claimed)],
         }
 
     async def draft(self, state: _State) -> dict[str, Any]:
@@ -239,9 +255,11 @@ class _Nodes:
         profile = self.profile_of(params)
         picks, missing = _picks(params, state, profile, self.where, today)
         drafts = []
+        reader = state.get("language", "en")
+        steps = phrases(reader).progress
         for found in picks:
-            await self.ctx.progress(f"tenders: drafting {found.tender.id}")
-            drafts.append(await self.drafter.draft(found, today=today))
+            await self.ctx.progress(f"tenders: {steps['drafting'].format(id=found.tender.id)}")
+            drafts.append(await self.drafter.draft(found, today=today, reader=reader))
         return {"drafts": drafts, "missing": missing}
 
     def approve(self, state: _State) -> dict[str, Any]:
@@ -271,7 +289,8 @@ class _Nodes:
         if state.get("export") != "approved":
             return {}
         paths = export(state.get("drafts") or [], self.ctx.files)
-        await self.ctx.progress(f"tenders: exported {len(paths)} file(s)")
+        steps = phrases(state.get("language", "en")).progress
+        await self.ctx.progress(f"tenders: {steps['exported'].format(n=len(paths))}")
         return {"files": [str(path) for path in paths]}
 
 
@@ -309,6 +328,15 @@ def _picks(
 
 def _output(state: _State, *, export: str) -> TendersOutput:
     params: TendersInput = state["input"]
+    notices = account_for(
+        state.get("tenders", []),
+        ranked=state.get("ranked", []),
+        upcoming=state.get("upcoming", []),
+        rejected=state.get("rejected", []),
+        changes=state.get("changes", []),
+        seen=state.get("seen_ids", []),
+        unpublished=state.get("late", []),
+    )
     return TendersOutput.model_validate(
         {
             "today": date.fromisoformat(state["today"]),
@@ -328,6 +356,9 @@ def _output(state: _State, *, export: str) -> TendersOutput:
             "export_note": state.get("export_note", ""),
             "files": state.get("files", []),
             "notes": state.get("notes", []),
+            "notices": notices,
+            "explain": params.explain,
+            "profile": state.get("profile"),
         }
     )
 

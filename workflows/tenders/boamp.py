@@ -104,7 +104,11 @@ def from_record(record: BoampRecord) -> Tender:
     if isinstance(donnees, dict) and get(donnees, "identite") is not None:
         tree: dict[str, Node] = {"donnees": donnees, "gestion": gestion or {}}
         base = _from_v230(tree, idweb=record.idweb)
-    kind = _kind_from(record.nature) or (base.kind if base else NoticeKind.CONTRACT)
+    kind = (
+        _kind_from(record.nature)
+        or _kind_from_label(record.nature_libelle)
+        or (base.kind if base else NoticeKind.CONTRACT)
+    )
     related = [*_strings(record.annonce_lie), *_strings(record.annonces_anterieures)]
     earlier = related[0] if related else (base.procedure_id if base else None)
     if earlier == record.idweb:
@@ -254,6 +258,12 @@ def _strings(value: list[str] | str | None) -> list[str]:
 
 def _kind_from(nature: str | None) -> NoticeKind | None:
     return _NATURES.get(normal_key(nature)) if nature else None
+
+
+def _kind_from_label(label: str | None) -> NoticeKind | None:
+    """A result said in words ("Résultat de marché", "Avis d'attribution"): an award."""
+    words = (label or "").lower()
+    return NoticeKind.AWARD if "résultat" in words or "attribution" in words else None
 
 
 def _nature(types: list[str] | str | None) -> str | None:

@@ -1,8 +1,10 @@
 """Drafts for a tender the founder picked: bid/no-bid memo, answer outline, cover letter.
 
 The facts (fit, deadline, value, lots, criteria, risks) and the outline's structure are
-plain code, in the notice's language (French or English; other languages get English
-and a note). Only the memo's recommendation and the letter are prose from ``ctx.write``:
+plain code. The memo is for the founder: in the reader's language when the run knows it.
+The outline and the letter answer the buyer: in the notice's language (French or English;
+other languages get English and a note). Only the memo's recommendation and the letter
+are prose from ``ctx.write``:
 the model when there is one, the templates in ``wording`` on the offline model, and the
 draft says which.
 """
@@ -17,11 +19,22 @@ from pydantic import BaseModel, ConfigDict
 from equipage.workflow import WorkflowContext
 from workflows.tenders.matching import Match, money, total_value
 from workflows.tenders.model import Criterion, Lot, Tender
-from workflows.tenders.wording import EN, LANGUAGES, Wording, why, wording
+from workflows.tenders.phrases import phrases
+from workflows.tenders.wording import EN, LANGUAGES, Wording, why, wording, words_for
 
 __all__ = ["Draft", "Drafter"]
 
 _NOTICE_CHARS = 6000  # enough of a notice for a memo; the full text can be very long
+_KINDS_FR = {"quality": "qualité", "price": "prix", "cost": "coût"}
+# Procedure codes (eForms', and BOAMP's and TED's as read) as a French memo says them.
+_PROCEDURES_FR = {
+    "open": "ouverte", "restricted": "restreinte", "adapted": "adaptée",
+    "negotiated": "négociée", "neg-w-call": "négociée avec mise en concurrence",
+    "neg-wo-call": "négociée sans mise en concurrence", "comp-dial": "dialogue compétitif",
+    "competitive-dialogue": "dialogue compétitif", "innovation": "partenariat d'innovation",
+    "design-contest": "concours", "oth-single": "autre (une étape)",
+    "oth-mult": "autre (plusieurs étapes)",
+}  # fmt: skip
 
 
 class Draft(BaseModel):
@@ -31,7 +44,8 @@ class Draft(BaseModel):
 
     tender_id: str
     title: str
-    language: str
+    language: str  # of the outline and the letter: the buyer's
+    memo_language: str = ""  # when the memo, the founder's, is in another language
     notice_language: str = ""  # when it differs from ``language`` (no templates for it)
     note: str = ""  # e.g. the notice's language has no templates: drafted in English
     verdict: Literal["bid", "discuss", "no-bid"]
@@ -51,31 +65,38 @@ class Drafter:
         self.sells = ctx.profile.sells if ctx.profile else ""
         self.where = where
 
-    async def draft(self, found: Match, *, today: date) -> Draft:
+    async def draft(self, found: Match, *, today: date, reader: str | None = None) -> Draft:
+        """The drafts of one match; ``reader``: the founder's language, the memo's."""
         tender = found.tender
         words, note = wording(tender.language)
-        risks = self._risks(tender, words, today)
+        mine = words_for(reader) if reader else words
+        if note and reader:
+            say = phrases(mine.code)
+            name = say.languages.get(tender.language, tender.language)
+            note = say.other_language.format(language=name)
+        risks = self._risks(tender, mine, today)
         verdict = _verdict(found.score, risks)
         material = _material(found)
         judgement = await self.ctx.write(
-            self._instructions(words, "memo"),
+            self._instructions(mine, "memo"),
             material,
-            fallback=_verdict_text(verdict, words).format(company=self.company),
+            fallback=_verdict_text(verdict, mine).format(company=self.company),
         )
         letter = await self.ctx.write(
             self._instructions(words, "letter"),
             material,
             fallback=self._letter(tender, words),
         )
-        templated = "template" in (judgement.by, letter.by)
-        header = [f"_{note}_"] if note else []
-        header += [words.templated] if templated else []
-        memo = self._memo(found, words, risks, judgement.text, header, today)
+        noted = [f"_{note}_"] if note else []
+        memo_header = _templated(noted, mine, judgement.by)
+        memo = self._memo(found, mine, risks, judgement.text, memo_header, today)
+        header = _templated(noted, words, letter.by)
         bys = dict.fromkeys(w.by for w in (judgement, letter))
         return Draft(
             tender_id=tender.id,
             title=tender.title,
             language=words.code,
+            memo_language=mine.code if mine is not words else "",
             notice_language=tender.language if note else "",
             note=note,
             verdict=verdict,
@@ -114,26 +135,26 @@ class Drafter:
     ) -> str:
         tender = found.tender
         value = total_value(tender)
+        c, sep = (" :", " ; ") if words.code == "fr" else (":", "; ")
+        shown = money(value, tender.currency, words.code) if value is not None else None
         facts = [
-            f"- {words.buyer}: {tender.buyer or words.not_stated} ({tender.country or '?'})",
-            f"- {words.reference}: {tender.id}" + (f" — {tender.links[0]}" if tender.links else ""),
-            f"- {words.deadline}: {_deadline(tender, words, today)}",
-            f"- {words.value}: "
-            + (
-                money(value, tender.currency, words.code) if value is not None else words.not_stated
-            ),
-            f"- {words.procedure}: {tender.procedure or words.not_stated}",
-            f"- CPV: {', '.join(tender.cpv) or words.not_stated}",
-            f"- {words.fit}: {found.score}/100 — " + "; ".join(why(found, words)),
+            f"- {words.buyer}{c} {tender.buyer or words.not_stated} ({tender.country or '?'})",
+            f"- {words.reference}{c} {tender.id}"
+            + (f" — {tender.links[0]}" if tender.links else ""),
+            f"- {words.deadline}{c} {_deadline(tender, words, today)}",
+            f"- {words.value}{c} {shown or words.not_stated}",
+            f"- {words.procedure}{c} {_procedure(tender.procedure, words) or words.not_stated}",
+            f"- CPV{c} {', '.join(tender.cpv) or words.not_stated}",
+            f"- {words.fit}{c} {found.score}/100 — " + sep.join(why(found, words)),
         ]
         lots = [f"- {lot.id}: {lot.title or tender.title}" for lot in tender.lots]
-        criteria = [_criterion(c) for c in tender.criteria] or [
-            f"- {lot.id}: " + "; ".join(_criterion(c)[2:] for c in lot.criteria)
+        criteria = [_criterion(c, words) for c in tender.criteria] or [
+            f"- {lot.id}: " + "; ".join(_criterion(c, words)[2:] for c in lot.criteria)
             for lot in tender.lots
             if lot.criteria
         ]
         parts = [
-            f"# {words.memo} — {tender.title}",
+            f"# {words.memo} — {tender.title_in(words.code)}",
             *header,
             f"## {words.facts}",
             "\n".join(facts),
@@ -199,7 +220,7 @@ def _outline(tender: Tender, words: Wording, header: list[str]) -> str:
             parts.append(words.no_criteria)
         for index, criterion in enumerate(criteria, start=1):
             weight = f" ({criterion.weight:g})" if criterion.weight is not None else ""
-            name = criterion.description or criterion.kind
+            name = criterion.description or _kind(criterion.kind, words)
             parts.append(f"### {number}.{index} {_clip(name, 120)}{weight}")
             show = words.show.get(criterion.kind, words.show[""])
             parts.append("\n".join(f"- {item}" for item in show))
@@ -207,9 +228,28 @@ def _outline(tender: Tender, words: Wording, header: list[str]) -> str:
     return "\n\n".join(parts)
 
 
-def _criterion(criterion: Criterion) -> str:
+def _templated(header: list[str], words: Wording, by: str) -> list[str]:
+    """A draft's header, with the note that templates wrote it when they did."""
+    return [*header, words.templated] if by == "template" else header
+
+
+def _criterion(criterion: Criterion, words: Wording) -> str:
     weight = f" — {criterion.weight:g}" if criterion.weight is not None else ""
-    return f"- {criterion.kind}: {_clip(criterion.description, 160)}{weight}".rstrip(": ")
+    colon = " :" if words.code == "fr" else ":"
+    line = f"- {_kind(criterion.kind, words)}{colon} {_clip(criterion.description, 160)}"
+    return f"{line.rstrip(': ')}{weight}"
+
+
+def _procedure(code: str | None, words: Wording) -> str | None:
+    """A notice's procedure in the draft's language (its own words when not a known code)."""
+    if code is None or words.code != "fr":
+        return code
+    return _PROCEDURES_FR.get(code, code)
+
+
+def _kind(kind: str, words: Wording) -> str:
+    """A criterion's kind (eForms' codes: quality, price, cost) in the draft's language."""
+    return _KINDS_FR.get(kind, kind) if words.code == "fr" else kind
 
 
 def _price_share(criteria: tuple[Criterion, ...]) -> float | None:
@@ -243,7 +283,8 @@ def _material(found: Match) -> str:
     tender = found.tender
     lines = [
         f"Fit score: {found.score}/100 ({'; '.join(why(found, EN))})",
-        tender.model_dump_json(exclude={"links"}, exclude_none=True),
+        # Other languages' texts would crowd the lots and criteria out of the clip.
+        tender.model_dump_json(exclude={"links", "titles", "descriptions"}, exclude_none=True),
     ]
     return _clip("\n".join(lines), _NOTICE_CHARS)
 

@@ -2,8 +2,9 @@
 
 Handles ContractNotice, PriorInformationNotice and ContractAwardNotice, and change
 notices (``efac:Changes``): a change whose reason is ``cancel`` is a cancellation.
-Texts are taken in the notice's own language (``cbc:NoticeLanguageCode``); eForms
-three-letter language and country codes become ISO two-letter ones.
+Texts are taken in the notice's own language (``cbc:NoticeLanguageCode``), and every
+language the notice gives its title and description in is kept too (``languageID``, up to
+the EU's 24); eForms three-letter language and country codes become ISO two-letter ones.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from workflows.tenders.codes import country2, language2
 from workflows.tenders.model import Criterion, Lot, NoticeKind, Source, Tender
 from workflows.tenders.xmlsafe import parse_xml
 
-__all__ = ["parse_eforms", "ted_link"]
+__all__ = ["instant", "kind_of", "on_day", "parse_eforms", "ted_link"]
 
 _NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
@@ -90,6 +91,8 @@ class _Notice:
         publication = self._publication()
         links = self._links(publication or publication_number)
         title = self.pick(project, "cbc:Name") or next((lot.title for lot in lots), "")
+        first_lot = root.find("cac:ProcurementProjectLot/cac:ProcurementProject", _NS)
+        titles = self.every(project, "cbc:Name") or self.every(first_lot, "cbc:Name")
         return Tender(
             id=f"{Source.TED}:{notice_id}",
             source=Source.TED,
@@ -99,6 +102,8 @@ class _Notice:
             procedure_id=_text(root.find("cbc:ContractFolderID", _NS)),
             amends=amends,
             title=title or "(untitled notice)",
+            titles=titles,
+            descriptions=self.every(project, "cbc:Description"),
             buyer=self._buyer_name() or "",
             country=self._country(),
             language=language2(self.lang3) or "en",
@@ -127,6 +132,15 @@ class _Notice:
                 return _text(el) or ""
         return next((t for el in found if (t := _text(el))), "")
 
+    def every(self, parent: Element | None, path: str) -> dict[str, str]:
+        """The text of ``path`` in each language given (``languageID``), by ISO 639-1 code."""
+        found: dict[str, str] = {}
+        for el in parent.findall(path, _NS) if parent is not None else ():
+            language = language2(el.get("languageID")) or language2(self.lang3)
+            if language and (text := _text(el)) and language not in found:
+                found[language] = text
+        return found
+
     def kind(self) -> tuple[NoticeKind, str | None]:
         changes = self.root.find(f"{_EXT}/efac:Changes", _NS)
         if changes is not None:
@@ -140,11 +154,7 @@ class _Notice:
         )
         if code.startswith("can-modif") and modified is not None:
             return NoticeKind.CHANGE, _unversioned(_text(modified))
-        if code.startswith(("can", "veat")):
-            return NoticeKind.AWARD, None
-        if code.startswith("pin") and "cfc" not in code:
-            return NoticeKind.PRIOR, None  # a pin-cfc is a call for competition: one can bid
-        return NoticeKind.CONTRACT, None
+        return kind_of(code), None
 
     def lot(self, el: Element) -> Lot:
         project = el.find("cac:ProcurementProject", _NS)
@@ -198,7 +208,7 @@ class _Notice:
 
     def _deadline(self) -> datetime | None:
         deadlines = [
-            _instant(_text(p.find("cbc:EndDate", _NS)), _text(p.find("cbc:EndTime", _NS)))
+            instant(_text(p.find("cbc:EndDate", _NS)), _text(p.find("cbc:EndTime", _NS)))
             for p in self.root.iterfind(
                 "cac:ProcurementProjectLot/cac:TenderingProcess/cac:TenderSubmissionDeadlinePeriod",
                 _NS,
@@ -213,7 +223,7 @@ class _Notice:
     def _published(self) -> date | None:
         when = _text(self.root.find(f"{_EXT}/efac:Publication/efbc:PublicationDate", _NS))
         when = when or _text(self.root.find("cbc:IssueDate", _NS))
-        return _date(when)
+        return on_day(when)
 
     def _links(self, publication: str | None) -> tuple[str, ...]:
         uris = [
@@ -232,6 +242,16 @@ class _Notice:
         if publication:
             uris.append(ted_link(publication))
         return tuple(_unique([u for u in uris if u]))
+
+
+def kind_of(notice_type: str) -> NoticeKind:
+    """What an eForms notice type code (BT-02: cn-standard, can-social, pin-only...) is."""
+    code = notice_type.strip().lower()
+    if code.startswith(("can", "veat")):
+        return NoticeKind.AWARD  # results, and voluntary ex-ante transparency (awarded)
+    if code.startswith("pin") and "cfc" not in code:
+        return NoticeKind.PRIOR  # a pin-cfc is a call for competition: one can bid
+    return NoticeKind.CONTRACT
 
 
 def _text(el: Element | None) -> str | None:
@@ -298,7 +318,8 @@ def _split_offset(value: str) -> tuple[str, timezone | None]:
     return value[: found.start()], timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-def _date(value: str | None) -> date | None:
+def on_day(value: str | None) -> date | None:
+    """The day of an eForms date (``2024-01-05+01:00``), or None."""
     if not value:
         return None
     try:
@@ -307,12 +328,12 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _instant(day: str | None, clock: str | None) -> datetime | None:
+def instant(day: str | None, clock: str | None) -> datetime | None:
     """EndDate + EndTime (each may carry an offset) as an aware datetime.
 
     Without a time the whole day counts (23:59:59); without any offset, UTC.
     """
-    when = _date(day)
+    when = on_day(day)
     if when is None:
         return None
     zone = _split_offset(day or "")[1]

@@ -1,6 +1,8 @@
 """Match tenders against the company's tender profile: hard filters, then a scored ranking.
 
-Plain code, deterministic: the same notices, profile and day give the same ranking. Each
+Plain code, deterministic: the same notices, profile and day give the same ranking.
+Keywords are matched against the notice's own words in every language it is written in
+(title, description, lots), never against TED's label of a CPV code. Each
 match carries the reasons for its score and each rejected notice the reason it was ruled
 out, as a ``Reason`` (a code and its values) that ``wording`` puts in French or English
 sentences a founder can check against the notice.
@@ -84,7 +86,12 @@ class Rejection(_Model):
 
     tender_id: str
     title: str
+    titles: dict[str, str] = {}  # the title in each language the notice gives it
     reason: Reason
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language`` when the notice has it, else in its own language."""
+        return self.titles.get(language) or self.title
 
 
 class Ranking(_Model):
@@ -106,7 +113,8 @@ def match(
     for tender in tenders:
         verdict = _judge(tender, profile, countries, today)
         if isinstance(verdict, Reason):
-            rejected.append(Rejection(tender_id=tender.id, title=tender.title, reason=verdict))
+            rejected.append(Rejection(tender_id=tender.id, title=tender.title,
+                                      titles=tender.titles, reason=verdict))  # fmt: skip
         elif tender.kind is NoticeKind.PRIOR:
             upcoming.append(verdict)
         else:
@@ -252,20 +260,20 @@ def _cpv(tender: Tender, prefixes: Sequence[str]) -> tuple[int, Reason | None]:
 
 
 def _keywords(tender: Tender, keywords: Sequence[str]) -> tuple[int, list[Reason]]:
-    title = _stems(tender.title)
-    bodies = [("", _stems(tender.description))] + [
-        (lot.id, _stems(f"{lot.title} {lot.description}")) for lot in tender.lots
+    titles = _titles(tender)
+    bodies = [("", _descriptions(tender))] + [
+        (lot.id, [_stems(f"{lot.title} {lot.description}")]) for lot in tender.lots
     ]
     points, reasons = 0, []
     for keyword in dict.fromkeys(keywords):
         phrase = _stems(keyword)
         if not phrase:
             continue
-        if _contains(title, phrase):
+        if _in_any(titles, phrase):
             points += _TITLE_POINTS
             reasons.append(Reason(code="keyword_title", values={"keyword": keyword}))
             continue
-        lot = next((name for name, body in bodies if _contains(body, phrase)), None)
+        lot = next((name for name, texts in bodies if _in_any(texts, phrase)), None)
         if lot == "":
             points += _BODY_POINTS
             reasons.append(Reason(code="keyword_description", values={"keyword": keyword}))
@@ -275,15 +283,35 @@ def _keywords(tender: Tender, keywords: Sequence[str]) -> tuple[int, list[Reason
     return min(points, _KEYWORD_POINTS), reasons
 
 
+def _titles(tender: Tender) -> list[tuple[str, ...]]:
+    """The notice's title in every language it gives; none when it is TED's CPV label.
+
+    TED titles a notice without one of its own by its place and its CPV code's label:
+    TED's words, not the buyer's, so a keyword found there says nothing of the notice.
+    """
+    if tender.title_is_label:
+        return []
+    return [_stems(t) for t in dict.fromkeys([tender.title, *tender.titles.values()])]
+
+
+def _descriptions(tender: Tender) -> list[tuple[str, ...]]:
+    texts = [tender.description, *tender.descriptions.values()]
+    return [_stems(t) for t in dict.fromkeys(texts) if t]
+
+
+def _in_any(texts: list[tuple[str, ...]], phrase: tuple[str, ...]) -> bool:
+    return any(_contains(tokens, phrase) for tokens in texts)
+
+
 def _excluded(tender: Tender, exclude: Sequence[str]) -> Reason | None:
     """The reason an exclude word rules the notice out, or None."""
-    title = _stems(tender.title)
-    body = _stems(tender.description)
+    titles = _titles(tender)
+    bodies = _descriptions(tender)
     for word in exclude:
         phrase = _stems(word)
-        if phrase and _contains(title, phrase):
+        if phrase and _in_any(titles, phrase):
             return Reason(code="excluded_title", values={"word": word})
-        if phrase and _contains(body, phrase):
+        if phrase and _in_any(bodies, phrase):
             return Reason(code="excluded_description", values={"word": word})
     return None
 

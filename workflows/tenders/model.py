@@ -66,6 +66,17 @@ class Tender(_Model):
     procedure_id: str | None = None
     amends: str | None = Field(None, description="notice id this one changes or cancels")
     title: str
+    titles: dict[str, str] = Field(
+        {}, description="the title in every language the notice gives it, by ISO 639-1 code"
+    )
+    descriptions: dict[str, str] = Field(
+        {}, description="the description in every language the notice gives it"
+    )
+    title_is_label: bool = Field(
+        False,
+        description="the title is TED's label of a CPV code ('France-Paris: Cleaning "
+        "services'), not the buyer's words: keywords are not matched against it",
+    )
     buyer: str = ""
     country: str | None = Field(None, description="ISO 3166-1 alpha-2, e.g. FR")
     language: str = Field("en", description="ISO 639-1 of the notice's text, e.g. fr")
@@ -80,6 +91,10 @@ class Tender(_Model):
     lots: tuple[Lot, ...] = ()
     criteria: tuple[Criterion, ...] = ()
     links: tuple[str, ...] = ()
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language`` when the notice has it, else in its own language."""
+        return self.titles.get(language) or self.title
 
     def text(self) -> str:
         """Everything a keyword can match: title, description, lots."""

@@ -90,6 +90,13 @@ class Phrases:
     lots_removed: str
     cancelled_by: str
     problems: dict[str, str]  # SourceProblem.kind -> sentence, filled from its fields
+    every_notice: str  # heading of the list of every notice read
+    statuses: dict[str, str]  # account.Status -> sentence ({score}, {reason})
+    explained: str  # heading of the notices the founder asked about
+    explain_codes: str
+    explain_rerun: str
+    explain_missing: str
+    progress: dict[str, str]  # the run's steps, as ``equipage workflow run`` shows them
 
 
 EN = Phrases(
@@ -116,8 +123,8 @@ EN = Phrases(
     first_reported=", first reported {day}",
     missing="Not found among the notices read: ",
     drafts="**Drafts** ({n})",
-    draft_line="- {title} (`{id}`): {verdict}. Memo, answer outline and cover letter in "
-    "{language}, {made}.",
+    draft_line="- {title} (`{id}`): {verdict}. Memo for you; answer outline and cover letter "
+    "in {language}, {made}.",
     verdicts={"bid": "bid", "discuss": "to discuss", "no-bid": "no bid"},
     languages=LANGUAGES,
     from_templates="from templates",
@@ -155,6 +162,34 @@ EN = Phrases(
         "which only a base URL set in company.yaml may be",
         "redirect": "{host} redirected to another host ({error}), which Equipage does not follow",
     },
+    every_notice="**Every notice read** ({n}), and what became of it",
+    statuses={
+        "matched": "matched, {score}/100",
+        "upcoming": "coming soon (prior information), {score}/100",
+        "ruled_out": "ruled out: {reason}",
+        "award": "not an opportunity: {reason}",
+        "cancellation": "not an opportunity: {reason}",
+        "changed": "already reported; its change is listed above",
+        "seen": "already reported on an earlier run",
+        "same_procedure": "another notice of the same procedure was judged in its place",
+        "unpublished": "published after the day of the run: left out",
+    },
+    explained="**The notices you asked about**",
+    explain_codes="Its CPV codes: {codes}. The profile's codes: {cpv}; its keywords: {keywords}.",
+    explain_rerun="To have it considered, run the watch again with a profile that names its "
+    "trade (input `profile`: cpv, keywords, exclude); a notice ruled out is not marked as "
+    "seen, so the next run judges it again.",
+    explain_missing="Not among the notices read this run: {ids}.",
+    progress={
+        "reading": "reading {where} as of {today}",
+        "bundled": "bundled notices",
+        "live": "TED and BOAMP",
+        "read": "{count} notice(s) read",
+        "failed": "; failed: {sources}",
+        "matches": "{n} new match(es)",
+        "drafting": "drafting {id}",
+        "exported": "exported {n} file(s)",
+    },
 )
 
 FR = Phrases(
@@ -181,8 +216,8 @@ FR = Phrases(
     first_reported=", signalé le {day}",
     missing="Introuvable(s) parmi les avis lus : ",
     drafts="**Brouillons** ({n})",
-    draft_line="- {title} (`{id}`) : {verdict}. Note go / no-go, plan de réponse et lettre "
-    "de candidature en {language}, {made}.",
+    draft_line="- {title} (`{id}`) : {verdict}. Note go / no-go pour vous ; plan de réponse "
+    "et lettre de candidature en {language}, {made}.",
     verdicts={"bid": "go", "discuss": "à discuter", "no-bid": "no-go"},
     languages=_LANGUAGES_FR,
     from_templates="à partir de gabarits",
@@ -219,6 +254,34 @@ FR = Phrases(
         "private_address": "{host} n'a pas été contacté : c'est une adresse privée ou "
         "locale, ce que seule une URL de base de company.yaml peut être",
         "redirect": "{host} a redirigé vers un autre hôte ({error}), ce qu'Equipage ne suit pas",
+    },
+    every_notice="**Tous les avis lus** ({n}), et ce qu'il en est advenu",
+    statuses={
+        "matched": "retenu, {score}/100",
+        "upcoming": "bientôt (préinformation), {score}/100",
+        "ruled_out": "écarté : {reason}",
+        "award": "pas une opportunité : {reason}",
+        "cancellation": "pas une opportunité : {reason}",
+        "changed": "déjà signalé ; sa modification figure plus haut",
+        "seen": "déjà signalé lors d'une veille précédente",
+        "same_procedure": "un autre avis de la même procédure a été examiné à sa place",
+        "unpublished": "publié après le jour de la veille : laissé de côté",
+    },
+    explained="**Les avis sur lesquels vous avez demandé des explications**",
+    explain_codes="Ses codes CPV : {codes}. Codes du profil : {cpv} ; ses mots-clés : {keywords}.",
+    explain_rerun="Pour qu'il soit retenu, relancez la veille avec un profil qui nomme son "
+    "métier (entrée `profile` : cpv, keywords, exclude) ; un avis écarté n'est pas marqué "
+    "comme vu, la veille suivante le réexamine.",
+    explain_missing="Absent(s) des avis lus lors de cette veille : {ids}.",
+    progress={
+        "reading": "lecture {where} au {today}",
+        "bundled": "des avis fournis avec Equipage",
+        "live": "de TED et du BOAMP",
+        "read": "{count} avis lu(s)",
+        "failed": " ; en échec : {sources}",
+        "matches": "{n} nouvel(s) avis pertinent(s)",
+        "drafting": "rédaction du brouillon de {id}",
+        "exported": "{n} fichier(s) exporté(s)",
     },
 )
 

@@ -2,7 +2,9 @@
 
 ``TendersOutput.summary()`` is the Markdown the founder (or the agent that started the
 run) reads, in ``language`` (see ``phrases``); everything in it is also in the model's
-fields for programs.
+fields for programs. It ends with every notice read and what became of it (``account``),
+so "why is this one not there?" has its answer in the thread; ``why(id)`` gives one.
+Titles are shown in the reader's language when the notice has it, else in its own.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from equipage.config import TenderProfile
+from workflows.tenders.account import Account, account_lines, explanation
 from workflows.tenders.drafts import Draft
 from workflows.tenders.matching import Match, Rejection, money, total_value
 from workflows.tenders.phrases import Phrases, differences, phrases, problem
@@ -47,6 +51,9 @@ class TendersOutput(BaseModel):
     export_note: str = ""
     files: list[str] = []
     notes: list[str] = []
+    notices: list[Account] = []  # every notice read, and what became of it
+    explain: list[str] = []  # ids the founder asked about: explained in full
+    profile: TenderProfile | None = None  # the profile the run matched on
 
     def summary(self) -> str:
         """Markdown for the founder, in ``language``."""
@@ -61,7 +68,37 @@ class TendersOutput(BaseModel):
             lines += ["", say.changed_head.format(n=len(self.changes))]
             lines += [_change(c, say) for c in self.changes]
         lines += self._drafts(say)
+        lines += self._explained(say)
+        if self.notices:
+            lines += ["", say.every_notice.format(n=len(self.notices))]
+            lines += account_lines(self.notices, say)
         return "\n".join(lines).rstrip() + "\n"
+
+    def why(self, notice: str) -> str:
+        """Why one notice (``ted:…`` or its bare id) fared as it did, in ``language``."""
+        say = phrases(self.language)
+        found = self._find([notice])
+        if not found:
+            return say.explain_missing.format(ids=notice)
+        return "\n".join(explanation(found[0], self.profile or TenderProfile(), say))
+
+    def _find(self, ids: list[str]) -> list[Account]:
+        wanted = set(ids)
+        return [a for a in self.notices
+                if a.tender_id in wanted or a.tender_id.partition(":")[2] in wanted]  # fmt: skip
+
+    def _explained(self, say: Phrases) -> list[str]:
+        if not self.explain:
+            return []
+        found = self._find(self.explain)
+        lines = ["", say.explained]
+        for account in found:
+            lines += explanation(account, self.profile or TenderProfile(), say)
+        known = {a.tender_id for a in found} | {a.tender_id.partition(":")[2] for a in found}
+        missing = [i for i in self.explain if i not in known]
+        if missing:
+            lines.append(say.explain_missing.format(ids=", ".join(missing)))
+        return lines
 
     def question(self, files: list[str]) -> str:
         """The approval question: this summary, then the files an export would write."""
@@ -151,7 +188,7 @@ def _line(found: Match, say: Phrases) -> str:
     value = total_value(tender)
     deadline = f"{tender.deadline:%Y-%m-%d}" if tender.deadline else ""
     parts = [
-        f"**{found.score}/100** {tender.title}",
+        f"**{found.score}/100** {tender.title_in(say.code)}",
         f"{tender.buyer or say.no_buyer} ({tender.country or '?'})",
         say.deadline.format(day=deadline) if deadline else say.no_deadline,
         money(value, tender.currency, say.code) if value is not None else say.no_value,

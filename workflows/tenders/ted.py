@@ -5,7 +5,9 @@ date), paged with ``paginationMode: ITERATION`` and ``iterationNextToken``. Each
 then read from its eForms XML (``links.xml.MUL``): one parser gives lots, award
 criteria, values and deadlines the same way for every notice, where the search fields
 come as per-language dicts and per-lot lists. A notice whose XML cannot be had is kept
-from its search fields, so a flaky XML host loses detail, not notices.
+from its search fields (``ted_fields``: kind, value, deadline, country, under their long
+names or short aliases), so a flaky XML host loses detail, not notices; a notice TED's
+fields call an award stays an award whatever path it came by.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from equipage.config import TenderProfile
 from equipage.errors import InputRejected, SourceError
-from workflows.tenders.codes import country2, language2
-from workflows.tenders.eforms import parse_eforms, ted_link
+from workflows.tenders.eforms import parse_eforms
 from workflows.tenders.fetching import Fetcher
-from workflows.tenders.model import Source, Tender
+from workflows.tenders.model import NoticeKind, Tender
+from workflows.tenders.ted_fields import TedHit
 from workflows.tenders.tedxml import parse_ted_xml
 
 __all__ = ["SEARCH_FIELDS", "TedHit", "expert_query", "search_ted"]
@@ -34,6 +36,12 @@ SEARCH_FIELDS = (
     "publication-date",
     "deadline-receipt-tender-date-lot",
     "notice-type",
+    "form-type",
+    "estimated-value-proc",
+    "estimated-value-cur-proc",
+    "estimated-value-lot",
+    "estimated-value-cur-lot",
+    "description-proc",
     "links",
 )
 _ALPHA3 = {"FR": "FRA", "BE": "BEL", "LU": "LUX", "DE": "DEU", "NL": "NLD", "ES": "ESP",
@@ -42,19 +50,6 @@ _ALPHA3 = {"FR": "FRA", "BE": "BEL", "LU": "LUX", "DE": "DEU", "NL": "NLD", "ES"
            "RO": "ROU", "HU": "HUN", "SK": "SVK", "SI": "SVN", "HR": "HRV", "BG": "BGR",
            "EE": "EST", "LV": "LVA", "LT": "LTU", "MT": "MLT", "CY": "CYP", "IS": "ISL",
            "LI": "LIE", "GB": "GBR"}  # fmt: skip
-
-
-class TedHit(BaseModel):
-    """One notice of a search answer, with the fields Equipage asks for."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    publication_number: str = Field(alias="publication-number")
-    notice_title: dict[str, str] = Field(default_factory=dict, alias="notice-title")
-    buyer_name: dict[str, list[str]] = Field(default_factory=dict, alias="buyer-name")
-    buyer_country: list[str] = Field(default_factory=list, alias="buyer-country")
-    classification_cpv: list[str] = Field(default_factory=list, alias="classification-cpv")
-    links: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 class _Page(BaseModel):
@@ -129,27 +124,13 @@ async def _read_notice(fetcher: Fetcher, hit: TedHit) -> Tender:
     xml_url = hit.links.get("xml", {}).get("MUL") or f"https://ted.europa.eu/en/notice/{number}/xml"
     try:
         response = await fetcher.send("GET", xml_url, headers={"accept": "application/xml"})
-        return _parse(response.content, number)
+        tender = _parse(response.content, number)
     except (SourceError, InputRejected):
-        return _from_fields(hit)
-
-
-def _from_fields(hit: TedHit) -> Tender:
-    """A Tender from the search fields alone (the XML could not be read)."""
-    language = "eng" if "eng" in hit.notice_title else next(iter(hit.notice_title), "eng")
-    names = hit.buyer_name.get(language) or next(iter(hit.buyer_name.values()), [""])
-    country = hit.buyer_country[0] if hit.buyer_country else None
-    return Tender(
-        id=f"{Source.TED}:{hit.publication_number}",
-        source=Source.TED,
-        notice_id=hit.publication_number,
-        title=hit.notice_title.get(language, "") or hit.publication_number,
-        buyer=names[0] if names else "",
-        country=country2(country),
-        language=language2(language.upper()) or "en",
-        cpv=tuple(dict.fromkeys(hit.classification_cpv)),
-        links=(ted_link(hit.publication_number),),
-    )
+        return hit.tender()
+    if hit.kind() is NoticeKind.AWARD and tender.kind in (NoticeKind.CONTRACT, NoticeKind.PRIOR):
+        # TED files it as a result whatever the XML's own form says: never an opportunity.
+        return tender.model_copy(update={"kind": NoticeKind.AWARD})
+    return tender
 
 
 def _parse(data: bytes, number: str) -> Tender:

@@ -3,7 +3,10 @@
 TED published every notice in this schema until eForms took over in 2023, and still
 serves the old ones that way. The form (F01..F25, or the defence forms) says what the
 notice is: prior information, contract notice, award, corrigendum (F14) or modification
-(F20). A notice may carry several translations of its form; the original one is read.
+(F20). A notice may carry several translations of its form: the original one is read,
+and the title and short description of every translation are kept (by language).
+Without a title of its own, the notice's title is TED's: the place and the label of its
+CPV code ("France-Paris: Services informatiques"), which is marked as such.
 Times in these notices are the buyer's local time with no zone, so the buyer's country
 decides the zone.
 """
@@ -94,6 +97,8 @@ class _Notice:
         country = _country(_attr(_path(self.data, "ISO_COUNTRY"), "VALUE"))
         value, currency = self._value(body)
         lots = tuple(self._lot(el, i) for i, el in enumerate(_all(body, "OBJECT_DESCR"), 1))
+        title = self._title(body)
+        titles, descriptions = self._translations()
         return Tender(
             id=f"{Source.TED}:{self.doc_id}",
             source=Source.TED,
@@ -101,7 +106,10 @@ class _Notice:
             kind=kind,
             procedure_id=earlier if kind is not NoticeKind.PRIOR and earlier else self.doc_id,
             amends=earlier if kind in (NoticeKind.CHANGE, NoticeKind.CANCELLATION) else None,
-            title=self._title(body) or self.doc_id,
+            title=title or self._label() or self.doc_id,
+            titles=titles,
+            descriptions=descriptions,
+            title_is_label=not title and bool(self._label()),
             buyer=self._buyer(),
             country=country,
             language=(self.lang or "en").lower(),
@@ -138,13 +146,32 @@ class _Notice:
         return kind
 
     def _title(self, body: Element | None) -> str:
-        title = _paragraphs(_first(body, "TITLE", "TITLE_CONTRACT"))
-        if title:
-            return title
+        return _paragraphs(_first(body, "TITLE", "TITLE_CONTRACT"))
+
+    def _label(self) -> str:
+        """TED's title in the notice's language: place and CPV label, not the buyer's words."""
         for doc in _all(_path(self.root, "TRANSLATION_SECTION", "ML_TITLES"), "ML_TI_DOC"):
             if doc.get("LG") == self.lang:
-                return _paragraphs(_path(doc, "TI_TEXT"))
+                place = "-".join(t for name in ("TI_CY", "TI_TOWN")
+                                 if (t := _text(_path(doc, name))))  # fmt: skip
+                text = _paragraphs(_path(doc, "TI_TEXT"))
+                return f"{place}: {text}" if place and text else text
         return ""
+
+    def _translations(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The title and short description of the form in each language it is given in."""
+        titles: dict[str, str] = {}
+        descriptions: dict[str, str] = {}
+        for form in _children(_path(self.root, "FORM_SECTION")):
+            language = (form.get("LG") or "").lower()
+            body = _first(form, "OBJECT_CONTRACT", "OBJECT_CONTRACT_INFORMATION_DEFENCE")
+            if not language or language in titles:
+                continue
+            if title := self._title(body):
+                titles[language] = title
+            if text := _paragraphs(_first(body, "SHORT_DESCR", "SHORT_CONTRACT_DESCRIPTION")):
+                descriptions[language] = text
+        return titles, descriptions
 
     def _buyer(self) -> str:
         name = next((_text(el) for el in _descendants(self.form, "OFFICIALNAME")), None)

@@ -28,6 +28,7 @@ class Page:
     endpoint: Endpoint
     methods: tuple[str, ...] = ("GET",)
     owner_only: bool = False  # a member gets 403
+    admin_only: bool = False  # in the navigation of the farm's admins only (the page checks)
     nav_label_key: str | None = None  # its key in the words, when it shows in the navigation
 
 

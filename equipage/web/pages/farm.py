@@ -138,10 +138,9 @@ async def resume(request: Any) -> Any:
     return await _move(request, resume=True)
 
 
-# No navigation label: the link would show to every member of every crew, while the page
-# is for farm admins only (``_farm``); they reach it at /farm.
+# In the navigation of the farm's admins only (``admin_only``); the page checks for itself.
 pages = [
-    Page("/farm", "farm", farm_page),
+    Page("/farm", "farm", farm_page, nav_label_key="nav_farm", admin_only=True),
     Page("/farm/pause", "farm_pause", pause, methods=("POST",)),
     Page("/farm/resume", "farm_resume", resume, methods=("POST",)),
 ]

@@ -72,7 +72,7 @@ async def questions(request: Any, *, said: str = "", status: int = 200) -> Any:
 async def answer_as(request: Any, member_id: str, verb: str, question: str, note: str) -> Any:
     """Hand the member's answer to the gateway as a chat answer; its first reply, or None
     when this console has no gateway."""
-    receive = request.app.state.answer
+    receive = request.state.answer  # the viewer's crew's gateway (the guard put it there)
     if receive is None:
         return None
     console = console_of(request)
@@ -112,7 +112,12 @@ async def _tell_chat(console: Console, asked: Approval, line: str) -> None:
     origin = asked.origin
     if origin is None or origin.channel in LOCAL_CHANNELS or not line:
         return
-    await Bus(console.redis, console.keys).publish(
+    signal = None
+    if console.farm is not None:  # the farm's gateway hears of it through a wake-up
+        from equipage.farm.wake import Waker
+
+        signal = Waker(console.redis, console.farm.namespace, console.farm.shards)
+    await Bus(console.redis, console.keys, signal=signal).publish(
         Envelope(
             kind=Kind.REPLY,
             company=console.keys.company,

@@ -6,9 +6,11 @@ from typing import Any
 
 from equipage.approvals import Approvals
 from equipage.events import EventType
-from equipage.web.context import console_of, render, viewer_of
+from equipage.web.context import console_of, render, templates, viewer_of
 from equipage.web.feed import clock, follow, newest, row, threadbook_of
 from equipage.web.guard import plain
+from equipage.web.i18n import words
+from equipage.web.live import Draft
 from equipage.web.pages import Page
 from equipage.web.threadbook import root_of
 
@@ -37,6 +39,7 @@ WORDS = {
         "approved_word": "approuvée",
         "rejected_word": "refusée",
         "no_steps": "Rien d'enregistré pour ce fil.",
+        "being_written": "en cours d'écriture…",
     },
     "en": {
         "nav_threads": "Threads",
@@ -60,6 +63,7 @@ WORDS = {
         "approved_word": "approved",
         "rejected_word": "rejected",
         "no_steps": "Nothing recorded for this thread.",
+        "being_written": "being written…",
     },
 }
 
@@ -121,12 +125,21 @@ def _answer(event: Any) -> dict[str, Any]:
 
 
 async def live(request: Any) -> Any:
-    """One conversation's events as they happen."""
+    """One conversation's events as they happen, and the reply being written in it."""
     viewer = viewer_of(request)
     root = root_of(request.path_params["root"])
-    if not await threadbook_of(request).visible(viewer, root):
+    book = threadbook_of(request)
+    if not await book.visible(viewer, root):
         return plain(request, viewer.language, "forbidden_title", "forbidden", 403)
-    return await follow(request, viewer, root)
+    page = templates().get_template("_draft.html")
+
+    async def drafted(draft: Draft) -> str | None:
+        if draft.root != root or not await book.visible(viewer, root):
+            return None
+        # Autoescaped: the model's text is shown as text, never as HTML.
+        return str(page.render(t=words(viewer.language), draft=draft))
+
+    return await follow(request, viewer, root, drafted)
 
 
 pages = [
