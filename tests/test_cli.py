@@ -328,3 +328,28 @@ def test_each_workflow_runs_by_hand_on_real_inputs(
     output = equipage(tmp_path, "workflow", "run", *args)
     for text in expected:
         assert text in output, output
+
+
+def test_status_speaks_french_to_a_french_company(tmp_path: Path) -> None:
+    """Issue 16, item 13: `equipage status` is read by the founder too."""
+    from tests.english import english_in
+
+    equipage(tmp_path, "init")
+    config = tmp_path / "company.yaml"
+    config.write_text(config.read_text().replace("languages: [en]", "languages: [fr]"))
+    keys = Keys("my-company")
+    asked = Approval(id="0000cccc", role="ceo", thread="cli:owner", text="Je publie ?")
+    server = EmbeddedRedis(tmp_path / ".equipage").start()
+    client = redis.Redis(unix_socket_path=server.socket_file)
+    try:
+        client.hset(keys.approvals, asked.id, asked.model_dump_json())
+    finally:
+        client.close()
+        server.stop()
+
+    output = equipage(tmp_path, "status")
+
+    assert "en attente de vous : 1" in output
+    assert "Équipage de my-company" in output and "Dépenses (USD)" in output
+    # Ids, role names and the table's borders aside, not a word of English.
+    assert english_in(output.splitlines(), sources=["my-company", "/approve", "ceo"]) == []

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from equipage.app import Session, open_session, raise_budget
 from equipage.cli.common import ConfigOption, fail, load, out, reported
+from equipage.cli.status_words import EN, StatusWords
 from equipage.config import CompanyConfig, Settings
 from equipage.errors import ConfigError
 from equipage.llm.pricing import CURRENCY
@@ -52,17 +53,20 @@ async def _budget(
         await render_spend(session)
 
 
-async def render_spend(session: Session) -> None:
+async def render_spend(session: Session, words: StatusWords = EN) -> None:
     """Each role's spend today and this month against its limits, and the costliest threads."""
     spend = await session.crew.budget.spend()
-    table = Table(title=f"Spend ({CURRENCY})")
-    for column in ("role", "today", "daily limit", "this month"):
-        table.add_column(column, justify="right" if column != "role" else "left")
+    table = Table(title=words.spend.format(currency=CURRENCY))
+    for n, column in enumerate(words.spend_columns):
+        table.add_column(column, justify="right" if n else "left")
     for role, limit in spend.daily_limits.items():
         table.add_row(
             role, f"{spend.day.get(role, 0):.4f}", f"{limit:g}", f"{spend.month.get(role, 0):.4f}"
         )
     out.print(table)
-    out.print(f"company this month: {spend.month_total:.4f} of {spend.monthly_limit:g} {CURRENCY}")
+    total = words.month_total.format(
+        spent=f"{spend.month_total:.4f}", limit=f"{spend.monthly_limit:g}", currency=CURRENCY
+    )
+    out.print(total)
     for thread, spent in await session.crew.budget.top_threads():
         out.print(f"  {escape(thread)}: {spent:.4f}")

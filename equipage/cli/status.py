@@ -16,6 +16,8 @@ from rich.table import Table
 from equipage.app import open_session
 from equipage.cli.budget import render_spend
 from equipage.cli.common import ConfigOption, load, out, reported
+from equipage.cli.status_words import EN as EN_WORDS
+from equipage.cli.status_words import StatusWords, status_words
 from equipage.config import CompanyConfig, Settings, load_config
 from equipage.errors import ConfigError
 from equipage.status import (
@@ -79,58 +81,55 @@ def _render_farm(crews: list[CrewStatus]) -> None:
 async def _status(settings: Settings, company: CompanyConfig) -> StatusReport:
     async with open_session(company, settings) as session:
         report = await read_status(session.redis, session.keys, session.roles)
-        _render_status(report)
-        await render_spend(session)
+        words = status_words(company.company.profile.language)
+        _render_status(report, words)
+        await render_spend(session, words)
         return report
 
 
-def _render_status(report: StatusReport) -> None:
-    table = Table(title=f"Crew of {report.company}")
-    for column in ("inbox", "entries", "pending", "not yet read"):
-        table.add_column(column, justify="right" if column != "inbox" else "left")
+def _render_status(report: StatusReport, words: StatusWords) -> None:
+    table = Table(title=words.crew_of.format(company=report.company))
+    for n, column in enumerate(words.columns):
+        table.add_column(column, justify="right" if n else "left")
     for s in report.streams:
         table.add_row(s.role, str(s.length), str(s.pending), str(s.undelivered))
     out.print(table)
-    out.print(f"workers alive: {len(report.workers)} {', '.join(report.workers)}")
-    _render_loops(report)
-    out.print(f"messages sent to people: {report.outbox_length}")
-    out.print(f"dead letters: {report.dead_total}")
+    out.print(words.workers.format(count=len(report.workers), names=", ".join(report.workers)))
+    _render_loop_health(list(report.loops), words)
+    out.print(words.sent.format(count=report.outbox_length))
+    out.print(words.dead.format(count=report.dead_total))
     for d in report.dead:
-        out.print(
-            f"  [red]{d.entry}[/] {escape(d.summary)} after {d.attempts} attempts: "
-            + escape(d.error)
-        )
+        said = words.dead_line.format(attempts=d.attempts, error=escape(d.error))
+        out.print(f"  [red]{d.entry}[/] {escape(d.summary)} {said}")
     if report.progress:
-        out.print("workflows:")
+        out.print(words.workflows)
     for p in report.progress:
         out.print(f"  [cyan]{escape(p.workflow)}[/] {escape(p.detail)}")
-    out.print(f"waiting on you: {len(report.waiting)}")
+    out.print(words.waiting.format(count=len(report.waiting)))
     for a in report.waiting:
         # The last line is the question itself; a blank question still gets listed.
         question = (a.text.strip().splitlines() or [""])[-1][:100]
         out.print(f"  [yellow]{a.id}[/] ({a.role}) {escape(question)}  -> /approve {a.id}")
     if report.events:
-        out.print(
-            "recent steps: " + ", ".join(f"{k} {v}" for k, v in sorted(report.events.items()))
-        )
+        steps = sorted(report.events.items())
+        out.print(words.recent + ", ".join(f"{words.steps.get(k, k)} {v}" for k, v in steps))
 
 
-def _render_loops(report: StatusReport) -> None:
-    _render_loop_health(list(report.loops))
-
-
-def _render_loop_health(loops: list[LoopHealth]) -> None:
+def _render_loop_health(loops: list[LoopHealth], words: StatusWords = EN_WORDS) -> None:
     """The supervised loops that are down, or were restarted; one line when all are well."""
     troubled = [h for h in loops if h.state is State.DOWN or h.restarts]
     if not troubled:
         processes = len({h.process for h in loops})
-        out.print(f"loops: {len(loops)} up in {processes} process(es)")
+        out.print(words.loops_up.format(count=len(loops), processes=processes))
         return
-    out.print("loops down or restarted:")
+    out.print(words.loops_down)
     for h in troubled:
         since = datetime.fromtimestamp(h.since).strftime("%Y-%m-%d %H:%M:%S")
         style = "red" if h.state is State.DOWN else "yellow"
-        out.print(
-            f"  [{style}]{escape(h.process)} {escape(h.name)}[/] {h.state} since {since}, "
-            f"{h.restarts} restart(s); last error: {escape(h.error or '-')}"
+        said = words.loop_line.format(
+            state=words.states.get(h.state, h.state),
+            since=since,
+            restarts=h.restarts,
+            error=escape(h.error or "-"),
         )
+        out.print(f"  [{style}]{escape(h.process)} {escape(h.name)}[/] {said}")
