@@ -17,7 +17,7 @@ from workflows.tenders.drafts import Draft
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
 
-__all__ = ["export", "file_stem", "planned"]
+__all__ = ["export", "file_stem", "planned", "save_docx", "write_whole"]
 
 
 def file_stem(tender_id: str) -> str:
@@ -38,7 +38,7 @@ def export(drafts: Sequence[Draft], folder: Path) -> list[Path]:
     for draft in drafts:
         stem = file_stem(draft.tender_id)
         text = markdown(draft)
-        written.append(_replace(folder / f"{stem}.md", text.encode()))
+        written.append(write_whole(folder / f"{stem}.md", text.encode()))
         written.append(_docx(folder / f"{stem}.docx", draft))
     return written
 
@@ -61,10 +61,7 @@ def _docx(path: Path, draft: Draft) -> Path:
             document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         for block in part.split("\n\n"):
             _block(document, block)
-    temporary = path.with_suffix(".docx.tmp")
-    document.save(str(temporary))
-    temporary.replace(path)
-    return path
+    return save_docx(document, path)
 
 
 def _block(document: DocxDocument, block: str) -> None:
@@ -87,8 +84,17 @@ def _block(document: DocxDocument, block: str) -> None:
         paragraph.add_run(line[1:-1] if note else line).italic = note or None
 
 
-def _replace(path: Path, data: bytes) -> Path:
+def write_whole(path: Path, data: bytes) -> Path:
+    """``data`` at ``path``, written under a temporary name then renamed: never half there."""
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_bytes(data)
+    temporary.replace(path)
+    return path
+
+
+def save_docx(document: DocxDocument, path: Path) -> Path:
+    """``document`` saved at ``path`` the same way, whole or not at all."""
+    temporary = path.with_suffix(".docx.tmp")
+    document.save(str(temporary))
     temporary.replace(path)
     return path

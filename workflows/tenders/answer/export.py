@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from workflows.tenders.answer.matrix import Row
 from workflows.tenders.answer.render import cells
+from workflows.tenders.export import save_docx, write_whole
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
@@ -35,7 +36,7 @@ def write_files(
 ) -> list[Path]:
     """``<name>.md`` and ``<name>.docx`` under ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    md = _replace(folder / f"{name}.md", markdown.encode())
+    md = write_whole(folder / f"{name}.md", markdown.encode())
     return [md, _docx(folder / f"{name}.docx", markdown, rows, say, title)]
 
 
@@ -50,10 +51,7 @@ def _docx(path: Path, markdown: str, rows: Sequence[Row], say: Words, title: str
             _table(document, rows, say)
         else:
             _block(document, block)
-    temporary = path.with_suffix(".docx.tmp")
-    document.save(str(temporary))
-    temporary.replace(path)
-    return path
+    return save_docx(document, path)
 
 
 def _table(document: DocxDocument, rows: Sequence[Row], say: Words) -> None:
@@ -90,10 +88,3 @@ def _block(document: DocxDocument, block: str) -> None:
             paragraph.add_run(bold.group(2))
             continue
         paragraph.add_run(line[1:-1] if note else line).italic = note or None
-
-
-def _replace(path: Path, data: bytes) -> Path:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
-    return path
